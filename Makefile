@@ -1,0 +1,55 @@
+# cancel: a SQLite extension to see and stop sessions and jobs.
+#
+#   make          build the loadable extension (cancel.so / .dylib / .dll)
+#   make demo     a long query in one connection, listed and cancelled
+#   make test     install what is missing, build, run every test
+#   make clean
+
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+WARN    := -Wall -Wextra -Werror=implicit-function-declaration
+UNAME_S := $(shell uname -s 2>/dev/null)
+
+ifeq ($(OS),Windows_NT)
+  EXT := dll
+else ifeq ($(UNAME_S),Darwin)
+  EXT := dylib
+else
+  EXT := so
+endif
+
+LIB      := cancel.$(EXT)
+SRC      := ext/cancel.c ext/registry.c ext/hooks.c ext/functions.c ext/sessions.c
+HDR      := $(wildcard ext/*.h)
+LDLIBS   := -lpthread -ldl
+
+all: $(LIB)
+
+$(LIB): $(SRC) $(HDR)
+	$(CC) $(CFLAGS) $(WARN) -fPIC -shared -o $@ $(SRC) $(LDLIBS)
+
+# Sanitizer builds of the stress program: the extension is compiled into
+# the binary with the same instrumentation as the program.
+STRESS_SRC := test/stress.c $(SRC)
+test/stress-asan: $(STRESS_SRC) $(HDR)
+	$(CC) -O1 -g $(WARN) -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+	  -fno-omit-frame-pointer -DCANCEL_STATIC -Iext -o $@ $(STRESS_SRC) -lsqlite3 $(LDLIBS)
+test/stress-tsan: $(STRESS_SRC) $(HDR)
+	$(CC) -O1 -g $(WARN) -fsanitize=thread -DCANCEL_STATIC -Iext -o $@ $(STRESS_SRC) -lsqlite3 $(LDLIBS)
+test/stress: $(STRESS_SRC) $(HDR)
+	$(CC) -O2 -g $(WARN) -DCANCEL_STATIC -Iext -o $@ $(STRESS_SRC) -lsqlite3 $(LDLIBS)
+
+deps:
+	@sh tool/deps.sh
+
+demo: deps $(LIB)
+	tclsh tool/demo.tcl
+
+test: deps $(LIB) test/stress test/stress-asan test/stress-tsan
+	tclsh test/all.tcl
+
+clean:
+	rm -f cancel.so cancel.dylib cancel.dll test/stress test/stress-asan test/stress-tsan
+	rm -rf test/tmp
+
+.PHONY: all deps demo test clean

@@ -1,0 +1,118 @@
+/*
+** cancel.c: the entry point of the `cancel` extension.
+**
+**   sqlite3 shell:  .load ./cancel
+**   C:              sqlite3_load_extension(db, "./cancel", 0, &zErr);
+**                   or sqlite3_auto_extension((void(*)(void))sqlite3_cancel_init);
+**
+** Loading makes the connection a session: it is enrolled in the registry,
+** the hooks are installed on it, and the SQL functions and the `sessions`
+** table are registered with the session as their user data. Every
+** registration holds a reference on the session; the destructors that
+** SQLite runs when the connection closes drop them, and the last one
+** takes the session out of the registry. Loading twice is a no-op.
+*/
+#define _GNU_SOURCE 1   /* dladdr, RTLD_NODELETE */
+#include "registry.h"
+#include "hooks.h"
+#include "functions.h"
+#include "sessions.h"
+#include "cancel.h"
+SQLITE_EXTENSION_INIT1
+
+#include <dlfcn.h>
+
+#define CANCEL_MIN_SQLITE 3040001
+
+/* The reaper thread (registry.c) and sqlite3_auto_extension() keep
+** pointers into this library after the connection that loaded it has
+** closed: make sure it is never unloaded. */
+static void cancelPinLibrary(void){
+  static int bPinned = 0;
+  Dl_info info;
+  if( bPinned ) return;
+  if( dladdr((void*)cancelPinLibrary, &info) && info.dli_fname ){
+    void *h = dlopen(info.dli_fname, RTLD_NOW|RTLD_NODELETE|RTLD_NOLOAD);
+    (void)h;       /* the handle is deliberately never closed */
+  }
+  bPinned = 1;
+}
+
+/* The busy timeout the application set before loading, if any. */
+static int cancelReadBusyTimeout(sqlite3 *db){
+  sqlite3_stmt *pStmt = 0;
+  int ms = 0;
+  if( sqlite3_prepare_v2(db, "PRAGMA busy_timeout", -1, &pStmt, 0)==SQLITE_OK
+   && sqlite3_step(pStmt)==SQLITE_ROW ){
+    ms = sqlite3_column_int(pStmt, 0);
+  }
+  sqlite3_finalize(pStmt);
+  return ms;
+}
+
+#ifdef _WIN32
+__declspec(dllexport)
+#endif
+int sqlite3_cancel_init(sqlite3 *db, char **pzErrMsg,
+                        const sqlite3_api_routines *pApi){
+  CancelSession *s;
+  int rc;
+  SQLITE_EXTENSION_INIT2(pApi);
+  if( sqlite3_libversion_number()<CANCEL_MIN_SQLITE ){
+    if( pzErrMsg ){
+      *pzErrMsg = sqlite3_mprintf("cancel needs SQLite 3.40.1 or newer; "
+                                  "this is %s", sqlite3_libversion());
+    }
+    return SQLITE_ERROR;
+  }
+  cancelPinLibrary();
+  if( registryFind(db) ) return SQLITE_OK;
+
+  s = registryEnrol(db);
+  if( s==0 ) return SQLITE_NOMEM;
+  registryRef(s);               /* ours until the registrations are done */
+  s->busyTimeoutMs = cancelReadBusyTimeout(db);
+  hooksInstall(s);
+  rc = functionsRegister(db, s);
+  if( rc==SQLITE_OK ) rc = sessionsRegister(db, s);
+  if( rc!=SQLITE_OK ){
+    if( pzErrMsg ){
+      *pzErrMsg = sqlite3_mprintf("cancel: cannot register: %s", sqlite3_errmsg(db));
+    }
+    hooksRemove(s);   /* the session may be freed just below */
+  }
+  registryUnref(s);
+  return rc;
+}
+
+/* ------------------------------------------------------------ C API */
+
+int cancel_set_client_address(sqlite3 *db, const char *zAddr){
+  CancelSession *s = registryFind(db);
+  if( s==0 ) return SQLITE_MISUSE;
+  return registrySetClientAddr(s, zAddr)==REG_OK ? SQLITE_OK : SQLITE_NOMEM;
+}
+
+int cancel_set_progress_handler(sqlite3 *db, int (*xProgress)(void*), void *pArg){
+  CancelSession *s = registryFind(db);
+  if( s==0 ) return SQLITE_MISUSE;
+  s->xAppProgress = xProgress;
+  s->pAppProgressArg = pArg;
+  return SQLITE_OK;
+}
+
+int cancel_set_busy_handler(sqlite3 *db, int (*xBusy)(void*, int), void *pArg){
+  CancelSession *s = registryFind(db);
+  if( s==0 ) return SQLITE_MISUSE;
+  s->xAppBusy = xBusy;
+  s->pAppBusyArg = pArg;
+  return SQLITE_OK;
+}
+
+int cancel_set_busy_timeout(sqlite3 *db, int ms){
+  CancelSession *s = registryFind(db);
+  if( s==0 ) return SQLITE_MISUSE;
+  if( ms<0 ) ms = 0;
+  s->busyTimeoutMs = ms;
+  return SQLITE_OK;
+}

@@ -1,0 +1,51 @@
+/*
+** cancel.h: the C API of the `cancel` SQLite extension.
+**
+** SQL is the main interface (see README.md). These calls are for C
+** applications: the entry point for sqlite3_auto_extension(), the client
+** address of a session, and a way to keep your own progress and busy
+** handlers, which the extension otherwise takes over.
+**
+**   sqlite3_auto_extension((void(*)(void))sqlite3_cancel_init);
+**   sqlite3_open("app.db", &db);            // db is now a session
+**   cancel_set_client_address(db, "10.0.0.7:5123");
+**
+** Every call returns SQLITE_OK, or SQLITE_MISUSE when db is not a
+** session (the extension was not loaded into it).
+*/
+#ifndef CANCEL_H
+#define CANCEL_H
+
+#include <sqlite3.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+int sqlite3_cancel_init(sqlite3 *db, char **pzErrMsg,
+                        const struct sqlite3_api_routines *pApi);
+
+/* Shown in the client_address column; NULL clears it. */
+int cancel_set_client_address(sqlite3 *db, const char *zAddr);
+
+/* Chain an application progress handler behind the extension's own: it
+** is called every few VM instructions (not every N you choose) while no
+** cancel is pending; return nonzero to interrupt, as with
+** sqlite3_progress_handler(). NULL removes it. */
+int cancel_set_progress_handler(sqlite3 *db, int (*xProgress)(void*), void *pArg);
+
+/* Chain an application busy handler: the extension calls it while a
+** statement waits on a lock, unless a cancel is pending. A cancel cannot
+** wake your handler's own sleep, so keep its sleeps short. NULL restores
+** the extension's handler, which honours the busy timeout. */
+int cancel_set_busy_handler(sqlite3 *db, int (*xBusy)(void*, int), void *pArg);
+
+/* The busy timeout the extension's busy handler honours (milliseconds;
+** 0 returns SQLITE_BUSY at once). Same as SELECT set_busy_timeout(ms). */
+int cancel_set_busy_timeout(sqlite3 *db, int ms);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CANCEL_H */

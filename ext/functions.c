@@ -1,0 +1,455 @@
+/*
+** functions.c: the SQL functions of SPEC sections 3 and 5.
+**
+**   SELECT cancel_query('<query_id>');
+**   SELECT cancel_session('<session_id>');
+**   SELECT cancel_session('SELECT session_id FROM sessions WHERE pid=7');
+**   SELECT cancel_sessions('SELECT session_id FROM sessions
+**                           WHERE user_name=''maxroach''');
+**   SELECT pg_cancel_backend(7), pg_terminate_backend(7, 1000);
+**   SELECT pg_backend_pid(), session_id();
+**   SELECT set_session_user('alice', 0), set_application_name('web');
+**   SELECT set_busy_timeout(5000);
+**
+** Every function is registered SQLITE_DIRECTONLY: a view, trigger, CHECK
+** constraint or generated column can never call it. Arguments are checked
+** here; the registry decides existence and privilege and returns REG_*
+** codes that are turned into messages here.
+*/
+#include "functions.h"
+#include "registry.h"
+SQLITE_EXTENSION_INIT3
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+#define FUNC_MAX_NAME 255   /* longest user or application name */
+
+static CancelSession *funcSession(sqlite3_context *ctx){
+  return (CancelSession*)sqlite3_user_data(ctx);
+}
+
+/* Report a REG_* failure for the object described by zWhat. */
+static void funcRegError(sqlite3_context *ctx, int rc, const char *zVerb,
+                         const char *zWhat){
+  char *z;
+  if( rc==REG_NOMEM ){
+    sqlite3_result_error_nomem(ctx);
+    return;
+  }
+  if( rc==REG_DENIED ){
+    z = sqlite3_mprintf("permission denied to %s %s", zVerb, zWhat);
+  }else{
+    z = sqlite3_mprintf("%s not found", zWhat);
+  }
+  if( z==0 ){
+    sqlite3_result_error_nomem(ctx);
+  }else{
+    sqlite3_result_error(ctx, z, -1);
+    sqlite3_free(z);
+  }
+}
+
+static void funcError(sqlite3_context *ctx, const char *zFmt, const char *zArg){
+  char *z = sqlite3_mprintf(zFmt, zArg);
+  if( z==0 ){
+    sqlite3_result_error_nomem(ctx);
+  }else{
+    sqlite3_result_error(ctx, z, -1);
+    sqlite3_free(z);
+  }
+}
+
+/* Optional boolean argument (if_exists, admin): 0 or 1, never NULL. */
+static int funcFlagArg(sqlite3_context *ctx, int argc, sqlite3_value **argv,
+                       int i, const char *zFunc, const char *zName, int *pOut){
+  if( argc<=i ) return 1;
+  if( sqlite3_value_numeric_type(argv[i])!=SQLITE_INTEGER ){
+    char *z = sqlite3_mprintf("%s: %s must be 0 or 1", zFunc, zName);
+    sqlite3_result_error(ctx, z ? z : "out of memory", -1);
+    sqlite3_free(z);
+    return 0;
+  }
+  *pOut = sqlite3_value_int64(argv[i])!=0;
+  return 1;
+}
+
+/* Integer argument (pid, timeout): an integer or text holding one. */
+static int funcIntArg(sqlite3_context *ctx, sqlite3_value *v,
+                      const char *zFunc, const char *zName, i64 *pOut){
+  if( sqlite3_value_numeric_type(v)!=SQLITE_INTEGER ){
+    char *z = sqlite3_mprintf("%s: %s must be an integer", zFunc, zName);
+    sqlite3_result_error(ctx, z ? z : "out of memory", -1);
+    sqlite3_free(z);
+    return 0;
+  }
+  *pOut = sqlite3_value_int64(v);
+  return 1;
+}
+
+/* Text id argument: not NULL, text. Returns it or NULL after an error. */
+static const char *funcTextArg(sqlite3_context *ctx, sqlite3_value *v,
+                               const char *zFunc, const char *zName){
+  if( sqlite3_value_type(v)!=SQLITE_TEXT ){
+    char *z = sqlite3_mprintf("%s: %s must be text%s", zFunc, zName,
+        sqlite3_value_type(v)==SQLITE_NULL ? ", not NULL" : "");
+    sqlite3_result_error(ctx, z ? z : "out of memory", -1);
+    sqlite3_free(z);
+    return 0;
+  }
+  return (const char*)sqlite3_value_text(v);
+}
+
+/* -------------------------------------------------------- cancel_query */
+
+static void funcCancelQuery(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  CancelSession *s = funcSession(ctx);
+  const char *zId = funcTextArg(ctx, argv[0], "cancel_query", "query ID");
+  int bIfExists = 0, rc;
+  u64 iQuery;
+  char zWhat[64];
+  if( zId==0 ) return;
+  if( !funcFlagArg(ctx, argc, argv, 1, "cancel_query", "if_exists", &bIfExists) ) return;
+  if( !registryIsIdShape(zId) ){
+    funcError(ctx, "invalid query ID '%.40s': expected 32 hex digits", zId);
+    return;
+  }
+  snprintf(zWhat, sizeof(zWhat), "query ID %s", zId);
+  rc = registryParseId(zId, &iQuery) ? registryCancelQuery(s, iQuery) : REG_NOTFOUND;
+  if( rc==REG_OK ){
+    sqlite3_result_int(ctx, 1);
+  }else if( rc==REG_NOTFOUND && bIfExists ){
+    sqlite3_result_int(ctx, 0);
+  }else{
+    funcRegError(ctx, rc, "cancel", zWhat);
+  }
+}
+
+/* ------------------------------------------------ selection queries */
+
+/* Run a read-only selection query on the caller's connection and
+** collect column 0 of every row. Error text goes to ctx. */
+static int funcSelectIds(sqlite3_context *ctx, const char *zFunc,
+                         const char *zSql, char ***pazId, int *pnId){
+  sqlite3 *db = sqlite3_context_db_handle(ctx);
+  sqlite3_stmt *pStmt = 0;
+  const char *zTail = 0;
+  char **azId = 0;
+  int nId = 0, nAlloc = 0, rc;
+  char *zErr = 0;
+
+  rc = sqlite3_prepare_v2(db, zSql, -1, &pStmt, &zTail);
+  if( rc!=SQLITE_OK ){
+    zErr = sqlite3_mprintf("%s: %s", zFunc, sqlite3_errmsg(db));
+    goto done;
+  }
+  if( pStmt==0 ){
+    zErr = sqlite3_mprintf("%s: the selection query is empty", zFunc);
+    goto done;
+  }
+  while( zTail && isspace((unsigned char)*zTail) ) zTail++;
+  if( zTail && *zTail ){
+    zErr = sqlite3_mprintf("%s: the selection query must be one statement", zFunc);
+    goto done;
+  }
+  if( !sqlite3_stmt_readonly(pStmt) ){
+    zErr = sqlite3_mprintf("%s: the selection query must be read-only", zFunc);
+    goto done;
+  }
+  while( (rc = sqlite3_step(pStmt))==SQLITE_ROW ){
+    const char *z = (const char*)sqlite3_column_text(pStmt, 0);
+    if( z==0 ){
+      zErr = sqlite3_mprintf("%s: the selection query returned NULL "
+                             "instead of a session ID", zFunc);
+      goto done;
+    }
+    if( nId==nAlloc ){
+      int nNew = nAlloc ? nAlloc*2 : 8;
+      char **aNew = sqlite3_realloc64(azId, sizeof(char*)*nNew);
+      if( aNew==0 ){ rc = SQLITE_NOMEM; break; }
+      azId = aNew;
+      nAlloc = nNew;
+    }
+    azId[nId] = sqlite3_mprintf("%s", z);
+    if( azId[nId]==0 ){ rc = SQLITE_NOMEM; break; }
+    nId++;
+  }
+  if( rc==SQLITE_NOMEM ){
+    zErr = 0;
+    sqlite3_result_error_nomem(ctx);
+    sqlite3_finalize(pStmt);
+    pStmt = 0;
+    goto fail;
+  }
+  if( rc!=SQLITE_DONE ){
+    zErr = sqlite3_mprintf("%s: %s", zFunc, sqlite3_errmsg(db));
+    goto done;
+  }
+done:
+  sqlite3_finalize(pStmt);
+  if( zErr ){
+    sqlite3_result_error(ctx, zErr, -1);
+    sqlite3_free(zErr);
+    goto fail;
+  }
+  *pazId = azId;
+  *pnId = nId;
+  return 1;
+fail:
+  while( nId>0 ) sqlite3_free(azId[--nId]);
+  sqlite3_free(azId);
+  return 0;
+}
+
+static void funcFreeIds(char **azId, int nId){
+  while( nId>0 ) sqlite3_free(azId[--nId]);
+  sqlite3_free(azId);
+}
+
+/* Check every id (shape, existence, privilege) before terminating any,
+** so that a bad id or a denied one leaves all sessions untouched. Then
+** terminate each. Returns the number terminated, or -1 after an error. */
+static int funcTerminateIds(sqlite3_context *ctx, CancelSession *s,
+                            char **azId, int nId, int bIfExists){
+  u64 *aSerial;
+  int i, n = 0;
+  aSerial = sqlite3_malloc64(sizeof(u64)*(nId ? nId : 1));
+  if( aSerial==0 ){
+    sqlite3_result_error_nomem(ctx);
+    return -1;
+  }
+  for(i=0; i<nId; i++){
+    char zWhat[64];
+    int rc;
+    if( !registryIsIdShape(azId[i]) ){
+      funcError(ctx, "invalid session ID '%.40s': expected 32 hex digits", azId[i]);
+      sqlite3_free(aSerial);
+      return -1;
+    }
+    snprintf(zWhat, sizeof(zWhat), "session ID %s", azId[i]);
+    aSerial[i] = 0;
+    rc = registryParseId(azId[i], &aSerial[i]) ? registryCheckSerial(s, aSerial[i])
+                                                : REG_NOTFOUND;
+    if( rc==REG_NOTFOUND && bIfExists ){
+      aSerial[i] = 0;
+    }else if( rc!=REG_OK ){
+      funcRegError(ctx, rc, "cancel", zWhat);
+      sqlite3_free(aSerial);
+      return -1;
+    }
+  }
+  for(i=0; i<nId; i++){
+    if( aSerial[i] && registryTerminateBySerial(s, aSerial[i])==REG_OK ) n++;
+  }
+  sqlite3_free(aSerial);
+  return n;
+}
+
+/* ------------------------------------------------- cancel_session(s) */
+
+static void funcCancelSession(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  CancelSession *s = funcSession(ctx);
+  const char *zArg = funcTextArg(ctx, argv[0], "cancel_session", "session ID");
+  int bIfExists = 0, n;
+  char **azId = 0;
+  int nId = 0;
+  if( zArg==0 ) return;
+  if( !funcFlagArg(ctx, argc, argv, 1, "cancel_session", "if_exists", &bIfExists) ) return;
+  if( registryIsIdShape(zArg) ){
+    azId = sqlite3_malloc(sizeof(char*));
+    if( azId ) azId[0] = sqlite3_mprintf("%s", zArg);
+    if( azId==0 || azId[0]==0 ){
+      sqlite3_free(azId);
+      sqlite3_result_error_nomem(ctx);
+      return;
+    }
+    nId = 1;
+  }else{
+    /* Not an id: a selection query that must return exactly one. */
+    if( !funcSelectIds(ctx, "cancel_session", zArg, &azId, &nId) ) return;
+    if( nId>1 ){
+      funcFreeIds(azId, nId);
+      sqlite3_result_error(ctx, "more than one session ID: use cancel_sessions", -1);
+      return;
+    }
+    if( nId==0 ){
+      funcFreeIds(azId, nId);
+      if( bIfExists ){
+        sqlite3_result_int(ctx, 0);
+      }else{
+        sqlite3_result_error(ctx,
+            "session ID not found: the selection query returned no rows", -1);
+      }
+      return;
+    }
+  }
+  n = funcTerminateIds(ctx, s, azId, nId, bIfExists);
+  funcFreeIds(azId, nId);
+  if( n>=0 ) sqlite3_result_int(ctx, n);
+}
+
+static void funcCancelSessions(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  CancelSession *s = funcSession(ctx);
+  const char *zSql = funcTextArg(ctx, argv[0], "cancel_sessions", "selection query");
+  int bIfExists = 0, n;
+  char **azId = 0;
+  int nId = 0;
+  if( zSql==0 ) return;
+  if( !funcFlagArg(ctx, argc, argv, 1, "cancel_sessions", "if_exists", &bIfExists) ) return;
+  if( !funcSelectIds(ctx, "cancel_sessions", zSql, &azId, &nId) ) return;
+  n = funcTerminateIds(ctx, s, azId, nId, bIfExists);
+  funcFreeIds(azId, nId);
+  if( n>=0 ) sqlite3_result_int(ctx, n);
+}
+
+/* ------------------------------------------------------ pg_* by pid */
+
+static void funcPgCancelBackend(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  CancelSession *s = funcSession(ctx);
+  i64 pid;
+  int rc;
+  char zWhat[40];
+  (void)argc;
+  if( !funcIntArg(ctx, argv[0], "pg_cancel_backend", "pid", &pid) ) return;
+  rc = registryCancelBackend(s, pid);
+  if( rc==REG_DENIED ){
+    snprintf(zWhat, sizeof(zWhat), "backend %lld", (long long)pid);
+    funcRegError(ctx, rc, "cancel", zWhat);
+  }else{
+    sqlite3_result_int(ctx, rc==REG_OK);
+  }
+}
+
+static void funcPgTerminateBackend(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  CancelSession *s = funcSession(ctx);
+  i64 pid, timeoutMs = 0;
+  int rc;
+  char zWhat[40];
+  if( !funcIntArg(ctx, argv[0], "pg_terminate_backend", "pid", &pid) ) return;
+  if( argc>1 ){
+    if( !funcIntArg(ctx, argv[1], "pg_terminate_backend", "timeout_ms", &timeoutMs) ) return;
+    if( timeoutMs<0 || timeoutMs>86400000 ){
+      sqlite3_result_error(ctx,
+          "pg_terminate_backend: timeout_ms must be between 0 and 86400000", -1);
+      return;
+    }
+  }
+  rc = registryTerminateByPid(s, pid);
+  if( rc==REG_DENIED ){
+    snprintf(zWhat, sizeof(zWhat), "backend %lld", (long long)pid);
+    funcRegError(ctx, rc, "terminate", zWhat);
+    return;
+  }
+  if( rc==REG_OK && timeoutMs>0 ){
+    rc = registryWaitGone(pid, (int)timeoutMs) ? REG_OK : REG_NOTFOUND;
+  }
+  sqlite3_result_int(ctx, rc==REG_OK);
+}
+
+/* ----------------------------------------------------- who am I */
+
+static void funcBackendPid(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  (void)argc; (void)argv;
+  sqlite3_result_int64(ctx, funcSession(ctx)->pid);
+}
+
+static void funcSessionId(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  char zId[33];
+  (void)argc; (void)argv;
+  registryFormatId(funcSession(ctx)->iSerial, zId);
+  sqlite3_result_text(ctx, zId, -1, SQLITE_TRANSIENT);
+}
+
+/* A user or application name: text, 1..FUNC_MAX_NAME bytes (application
+** names may be empty). */
+static const char *funcNameArg(sqlite3_context *ctx, sqlite3_value *v,
+                               const char *zFunc, int bAllowEmpty){
+  const char *z = funcTextArg(ctx, v, zFunc, "name");
+  int n;
+  if( z==0 ) return 0;
+  n = sqlite3_value_bytes(v);
+  if( (n==0 && !bAllowEmpty) || n>FUNC_MAX_NAME || (int)strlen(z)!=n ){
+    char *zErr = sqlite3_mprintf("%s: name must be %d to %d bytes of text "
+                                 "without NUL", zFunc, bAllowEmpty ? 0 : 1, FUNC_MAX_NAME);
+    sqlite3_result_error(ctx, zErr ? zErr : "out of memory", -1);
+    sqlite3_free(zErr);
+    return 0;
+  }
+  return z;
+}
+
+static void funcSetSessionUser(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  CancelSession *s = funcSession(ctx);
+  const char *zName = funcNameArg(ctx, argv[0], "set_session_user", 0);
+  int bAdmin = 0, rc;
+  if( zName==0 ) return;
+  if( !funcFlagArg(ctx, argc, argv, 1, "set_session_user", "admin", &bAdmin) ) return;
+  rc = registrySetUser(s, zName, bAdmin);
+  if( rc==REG_DENIED ){
+    sqlite3_result_error(ctx, "permission denied to set session user: "
+                              "only an admin session may", -1);
+  }else if( rc==REG_NOMEM ){
+    sqlite3_result_error_nomem(ctx);
+  }else{
+    sqlite3_result_text(ctx, zName, -1, SQLITE_TRANSIENT);
+  }
+}
+
+static void funcSetApplicationName(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  const char *zName = funcNameArg(ctx, argv[0], "set_application_name", 1);
+  (void)argc;
+  if( zName==0 ) return;
+  if( registrySetAppName(funcSession(ctx), zName)!=REG_OK ){
+    sqlite3_result_error_nomem(ctx);
+  }else{
+    sqlite3_result_text(ctx, zName, -1, SQLITE_TRANSIENT);
+  }
+}
+
+static void funcSetBusyTimeout(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  i64 ms;
+  (void)argc;
+  if( !funcIntArg(ctx, argv[0], "set_busy_timeout", "ms", &ms) ) return;
+  if( ms<0 || ms>86400000 ){
+    sqlite3_result_error(ctx, "set_busy_timeout: ms must be between 0 and 86400000", -1);
+    return;
+  }
+  funcSession(ctx)->busyTimeoutMs = (int)ms;
+  sqlite3_result_int64(ctx, ms);
+}
+
+/* ------------------------------------------------------ registration */
+
+static const struct {
+  const char *zName;
+  int nMinArg, nMaxArg;
+  void (*xFunc)(sqlite3_context*, int, sqlite3_value**);
+} aFunc[] = {
+  { "cancel_query",            1, 2, funcCancelQuery },
+  { "cancel_session",          1, 2, funcCancelSession },
+  { "cancel_sessions",         1, 2, funcCancelSessions },
+  { "pg_cancel_backend",       1, 1, funcPgCancelBackend },
+  { "pg_terminate_backend",    1, 2, funcPgTerminateBackend },
+  { "pg_backend_pid",          0, 0, funcBackendPid },
+  { "session_id",              0, 0, funcSessionId },
+  { "set_session_user",        1, 2, funcSetSessionUser },
+  { "set_application_name",    1, 1, funcSetApplicationName },
+  { "set_busy_timeout",        1, 1, funcSetBusyTimeout },
+};
+
+static void funcDestroy(void *p){
+  registryUnref((CancelSession*)p);
+}
+
+int functionsRegister(sqlite3 *db, CancelSession *s){
+  int i, n, rc = SQLITE_OK;
+  for(i=0; rc==SQLITE_OK && i<(int)(sizeof(aFunc)/sizeof(aFunc[0])); i++){
+    for(n=aFunc[i].nMinArg; rc==SQLITE_OK && n<=aFunc[i].nMaxArg; n++){
+      registryRef(s);   /* released by funcDestroy, even on failure */
+      rc = sqlite3_create_function_v2(db, aFunc[i].zName, n,
+              SQLITE_UTF8|SQLITE_DIRECTONLY, s, aFunc[i].xFunc, 0, 0, funcDestroy);
+    }
+  }
+  return rc;
+}

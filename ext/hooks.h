@@ -1,0 +1,23 @@
+/*
+** hooks.h: what runs on a session's own thread.
+**
+** The trace, progress, busy and commit callbacks installed on every
+** session's connection. They record what the session runs (so that the
+** `sessions` table is true at the moment of the query) and act on the
+** cancel requests the registry sets, so a decision to interrupt is always
+** taken by the thread running the statement, against the statement it is
+** running: a cancel can never hit a later statement.
+*/
+#ifndef CANCEL_HOOKS_H
+#define CANCEL_HOOKS_H
+
+#include "registry.h"
+
+/* VM instructions between two looks at the cancel requests. */
+#define CANCEL_PROGRESS_OPS 100
+
+void hooksInstall(CancelSession *s);
+void hooksRemove(CancelSession *s);
+void hooksDenyAll(CancelSession *s);   /* install the deny-all authorizer */
+
+#endif /* CANCEL_HOOKS_H */

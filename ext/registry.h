@@ -1,0 +1,152 @@
+/*
+** registry.h: the process-wide registry of sessions.
+**
+** Every connection that loads the extension becomes a CancelSession in
+** one list guarded by one lock (the registry lock). SQL functions and the
+** `sessions` table ask the registry; the registry sets requests on
+** sessions; each session's own thread (hooks.c) reads those requests and
+** acts on them. Only registry.c ever touches another session's sqlite3*,
+** and only while it holds that connection's mutex and knows it is not
+** being closed.
+**
+** Lock order: registry lock, then a session's mu. A session's own thread
+** takes only its mu on the hot path. Nobody waits for a connection mutex
+** while holding the registry lock (close destructors hold that mutex and
+** then take the registry lock).
+*/
+#ifndef CANCEL_REGISTRY_H
+#define CANCEL_REGISTRY_H
+
+#include "sqlite3ext.h"
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+typedef sqlite3_int64 i64;
+typedef sqlite3_uint64 u64;
+
+/* One top-level statement now running (started, not yet reset/done). */
+typedef struct ActiveStmt ActiveStmt;
+struct ActiveStmt {
+  void *pStmt;          /* the sqlite3_stmt*, used only as a key */
+  u64 iQuery;           /* serial part of the query_id */
+  i64 startMs;          /* query_start */
+  const char *zSql;     /* owned by the statement; valid while listed */
+};
+
+/* Values of CancelSession.eTerm */
+#define TERM_NONE     0   /* alive */
+#define TERM_REQUEST  1   /* terminate requested, not yet complete */
+#define TERM_DONE     2   /* rolled back, every statement denied */
+
+typedef struct CancelSession CancelSession;
+struct CancelSession {
+  /* Identity: set at enrolment, never changed. */
+  sqlite3 *db;
+  i64 pid;                   /* backend id for the pg_* functions */
+  u64 iSerial;               /* serial part of session_id */
+  i64 startMs;               /* session_start */
+  char *zDatabase;           /* main database file name, '' in memory */
+
+  /* Guarded by the registry lock. */
+  CancelSession *pNext;
+  int nRef;                  /* registrations alive + pins held */
+  int closing;               /* the connection is closing: hands off */
+  char *zUser;
+  int isAdmin;
+  char *zAppName;
+  char *zClientAddr;
+
+  /* Activity, written by the session's own thread; guarded by mu. */
+  pthread_mutex_t mu;
+  pthread_cond_t cond;       /* wakes a busy-handler wait on a cancel */
+  ActiveStmt *aStmt;         /* statements running, oldest first */
+  int nStmt, nStmtAlloc;
+  char *zLast;               /* last_active_query (buffer) */
+  int nLastAlloc;
+  int hasLast;
+  i64 xactStartMs;           /* 0 when no transaction is open */
+  int inXact;                /* explicit transaction open */
+  pthread_t execThread;      /* thread that started the newest statement */
+  int finishing;             /* registry.c is rolling back on our behalf */
+  int busyTimeoutMs;         /* honoured by our busy handler */
+
+  /* Requests, read lock-free by the hooks. */
+  atomic_int anyRequest;     /* nonzero: look at iCancelQuery or eTerm */
+  _Atomic u64 iCancelQuery;  /* query serial to interrupt, 0 none */
+  atomic_int eTerm;          /* TERM_* */
+  atomic_int denyInstalled;  /* our deny-all authorizer is in place */
+  _Atomic i64 waitingSinceMs;/* inside the busy handler since, 0 no */
+
+  /* Chained application callbacks (cancel.h). */
+  int (*xAppProgress)(void*);
+  void *pAppProgressArg;
+  int (*xAppBusy)(void*, int);
+  void *pAppBusyArg;
+};
+
+/* A copy of one session's row, taken under the locks for `sessions`. */
+typedef struct SessionRow SessionRow;
+struct SessionRow {
+  i64 pid;
+  i64 nodeId;                /* OS process id */
+  char zSessionId[33];
+  char *zUser;
+  char *zAppName;
+  char *zClientAddr;
+  char *zDatabase;
+  const char *zStatus;       /* static string */
+  char *zActive;             /* NULL when none */
+  char zQueryId[33];         /* '' when none */
+  i64 queryStartMs;
+  char *zLast;               /* NULL when none */
+  i64 xactStartMs;
+  i64 sessionStartMs;
+  int masked;                /* query texts hidden from the caller */
+};
+
+/* Outcome codes of registry actions, turned into messages by callers. */
+#define REG_OK          0
+#define REG_NOTFOUND    1
+#define REG_DENIED      2
+#define REG_NOMEM       3
+
+/* Enrolment: called by the entry point and by the close destructor. */
+CancelSession *registryEnrol(sqlite3 *db);
+CancelSession *registryFind(sqlite3 *db);  /* already enrolled? */
+void registryRef(CancelSession *s);
+void registryUnref(CancelSession *s);      /* last one: leave and free */
+
+/* Identifiers */
+void registryFormatId(u64 iSerial, char *zOut /* 33 bytes */);
+int registryParseId(const char *z, u64 *piSerial); /* 1 ok, 0 not ours */
+int registryIsIdShape(const char *z);     /* 32 hex digits? */
+u64 registryNextQuery(void);
+i64 registryNowMs(void);
+void registryFormatTime(i64 ms, char *zOut /* 32 bytes */);
+
+/* Who is the caller: copies of user and admin flag. */
+void registryCaller(CancelSession *s, char **pzUser, int *pIsAdmin);
+int registrySetUser(CancelSession *s, const char *zUser, int isAdmin);
+int registrySetAppName(CancelSession *s, const char *zName);
+int registrySetClientAddr(CancelSession *s, const char *zAddr);
+
+/* Cancelling. pCaller is the session whose SQL asked; it decides the
+** privilege check. Each returns REG_* and sets *pDone where useful. */
+int registryCancelQuery(CancelSession *pCaller, u64 iQuery);
+int registryCancelBackend(CancelSession *pCaller, i64 pid);
+int registryTerminateBySerial(CancelSession *pCaller, u64 iSerial);
+int registryTerminateByPid(CancelSession *pCaller, i64 pid);
+int registryCheckSerial(CancelSession *pCaller, u64 iSerial);
+int registryWaitGone(i64 pid, int timeoutMs);  /* 1 gone, 0 timed out */
+
+/* Snapshot of every reachable session for the `sessions` table. */
+int registrySnapshot(CancelSession *pCaller, SessionRow **paRow, int *pnRow);
+void registryFreeSnapshot(SessionRow *aRow, int nRow);
+
+/* Called by a session's own thread when a statement of a terminated
+** session ends, so the registry can finish the termination. */
+void registryKickReaper(void);
+int registryFinishTermination(CancelSession *s);
+
+#endif /* CANCEL_REGISTRY_H */

@@ -1,0 +1,246 @@
+/*
+** sessions.c: the `sessions` eponymous virtual table (SPEC section 2).
+**
+**   SELECT pid, user_name, status, active_query FROM sessions;
+**   DELETE FROM sessions WHERE user_name = 'maxroach';  -- terminates
+**
+** xFilter takes a snapshot of the registry (registrySnapshot), so the
+** scan holds no lock while SQLite walks the rows and a cancel issued per
+** row cannot deadlock with it. The rowid is the session's pid. DELETE
+** terminates each matching session with the checks of cancel_session;
+** INSERT and UPDATE are refused.
+*/
+#include "sessions.h"
+SQLITE_EXTENSION_INIT3
+
+#include <string.h>
+
+#define SESSIONS_SCHEMA \
+  "CREATE TABLE x(session_id TEXT, pid INTEGER, node_id INTEGER, " \
+  "user_name TEXT, application_name TEXT, client_address TEXT, " \
+  "database TEXT, status TEXT, active_query TEXT, query_id TEXT, " \
+  "query_start TEXT, last_active_query TEXT, xact_start TEXT, " \
+  "session_start TEXT)"
+
+#define SESSIONS_SESSION_ID         0  /* 32 hex digits */
+#define SESSIONS_PID                1  /* backend id, also the rowid */
+#define SESSIONS_NODE_ID            2  /* OS process id */
+#define SESSIONS_USER_NAME          3
+#define SESSIONS_APPLICATION_NAME   4
+#define SESSIONS_CLIENT_ADDRESS     5  /* NULL unless set through the C API */
+#define SESSIONS_DATABASE           6  /* main file name, '' in memory */
+#define SESSIONS_STATUS             7
+#define SESSIONS_ACTIVE_QUERY       8  /* NULL when idle */
+#define SESSIONS_QUERY_ID           9
+#define SESSIONS_QUERY_START       10
+#define SESSIONS_LAST_ACTIVE_QUERY 11
+#define SESSIONS_XACT_START        12
+#define SESSIONS_SESSION_START     13
+
+#define SESSIONS_MASK "<insufficient privilege>"
+
+typedef struct SessionsVtab SessionsVtab;
+struct SessionsVtab {
+  sqlite3_vtab base;
+  CancelSession *pCaller;
+};
+
+typedef struct SessionsCursor SessionsCursor;
+struct SessionsCursor {
+  sqlite3_vtab_cursor base;
+  SessionRow *aRow;
+  int nRow;
+  int iRow;
+};
+
+/* xConnect */
+static int sessionsConnect(sqlite3 *db, void *pAux, int argc,
+                           const char *const *argv, sqlite3_vtab **ppVtab,
+                           char **pzErr){
+  SessionsVtab *p;
+  int rc;
+  (void)argc; (void)argv; (void)pzErr;
+  rc = sqlite3_declare_vtab(db, SESSIONS_SCHEMA);
+  if( rc!=SQLITE_OK ) return rc;
+  sqlite3_vtab_config(db, SQLITE_VTAB_DIRECTONLY);
+  p = sqlite3_malloc(sizeof(*p));
+  if( p==0 ) return SQLITE_NOMEM;
+  memset(p, 0, sizeof(*p));
+  p->pCaller = (CancelSession*)pAux;
+  *ppVtab = &p->base;
+  return SQLITE_OK;
+}
+
+/* xDisconnect */
+static int sessionsDisconnect(sqlite3_vtab *pVtab){
+  sqlite3_free(pVtab);
+  return SQLITE_OK;
+}
+
+/* xBestIndex: always a full scan of a small in-memory snapshot. */
+static int sessionsBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
+  (void)pVtab;
+  pInfo->estimatedCost = 100.0;
+  pInfo->estimatedRows = 100;
+  return SQLITE_OK;
+}
+
+/* xOpen */
+static int sessionsOpen(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCur){
+  SessionsCursor *c = sqlite3_malloc(sizeof(*c));
+  (void)pVtab;
+  if( c==0 ) return SQLITE_NOMEM;
+  memset(c, 0, sizeof(*c));
+  *ppCur = &c->base;
+  return SQLITE_OK;
+}
+
+static void sessionsReset(SessionsCursor *c){
+  registryFreeSnapshot(c->aRow, c->nRow);
+  c->aRow = 0;
+  c->nRow = 0;
+  c->iRow = 0;
+}
+
+/* xClose */
+static int sessionsClose(sqlite3_vtab_cursor *cur){
+  SessionsCursor *c = (SessionsCursor*)cur;
+  sessionsReset(c);
+  sqlite3_free(c);
+  return SQLITE_OK;
+}
+
+/* xFilter */
+static int sessionsFilter(sqlite3_vtab_cursor *cur, int idxNum,
+                          const char *idxStr, int argc, sqlite3_value **argv){
+  SessionsCursor *c = (SessionsCursor*)cur;
+  SessionsVtab *p = (SessionsVtab*)cur->pVtab;
+  (void)idxNum; (void)idxStr; (void)argc; (void)argv;
+  sessionsReset(c);
+  return registrySnapshot(p->pCaller, &c->aRow, &c->nRow);
+}
+
+/* xNext */
+static int sessionsNext(sqlite3_vtab_cursor *cur){
+  ((SessionsCursor*)cur)->iRow++;
+  return SQLITE_OK;
+}
+
+/* xEof */
+static int sessionsEof(sqlite3_vtab_cursor *cur){
+  SessionsCursor *c = (SessionsCursor*)cur;
+  return c->iRow>=c->nRow;
+}
+
+static void sessionsResultTime(sqlite3_context *ctx, i64 ms){
+  char z[32];
+  if( ms==0 ) return;       /* NULL */
+  registryFormatTime(ms, z);
+  sqlite3_result_text(ctx, z, -1, SQLITE_TRANSIENT);
+}
+
+static void sessionsResultText(sqlite3_context *ctx, const char *z, int masked){
+  if( z==0 ) return;        /* NULL */
+  sqlite3_result_text(ctx, masked ? SESSIONS_MASK : z, -1, SQLITE_TRANSIENT);
+}
+
+/* xColumn */
+static int sessionsColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int i){
+  SessionsCursor *c = (SessionsCursor*)cur;
+  SessionRow *r = &c->aRow[c->iRow];
+  switch( i ){
+    case SESSIONS_SESSION_ID:
+      sqlite3_result_text(ctx, r->zSessionId, -1, SQLITE_TRANSIENT); break;
+    case SESSIONS_PID:
+      sqlite3_result_int64(ctx, r->pid); break;
+    case SESSIONS_NODE_ID:
+      sqlite3_result_int64(ctx, r->nodeId); break;
+    case SESSIONS_USER_NAME:
+      sessionsResultText(ctx, r->zUser, 0); break;
+    case SESSIONS_APPLICATION_NAME:
+      sessionsResultText(ctx, r->zAppName, 0); break;
+    case SESSIONS_CLIENT_ADDRESS:
+      sessionsResultText(ctx, r->zClientAddr, 0); break;
+    case SESSIONS_DATABASE:
+      sessionsResultText(ctx, r->zDatabase, 0); break;
+    case SESSIONS_STATUS:
+      sqlite3_result_text(ctx, r->zStatus, -1, SQLITE_STATIC); break;
+    case SESSIONS_ACTIVE_QUERY:
+      sessionsResultText(ctx, r->zActive, r->masked); break;
+    case SESSIONS_QUERY_ID:
+      if( r->zQueryId[0] ) sqlite3_result_text(ctx, r->zQueryId, -1, SQLITE_TRANSIENT);
+      break;
+    case SESSIONS_QUERY_START:
+      sessionsResultTime(ctx, r->zQueryId[0] ? r->queryStartMs : 0); break;
+    case SESSIONS_LAST_ACTIVE_QUERY:
+      sessionsResultText(ctx, r->zLast, r->masked); break;
+    case SESSIONS_XACT_START:
+      sessionsResultTime(ctx, r->xactStartMs); break;
+    case SESSIONS_SESSION_START:
+      sessionsResultTime(ctx, r->sessionStartMs); break;
+  }
+  return SQLITE_OK;
+}
+
+/* xRowid */
+static int sessionsRowid(sqlite3_vtab_cursor *cur, sqlite3_int64 *pRowid){
+  SessionsCursor *c = (SessionsCursor*)cur;
+  *pRowid = c->aRow[c->iRow].pid;
+  return SQLITE_OK;
+}
+
+/* xUpdate: DELETE terminates; nothing else is allowed. */
+static int sessionsUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
+                          sqlite3_int64 *pRowid){
+  SessionsVtab *p = (SessionsVtab*)pVtab;
+  i64 pid;
+  int rc;
+  (void)pRowid;
+  if( argc!=1 ){
+    sqlite3_free(pVtab->zErrMsg);
+    pVtab->zErrMsg = sqlite3_mprintf(
+        "sessions: only DELETE is supported (it terminates sessions)");
+    return SQLITE_ERROR;
+  }
+  pid = sqlite3_value_int64(argv[0]);
+  rc = registryTerminateByPid(p->pCaller, pid);
+  if( rc==REG_DENIED ){
+    sqlite3_free(pVtab->zErrMsg);
+    pVtab->zErrMsg = sqlite3_mprintf(
+        "permission denied to terminate backend %lld", (long long)pid);
+    return SQLITE_ERROR;
+  }
+  return SQLITE_OK;   /* gone meanwhile: nothing to do */
+}
+
+static sqlite3_module sessionsModule = {
+  0,                   /* iVersion */
+  0,                   /* xCreate: eponymous only */
+  sessionsConnect,     /* xConnect */
+  sessionsBestIndex,   /* xBestIndex */
+  sessionsDisconnect,  /* xDisconnect */
+  0,                   /* xDestroy */
+  sessionsOpen,        /* xOpen */
+  sessionsClose,       /* xClose */
+  sessionsFilter,      /* xFilter */
+  sessionsNext,        /* xNext */
+  sessionsEof,         /* xEof */
+  sessionsColumn,      /* xColumn */
+  sessionsRowid,       /* xRowid */
+  sessionsUpdate,      /* xUpdate */
+  0, 0, 0, 0,          /* xBegin, xSync, xCommit, xRollback */
+  0,                   /* xFindFunction */
+  0,                   /* xRename */
+  0, 0, 0,             /* xSavepoint, xRelease, xRollbackTo */
+  0                    /* xShadowName */
+};
+
+static void sessionsModuleDestroy(void *p){
+  registryUnref((CancelSession*)p);
+}
+
+int sessionsRegister(sqlite3 *db, CancelSession *s){
+  registryRef(s);   /* released by sessionsModuleDestroy, even on failure */
+  return sqlite3_create_module_v2(db, "sessions", &sessionsModule, s,
+                                  sessionsModuleDestroy);
+}

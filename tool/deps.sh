@@ -1,0 +1,17 @@
+#!/bin/sh
+# Install what the build and the tests need, only when it is missing
+# (Debian 12 package names). Run by `make test` and `make demo`.
+set -e
+need=""
+for p in gcc make libsqlite3-dev sqlite3 tcl libsqlite3-tcl tcl-thread clang; do
+  dpkg -s "$p" >/dev/null 2>&1 || need="$need $p"
+done
+[ -z "$need" ] && exit 0
+echo "deps: installing$need"
+SUDO=""
+[ "$(id -u)" = 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get install -y --no-install-recommends $need >/dev/null 2>&1 || {
+  $SUDO apt-get update >/dev/null
+  $SUDO apt-get install -y --no-install-recommends $need >/dev/null
+}
