@@ -12,8 +12,8 @@
 **   busy             waiting on a lock: the same check, and a wait that a
 **                    cancel wakes at once; honours the busy timeout.
 **   commit           a terminated session never commits.
-**   authorizer       installed only once terminated: denies everything,
-**                    so every later statement fails.
+**   authorizer       installed only once terminated: denies everything
+**                    but ROLLBACK, so every later statement fails.
 **
 ** Statement text starting with "-- " is a trigger or a statement nested
 ** inside another one (SQLite marks both so); they belong to the
@@ -46,9 +46,15 @@ static int hooksShouldStop(CancelSession *s){
   return bStop;
 }
 
+/* Deny everything but ROLLBACK: an application's error path that rolls
+** back must still be able to release its locks (the only way to do so
+** in SQLITE_OPEN_NOMUTEX mode, see registryFinishTermination). */
 static int hooksDenyAuth(void *p, int op, const char *z1, const char *z2,
                          const char *z3, const char *z4){
-  (void)p; (void)op; (void)z1; (void)z2; (void)z3; (void)z4;
+  (void)p; (void)z2; (void)z3; (void)z4;
+  if( op==SQLITE_TRANSACTION && z1 && sqlite3_stricmp(z1, "ROLLBACK")==0 ){
+    return SQLITE_OK;
+  }
   return SQLITE_DENY;
 }
 

@@ -1,0 +1,89 @@
+# tester.tcl: a small test harness in the style of SQLite's own.
+#
+#   source [file join [file dirname [info script]] tester.tcl]
+#   do_execsql_test 1.0 {SELECT 1+1} {2}
+#   do_catchsql_test 1.1 {SELECT nosuch()} {1 {no such function: nosuch}}
+#   do_test 1.2 { expr {2*2} } 4
+#   finish_test
+#
+# `db` is a connection with the extension loaded (see session_open).
+# finish_test prints "N passed, N failed" and exits 1 on any failure.
+
+package require sqlite3
+
+set ::testdir [file normalize [file dirname [info script]]]
+set ::topdir  [file dirname $::testdir]
+set ::extpath [file join $::topdir cancel]
+set ::tmpdir  [file join $::testdir tmp]
+file mkdir $::tmpdir
+set ::nPass 0
+set ::nFail 0
+set ::testfile [file rootname [file tail [info script]]]
+if {[info exists ::argv0]} { set ::testfile [file rootname [file tail $::argv0]] }
+
+# Open connection $name on $file and load the extension into it. Tcl's
+# binding opens connections with SQLITE_OPEN_NOMUTEX unless told
+# otherwise; the tests use SQLite's default serialized mode, which is what
+# the sqlite3 shell, Python and C programs get (see README, "Threading
+# modes"). Pass -fullmutex 0 to test the other mode.
+proc session_open {name {file :memory:} args} {
+  sqlite3 $name $file -fullmutex 1 {*}$args
+  $name enable_load_extension 1
+  $name eval {SELECT load_extension($::extpath)}
+  return $name
+}
+
+# A fresh database file under test/tmp for this test file.
+proc testdb {{suffix ""}} {
+  set f [file join $::tmpdir $::testfile$suffix.db]
+  foreach x [list $f $f-journal $f-wal $f-shm] { file delete -force $x }
+  return $f
+}
+
+proc do_test {name script expected} {
+  set rc [catch {uplevel #0 $script} result]
+  if {$rc != 0} { set result "ERROR: $result" }
+  if {[string match $expected $result] || $result eq $expected} {
+    incr ::nPass
+  } else {
+    incr ::nFail
+    puts "! $::testfile-$name failed"
+    puts "!   expected: \[$expected\]"
+    puts "!   got:      \[$result\]"
+  }
+}
+
+proc execsql {sql {db db}} { uplevel #0 [list $db eval $sql] }
+
+proc catchsql {sql {db db}} {
+  set rc [catch {uplevel #0 [list $db eval $sql]} msg]
+  list $rc $msg
+}
+
+proc do_execsql_test {name sql expected {db db}} {
+  do_test $name [list execsql $sql $db] [list {*}$expected]
+}
+
+proc do_catchsql_test {name sql expected {db db}} {
+  do_test $name [list catchsql $sql $db] $expected
+}
+
+# Wait until $cond (a Tcl expression) holds, processing events, for at
+# most $ms milliseconds. For states that another thread reaches and
+# cannot announce (a statement blocked inside SQLite's busy handler):
+# this is a bounded condition wait, never a sleep standing for a
+# handshake.
+proc wait_for {cond {ms 20000}} {
+  set deadline [expr {[clock milliseconds] + $ms}]
+  while {![uplevel #0 [list expr $cond]]} {
+    if {[clock milliseconds] > $deadline} { return 0 }
+    after 2
+    update
+  }
+  return 1
+}
+
+proc finish_test {} {
+  puts "$::nPass passed, $::nFail failed"
+  exit [expr {$::nFail ? 1 : 0}]
+}
