@@ -72,9 +72,9 @@ int sqlite3_cancel_init(sqlite3 *db, char **pzErrMsg,
   if( s==0 ) return SQLITE_NOMEM;
   registryRef(s);               /* ours until the registrations are done */
   s->busyTimeoutMs = cancelReadBusyTimeout(db);
-  hooksInstall(s);
   rc = functionsRegister(db, s);
   if( rc==SQLITE_OK ) rc = sessionsRegister(db, s);
+  hooksInstall(s);    /* last: the set-up above is not the session's query */
   if( rc!=SQLITE_OK ){
     if( pzErrMsg ){
       *pzErrMsg = sqlite3_mprintf("cancel: cannot register: %s", sqlite3_errmsg(db));

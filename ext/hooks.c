@@ -75,17 +75,32 @@ static void hooksRefuse(CancelSession *s){
   if( nOther==0 ) sqlite3_interrupt(s->db);
 }
 
+/* Is zSql a plain ROLLBACK (which a terminated session may still run)? */
+static int hooksIsRollback(const char *zSql){
+  while( *zSql==' ' || *zSql=='\t' || *zSql=='\n' || *zSql=='\r' ) zSql++;
+  if( sqlite3_strnicmp(zSql, "ROLLBACK", 8)!=0 ) return 0;
+  zSql += 8;
+  while( *zSql==' ' || *zSql=='\t' || *zSql=='\n' || *zSql=='\r' ) zSql++;
+  if( sqlite3_strnicmp(zSql, "TRANSACTION", 11)==0 ) zSql += 11;
+  while( *zSql==' ' || *zSql=='\t' || *zSql=='\n' || *zSql=='\r' ) zSql++;
+  return *zSql==0 || *zSql==';';
+}
+
 static void hooksStmtStart(CancelSession *s, void *pStmt, const char *zSql){
   i64 now = registryNowMs();
   u64 iQuery = registryNextQuery();
   int bAutocommit = sqlite3_get_autocommit(s->db);
   int i;
-  if( atomic_load(&s->eTerm)!=TERM_NONE ) hooksRefuse(s);
   pthread_mutex_lock(&s->mu);
   if( s->finishing ){   /* registry.c's own ROLLBACK: not a query */
     pthread_mutex_unlock(&s->mu);
     return;
   }
+  pthread_mutex_unlock(&s->mu);
+  if( atomic_load(&s->eTerm)!=TERM_NONE && !hooksIsRollback(zSql) ){
+    hooksRefuse(s);
+  }
+  pthread_mutex_lock(&s->mu);
   for(i=0; i<s->nStmt && s->aStmt[i].pStmt!=pStmt; i++){}
   if( i==s->nStmt ){
     if( s->nStmt==s->nStmtAlloc ){

@@ -215,11 +215,11 @@ static int sessionsUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
 
 static sqlite3_module sessionsModule = {
   0,                   /* iVersion */
-  0,                   /* xCreate: eponymous only */
+  sessionsConnect,     /* xCreate: same as xConnect, so also eponymous */
   sessionsConnect,     /* xConnect */
   sessionsBestIndex,   /* xBestIndex */
   sessionsDisconnect,  /* xDisconnect */
-  0,                   /* xDestroy */
+  sessionsDisconnect,  /* xDestroy */
   sessionsOpen,        /* xOpen */
   sessionsClose,       /* xClose */
   sessionsFilter,      /* xFilter */
@@ -239,8 +239,20 @@ static void sessionsModuleDestroy(void *p){
   registryUnref((CancelSession*)p);
 }
 
+/* The module is eponymous (main.sessions), but `sessions` is also
+** created in the connection's private TEMP schema, which SQLite searches
+** first. Why: DELETE on a table takes the write lock of the table's
+** database, and the main database's write lock is exactly what a session
+** that must be terminated may be holding. A TEMP table needs only the
+** connection's own TEMP lock. */
 int sessionsRegister(sqlite3 *db, CancelSession *s){
+  int rc;
   registryRef(s);   /* released by sessionsModuleDestroy, even on failure */
-  return sqlite3_create_module_v2(db, "sessions", &sessionsModule, s,
-                                  sessionsModuleDestroy);
+  rc = sqlite3_create_module_v2(db, "sessions", &sessionsModule, s,
+                                sessionsModuleDestroy);
+  if( rc==SQLITE_OK ){
+    rc = sqlite3_exec(db, "CREATE VIRTUAL TABLE IF NOT EXISTS temp.sessions "
+                          "USING sessions", 0, 0, 0);
+  }
+  return rc;
 }
