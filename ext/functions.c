@@ -30,6 +30,49 @@ static CancelSession *funcSession(sqlite3_context *ctx){
   return (CancelSession*)sqlite3_user_data(ctx);
 }
 
+static int funcIsIdChar(char c){
+  return (c>='a' && c<='z') || (c>='A' && c<='Z') || (c>='0' && c<='9')
+      || c=='_' || c=='$' || (c & 0x80)!=0;
+}
+
+/* Does zSql call function zName, as a whole word followed by '('? */
+static int funcSqlCalls(const char *zSql, const char *zName){
+  int n = (int)strlen(zName);
+  const char *z;
+  for(z=zSql; *z; z++){
+    const char *zEnd = z+n;
+    if( sqlite3_strnicmp(z, zName, n)!=0 ) continue;
+    if( z>zSql && funcIsIdChar(z[-1]) ) continue;
+    while( *zEnd==' ' || *zEnd=='\t' || *zEnd=='\n' || *zEnd=='\r' ) zEnd++;
+    if( *zEnd=='(' ) return 1;
+  }
+  return 0;
+}
+
+/*
+** Defence in depth for SQLITE_DIRECTONLY. SQLite 3.40 enforces it for
+** views and triggers, but still runs a DIRECTONLY function named in a
+** CHECK constraint or a DEFAULT of a table (see README, "Hostile
+** schemas"). So a side-effecting function also checks that the
+** statement the application is running names it itself. When no
+** statement is recorded (the application replaced the trace hook), the
+** check cannot be made and SQLite's own rule is all there is.
+*/
+static int funcCalledDirectly(sqlite3_context *ctx, const char *zName){
+  CancelSession *s = funcSession(ctx);
+  int bOk = 1;
+  pthread_mutex_lock(&s->mu);
+  if( s->nStmt>0 ) bOk = funcSqlCalls(s->aStmt[s->nStmt-1].zSql, zName);
+  pthread_mutex_unlock(&s->mu);
+  if( !bOk ){
+    char *z = sqlite3_mprintf("unsafe use of %s(): not called by the "
+                              "statement itself", zName);
+    sqlite3_result_error(ctx, z ? z : "out of memory", -1);
+    sqlite3_free(z);
+  }
+  return bOk;
+}
+
 /* Report a REG_* failure for the object described by zWhat. */
 static void funcRegError(sqlite3_context *ctx, int rc, const char *zVerb,
                          const char *zWhat){
@@ -109,6 +152,7 @@ static void funcCancelQuery(sqlite3_context *ctx, int argc, sqlite3_value **argv
   int bIfExists = 0, rc;
   u64 iQuery;
   char zWhat[64];
+  if( !funcCalledDirectly(ctx, "cancel_query") ) return;
   if( zId==0 ) return;
   if( !funcFlagArg(ctx, argc, argv, 1, "cancel_query", "if_exists", &bIfExists) ) return;
   if( !registryIsIdShape(zId) ){
@@ -254,6 +298,7 @@ static void funcCancelSession(sqlite3_context *ctx, int argc, sqlite3_value **ar
   int bIfExists = 0, n;
   char **azId = 0;
   int nId = 0;
+  if( !funcCalledDirectly(ctx, "cancel_session") ) return;
   if( zArg==0 ) return;
   if( !funcFlagArg(ctx, argc, argv, 1, "cancel_session", "if_exists", &bIfExists) ) return;
   if( registryIsIdShape(zArg) ){
@@ -295,6 +340,7 @@ static void funcCancelSessions(sqlite3_context *ctx, int argc, sqlite3_value **a
   int bIfExists = 0, n;
   char **azId = 0;
   int nId = 0;
+  if( !funcCalledDirectly(ctx, "cancel_sessions") ) return;
   if( zSql==0 ) return;
   if( !funcFlagArg(ctx, argc, argv, 1, "cancel_sessions", "if_exists", &bIfExists) ) return;
   if( !funcSelectIds(ctx, "cancel_sessions", zSql, &azId, &nId) ) return;
@@ -311,6 +357,7 @@ static void funcPgCancelBackend(sqlite3_context *ctx, int argc, sqlite3_value **
   int rc;
   char zWhat[40];
   (void)argc;
+  if( !funcCalledDirectly(ctx, "pg_cancel_backend") ) return;
   if( !funcIntArg(ctx, argv[0], "pg_cancel_backend", "pid", &pid) ) return;
   rc = registryCancelBackend(s, pid);
   if( rc==REG_DENIED ){
@@ -326,6 +373,7 @@ static void funcPgTerminateBackend(sqlite3_context *ctx, int argc, sqlite3_value
   i64 pid, timeoutMs = 0;
   int rc;
   char zWhat[40];
+  if( !funcCalledDirectly(ctx, "pg_terminate_backend") ) return;
   if( !funcIntArg(ctx, argv[0], "pg_terminate_backend", "pid", &pid) ) return;
   if( argc>1 ){
     if( !funcIntArg(ctx, argv[1], "pg_terminate_backend", "timeout_ms", &timeoutMs) ) return;
@@ -383,6 +431,7 @@ static void funcSetSessionUser(sqlite3_context *ctx, int argc, sqlite3_value **a
   CancelSession *s = funcSession(ctx);
   const char *zName = funcNameArg(ctx, argv[0], "set_session_user", 0);
   int bAdmin = 0, rc;
+  if( !funcCalledDirectly(ctx, "set_session_user") ) return;
   if( zName==0 ) return;
   if( !funcFlagArg(ctx, argc, argv, 1, "set_session_user", "admin", &bAdmin) ) return;
   rc = registrySetUser(s, zName, bAdmin);
@@ -399,6 +448,7 @@ static void funcSetSessionUser(sqlite3_context *ctx, int argc, sqlite3_value **a
 static void funcSetApplicationName(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   const char *zName = funcNameArg(ctx, argv[0], "set_application_name", 1);
   (void)argc;
+  if( !funcCalledDirectly(ctx, "set_application_name") ) return;
   if( zName==0 ) return;
   if( registrySetAppName(funcSession(ctx), zName)!=REG_OK ){
     sqlite3_result_error_nomem(ctx);
@@ -410,6 +460,7 @@ static void funcSetApplicationName(sqlite3_context *ctx, int argc, sqlite3_value
 static void funcSetBusyTimeout(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   i64 ms;
   (void)argc;
+  if( !funcCalledDirectly(ctx, "set_busy_timeout") ) return;
   if( !funcIntArg(ctx, argv[0], "set_busy_timeout", "ms", &ms) ) return;
   if( ms<0 || ms>86400000 ){
     sqlite3_result_error(ctx, "set_busy_timeout: ms must be between 0 and 86400000", -1);
