@@ -83,6 +83,13 @@ proc wait_for {cond {ms 20000}} {
   return 1
 }
 
+# Did {rc msg} fail the way a statement of a terminated session fails?
+# The first statement after a termination that is still being finished
+# is interrupted; once finished, statements are refused at prepare.
+proc is_refused {res} {
+  expr {[lindex $res 0] == 1 && [lindex $res 1] in {interrupted {not authorized}}}
+}
+
 proc finish_test {} {
   puts "$::nPass passed, $::nFail failed"
   exit [expr {$::nFail ? 1 : 0}]
