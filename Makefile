@@ -33,11 +33,11 @@ $(LIB): $(SRC) $(HDR)
 STRESS_SRC := test/stress.c $(SRC)
 test/stress-asan: $(STRESS_SRC) $(HDR)
 	$(CC) -O1 -g $(WARN) -fsanitize=address,undefined -fno-sanitize-recover=undefined \
-	  -fno-omit-frame-pointer -DCANCEL_STATIC -Iext -o $@ $(STRESS_SRC) -lsqlite3 $(LDLIBS)
+	  -fno-omit-frame-pointer -Iext -o $@ $(STRESS_SRC) -lsqlite3 $(LDLIBS)
 test/stress-tsan: $(STRESS_SRC) $(HDR)
-	$(CC) -O1 -g $(WARN) -fsanitize=thread -DCANCEL_STATIC -Iext -o $@ $(STRESS_SRC) -lsqlite3 $(LDLIBS)
+	$(CC) -O1 -g $(WARN) -fsanitize=thread -Iext -o $@ $(STRESS_SRC) -lsqlite3 $(LDLIBS)
 test/stress: $(STRESS_SRC) $(HDR)
-	$(CC) -O2 -g $(WARN) -DCANCEL_STATIC -Iext -o $@ $(STRESS_SRC) -lsqlite3 $(LDLIBS)
+	$(CC) -O2 -g $(WARN) -Iext -o $@ $(STRESS_SRC) -lsqlite3 $(LDLIBS)
 
 deps:
 	@sh tool/deps.sh

@@ -38,6 +38,24 @@ static void cancelPinLibrary(void){
   bPinned = 1;
 }
 
+/* SQLITE_EXTENSION_INIT2, once per process: connections may load the
+** extension on several threads at once, and a plain assignment of the
+** (identical) routine table would be a data race. */
+#ifndef SQLITE_CORE
+static void cancelSetApi(const sqlite3_api_routines *pApi){
+  static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+  static int bSet = 0;
+  pthread_mutex_lock(&mu);
+  if( !bSet ){
+    sqlite3_api = pApi;
+    bSet = 1;
+  }
+  pthread_mutex_unlock(&mu);
+}
+#else
+# define cancelSetApi(X) (void)(X)
+#endif
+
 /* The busy timeout the application set before loading, if any. */
 static int cancelReadBusyTimeout(sqlite3 *db){
   sqlite3_stmt *pStmt = 0;
@@ -57,7 +75,7 @@ int sqlite3_cancel_init(sqlite3 *db, char **pzErrMsg,
                         const sqlite3_api_routines *pApi){
   CancelSession *s;
   int rc;
-  SQLITE_EXTENSION_INIT2(pApi);
+  cancelSetApi(pApi);
   if( sqlite3_libversion_number()<CANCEL_MIN_SQLITE ){
     if( pzErrMsg ){
       *pzErrMsg = sqlite3_mprintf("cancel needs SQLite 3.40.1 or newer; "
