@@ -24,13 +24,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include "cancel.h"
 
 #define N_QWORKER 4     /* run queries; only cancel_query aims at them */
 #define N_BWORKER 4     /* write and read; sessions/pids are cancelled */
 #define N_QIDS 4096     /* query ids that a cancel_query was aimed at */
 
-static const char *zDb = "test/tmp/stress.db";
+static const char *zDb = 0;    /* test/tmp/stress-<pid>.db unless given */
+static char zDefaultDb[64];
 static atomic_int bStop = 0;
 static atomic_int nFail = 0;
 
@@ -305,7 +307,12 @@ int main(int argc, char **argv){
   double elapsed;
   long nLeaked;
 
-  if( argc>2 ) zDb = argv[2];
+  if( argc>2 ){
+    zDb = argv[2];
+  }else{
+    snprintf(zDefaultDb, sizeof(zDefaultDb), "test/tmp/stress-%d.db", (int)getpid());
+    zDb = zDefaultDb;
+  }
   remove(zDb);
   {
     char z[512];
