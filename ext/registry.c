@@ -298,34 +298,53 @@ static int regAllowed(CancelSession *pCaller, CancelSession *pTarget){
 
 /* ------------------------------------------------------- cancelling */
 
-/* Ask s's own thread to interrupt the execution iQuery. Its progress
-** and busy handlers compare the request with the statement they run. */
-static void regRequestQuery(CancelSession *s, u64 iQuery){
+/* With s->mu held: is execution iQuery among s's running statements? */
+static int regIsRunning(CancelSession *s, u64 iQuery){
+  int i;
+  for(i=0; i<s->nStmt; i++){
+    if( s->aStmt[i].iQuery==iQuery ) return 1;
+  }
+  return 0;
+}
+
+/* Ask s's own thread to interrupt execution iQuery (0: the statement it
+** runs now), if that is still running. The check and the request are
+** made under s->mu, which the statement's end also takes, so a request
+** is never left behind for an execution that has ended. The progress
+** and busy handlers compare it with the statement they run. */
+static int regRequestIfRunning(CancelSession *s, u64 iQuery){
+  int bRunning;
   pthread_mutex_lock(&s->mu);
-  atomic_store(&s->iCancelQuery, iQuery);
-  pthread_cond_broadcast(&s->cond);
+  if( iQuery==0 && s->nStmt>0 ) iQuery = s->aStmt[s->nStmt-1].iQuery;
+  bRunning = iQuery!=0 && regIsRunning(s, iQuery);
+  if( bRunning ){
+    atomic_store(&s->iCancelQuery, iQuery);
+    pthread_cond_broadcast(&s->cond);
+  }
   pthread_mutex_unlock(&s->mu);
+  return bRunning;
 }
 
 int registryCancelQuery(CancelSession *pCaller, u64 iQuery){
   CancelSession *s;
   int rc = REG_NOTFOUND;
   pthread_mutex_lock(&regMu);
-  for(s=regFirst; s && rc==REG_NOTFOUND; s=s->pNext){
-    int i, bFound = 0;
+  for(s=regFirst; s; s=s->pNext){
+    int bFound;
     if( !regTargetable(s) ) continue;
     pthread_mutex_lock(&s->mu);
-    for(i=0; i<s->nStmt; i++){
-      if( s->aStmt[i].iQuery==iQuery ) bFound = 1;
-    }
+    bFound = regIsRunning(s, iQuery);
     pthread_mutex_unlock(&s->mu);
     if( !bFound ) continue;
     if( !regAllowed(pCaller, s) ){
       rc = REG_DENIED;
     }else{
-      regRequestQuery(s, iQuery);
+      /* It may have ended meanwhile: then it is as if it had ended
+      ** before the call (nothing to interrupt), and we still report 1. */
+      regRequestIfRunning(s, iQuery);
       rc = REG_OK;
     }
+    break;
   }
   pthread_mutex_unlock(&regMu);
   return rc;
@@ -341,11 +360,7 @@ int registryCancelBackend(CancelSession *pCaller, i64 pid){
   }else if( !regAllowed(pCaller, s) ){
     rc = REG_DENIED;
   }else{
-    u64 iQuery = 0;
-    pthread_mutex_lock(&s->mu);
-    if( s->nStmt>0 ) iQuery = s->aStmt[s->nStmt-1].iQuery;
-    pthread_mutex_unlock(&s->mu);
-    if( iQuery ) regRequestQuery(s, iQuery);   /* idle: nothing to do */
+    regRequestIfRunning(s, 0);     /* idle: nothing to do */
     rc = REG_OK;
   }
   pthread_mutex_unlock(&regMu);
