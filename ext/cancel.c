@@ -27,15 +27,16 @@ SQLITE_EXTENSION_INIT1
 /* The reaper thread (registry.c) and sqlite3_auto_extension() keep
 ** pointers into this library after the connection that loaded it has
 ** closed: make sure it is never unloaded. */
-static void cancelPinLibrary(void){
-  static int bPinned = 0;
+static void cancelPinOnce(void){
   Dl_info info;
-  if( bPinned ) return;
-  if( dladdr((void*)cancelPinLibrary, &info) && info.dli_fname ){
+  if( dladdr((void*)cancelPinOnce, &info) && info.dli_fname ){
     void *h = dlopen(info.dli_fname, RTLD_NOW|RTLD_NODELETE|RTLD_NOLOAD);
     (void)h;       /* the handle is deliberately never closed */
   }
-  bPinned = 1;
+}
+static void cancelPinLibrary(void){
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+  pthread_once(&once, cancelPinOnce);
 }
 
 /* SQLITE_EXTENSION_INIT2, once per process: connections may load the

@@ -56,7 +56,7 @@ say "  -> [admin eval {SELECT pg_cancel_backend($pid)}]"
 vwait ::outcome
 lassign $::outcome rc msg ms
 if {$rc} {
-  say "\nworker: the query stopped after $ms ms with error: $msg"
+  say "\nworker: my query failed with \"$msg\" (it ran $ms ms in all)"
 } else {
   say "\nworker: the query finished?! ($msg)"
 }
