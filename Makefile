@@ -19,7 +19,7 @@ else
 endif
 
 LIB      := cancel.$(EXT)
-SRC      := ext/cancel.c ext/registry.c ext/hooks.c ext/functions.c ext/sessions.c
+SRC      := ext/cancel.c ext/registry.c ext/hooks.c ext/functions.c ext/sessions.c ext/cancellog.c
 HDR      := $(wildcard ext/*.h)
 LDLIBS   := -lpthread -ldl
 

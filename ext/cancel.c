@@ -17,6 +17,7 @@
 #include "hooks.h"
 #include "functions.h"
 #include "sessions.h"
+#include "cancellog.h"
 #include "cancel.h"
 SQLITE_EXTENSION_INIT1
 
@@ -93,6 +94,7 @@ int sqlite3_cancel_init(sqlite3 *db, char **pzErrMsg,
   s->busyTimeoutMs = cancelReadBusyTimeout(db);
   rc = functionsRegister(db, s);
   if( rc==SQLITE_OK ) rc = sessionsRegister(db, s);
+  if( rc==SQLITE_OK ) rc = cancelLogRegister(db, s);
   hooksInstall(s);    /* last: the set-up above is not the session's query */
   if( rc!=SQLITE_OK ){
     if( pzErrMsg ){
@@ -134,4 +136,26 @@ int cancel_set_busy_timeout(sqlite3 *db, int ms){
   if( ms<0 ) ms = 0;
   s->busyTimeoutMs = ms;
   return SQLITE_OK;
+}
+
+int cancel_set_statement_timeout(sqlite3 *db, int ms){
+  CancelSession *s = registryFind(db);
+  if( s==0 ) return SQLITE_MISUSE;
+  atomic_store(&s->stmtTimeoutMs, ms<0 ? 0 : ms);
+  return SQLITE_OK;
+}
+
+int cancel_set_idle_in_transaction_session_timeout(sqlite3 *db, int ms){
+  CancelSession *s = registryFind(db);
+  if( s==0 ) return SQLITE_MISUSE;
+  atomic_store(&s->idleTimeoutMs, ms<0 ? 0 : ms);
+  return SQLITE_OK;
+}
+
+void cancel_set_default_statement_timeout(int ms){
+  atomic_store(&registryDefaultStmtTimeoutMs, ms<0 ? 0 : ms);
+}
+
+void cancel_set_default_idle_in_transaction_session_timeout(int ms){
+  atomic_store(&registryDefaultIdleTimeoutMs, ms<0 ? 0 : ms);
 }

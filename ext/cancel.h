@@ -44,6 +44,17 @@ int cancel_set_busy_handler(sqlite3 *db, int (*xBusy)(void*, int), void *pArg);
 ** 0 returns SQLITE_BUSY at once). Same as SELECT set_busy_timeout(ms). */
 int cancel_set_busy_timeout(sqlite3 *db, int ms);
 
+/* SPEC section 7, for one session: the same as SELECT
+** set_statement_timeout(ms) / set_idle_in_transaction_session_timeout(ms);
+** 0 turns it off. */
+int cancel_set_statement_timeout(sqlite3 *db, int ms);
+int cancel_set_idle_in_transaction_session_timeout(sqlite3 *db, int ms);
+
+/* The timeouts every session enrolled from now on starts with (0: off,
+** the default). Sessions that exist keep theirs. */
+void cancel_set_default_statement_timeout(int ms);
+void cancel_set_default_idle_in_transaction_session_timeout(int ms);
+
 #ifdef __cplusplus
 }
 #endif

@@ -10,6 +10,9 @@
 **   SELECT pg_backend_pid(), session_id();
 **   SELECT set_session_user('alice', 0), set_application_name('web');
 **   SELECT set_busy_timeout(5000);
+**   SELECT set_statement_timeout(2000);
+**   SELECT set_idle_in_transaction_session_timeout(10000);
+**   SELECT blocking_sessions('<session_id>'), pg_blocking_pids(7);
 **
 ** Every function is registered SQLITE_DIRECTONLY: a view, trigger, CHECK
 ** constraint or generated column can never call it. Arguments are checked
@@ -160,7 +163,8 @@ static void funcCancelQuery(sqlite3_context *ctx, int argc, sqlite3_value **argv
     return;
   }
   snprintf(zWhat, sizeof(zWhat), "query ID %s", zId);
-  rc = registryParseId(zId, &iQuery) ? registryCancelQuery(s, iQuery) : REG_NOTFOUND;
+  rc = registryParseId(zId, &iQuery) ? registryCancelQuery(s, iQuery, "cancel_query")
+                                      : REG_NOTFOUND;
   if( rc==REG_OK ){
     sqlite3_result_int(ctx, 1);
   }else if( rc==REG_NOTFOUND && bIfExists ){
@@ -255,7 +259,8 @@ static void funcFreeIds(char **azId, int nId){
 ** so that a bad id or a denied one leaves all sessions untouched. Then
 ** terminate each. Returns the number terminated, or -1 after an error. */
 static int funcTerminateIds(sqlite3_context *ctx, CancelSession *s,
-                            char **azId, int nId, int bIfExists){
+                            const char *zAction, char **azId, int nId,
+                            int bIfExists){
   u64 *aSerial;
   int i, n = 0;
   aSerial = sqlite3_malloc64(sizeof(u64)*(nId ? nId : 1));
@@ -278,13 +283,14 @@ static int funcTerminateIds(sqlite3_context *ctx, CancelSession *s,
     if( rc==REG_NOTFOUND && bIfExists ){
       aSerial[i] = 0;
     }else if( rc!=REG_OK ){
+      registryLogDenied(s, zAction, aSerial[i]);
       funcRegError(ctx, rc, "cancel", zWhat);
       sqlite3_free(aSerial);
       return -1;
     }
   }
   for(i=0; i<nId; i++){
-    if( aSerial[i] && registryTerminateBySerial(s, aSerial[i])==REG_OK ) n++;
+    if( aSerial[i] && registryTerminateBySerial(s, aSerial[i], zAction)==REG_OK ) n++;
   }
   sqlite3_free(aSerial);
   return n;
@@ -329,7 +335,7 @@ static void funcCancelSession(sqlite3_context *ctx, int argc, sqlite3_value **ar
       return;
     }
   }
-  n = funcTerminateIds(ctx, s, azId, nId, bIfExists);
+  n = funcTerminateIds(ctx, s, "cancel_session", azId, nId, bIfExists);
   funcFreeIds(azId, nId);
   if( n>=0 ) sqlite3_result_int(ctx, n);
 }
@@ -344,7 +350,7 @@ static void funcCancelSessions(sqlite3_context *ctx, int argc, sqlite3_value **a
   if( zSql==0 ) return;
   if( !funcFlagArg(ctx, argc, argv, 1, "cancel_sessions", "if_exists", &bIfExists) ) return;
   if( !funcSelectIds(ctx, "cancel_sessions", zSql, &azId, &nId) ) return;
-  n = funcTerminateIds(ctx, s, azId, nId, bIfExists);
+  n = funcTerminateIds(ctx, s, "cancel_sessions", azId, nId, bIfExists);
   funcFreeIds(azId, nId);
   if( n>=0 ) sqlite3_result_int(ctx, n);
 }
@@ -359,7 +365,7 @@ static void funcPgCancelBackend(sqlite3_context *ctx, int argc, sqlite3_value **
   (void)argc;
   if( !funcCalledDirectly(ctx, "pg_cancel_backend") ) return;
   if( !funcIntArg(ctx, argv[0], "pg_cancel_backend", "pid", &pid) ) return;
-  rc = registryCancelBackend(s, pid);
+  rc = registryCancelBackend(s, pid, "pg_cancel_backend");
   if( rc==REG_DENIED ){
     snprintf(zWhat, sizeof(zWhat), "backend %lld", (long long)pid);
     funcRegError(ctx, rc, "cancel", zWhat);
@@ -383,7 +389,7 @@ static void funcPgTerminateBackend(sqlite3_context *ctx, int argc, sqlite3_value
       return;
     }
   }
-  rc = registryTerminateByPid(s, pid);
+  rc = registryTerminateByPid(s, pid, "pg_terminate_backend");
   if( rc==REG_DENIED ){
     snprintf(zWhat, sizeof(zWhat), "backend %lld", (long long)pid);
     funcRegError(ctx, rc, "terminate", zWhat);
@@ -470,6 +476,87 @@ static void funcSetBusyTimeout(sqlite3_context *ctx, int argc, sqlite3_value **a
   sqlite3_result_int64(ctx, ms);
 }
 
+/* ------------------------------------------------------- timeouts */
+
+/* A timeout in ms: an integer from 0 (off) to a day... or more; we take
+** up to 2^31-1 ms (24 days). */
+static int funcTimeoutArg(sqlite3_context *ctx, sqlite3_value *v,
+                          const char *zFunc, int *pMs){
+  i64 ms;
+  if( !funcIntArg(ctx, v, zFunc, "ms", &ms) ) return 0;
+  if( ms<0 || ms>2147483647 ){
+    char *z = sqlite3_mprintf("%s: ms must be between 0 and 2147483647", zFunc);
+    sqlite3_result_error(ctx, z ? z : "out of memory", -1);
+    sqlite3_free(z);
+    return 0;
+  }
+  *pMs = (int)ms;
+  return 1;
+}
+
+static void funcSetStatementTimeout(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  int ms;
+  (void)argc;
+  if( !funcCalledDirectly(ctx, "set_statement_timeout") ) return;
+  if( !funcTimeoutArg(ctx, argv[0], "set_statement_timeout", &ms) ) return;
+  /* from the next statement on: this one is running already */
+  atomic_store(&funcSession(ctx)->stmtTimeoutMs, ms);
+  sqlite3_result_int(ctx, ms);
+}
+
+static void funcSetIdleTimeout(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  int ms;
+  (void)argc;
+  if( !funcCalledDirectly(ctx, "set_idle_in_transaction_session_timeout") ) return;
+  if( !funcTimeoutArg(ctx, argv[0], "set_idle_in_transaction_session_timeout", &ms) ) return;
+  atomic_store(&funcSession(ctx)->idleTimeoutMs, ms);
+  sqlite3_result_int(ctx, ms);
+}
+
+/* ---------------------------------------------------- who blocks whom */
+
+static void funcBlocking(sqlite3_context *ctx, int bSessionIds, i64 pid,
+                         u64 iSerial, const char *zWhat){
+  char *z = registryBlockers(pid, iSerial, bSessionIds);
+  if( z==0 ){
+    funcError(ctx, "%s not found", zWhat);
+    return;
+  }
+  sqlite3_result_text(ctx, z, -1, sqlite3_free);
+  sqlite3_result_subtype(ctx, 'J');   /* JSON, for json_each() */
+}
+
+static void funcBlockingSessions(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  const char *zId = funcTextArg(ctx, argv[0], "blocking_sessions", "session ID");
+  char zWhat[64];
+  u64 iSerial;
+  (void)argc;
+  if( zId==0 ) return;
+  if( !registryIsIdShape(zId) ){
+    funcError(ctx, "invalid session ID '%.40s': expected 32 hex digits", zId);
+    return;
+  }
+  snprintf(zWhat, sizeof(zWhat), "session ID %s", zId);
+  if( !registryParseId(zId, &iSerial) ){
+    funcError(ctx, "%s not found", zWhat);
+    return;
+  }
+  funcBlocking(ctx, 1, 0, iSerial, zWhat);
+}
+
+static void funcPgBlockingPids(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  i64 pid;
+  char zWhat[40];
+  (void)argc;
+  if( !funcIntArg(ctx, argv[0], "pg_blocking_pids", "pid", &pid) ) return;
+  snprintf(zWhat, sizeof(zWhat), "backend %lld", (long long)pid);
+  if( pid<=0 ){
+    funcError(ctx, "%s not found", zWhat);
+    return;
+  }
+  funcBlocking(ctx, 0, pid, 0, zWhat);
+}
+
 /* ------------------------------------------------------ registration */
 
 static const struct {
@@ -487,6 +574,10 @@ static const struct {
   { "set_session_user",        1, 2, funcSetSessionUser },
   { "set_application_name",    1, 1, funcSetApplicationName },
   { "set_busy_timeout",        1, 1, funcSetBusyTimeout },
+  { "set_statement_timeout",   1, 1, funcSetStatementTimeout },
+  { "set_idle_in_transaction_session_timeout", 1, 1, funcSetIdleTimeout },
+  { "blocking_sessions",       1, 1, funcBlockingSessions },
+  { "pg_blocking_pids",        1, 1, funcPgBlockingPids },
 };
 
 static void funcDestroy(void *p){

@@ -20,30 +20,74 @@
 ** top-level statement that is already recorded.
 */
 #include "hooks.h"
+#include "cancellog.h"
 SQLITE_EXTENSION_INIT3
 
 #include <string.h>
 #include <time.h>
 
+/* Why a statement must stop now. */
+#define STOP_NONE      0
+#define STOP_TERMINATE 1   /* the session is terminated */
+#define STOP_CANCEL    2   /* a cancel names the statement running now */
+
 /* With s->mu held: is there a request for the statement running now? */
-static int hooksShouldStopLocked(CancelSession *s){
+static int hooksStopReasonLocked(CancelSession *s){
   u64 q;
-  if( atomic_load(&s->eTerm)!=TERM_NONE ) return 1;
+  if( atomic_load(&s->eTerm)!=TERM_NONE ) return STOP_TERMINATE;
   q = atomic_load(&s->iCancelQuery);
-  return q!=0 && s->nStmt>0 && s->aStmt[s->nStmt-1].iQuery==q;
+  if( q!=0 && s->nStmt>0 && s->aStmt[s->nStmt-1].iQuery==q ) return STOP_CANCEL;
+  return STOP_NONE;
 }
 
-static int hooksShouldStop(CancelSession *s){
-  int bStop;
+/* The statement stops because of reason eWhy: fill in the outcome of the
+** cancel's log entry (once). zOutcome: interrupted or lock wait ended. */
+static void hooksStopped(CancelSession *s, int eWhy, const char *zOutcome){
+  if( eWhy==STOP_CANCEL ){
+    i64 iLog;
+    pthread_mutex_lock(&s->mu);
+    iLog = s->iLogCancel;
+    s->iLogCancel = 0;
+    pthread_mutex_unlock(&s->mu);
+    cancelLogOutcome(iLog, zOutcome);
+  }
+}
+
+static int hooksStopReason(CancelSession *s){
+  int eWhy;
   if( atomic_load_explicit(&s->eTerm, memory_order_relaxed)==TERM_NONE
    && atomic_load_explicit(&s->iCancelQuery, memory_order_relaxed)==0
   ){
-    return 0;      /* the hot path: no request at all */
+    return STOP_NONE;      /* the hot path: no request at all */
   }
   pthread_mutex_lock(&s->mu);
-  bStop = hooksShouldStopLocked(s);
+  eWhy = hooksStopReasonLocked(s);
   pthread_mutex_unlock(&s->mu);
-  return bStop;
+  return eWhy;
+}
+
+/* The statement timeout of the newest statement has passed: log it and
+** disarm it (the statement is stopping). */
+static void hooksTimedOut(CancelSession *s, const char *zOutcome){
+  LogTarget t;
+  char *zUser = 0;
+  int isAdmin;
+  memset(&t, 0, sizeof(t));
+  s->curDeadlineUs = 0;
+  registryCaller(s, &zUser, &isAdmin);
+  pthread_mutex_lock(&s->mu);
+  if( s->nStmt>0 ){
+    ActiveStmt *a = &s->aStmt[s->nStmt-1];
+    a->deadlineUs = 0;
+    t.iQuery = a->iQuery;
+    t.zSql = a->zSql;
+  }
+  t.iSession = s->iSerial;
+  t.pid = s->pid;
+  t.zUser = zUser;
+  cancelLogAdd(s->iSerial, zUser, "statement_timeout", &t, zOutcome);
+  pthread_mutex_unlock(&s->mu);
+  sqlite3_free(zUser);
 }
 
 /* Deny everything but ROLLBACK: an application's error path that rolls
@@ -90,6 +134,8 @@ static void hooksStmtStart(CancelSession *s, void *pStmt, const char *zSql){
   i64 now = registryNowMs();
   u64 iQuery = registryNextQuery();
   int bAutocommit = sqlite3_get_autocommit(s->db);
+  int timeoutMs = atomic_load_explicit(&s->stmtTimeoutMs, memory_order_relaxed);
+  i64 deadlineUs = timeoutMs>0 ? registryMonoUs() + (i64)timeoutMs*1000 : 0;
   int i;
   pthread_mutex_lock(&s->mu);
   if( s->finishing ){   /* registry.c's own ROLLBACK: not a query */
@@ -97,6 +143,9 @@ static void hooksStmtStart(CancelSession *s, void *pStmt, const char *zSql){
     return;
   }
   pthread_mutex_unlock(&s->mu);
+  if( atomic_load_explicit(&s->idleDeadlineUs, memory_order_relaxed) ){
+    atomic_store(&s->idleDeadlineUs, 0);    /* no longer idle */
+  }
   if( atomic_load(&s->eTerm)!=TERM_NONE && !hooksIsRollback(zSql) ){
     hooksRefuse(s);
   }
@@ -114,11 +163,19 @@ static void hooksStmtStart(CancelSession *s, void *pStmt, const char *zSql){
       s->nStmtAlloc = nNew;
     }
     s->nStmt++;
+  }else if( i!=s->nStmt-1 ){
+    /* run again while listed (no end was seen): make it the newest */
+    ActiveStmt a = s->aStmt[i];
+    memmove(&s->aStmt[i], &s->aStmt[i+1], sizeof(ActiveStmt)*(s->nStmt-i-1));
+    s->aStmt[s->nStmt-1] = a;
+    i = s->nStmt-1;
   }
   s->aStmt[i].pStmt = pStmt;
   s->aStmt[i].iQuery = iQuery;
   s->aStmt[i].startMs = now;
+  s->aStmt[i].deadlineUs = deadlineUs;
   s->aStmt[i].zSql = zSql;
+  s->curDeadlineUs = deadlineUs;
   s->execThread = pthread_self();
   if( bAutocommit && s->xactStartMs==0 ) s->xactStartMs = now;
   pthread_mutex_unlock(&s->mu);
@@ -126,7 +183,10 @@ static void hooksStmtStart(CancelSession *s, void *pStmt, const char *zSql){
 
 static void hooksStmtEnd(CancelSession *s, void *pStmt){
   int bAutocommit = sqlite3_get_autocommit(s->db);
-  int i;
+  int eKind = sqlite3_txn_state(s->db, 0);
+  int idleMs = atomic_load_explicit(&s->idleTimeoutMs, memory_order_relaxed);
+  int i, bIdleInXact;
+  i64 iLogFinished = 0;
   pthread_mutex_lock(&s->mu);
   for(i=0; i<s->nStmt && s->aStmt[i].pStmt!=pStmt; i++){}
   if( i<s->nStmt ){
@@ -143,15 +203,27 @@ static void hooksStmtEnd(CancelSession *s, void *pStmt){
     }
     /* A request for an execution that has ended is void: query ids are
     ** never reused, so it can never match again, but clear it so the
-    ** hot path stays lock-free. */
-    atomic_compare_exchange_strong(&s->iCancelQuery, &q, 0);
+    ** hot path stays lock-free. If it was still pending, the statement
+    ** finished before the cancel could act. */
+    if( atomic_compare_exchange_strong(&s->iCancelQuery, &q, 0) ){
+      iLogFinished = s->iLogCancel;
+      s->iLogCancel = 0;
+    }
     memmove(&s->aStmt[i], &s->aStmt[i+1], sizeof(ActiveStmt)*(s->nStmt-i-1));
     s->nStmt--;
   }
+  s->curDeadlineUs = s->nStmt>0 ? s->aStmt[s->nStmt-1].deadlineUs : 0;
   s->inXact = !bAutocommit;
+  s->eXactKind = eKind;
   if( bAutocommit && s->nStmt==0 ) s->xactStartMs = 0;
-  atomic_store(&s->waitingSinceMs, 0);
+  bIdleInXact = s->inXact && s->nStmt==0;
   pthread_mutex_unlock(&s->mu);
+  registrySetWaiting(s, 0);
+  cancelLogOutcome(iLogFinished, LOG_FINISHED);
+  if( bIdleInXact && idleMs>0 && atomic_load(&s->eTerm)==TERM_NONE ){
+    atomic_store(&s->idleDeadlineUs, registryMonoUs() + (i64)idleMs*1000);
+    registryKickReaper();
+  }
   if( atomic_load(&s->eTerm)==TERM_REQUEST ) registryKickReaper();
 }
 
@@ -169,9 +241,23 @@ static int hooksTrace(unsigned type, void *pCtx, void *P, void *X){
 
 static int hooksProgress(void *p){
   CancelSession *s = (CancelSession*)p;
-  if( hooksShouldStop(s) ) return 1;
-  if( atomic_load_explicit(&s->waitingSinceMs, memory_order_relaxed) ){
-    atomic_store(&s->waitingSinceMs, 0);   /* got the lock, running again */
+  int eWhy = hooksStopReason(s);
+  if( eWhy ){
+    hooksStopped(s, eWhy, LOG_INTERRUPTED);
+    return 1;
+  }
+  if( s->curDeadlineUs && registryMonoUs()>=s->curDeadlineUs ){
+    hooksTimedOut(s, LOG_INTERRUPTED);
+    return 1;
+  }
+  if( atomic_load_explicit(&registryWaiters, memory_order_relaxed) ){
+    /* Someone waits on a lock: keep what we hold visible to
+    ** blocking_sessions(), and we are not waiting ourselves. */
+    int eKind = sqlite3_txn_state(s->db, 0);
+    pthread_mutex_lock(&s->mu);
+    s->eXactKind = eKind;
+    pthread_mutex_unlock(&s->mu);
+    registrySetWaiting(s, 0);
   }
   if( s->xAppProgress ) return s->xAppProgress(s->pAppProgressArg);
   return 0;
@@ -180,44 +266,68 @@ static int hooksProgress(void *p){
 /* The same back-off as SQLite's own busy handler. */
 static const int aBusyDelayMs[] = { 1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50, 100 };
 
+/*
+** A statement waits on a lock. Stop waiting (return 0: the statement
+** fails with SQLITE_BUSY) when a cancel names it, when the session is
+** terminated, when its statement timeout passes, or when the busy
+** timeout does; otherwise sleep on the session's condition, which a
+** cancel broadcasts, so a lock wait ends at once instead of at the next
+** retry.
+*/
 static int hooksBusy(void *p, int nPrior){
   CancelSession *s = (CancelSession*)p;
-  i64 now = registryNowMs();
-  i64 since, deadline;
+  i64 nowUs = registryMonoUs();
+  i64 deadlineUs, wakeUs;
   int nDelay = (int)(sizeof(aBusyDelayMs)/sizeof(aBusyDelayMs[0]));
-  int bStop;
+  int eWhy;
   struct timespec dl;
 
   if( nPrior==0 || atomic_load(&s->waitingSinceMs)==0 ){
-    atomic_store(&s->waitingSinceMs, now);
+    s->busyStartUs = nowUs;
+    pthread_mutex_lock(&s->mu);
+    s->eXactKind = sqlite3_txn_state(s->db, 0);
+    pthread_mutex_unlock(&s->mu);
+    registrySetWaiting(s, registryNowMs());
   }
-  since = atomic_load(&s->waitingSinceMs);
-  if( s->xAppBusy ){
-    int r = hooksShouldStop(s) ? 0 : s->xAppBusy(s->pAppBusyArg, nPrior);
-    if( r==0 ) atomic_store(&s->waitingSinceMs, 0);
-    return r;
-  }
-  deadline = since + s->busyTimeoutMs;
-  if( now>=deadline || hooksShouldStop(s) ){
-    atomic_store(&s->waitingSinceMs, 0);
+  eWhy = hooksStopReason(s);
+  if( eWhy ){
+    hooksStopped(s, eWhy, LOG_WAIT_ENDED);
+    registrySetWaiting(s, 0);
     return 0;
   }
-  {
-    i64 wake = now + aBusyDelayMs[nPrior<nDelay ? nPrior : nDelay-1];
-    if( wake>deadline ) wake = deadline;
-    dl.tv_sec = (time_t)(wake/1000);
-    dl.tv_nsec = (long)(wake%1000)*1000000L;
+  if( s->curDeadlineUs && nowUs>=s->curDeadlineUs ){
+    hooksTimedOut(s, LOG_WAIT_ENDED);
+    registrySetWaiting(s, 0);
+    return 0;
   }
-  /* Sleep on the session's condition: a cancel broadcasts it, so a
-  ** lock wait ends at once instead of at the next retry. */
+  if( s->xAppBusy ){
+    int r = s->xAppBusy(s->pAppBusyArg, nPrior);
+    if( r==0 ) registrySetWaiting(s, 0);
+    return r;
+  }
+  deadlineUs = s->busyStartUs + (i64)s->busyTimeoutMs*1000;
+  if( nowUs>=deadlineUs ){
+    registrySetWaiting(s, 0);
+    return 0;
+  }
+  wakeUs = nowUs + (i64)aBusyDelayMs[nPrior<nDelay ? nPrior : nDelay-1]*1000;
+  if( wakeUs>deadlineUs ) wakeUs = deadlineUs;
+  if( s->curDeadlineUs && wakeUs>s->curDeadlineUs ) wakeUs = s->curDeadlineUs;
+  dl.tv_sec = (time_t)(wakeUs/1000000);
+  dl.tv_nsec = (long)(wakeUs%1000000)*1000L;
   pthread_mutex_lock(&s->mu);
-  while( !(bStop = hooksShouldStopLocked(s)) ){
+  while( (eWhy = hooksStopReasonLocked(s))==STOP_NONE ){
     if( pthread_cond_timedwait(&s->cond, &s->mu, &dl)!=0 ) break;
   }
-  bStop = hooksShouldStopLocked(s);
   pthread_mutex_unlock(&s->mu);
-  if( bStop ){
-    atomic_store(&s->waitingSinceMs, 0);
+  if( eWhy ){
+    hooksStopped(s, eWhy, LOG_WAIT_ENDED);
+    registrySetWaiting(s, 0);
+    return 0;
+  }
+  if( s->curDeadlineUs && registryMonoUs()>=s->curDeadlineUs ){
+    hooksTimedOut(s, LOG_WAIT_ENDED);
+    registrySetWaiting(s, 0);
     return 0;
   }
   return 1;

@@ -14,6 +14,7 @@
 */
 #include "registry.h"
 #include "hooks.h"
+#include "cancellog.h"
 SQLITE_EXTENSION_INIT3
 
 #include <errno.h>
@@ -110,6 +111,22 @@ u64 registryNextQuery(void){
   return regMakeSerial(atomic_fetch_add(&regNextSerial, 1) + 1);
 }
 
+i64 registryMonoUs(void){
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (i64)ts.tv_sec*1000000 + ts.tv_nsec/1000;
+}
+
+atomic_int registryWaiters = 0;
+atomic_int registryDefaultStmtTimeoutMs = 0;
+atomic_int registryDefaultIdleTimeoutMs = 0;
+
+void registrySetWaiting(CancelSession *s, i64 sinceMs){
+  i64 old = atomic_exchange(&s->waitingSinceMs, sinceMs);
+  if( old==0 && sinceMs!=0 ) atomic_fetch_add(&registryWaiters, 1);
+  if( old!=0 && sinceMs==0 ) atomic_fetch_sub(&registryWaiters, 1);
+}
+
 i64 registryNowMs(void){
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
@@ -149,7 +166,16 @@ CancelSession *registryEnrol(sqlite3 *db){
     return 0;
   }
   pthread_mutex_init(&s->mu, 0);
-  pthread_cond_init(&s->cond, 0);
+  {
+    pthread_condattr_t ca;   /* busy-handler waits use monotonic deadlines */
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&s->cond, &ca);
+    pthread_condattr_destroy(&ca);
+  }
+  atomic_init(&s->stmtTimeoutMs, atomic_load(&registryDefaultStmtTimeoutMs));
+  atomic_init(&s->idleTimeoutMs, atomic_load(&registryDefaultIdleTimeoutMs));
+  atomic_init(&s->idleDeadlineUs, 0);
   atomic_init(&s->iCancelQuery, 0);
   atomic_init(&s->eTerm, TERM_NONE);
   atomic_init(&s->denyInstalled, 0);
@@ -174,6 +200,7 @@ CancelSession *registryFind(sqlite3 *db){
 }
 
 static void regFree(CancelSession *s){
+  registrySetWaiting(s, 0);
   pthread_mutex_destroy(&s->mu);
   pthread_cond_destroy(&s->cond);
   sqlite3_free(s->aStmt);
@@ -290,77 +317,116 @@ static CancelSession *regByPid(i64 pid){
   return 0;
 }
 
-/* SPEC 5: an admin may cancel anything, others only their own user's. */
+/* SPEC 5: an admin may cancel anything, others only their own user's.
+** A NULL caller is the extension itself (a timeout). */
 static int regAllowed(CancelSession *pCaller, CancelSession *pTarget){
-  if( pCaller->isAdmin ) return 1;
+  if( pCaller==0 || pCaller->isAdmin ) return 1;
   return strcmp(pCaller->zUser, pTarget->zUser)==0;
 }
 
 /* ------------------------------------------------------- cancelling */
 
+/* Log an action of pCaller (regMu held) on target s, which may be NULL
+** when it was not found; then fill in what is known of the target. */
+static i64 regLog(CancelSession *pCaller, const char *zAction,
+                  CancelSession *s, LogTarget *pT, const char *zOutcome){
+  CancelSession *pBy = pCaller ? pCaller : s;
+  if( s ){
+    pT->iSession = s->iSerial;
+    pT->pid = s->pid;
+    pT->zUser = s->zUser;
+  }
+  return cancelLogAdd(pBy ? pBy->iSerial : 0, pBy ? pBy->zUser : 0,
+                      zAction, pT, zOutcome);
+}
+
 /* With s->mu held: is execution iQuery among s's running statements? */
-static int regIsRunning(CancelSession *s, u64 iQuery){
+static ActiveStmt *regRunning(CancelSession *s, u64 iQuery){
   int i;
   for(i=0; i<s->nStmt; i++){
-    if( s->aStmt[i].iQuery==iQuery ) return 1;
+    if( s->aStmt[i].iQuery==iQuery ) return &s->aStmt[i];
   }
   return 0;
 }
 
 /* Ask s's own thread to interrupt execution iQuery (0: the statement it
-** runs now), if that is still running. The check and the request are
-** made under s->mu, which the statement's end also takes, so a request
-** is never left behind for an execution that has ended. The progress
-** and busy handlers compare it with the statement they run. */
-static int regRequestIfRunning(CancelSession *s, u64 iQuery){
-  int bRunning;
+** runs now), if that is still running, and log it. The check and the
+** request are made under s->mu, which the statement's end also takes,
+** so a request is never left behind for an execution that has ended.
+** The progress and busy handlers compare it with the statement they
+** run, and fill in the log entry's outcome. regMu is held. */
+static void regRequestIfRunning(CancelSession *pCaller, const char *zAction,
+                                CancelSession *s, u64 iQuery){
+  LogTarget t;
+  ActiveStmt *a;
+  i64 iLog;
+  memset(&t, 0, sizeof(t));
   pthread_mutex_lock(&s->mu);
   if( iQuery==0 && s->nStmt>0 ) iQuery = s->aStmt[s->nStmt-1].iQuery;
-  bRunning = iQuery!=0 && regIsRunning(s, iQuery);
-  if( bRunning ){
+  a = iQuery ? regRunning(s, iQuery) : 0;
+  if( a ){
+    t.iQuery = a->iQuery;
+    t.zSql = a->zSql;
+    iLog = regLog(pCaller, zAction, s, &t, LOG_REQUESTED);
+    if( s->iLogCancel ) cancelLogOutcome(s->iLogCancel, LOG_FINISHED);
+    s->iLogCancel = iLog;
     atomic_store(&s->iCancelQuery, iQuery);
     pthread_cond_broadcast(&s->cond);
+  }else{
+    /* Idle, or it ended meanwhile: as if it had ended before the call. */
+    t.iQuery = iQuery;
+    regLog(pCaller, zAction, s, &t, iQuery ? LOG_FINISHED : LOG_IDLE);
   }
   pthread_mutex_unlock(&s->mu);
-  return bRunning;
 }
 
-int registryCancelQuery(CancelSession *pCaller, u64 iQuery){
+int registryCancelQuery(CancelSession *pCaller, u64 iQuery, const char *zAction){
   CancelSession *s;
   int rc = REG_NOTFOUND;
+  LogTarget t;
+  memset(&t, 0, sizeof(t));
   pthread_mutex_lock(&regMu);
   for(s=regFirst; s; s=s->pNext){
     int bFound;
     if( !regTargetable(s) ) continue;
     pthread_mutex_lock(&s->mu);
-    bFound = regIsRunning(s, iQuery);
+    bFound = regRunning(s, iQuery)!=0;
     pthread_mutex_unlock(&s->mu);
     if( !bFound ) continue;
     if( !regAllowed(pCaller, s) ){
       rc = REG_DENIED;
+      t.iQuery = iQuery;
+      regLog(pCaller, zAction, s, &t, LOG_DENIED);
     }else{
-      /* It may have ended meanwhile: then it is as if it had ended
-      ** before the call (nothing to interrupt), and we still report 1. */
-      regRequestIfRunning(s, iQuery);
+      regRequestIfRunning(pCaller, zAction, s, iQuery);
       rc = REG_OK;
     }
     break;
+  }
+  if( rc==REG_NOTFOUND ){
+    t.iQuery = iQuery;
+    regLog(pCaller, zAction, 0, &t, LOG_NOTFOUND);
   }
   pthread_mutex_unlock(&regMu);
   return rc;
 }
 
-int registryCancelBackend(CancelSession *pCaller, i64 pid){
+int registryCancelBackend(CancelSession *pCaller, i64 pid, const char *zAction){
   CancelSession *s;
   int rc;
+  LogTarget t;
+  memset(&t, 0, sizeof(t));
   pthread_mutex_lock(&regMu);
   s = regByPid(pid);
   if( s==0 ){
     rc = REG_NOTFOUND;
+    t.pid = pid;
+    regLog(pCaller, zAction, 0, &t, LOG_NOTFOUND);
   }else if( !regAllowed(pCaller, s) ){
     rc = REG_DENIED;
+    regLog(pCaller, zAction, s, &t, LOG_DENIED);
   }else{
-    regRequestIfRunning(s, 0);     /* idle: nothing to do */
+    regRequestIfRunning(pCaller, zAction, s, 0);
     rc = REG_OK;
   }
   pthread_mutex_unlock(&regMu);
@@ -377,21 +443,50 @@ int registryCheckSerial(CancelSession *pCaller, u64 iSerial){
   return rc;
 }
 
+/* A bulk call refused because of session iSerial: log it. */
+void registryLogDenied(CancelSession *pCaller, const char *zAction, u64 iSerial){
+  CancelSession *s;
+  LogTarget t;
+  memset(&t, 0, sizeof(t));
+  pthread_mutex_lock(&regMu);
+  s = regBySerial(iSerial);
+  if( s==0 ) t.iSession = iSerial;
+  regLog(pCaller, zAction, s, &t, s ? LOG_DENIED : LOG_NOTFOUND);
+  pthread_mutex_unlock(&regMu);
+}
+
 static void reaperKickLocked(void);
 
-/* Mark s terminated (regMu held), then try to finish at once. */
-static int regTerminateLocked(CancelSession *pCaller, CancelSession *s){
+/* Mark s terminated (regMu held, released here), then try to finish at
+** once. A NULL s was not found: iSerial or pid says what was asked. */
+static int regTerminateLocked(CancelSession *pCaller, const char *zAction,
+                              CancelSession *s, u64 iSerial, i64 pid){
   int expected = TERM_NONE;
+  LogTarget t;
+  memset(&t, 0, sizeof(t));
   if( s==0 ){
+    t.iSession = iSerial;
+    t.pid = pid;
+    regLog(pCaller, zAction, 0, &t, LOG_NOTFOUND);
     pthread_mutex_unlock(&regMu);
     return REG_NOTFOUND;
   }
   if( !regAllowed(pCaller, s) ){
+    regLog(pCaller, zAction, s, &t, LOG_DENIED);
     pthread_mutex_unlock(&regMu);
     return REG_DENIED;
   }
-  atomic_compare_exchange_strong(&s->eTerm, &expected, TERM_REQUEST);
   pthread_mutex_lock(&s->mu);
+  if( s->nStmt>0 ){
+    t.iQuery = s->aStmt[s->nStmt-1].iQuery;
+    t.zSql = s->aStmt[s->nStmt-1].zSql;
+  }
+  if( atomic_compare_exchange_strong(&s->eTerm, &expected, TERM_REQUEST) ){
+    s->iLogTerm = regLog(pCaller, zAction, s, &t, LOG_TERMINATING);
+    s->zTermAction = zAction;
+  }else{
+    regLog(pCaller, zAction, s, &t, LOG_ALREADY);
+  }
   pthread_cond_broadcast(&s->cond);      /* out of a busy-handler wait */
   pthread_mutex_unlock(&s->mu);
   s->nRef++;                              /* pin while we work on it */
@@ -406,14 +501,14 @@ static int regTerminateLocked(CancelSession *pCaller, CancelSession *s){
   return REG_OK;
 }
 
-int registryTerminateBySerial(CancelSession *pCaller, u64 iSerial){
+int registryTerminateBySerial(CancelSession *pCaller, u64 iSerial, const char *zAction){
   pthread_mutex_lock(&regMu);
-  return regTerminateLocked(pCaller, regBySerial(iSerial));
+  return regTerminateLocked(pCaller, zAction, regBySerial(iSerial), iSerial, 0);
 }
 
-int registryTerminateByPid(CancelSession *pCaller, i64 pid){
+int registryTerminateByPid(CancelSession *pCaller, i64 pid, const char *zAction){
   pthread_mutex_lock(&regMu);
-  return regTerminateLocked(pCaller, regByPid(pid));
+  return regTerminateLocked(pCaller, zAction, regByPid(pid), 0, pid);
 }
 
 /*
@@ -440,7 +535,7 @@ int registryFinishTermination(CancelSession *s){
   if( m==0 ){
     /* SQLITE_OPEN_NOMUTEX or single-thread mode: another thread may not
     ** use the connection. The own-thread hooks still refuse every new
-    ** statement and every commit (README, "Other threading modes"). */
+    ** statement and every commit (README, "Threading modes"). */
     pthread_mutex_unlock(&regMu);
     return 1;
   }
@@ -471,12 +566,15 @@ int registryFinishTermination(CancelSession *s){
   pthread_mutex_lock(&s->mu);
   s->finishing = 0;
   s->inXact = !sqlite3_get_autocommit(s->db);
+  s->eXactKind = sqlite3_txn_state(s->db, 0);
   if( !s->inXact && s->nStmt==0 ) s->xactStartMs = 0;
   pthread_mutex_unlock(&s->mu);
+  atomic_store(&s->idleDeadlineUs, 0);
   atomic_store(&s->eTerm, TERM_DONE);
   sqlite3_mutex_leave(m);
 
   pthread_mutex_lock(&regMu);
+  cancelLogOutcome(s->iLogTerm, LOG_TERMINATED);
   pthread_cond_broadcast(&regGone);
   pthread_mutex_unlock(&regMu);
   registryUnref(s);
@@ -504,28 +602,82 @@ int registryWaitGone(i64 pid, int timeoutMs){
 
 /* ----------------------------------------------------------- reaper */
 
+/* With regMu held: sessions whose idle-in-transaction limit has passed
+** (pinned, their deadline cleared) go to aOut; returns how many, and
+** sets *pNextUs to the earliest deadline still ahead (0 none). */
+static int regIdleExpired(CancelSession **aOut, int nMax, i64 *pNextUs){
+  CancelSession *s;
+  i64 nowUs = registryMonoUs();
+  int n = 0;
+  *pNextUs = 0;
+  for(s=regFirst; s; s=s->pNext){
+    i64 d = atomic_load(&s->idleDeadlineUs);
+    if( d==0 || s->closing || atomic_load(&s->eTerm)!=TERM_NONE ) continue;
+    if( d>nowUs ){
+      if( *pNextUs==0 || d<*pNextUs ) *pNextUs = d;
+      continue;
+    }
+    if( n==nMax ){ *pNextUs = nowUs; continue; }   /* next round */
+    pthread_mutex_lock(&s->mu);
+    if( s->nStmt==0 && s->inXact ){       /* still idle in a transaction */
+      atomic_store(&s->idleDeadlineUs, 0);
+      s->nRef++;
+      aOut[n++] = s;
+    }
+    pthread_mutex_unlock(&s->mu);
+  }
+  return n;
+}
+
+static void regTimedWait(pthread_cond_t *pCond, i64 waitUs){
+  struct timespec dl;
+  clock_gettime(CLOCK_REALTIME, &dl);
+  dl.tv_sec += (time_t)(waitUs/1000000);
+  dl.tv_nsec += (long)(waitUs%1000000)*1000L;
+  if( dl.tv_nsec>=1000000000L ){ dl.tv_sec++; dl.tv_nsec -= 1000000000L; }
+  pthread_cond_timedwait(pCond, &regMu, &dl);
+}
+
+/*
+** The background thread: finishes terminations that had to wait (the
+** target was inside a statement) and terminates sessions idle in a
+** transaction for longer than their limit. Started on first need;
+** runs for the life of the process (the library is pinned).
+*/
 static void *reaperMain(void *pArg){
   int backoffMs = 0;
   (void)pArg;
   pthread_mutex_lock(&regMu);
   for(;;){
     CancelSession *s;
-    CancelSession *aWork[64];
-    int nWork = 0, i, bPending = 0;
+    CancelSession *aWork[64], *aIdle[64];
+    int nWork = 0, nIdle, i, bPending = 0;
     unsigned kicks = reaperKicks;
+    i64 nextIdleUs;
     for(s=regFirst; s && nWork<64; s=s->pNext){
       if( !s->closing && atomic_load(&s->eTerm)==TERM_REQUEST ){
         s->nRef++;
         aWork[nWork++] = s;
       }
     }
+    nIdle = regIdleExpired(aIdle, 64, &nextIdleUs);
     pthread_mutex_unlock(&regMu);
+    for(i=0; i<nIdle; i++){
+      pthread_mutex_lock(&regMu);
+      if( aIdle[i]->closing || atomic_load(&aIdle[i]->eTerm)!=TERM_NONE ){
+        pthread_mutex_unlock(&regMu);
+      }else{
+        regTerminateLocked(0, "idle_in_transaction_session_timeout",
+                           aIdle[i], 0, aIdle[i]->pid);
+      }
+      registryUnref(aIdle[i]);
+    }
     for(i=0; i<nWork; i++){
       if( !registryFinishTermination(aWork[i]) ) bPending = 1;
       registryUnref(aWork[i]);
     }
     pthread_mutex_lock(&regMu);
-    if( nWork==64 ) bPending = 1;
+    if( nWork==64 || nIdle==64 ) bPending = 1;
     if( reaperKicks!=kicks ){
       backoffMs = 0;
       continue;
@@ -534,12 +686,17 @@ static void *reaperMain(void *pArg){
       /* The target still holds its mutex (it is inside a statement that
       ** is being interrupted). Retry soon, backing off up to 50 ms; a
       ** statement end of a terminated session kicks us sooner. */
-      struct timespec dl;
+      i64 waitUs;
       backoffMs = backoffMs ? (backoffMs*2>50 ? 50 : backoffMs*2) : 1;
-      clock_gettime(CLOCK_REALTIME, &dl);
-      dl.tv_nsec += (long)backoffMs*1000000L;
-      if( dl.tv_nsec>=1000000000L ){ dl.tv_sec++; dl.tv_nsec -= 1000000000L; }
-      pthread_cond_timedwait(&reaperCond, &regMu, &dl);
+      waitUs = (i64)backoffMs*1000;
+      if( nextIdleUs && nextIdleUs-registryMonoUs()<waitUs ){
+        waitUs = nextIdleUs-registryMonoUs();
+      }
+      if( waitUs>0 ) regTimedWait(&reaperCond, waitUs);
+    }else if( nextIdleUs ){
+      i64 waitUs = nextIdleUs - registryMonoUs();
+      backoffMs = 0;
+      if( waitUs>0 ) regTimedWait(&reaperCond, waitUs);
     }else{
       backoffMs = 0;
       pthread_cond_wait(&reaperCond, &regMu);
@@ -620,6 +777,11 @@ int registrySnapshot(CancelSession *pCaller, SessionRow **paRow, int *pnRow){
       if( r->zLast==0 ) rc = SQLITE_NOMEM;
     }
     r->xactStartMs = s->xactStartMs;
+    r->zXactKind = s->eXactKind==XACT_WRITE ? "write"
+                 : s->eXactKind==XACT_READ ? "read" : "none";
+    r->waitingSinceMs = atomic_load(&s->waitingSinceMs);
+    r->stmtTimeoutMs = atomic_load(&s->stmtTimeoutMs);
+    r->idleTimeoutMs = atomic_load(&s->idleTimeoutMs);
     pthread_mutex_unlock(&s->mu);
   }
   pthread_mutex_unlock(&regMu);
@@ -643,4 +805,57 @@ void registryFreeSnapshot(SessionRow *aRow, int nRow){
     sqlite3_free(aRow[i].zLast);
   }
   sqlite3_free(aRow);
+}
+
+/* ---------------------------------------------------------- blockers */
+
+/*
+** Who holds the lock that session W waits for. SQLite has no lock table
+** to ask, so this is derived from what every session of this process
+** records: W waits (it is in its busy handler); the sessions on the same
+** database file that hold a write transaction block it; and if W holds
+** a write transaction itself (it waits to commit, which in rollback-
+** journal mode needs every reader gone), so do those holding a read
+** transaction. Returns a JSON array (of pids or of session ids), '[]'
+** when W does not wait, NULL when W is not found or out of memory.
+*/
+char *registryBlockers(i64 pid, u64 iSerial, int bSessionIds){
+  CancelSession *w, *s;
+  sqlite3_str *pOut;
+  int wKind, n = 0;
+  pthread_mutex_lock(&regMu);
+  w = pid ? regByPid(pid) : regBySerial(iSerial);
+  if( w==0 ){
+    pthread_mutex_unlock(&regMu);
+    return 0;
+  }
+  pOut = sqlite3_str_new(0);
+  sqlite3_str_appendchar(pOut, 1, '[');
+  pthread_mutex_lock(&w->mu);
+  wKind = w->eXactKind;
+  pthread_mutex_unlock(&w->mu);
+  if( atomic_load(&w->waitingSinceMs)!=0 && w->zDatabase[0] ){
+    for(s=regFirst; s; s=s->pNext){
+      int kind;
+      if( s==w || !regTargetable(s) || strcmp(s->zDatabase, w->zDatabase)!=0 ){
+        continue;
+      }
+      pthread_mutex_lock(&s->mu);
+      kind = s->eXactKind;
+      pthread_mutex_unlock(&s->mu);
+      if( kind==XACT_WRITE || (wKind==XACT_WRITE && kind==XACT_READ) ){
+        if( bSessionIds ){
+          char zId[33];
+          registryFormatId(s->iSerial, zId);
+          sqlite3_str_appendf(pOut, "%s\"%s\"", n ? "," : "", zId);
+        }else{
+          sqlite3_str_appendf(pOut, "%s%lld", n ? "," : "", (long long)s->pid);
+        }
+        n++;
+      }
+    }
+  }
+  pthread_mutex_unlock(&regMu);
+  sqlite3_str_appendchar(pOut, 1, ']');
+  return sqlite3_str_finish(pOut);
 }

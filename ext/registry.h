@@ -31,6 +31,7 @@ struct ActiveStmt {
   void *pStmt;          /* the sqlite3_stmt*, used only as a key */
   u64 iQuery;           /* serial part of the query_id */
   i64 startMs;          /* query_start */
+  i64 deadlineUs;       /* statement timeout (monotonic), 0 none */
   const char *zSql;     /* owned by the statement; valid while listed */
 };
 
@@ -38,6 +39,11 @@ struct ActiveStmt {
 #define TERM_NONE     0   /* alive */
 #define TERM_REQUEST  1   /* terminate requested, not yet complete */
 #define TERM_DONE     2   /* rolled back, every statement denied */
+
+/* Values of CancelSession.eXactKind (SQLite's SQLITE_TXN_* values) */
+#define XACT_NONE  0
+#define XACT_READ  1
+#define XACT_WRITE 2
 
 typedef struct CancelSession CancelSession;
 struct CancelSession {
@@ -69,7 +75,17 @@ struct CancelSession {
   int inXact;                /* explicit transaction open */
   pthread_t execThread;      /* thread that started the newest statement */
   int finishing;             /* registry.c is rolling back on our behalf */
+  int eXactKind;             /* XACT_*: what the open transaction holds */
+  i64 iLogCancel;            /* cancel_log entry of the pending iCancelQuery */
+
+  /* Set and read by the session's own thread only. */
   int busyTimeoutMs;         /* honoured by our busy handler */
+  i64 curDeadlineUs;         /* deadline of the newest statement, 0 none */
+  i64 busyStartUs;           /* when the current lock wait began */
+
+  /* Guarded by the registry lock. */
+  i64 iLogTerm;              /* cancel_log entry of the termination */
+  const char *zTermAction;   /* what terminated it */
 
   /* Requests, read lock-free by the hooks. */
   atomic_int anyRequest;     /* nonzero: look at iCancelQuery or eTerm */
@@ -77,6 +93,9 @@ struct CancelSession {
   atomic_int eTerm;          /* TERM_* */
   atomic_int denyInstalled;  /* our deny-all authorizer is in place */
   _Atomic i64 waitingSinceMs;/* inside the busy handler since, 0 no */
+  atomic_int stmtTimeoutMs;  /* set_statement_timeout(), 0 off */
+  atomic_int idleTimeoutMs;  /* set_idle_in_transaction_session_timeout() */
+  _Atomic i64 idleDeadlineUs;/* idle in a transaction until, 0 not idle */
 
   /* Chained application callbacks (cancel.h). */
   int (*xAppProgress)(void*);
@@ -103,6 +122,10 @@ struct SessionRow {
   i64 xactStartMs;
   i64 sessionStartMs;
   int masked;                /* query texts hidden from the caller */
+  const char *zXactKind;     /* 'none', 'read', 'write' */
+  i64 waitingSinceMs;        /* 0 when not waiting */
+  int stmtTimeoutMs;
+  int idleTimeoutMs;
 };
 
 /* Outcome codes of registry actions, turned into messages by callers. */
@@ -133,19 +156,37 @@ int registrySetClientAddr(CancelSession *s, const char *zAddr);
 
 /* Cancelling. pCaller is the session whose SQL asked; it decides the
 ** privilege check. Each returns REG_* and sets *pDone where useful. */
-int registryCancelQuery(CancelSession *pCaller, u64 iQuery);
-int registryCancelBackend(CancelSession *pCaller, i64 pid);
-int registryTerminateBySerial(CancelSession *pCaller, u64 iSerial);
-int registryTerminateByPid(CancelSession *pCaller, i64 pid);
+int registryCancelQuery(CancelSession *pCaller, u64 iQuery, const char *zAction);
+int registryCancelBackend(CancelSession *pCaller, i64 pid, const char *zAction);
+int registryTerminateBySerial(CancelSession *pCaller, u64 iSerial, const char *zAction);
+int registryTerminateByPid(CancelSession *pCaller, i64 pid, const char *zAction);
 int registryCheckSerial(CancelSession *pCaller, u64 iSerial);
+void registryLogDenied(CancelSession *pCaller, const char *zAction, u64 iSerial);
 int registryWaitGone(i64 pid, int timeoutMs);  /* 1 gone, 0 timed out */
 
 /* Snapshot of every reachable session for the `sessions` table. */
 int registrySnapshot(CancelSession *pCaller, SessionRow **paRow, int *pnRow);
 void registryFreeSnapshot(SessionRow *aRow, int nRow);
 
+/* Who holds the lock that session pid / iSerial waits for (SPEC's
+** pg_blocking_pids): a JSON array of pids or session ids. */
+char *registryBlockers(i64 pid, u64 iSerial, int bSessionIds);
+
+/* Monotonic clock in microseconds, for deadlines. */
+i64 registryMonoUs(void);
+
+/* Sessions now in a busy-handler wait, process-wide: while nonzero,
+** running sessions keep their eXactKind current (hooks.c). */
+extern atomic_int registryWaiters;
+void registrySetWaiting(CancelSession *s, i64 sinceMs);  /* 0: not waiting */
+
+/* Defaults for new sessions (cancel.h). */
+extern atomic_int registryDefaultStmtTimeoutMs;
+extern atomic_int registryDefaultIdleTimeoutMs;
+
 /* Called by a session's own thread when a statement of a terminated
-** session ends, so the registry can finish the termination. */
+** session ends, or when it goes idle in a transaction with a timeout,
+** so the background thread can act. */
 void registryKickReaper(void);
 int registryFinishTermination(CancelSession *s);
 

@@ -20,7 +20,9 @@ SQLITE_EXTENSION_INIT3
   "user_name TEXT, application_name TEXT, client_address TEXT, " \
   "database TEXT, status TEXT, active_query TEXT, query_id TEXT, " \
   "query_start TEXT, last_active_query TEXT, xact_start TEXT, " \
-  "session_start TEXT)"
+  "session_start TEXT, xact_kind TEXT HIDDEN, waiting_since TEXT HIDDEN, " \
+  "waiting_on TEXT HIDDEN, statement_timeout INTEGER HIDDEN, " \
+  "idle_in_transaction_session_timeout INTEGER HIDDEN)"
 
 #define SESSIONS_SESSION_ID         0  /* 32 hex digits */
 #define SESSIONS_PID                1  /* backend id, also the rowid */
@@ -36,6 +38,12 @@ SQLITE_EXTENSION_INIT3
 #define SESSIONS_LAST_ACTIVE_QUERY 11
 #define SESSIONS_XACT_START        12
 #define SESSIONS_SESSION_START     13
+/* Hidden: SELECT * does not show them; name them to see them. */
+#define SESSIONS_XACT_KIND         14  /* 'none', 'read', 'write' */
+#define SESSIONS_WAITING_SINCE     15  /* NULL unless waiting on a lock */
+#define SESSIONS_WAITING_ON        16  /* the database file waited for */
+#define SESSIONS_STATEMENT_TIMEOUT 17  /* ms, 0 off */
+#define SESSIONS_IDLE_TIMEOUT      18  /* ms, 0 off */
 
 #define SESSIONS_MASK "<insufficient privilege>"
 
@@ -178,6 +186,17 @@ static int sessionsColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int i)
       sessionsResultTime(ctx, r->xactStartMs); break;
     case SESSIONS_SESSION_START:
       sessionsResultTime(ctx, r->sessionStartMs); break;
+    case SESSIONS_XACT_KIND:
+      sqlite3_result_text(ctx, r->zXactKind, -1, SQLITE_STATIC); break;
+    case SESSIONS_WAITING_SINCE:
+      sessionsResultTime(ctx, r->waitingSinceMs); break;
+    case SESSIONS_WAITING_ON:
+      if( r->waitingSinceMs ) sessionsResultText(ctx, r->zDatabase, 0);
+      break;
+    case SESSIONS_STATEMENT_TIMEOUT:
+      sqlite3_result_int(ctx, r->stmtTimeoutMs); break;
+    case SESSIONS_IDLE_TIMEOUT:
+      sqlite3_result_int(ctx, r->idleTimeoutMs); break;
   }
   return SQLITE_OK;
 }
@@ -203,7 +222,7 @@ static int sessionsUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
     return SQLITE_ERROR;
   }
   pid = sqlite3_value_int64(argv[0]);
-  rc = registryTerminateByPid(p->pCaller, pid);
+  rc = registryTerminateByPid(p->pCaller, pid, "DELETE FROM sessions");
   if( rc==REG_DENIED ){
     sqlite3_free(pVtab->zErrMsg);
     pVtab->zErrMsg = sqlite3_mprintf(

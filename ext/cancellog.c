@@ -1,0 +1,319 @@
+/*
+** cancellog.c: the record of every cancel, terminate and timeout, and
+** the `cancel_log` eponymous virtual table that shows it.
+**
+**   SELECT time, action, by_user, target_pid, target_query, outcome
+**   FROM cancel_log ORDER BY id DESC LIMIT 20;
+**
+** The log keeps the CANCEL_LOG_SIZE most recent entries of the process;
+** older ones are dropped. An entry is added when a cancel is asked for;
+** its outcome is filled in when it is known ("requested" until then):
+** by the target's own thread when the statement stops or ends first, or
+** by the registry when a termination is complete.
+*/
+#include "cancellog.h"
+SQLITE_EXTENSION_INIT3
+
+#include <string.h>
+
+typedef struct LogEntry LogEntry;
+struct LogEntry {
+  i64 id;                   /* 0: empty slot */
+  i64 timeMs;
+  const char *zAction;      /* static */
+  u64 iBySession;
+  char *zByUser;
+  u64 iTargetSession;
+  i64 targetPid;
+  char *zTargetUser;
+  u64 iTargetQuery;
+  char *zQuery;
+  const char *zOutcome;     /* static */
+};
+
+static pthread_mutex_t logMu = PTHREAD_MUTEX_INITIALIZER;
+static LogEntry aLog[CANCEL_LOG_SIZE];
+static i64 logNextId = 0;
+
+static char *logDup(const char *z){
+  return z ? sqlite3_mprintf("%s", z) : 0;
+}
+
+i64 cancelLogAdd(u64 iBySession, const char *zByUser, const char *zAction,
+                 const LogTarget *pTarget, const char *zOutcome){
+  LogEntry e, old;
+  memset(&e, 0, sizeof(e));
+  e.timeMs = registryNowMs();
+  e.zAction = zAction;
+  e.iBySession = iBySession;
+  e.zByUser = logDup(zByUser);
+  e.iTargetSession = pTarget->iSession;
+  e.targetPid = pTarget->pid;
+  e.zTargetUser = logDup(pTarget->zUser);
+  e.iTargetQuery = pTarget->iQuery;
+  e.zQuery = logDup(pTarget->zSql);
+  e.zOutcome = zOutcome;
+  if( (zByUser && !e.zByUser) || (pTarget->zUser && !e.zTargetUser)
+   || (pTarget->zSql && !e.zQuery) ){
+    sqlite3_free(e.zByUser);
+    sqlite3_free(e.zTargetUser);
+    sqlite3_free(e.zQuery);
+    return 0;
+  }
+  pthread_mutex_lock(&logMu);
+  e.id = ++logNextId;
+  old = aLog[e.id % CANCEL_LOG_SIZE];
+  aLog[e.id % CANCEL_LOG_SIZE] = e;
+  pthread_mutex_unlock(&logMu);
+  sqlite3_free(old.zByUser);
+  sqlite3_free(old.zTargetUser);
+  sqlite3_free(old.zQuery);
+  return e.id;
+}
+
+void cancelLogOutcome(i64 id, const char *zOutcome){
+  LogEntry *p;
+  if( id<=0 ) return;
+  pthread_mutex_lock(&logMu);
+  p = &aLog[id % CANCEL_LOG_SIZE];
+  if( p->id==id ) p->zOutcome = zOutcome;   /* not yet pushed out */
+  pthread_mutex_unlock(&logMu);
+}
+
+int cancelLogSnapshot(LogRow **paRow, int *pnRow){
+  LogRow *aRow;
+  int n = 0, rc = SQLITE_OK;
+  i64 id, first;
+  aRow = sqlite3_malloc64(sizeof(LogRow)*CANCEL_LOG_SIZE);
+  if( aRow==0 ) return SQLITE_NOMEM;
+  memset(aRow, 0, sizeof(LogRow)*CANCEL_LOG_SIZE);
+  pthread_mutex_lock(&logMu);
+  first = logNextId>=CANCEL_LOG_SIZE ? logNextId-CANCEL_LOG_SIZE+1 : 1;
+  for(id=first; id<=logNextId; id++){
+    LogEntry *e = &aLog[id % CANCEL_LOG_SIZE];
+    LogRow *r;
+    if( e->id!=id ) continue;
+    r = &aRow[n++];
+    r->id = e->id;
+    r->timeMs = e->timeMs;
+    r->zAction = e->zAction;
+    if( e->iBySession ) registryFormatId(e->iBySession, r->zBySession);
+    r->zByUser = logDup(e->zByUser);
+    if( e->iTargetSession ) registryFormatId(e->iTargetSession, r->zTargetSession);
+    r->targetPid = e->targetPid;
+    r->zTargetUser = logDup(e->zTargetUser);
+    if( e->iTargetQuery ) registryFormatId(e->iTargetQuery, r->zTargetQuery);
+    r->zQuery = logDup(e->zQuery);
+    r->zOutcome = e->zOutcome;
+    if( (e->zByUser && !r->zByUser) || (e->zTargetUser && !r->zTargetUser)
+     || (e->zQuery && !r->zQuery) ){
+      rc = SQLITE_NOMEM;
+      break;
+    }
+  }
+  pthread_mutex_unlock(&logMu);
+  if( rc!=SQLITE_OK ){
+    cancelLogFreeSnapshot(aRow, n);
+    return rc;
+  }
+  *paRow = aRow;
+  *pnRow = n;
+  return SQLITE_OK;
+}
+
+void cancelLogFreeSnapshot(LogRow *aRow, int nRow){
+  int i;
+  for(i=0; i<nRow; i++){
+    sqlite3_free(aRow[i].zByUser);
+    sqlite3_free(aRow[i].zTargetUser);
+    sqlite3_free(aRow[i].zQuery);
+  }
+  sqlite3_free(aRow);
+}
+
+/* ------------------------------------------------------- the table */
+
+#define LOG_SCHEMA \
+  "CREATE TABLE x(id INTEGER, time TEXT, action TEXT, by_session_id TEXT, " \
+  "by_user TEXT, target_session_id TEXT, target_pid INTEGER, " \
+  "target_user TEXT, target_query_id TEXT, target_query TEXT, outcome TEXT)"
+
+#define LOG_ID                 0  /* increasing; also the rowid */
+#define LOG_TIME               1  /* when it was asked for */
+#define LOG_ACTION             2  /* function, DELETE FROM sessions, or timeout */
+#define LOG_BY_SESSION_ID      3  /* who asked (a timeout: the session itself) */
+#define LOG_BY_USER            4
+#define LOG_TARGET_SESSION_ID  5  /* NULL when the target was not found */
+#define LOG_TARGET_PID         6
+#define LOG_TARGET_USER        7
+#define LOG_TARGET_QUERY_ID    8  /* NULL when no statement was named */
+#define LOG_TARGET_QUERY       9  /* masked as in `sessions` */
+#define LOG_OUTCOME           10
+
+typedef struct LogVtab LogVtab;
+struct LogVtab {
+  sqlite3_vtab base;
+  CancelSession *pCaller;
+};
+
+typedef struct LogCursor LogCursor;
+struct LogCursor {
+  sqlite3_vtab_cursor base;
+  LogRow *aRow;
+  int nRow;
+  int iRow;
+  char *zUser;              /* the caller's user, for masking */
+  int isAdmin;
+};
+
+/* xConnect */
+static int logConnect(sqlite3 *db, void *pAux, int argc, const char *const *argv,
+                      sqlite3_vtab **ppVtab, char **pzErr){
+  LogVtab *p;
+  int rc;
+  (void)argc; (void)argv; (void)pzErr;
+  rc = sqlite3_declare_vtab(db, LOG_SCHEMA);
+  if( rc!=SQLITE_OK ) return rc;
+  sqlite3_vtab_config(db, SQLITE_VTAB_DIRECTONLY);
+  p = sqlite3_malloc(sizeof(*p));
+  if( p==0 ) return SQLITE_NOMEM;
+  memset(p, 0, sizeof(*p));
+  p->pCaller = (CancelSession*)pAux;
+  *ppVtab = &p->base;
+  return SQLITE_OK;
+}
+
+/* xDisconnect */
+static int logDisconnect(sqlite3_vtab *pVtab){
+  sqlite3_free(pVtab);
+  return SQLITE_OK;
+}
+
+/* xBestIndex */
+static int logBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
+  (void)pVtab;
+  pInfo->estimatedCost = (double)CANCEL_LOG_SIZE;
+  pInfo->estimatedRows = CANCEL_LOG_SIZE;
+  return SQLITE_OK;
+}
+
+/* xOpen */
+static int logOpen(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCur){
+  LogCursor *c = sqlite3_malloc(sizeof(*c));
+  (void)pVtab;
+  if( c==0 ) return SQLITE_NOMEM;
+  memset(c, 0, sizeof(*c));
+  *ppCur = &c->base;
+  return SQLITE_OK;
+}
+
+static void logReset(LogCursor *c){
+  cancelLogFreeSnapshot(c->aRow, c->nRow);
+  sqlite3_free(c->zUser);
+  memset(((char*)c)+sizeof(c->base), 0, sizeof(*c)-sizeof(c->base));
+}
+
+/* xClose */
+static int logClose(sqlite3_vtab_cursor *cur){
+  logReset((LogCursor*)cur);
+  sqlite3_free(cur);
+  return SQLITE_OK;
+}
+
+/* xFilter */
+static int logFilter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr,
+                     int argc, sqlite3_value **argv){
+  LogCursor *c = (LogCursor*)cur;
+  LogVtab *p = (LogVtab*)cur->pVtab;
+  (void)idxNum; (void)idxStr; (void)argc; (void)argv;
+  logReset(c);
+  registryCaller(p->pCaller, &c->zUser, &c->isAdmin);
+  if( c->zUser==0 ) return SQLITE_NOMEM;
+  return cancelLogSnapshot(&c->aRow, &c->nRow);
+}
+
+/* xNext */
+static int logNext(sqlite3_vtab_cursor *cur){
+  ((LogCursor*)cur)->iRow++;
+  return SQLITE_OK;
+}
+
+/* xEof */
+static int logEof(sqlite3_vtab_cursor *cur){
+  LogCursor *c = (LogCursor*)cur;
+  return c->iRow>=c->nRow;
+}
+
+static void logText(sqlite3_context *ctx, const char *z){
+  if( z && z[0] ) sqlite3_result_text(ctx, z, -1, SQLITE_TRANSIENT);
+}
+
+/* xColumn */
+static int logColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int i){
+  LogCursor *c = (LogCursor*)cur;
+  LogRow *r = &c->aRow[c->iRow];
+  char zTime[32];
+  switch( i ){
+    case LOG_ID:              sqlite3_result_int64(ctx, r->id); break;
+    case LOG_TIME:
+      registryFormatTime(r->timeMs, zTime);
+      sqlite3_result_text(ctx, zTime, -1, SQLITE_TRANSIENT);
+      break;
+    case LOG_ACTION:          logText(ctx, r->zAction); break;
+    case LOG_BY_SESSION_ID:   logText(ctx, r->zBySession); break;
+    case LOG_BY_USER:         logText(ctx, r->zByUser); break;
+    case LOG_TARGET_SESSION_ID: logText(ctx, r->zTargetSession); break;
+    case LOG_TARGET_PID:
+      if( r->targetPid ) sqlite3_result_int64(ctx, r->targetPid);
+      break;
+    case LOG_TARGET_USER:     logText(ctx, r->zTargetUser); break;
+    case LOG_TARGET_QUERY_ID: logText(ctx, r->zTargetQuery); break;
+    case LOG_TARGET_QUERY:
+      if( r->zQuery ){
+        int bMask = !c->isAdmin && (r->zTargetUser==0 || strcmp(r->zTargetUser, c->zUser)!=0);
+        sqlite3_result_text(ctx, bMask ? "<insufficient privilege>" : r->zQuery,
+                            -1, SQLITE_TRANSIENT);
+      }
+      break;
+    case LOG_OUTCOME:         logText(ctx, r->zOutcome); break;
+  }
+  return SQLITE_OK;
+}
+
+/* xRowid */
+static int logRowid(sqlite3_vtab_cursor *cur, sqlite3_int64 *pRowid){
+  LogCursor *c = (LogCursor*)cur;
+  *pRowid = c->aRow[c->iRow].id;
+  return SQLITE_OK;
+}
+
+static sqlite3_module logModule = {
+  0,              /* iVersion */
+  0,              /* xCreate: eponymous only */
+  logConnect,     /* xConnect */
+  logBestIndex,   /* xBestIndex */
+  logDisconnect,  /* xDisconnect */
+  0,              /* xDestroy */
+  logOpen,        /* xOpen */
+  logClose,       /* xClose */
+  logFilter,      /* xFilter */
+  logNext,        /* xNext */
+  logEof,         /* xEof */
+  logColumn,      /* xColumn */
+  logRowid,       /* xRowid */
+  0,              /* xUpdate: read-only */
+  0, 0, 0, 0,     /* xBegin, xSync, xCommit, xRollback */
+  0,              /* xFindFunction */
+  0,              /* xRename */
+  0, 0, 0,        /* xSavepoint, xRelease, xRollbackTo */
+  0               /* xShadowName */
+};
+
+static void logModuleDestroy(void *p){
+  registryUnref((CancelSession*)p);
+}
+
+int cancelLogRegister(sqlite3 *db, CancelSession *s){
+  registryRef(s);   /* released by logModuleDestroy, even on failure */
+  return sqlite3_create_module_v2(db, "cancel_log", &logModule, s, logModuleDestroy);
+}
