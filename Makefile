@@ -39,17 +39,21 @@ test/stress-tsan: $(STRESS_SRC) $(HDR)
 test/stress: $(STRESS_SRC) $(HDR)
 	$(CC) -O2 -g $(WARN) -Iext -o $@ $(STRESS_SRC) -lsqlite3 $(LDLIBS)
 
+test/capi: test/capi.c $(SRC) $(HDR)
+	$(CC) -O1 -g $(WARN) -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+	  -Iext -o $@ test/capi.c $(SRC) -lsqlite3 $(LDLIBS)
+
 deps:
 	@sh tool/deps.sh
 
 demo: deps $(LIB)
 	tclsh tool/demo.tcl
 
-test: deps $(LIB) test/stress test/stress-asan test/stress-tsan
+test: deps $(LIB) test/capi test/stress test/stress-asan test/stress-tsan
 	tclsh test/all.tcl
 
 clean:
-	rm -f cancel.so cancel.dylib cancel.dll test/stress test/stress-asan test/stress-tsan
+	rm -f cancel.so cancel.dylib cancel.dll test/capi test/stress test/stress-asan test/stress-tsan
 	rm -rf test/tmp
 
 .PHONY: all deps demo test clean

@@ -1,5 +1,5 @@
 # all.tcl: run every test/*.test in its own tclsh, then the C stress
-# program in its plain, ASan+UBSan and TSan builds. Prints each file's
+# program in its plain, ASan+UBSan and TSan builds, and the C API test. Prints each file's
 # result and a summary ending in "N passed, N failed"; exits 1 on any
 # failure. STRESS_SECONDS sets the length of each stress run (default 10).
 set testdir [file normalize [file dirname [info script]]]
@@ -43,6 +43,7 @@ file mkdir [file join $testdir tmp]
 set env(TSAN_OPTIONS) "halt_on_error=1 exitcode=66"
 set env(ASAN_OPTIONS) "detect_leaks=1 abort_on_error=0"
 set env(UBSAN_OPTIONS) "print_stacktrace=1 halt_on_error=1"
+run_one "capi (ASan+UBSan)" [list [file join $testdir capi] [file join $testdir tmp capi.db]] 0
 foreach {bin} {stress stress-asan stress-tsan} {
   run_one "$bin ${stressSeconds}s" [list [file join $testdir $bin] $stressSeconds [file join $testdir tmp $bin.db]] 0
 }

@@ -7,8 +7,9 @@
 ** Built three times by the Makefile (plain, ASan+UBSan, TSan) with the
 ** extension compiled in and enabled for every connection through
 ** sqlite3_auto_extension(). It asserts:
-**   - no statement is interrupted unless a cancel_query named it
-**     (query workers learn their own query id from their first row);
+**   - no statement is interrupted unless a cancel_query named it or its
+**     own statement timeout had passed (query workers learn their own
+**     query id from their first row, and time their statements);
 **   - no committed row is lost (every worker counts what COMMIT
 **     accepted; the ledger table must hold exactly that);
 **   - no session leaks (at the end only the checking connection is
@@ -58,6 +59,7 @@ static int qidHas(const char *z){
 /* Figures */
 static atomic_long nQueries, nInterruptedOk, nMisfire, nCancelQuery;
 static atomic_long nCancelSession, nTerminated, nOpen, nCommitted;
+static atomic_long nTimedOut, nIdleTimeouts;
 static atomic_long aCommitted[N_QWORKER+N_BWORKER];
 
 static void fail(const char *zMsg, const char *zDetail){
@@ -107,6 +109,12 @@ static void *queryWorker(void *pArg){
       sqlite3_stmt *pStmt = 0;
       char zQid[33] = {0};
       int rc;
+      /* a third of the queries run with a statement timeout */
+      int timeoutMs = rand_r(&seed)%3==0 ? 5 + (int)(rand_r(&seed)%40) : 0;
+      struct timespec ts0, ts1;
+      long ms;
+      cancel_set_statement_timeout(db, timeoutMs);
+      clock_gettime(CLOCK_MONOTONIC, &ts0);
       if( sqlite3_prepare_v2(db, zQuery, -1, &pStmt, 0)!=SQLITE_OK ){
         fail("prepare", sqlite3_errmsg(db));
         break;
@@ -119,10 +127,14 @@ static void *queryWorker(void *pArg){
         if( z && strlen(z)==32 ) memcpy(zQid, z, 33);
         while( (rc = sqlite3_step(pStmt))==SQLITE_ROW ){}
       }
+      clock_gettime(CLOCK_MONOTONIC, &ts1);
+      ms = (long)(ts1.tv_sec-ts0.tv_sec)*1000 + (ts1.tv_nsec-ts0.tv_nsec)/1000000;
       atomic_fetch_add(&nQueries, 1);
       if( rc==SQLITE_INTERRUPT ){
         if( zQid[0] && qidHas(zQid) ){
           atomic_fetch_add(&nInterruptedOk, 1);
+        }else if( timeoutMs>0 && ms>=timeoutMs ){
+          atomic_fetch_add(&nTimedOut, 1);     /* its own timeout, on time */
         }else{
           atomic_fetch_add(&nMisfire, 1);
           fail("query interrupted but no cancel named it:", zQid);
@@ -131,6 +143,7 @@ static void *queryWorker(void *pArg){
         fail("query failed:", sqlite3_errmsg(db));
       }
       sqlite3_finalize(pStmt);
+      cancel_set_statement_timeout(db, 0);
 
       /* a write that no cancel may touch */
       {
@@ -161,11 +174,16 @@ static void *queryWorker(void *pArg){
 ** cancelled or terminated at any moment, by pid or session id. */
 static void *byWorker(void *pArg){
   int iWorker = (int)(long)pArg;
+  unsigned seed = (unsigned)iWorker*104729u;
   long seq = 0;
   while( !atomic_load(&bStop) ){
     sqlite3 *db = openSession("b");
     int k, bDead = 0;
+    /* half the sessions have an idle-in-transaction limit, which some of
+    ** their transactions overstay */
+    int idleMs = rand_r(&seed)%2 ? 3 + (int)(rand_r(&seed)%10) : 0;
     if( db==0 ) return 0;
+    cancel_set_idle_in_transaction_session_timeout(db, idleMs);
     for(k=0; k<30 && !bDead && !atomic_load(&bStop); k++){
       char *zTx = sqlite3_mprintf(
           "BEGIN IMMEDIATE;"
@@ -174,6 +192,11 @@ static void *byWorker(void *pArg){
           iWorker, seq, iWorker, seq+1);
       int rc = run(db, zTx);
       sqlite3_free(zTx);
+      if( rc==SQLITE_OK && idleMs && rand_r(&seed)%4==0 ){
+        struct timespec ts = {0, (long)(idleMs + 5)*1000000L};
+        nanosleep(&ts, 0);          /* idle in the transaction, too long */
+        atomic_fetch_add(&nIdleTimeouts, 1);
+      }
       if( rc==SQLITE_OK ) rc = run(db, "COMMIT");
       if( rc==SQLITE_OK ){
         /* a read outside the transaction, long enough to be caught */
@@ -378,11 +401,13 @@ int main(int argc, char **argv){
   printf("stress: %.1f s, %ld connections opened, %ld queries, "
          "%ld cancel_query (%.0f/s), %ld interrupted as aimed, "
          "%ld session/pid cancels (%.0f/s), %ld sessions terminated, "
+         "%ld statement timeouts, %ld idle-in-transaction overstays, "
          "%ld rows committed, %ld misfires, %d failures\n",
          elapsed, atomic_load(&nOpen), atomic_load(&nQueries),
          atomic_load(&nCancelQuery), atomic_load(&nCancelQuery)/elapsed,
          atomic_load(&nInterruptedOk), atomic_load(&nCancelSession),
          atomic_load(&nCancelSession)/elapsed, atomic_load(&nTerminated),
+         atomic_load(&nTimedOut), atomic_load(&nIdleTimeouts),
          atomic_load(&nCommitted), atomic_load(&nMisfire), atomic_load(&nFail));
   return atomic_load(&nFail) ? 1 : 0;
 }

@@ -1,0 +1,124 @@
+/*
+** capi.c: the C API of ext/cancel.h, as a C application uses it: the
+** extension enabled for every connection with sqlite3_auto_extension(),
+** process-wide default timeouts, the client address, and chaining the
+** application's own progress and busy handlers.
+**
+**   test/capi [dbfile]      exits 0 when every check passes
+*/
+#include <sqlite3.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "cancel.h"
+
+static int nFail = 0;
+#define CHECK(cond, what) do{ if( !(cond) ){ nFail++; \
+  fprintf(stderr, "capi: FAIL line %d: %s\n", __LINE__, what); } }while(0)
+
+static const char *zLong =
+  "WITH RECURSIVE c(x) AS (VALUES(1) UNION ALL SELECT x+1 FROM c "
+  "WHERE x<300000000) SELECT count(*) FROM c";
+
+static long nowMs(void){
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (long)ts.tv_sec*1000 + ts.tv_nsec/1000000;
+}
+
+static char *text(sqlite3 *db, const char *zSql){
+  sqlite3_stmt *p = 0;
+  char *z = 0;
+  if( sqlite3_prepare_v2(db, zSql, -1, &p, 0)==SQLITE_OK && sqlite3_step(p)==SQLITE_ROW ){
+    z = sqlite3_mprintf("%s", sqlite3_column_text(p, 0) ? (const char*)sqlite3_column_text(p, 0) : "NULL");
+  }
+  sqlite3_finalize(p);
+  return z;
+}
+
+static int nAppProgress = 0;
+static int appProgress(void *p){ (void)p; nAppProgress++; return nAppProgress>=50; }
+static int nAppBusy = 0;
+static int appBusy(void *p, int n){ (void)p; nAppBusy++; return n<3; }
+
+int main(int argc, char **argv){
+  const char *zDb = argc>1 ? argv[1] : "test/tmp/capi.db";
+  sqlite3 *db = 0, *db2 = 0, *db3 = 0, *plain = 0;
+  long t0, ms;
+  int rc;
+  char *z;
+
+  unlink(zDb);
+  sqlite3_auto_extension((void(*)(void))sqlite3_cancel_init);
+
+  /* A process-wide default statement timeout applies to new sessions. */
+  cancel_set_default_statement_timeout(150);
+  sqlite3_open(zDb, &db);
+  z = text(db, "SELECT statement_timeout FROM sessions WHERE pid=pg_backend_pid()");
+  CHECK(z && strcmp(z, "150")==0, "default statement timeout");
+  sqlite3_free(z);
+  t0 = nowMs();
+  rc = sqlite3_exec(db, zLong, 0, 0, 0);
+  ms = nowMs()-t0;
+  CHECK(rc==SQLITE_INTERRUPT, "statement timeout interrupts");
+  CHECK(ms>=150, "not before its time");
+  cancel_set_default_statement_timeout(0);
+  CHECK(cancel_set_statement_timeout(db, 0)==SQLITE_OK, "per-session timeout");
+  rc = sqlite3_exec(db, "WITH RECURSIVE c(x) AS (VALUES(1) UNION ALL SELECT x+1 FROM c "
+                        "WHERE x<1000000) SELECT count(*) FROM c", 0, 0, 0);
+  CHECK(rc==SQLITE_OK, "timeout off");
+
+  /* The client address shows in `sessions`. */
+  CHECK(cancel_set_client_address(db, "10.0.0.7:5123")==SQLITE_OK, "client address");
+  z = text(db, "SELECT client_address FROM sessions WHERE pid=pg_backend_pid()");
+  CHECK(z && strcmp(z, "10.0.0.7:5123")==0, "client_address column");
+  sqlite3_free(z);
+
+  /* A chained progress handler runs, and may interrupt. */
+  CHECK(cancel_set_progress_handler(db, appProgress, 0)==SQLITE_OK, "chain progress");
+  rc = sqlite3_exec(db, zLong, 0, 0, 0);
+  CHECK(rc==SQLITE_INTERRUPT && nAppProgress==50, "app progress handler interrupts");
+  cancel_set_progress_handler(db, 0, 0);
+
+  /* A default idle-in-transaction timeout: the lock is released by the
+  ** extension while the application does nothing. */
+  sqlite3_exec(db, "CREATE TABLE t(x)", 0, 0, 0);
+  cancel_set_default_idle_in_transaction_session_timeout(150);
+  sqlite3_open(zDb, &db2);
+  cancel_set_default_idle_in_transaction_session_timeout(0);
+  rc = sqlite3_exec(db2, "BEGIN IMMEDIATE; INSERT INTO t VALUES('lost')", 0, 0, 0);
+  CHECK(rc==SQLITE_OK, "begin");
+  sqlite3_open(zDb, &db3);
+  cancel_set_busy_timeout(db3, 20000);
+  t0 = nowMs();
+  rc = sqlite3_exec(db3, "INSERT INTO t VALUES('other')", 0, 0, 0);
+  ms = nowMs()-t0;
+  CHECK(rc==SQLITE_OK, "writer proceeds once the idle session is terminated");
+  CHECK(ms>=100, "not before its time");
+  z = text(db3, "SELECT group_concat(x) FROM t");
+  CHECK(z && strcmp(z, "other")==0, "the idle session's insert was rolled back");
+  sqlite3_free(z);
+  rc = sqlite3_exec(db2, "SELECT 1", 0, 0, 0);
+  CHECK(rc==SQLITE_AUTH || rc==SQLITE_INTERRUPT, "terminated session refuses");
+
+  /* A chained busy handler is called while a statement waits. */
+  sqlite3_exec(db, "BEGIN IMMEDIATE", 0, 0, 0);
+  CHECK(cancel_set_busy_handler(db3, appBusy, 0)==SQLITE_OK, "chain busy");
+  rc = sqlite3_exec(db3, "INSERT INTO t VALUES(1)", 0, 0, 0);
+  CHECK(rc==SQLITE_BUSY && nAppBusy==4, "app busy handler decides");
+  sqlite3_exec(db, "ROLLBACK", 0, 0, 0);
+
+  /* A connection without the extension is not a session. */
+  sqlite3_reset_auto_extension();
+  sqlite3_open(zDb, &plain);
+  CHECK(cancel_set_client_address(plain, "x")==SQLITE_MISUSE, "MISUSE for a non-session");
+  CHECK(cancel_set_busy_timeout(plain, 1)==SQLITE_MISUSE, "MISUSE for a non-session");
+
+  sqlite3_close(plain);
+  sqlite3_close(db3);
+  sqlite3_close(db2);
+  sqlite3_close(db);
+  printf("capi: %s\n", nFail ? "FAILED" : "all checks passed");
+  return nFail ? 1 : 0;
+}
