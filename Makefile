@@ -3,6 +3,7 @@
 #   make          build the loadable extension (cancel.so / .dylib / .dll)
 #   make demo     a long query in one connection, listed and cancelled
 #   make test     install what is missing, build, run every test
+#   make bench    timeout accuracy and cost (tool/bench.sh)
 #   make clean
 
 CC      ?= cc
@@ -43,6 +44,12 @@ test/capi: test/capi.c $(SRC) $(HDR)
 	$(CC) -O1 -g $(WARN) -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	  -Iext -o $@ test/capi.c $(SRC) -lsqlite3 $(LDLIBS)
 
+tool/bench_timeouts: tool/bench_timeouts.c $(SRC) $(HDR)
+	$(CC) -O2 -g $(WARN) -Iext -o $@ tool/bench_timeouts.c $(SRC) -lsqlite3 $(LDLIBS)
+
+bench: deps tool/bench_timeouts
+	sh tool/bench.sh
+
 deps:
 	@sh tool/deps.sh
 
@@ -54,6 +61,6 @@ test: deps $(LIB) test/capi test/stress test/stress-asan test/stress-tsan
 
 clean:
 	rm -f cancel.so cancel.dylib cancel.dll test/capi test/stress test/stress-asan test/stress-tsan
-	rm -rf test/tmp
+	rm -rf test/tmp tool/bench_timeouts
 
-.PHONY: all deps demo test clean
+.PHONY: all bench deps demo test clean

@@ -221,8 +221,9 @@ static void hooksStmtEnd(CancelSession *s, void *pStmt){
   registrySetWaiting(s, 0);
   cancelLogOutcome(iLogFinished, LOG_FINISHED);
   if( bIdleInXact && idleMs>0 && atomic_load(&s->eTerm)==TERM_NONE ){
-    atomic_store(&s->idleDeadlineUs, registryMonoUs() + (i64)idleMs*1000);
-    registryKickReaper();
+    i64 d = registryMonoUs() + (i64)idleMs*1000;
+    atomic_store(&s->idleDeadlineUs, d);
+    registryIdleDeadline(d);
   }
   if( atomic_load(&s->eTerm)==TERM_REQUEST ) registryKickReaper();
 }

@@ -46,6 +46,7 @@ static char regOsUser[64];
 static pthread_cond_t reaperCond = PTHREAD_COND_INITIALIZER;
 static int reaperStarted = 0;
 static unsigned reaperKicks = 0;
+static _Atomic i64 reaperWakeUs = 0;   /* when it will wake by itself, 0 never */
 
 static void regInitOnce(void){
   struct timespec ts;
@@ -692,15 +693,19 @@ static void *reaperMain(void *pArg){
       if( nextIdleUs && nextIdleUs-registryMonoUs()<waitUs ){
         waitUs = nextIdleUs-registryMonoUs();
       }
+      atomic_store(&reaperWakeUs, registryMonoUs() + waitUs);
       if( waitUs>0 ) regTimedWait(&reaperCond, waitUs);
     }else if( nextIdleUs ){
       i64 waitUs = nextIdleUs - registryMonoUs();
       backoffMs = 0;
+      atomic_store(&reaperWakeUs, nextIdleUs);
       if( waitUs>0 ) regTimedWait(&reaperCond, waitUs);
     }else{
       backoffMs = 0;
+      atomic_store(&reaperWakeUs, 0);
       pthread_cond_wait(&reaperCond, &regMu);
     }
+    atomic_store(&reaperWakeUs, 0);
   }
   return 0;
 }
@@ -716,6 +721,15 @@ static void reaperKickLocked(void){
     pthread_attr_destroy(&attr);
   }
   pthread_cond_signal(&reaperCond);
+}
+
+/* A session went idle in a transaction until deadlineUs. The reaper
+** need not be woken if it will wake by itself before then: it rescans
+** every session each time (this keeps a loop of statements inside one
+** transaction from signalling it at every statement). */
+void registryIdleDeadline(i64 deadlineUs){
+  i64 w = atomic_load_explicit(&reaperWakeUs, memory_order_relaxed);
+  if( w==0 || w>deadlineUs ) registryKickReaper();
 }
 
 void registryKickReaper(void){

@@ -188,6 +188,7 @@ extern atomic_int registryDefaultIdleTimeoutMs;
 ** session ends, or when it goes idle in a transaction with a timeout,
 ** so the background thread can act. */
 void registryKickReaper(void);
+void registryIdleDeadline(i64 deadlineUs);
 int registryFinishTermination(CancelSession *s);
 
 #endif /* CANCEL_REGISTRY_H */
