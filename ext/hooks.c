@@ -137,17 +137,18 @@ static void hooksStmtStart(CancelSession *s, void *pStmt, const char *zSql){
   int timeoutMs = atomic_load_explicit(&s->stmtTimeoutMs, memory_order_relaxed);
   i64 deadlineUs = timeoutMs>0 ? registryMonoUs() + (i64)timeoutMs*1000 : 0;
   int i;
-  pthread_mutex_lock(&s->mu);
-  if( s->finishing ){   /* registry.c's own ROLLBACK: not a query */
-    pthread_mutex_unlock(&s->mu);
-    return;
-  }
-  pthread_mutex_unlock(&s->mu);
   if( atomic_load_explicit(&s->idleDeadlineUs, memory_order_relaxed) ){
     atomic_store(&s->idleDeadlineUs, 0);    /* no longer idle */
   }
-  if( atomic_load(&s->eTerm)!=TERM_NONE && !hooksIsRollback(zSql) ){
-    hooksRefuse(s);
+  if( atomic_load(&s->eTerm)!=TERM_NONE ){
+    /* (rare) registry.c's own ROLLBACK is not a query; anything else of a
+    ** terminated session is refused */
+    int bFinishing;
+    pthread_mutex_lock(&s->mu);
+    bFinishing = s->finishing;
+    pthread_mutex_unlock(&s->mu);
+    if( bFinishing ) return;
+    if( !hooksIsRollback(zSql) ) hooksRefuse(s);
   }
   pthread_mutex_lock(&s->mu);
   for(i=0; i<s->nStmt && s->aStmt[i].pStmt!=pStmt; i++){}

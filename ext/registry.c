@@ -123,7 +123,11 @@ atomic_int registryDefaultStmtTimeoutMs = 0;
 atomic_int registryDefaultIdleTimeoutMs = 0;
 
 void registrySetWaiting(CancelSession *s, i64 sinceMs){
-  i64 old = atomic_exchange(&s->waitingSinceMs, sinceMs);
+  i64 old;
+  if( sinceMs==0 && atomic_load_explicit(&s->waitingSinceMs, memory_order_relaxed)==0 ){
+    return;   /* the common case: was not waiting, is not */
+  }
+  old = atomic_exchange(&s->waitingSinceMs, sinceMs);
   if( old==0 && sinceMs!=0 ) atomic_fetch_add(&registryWaiters, 1);
   if( old!=0 && sinceMs==0 ) atomic_fetch_sub(&registryWaiters, 1);
 }
