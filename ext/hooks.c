@@ -2,14 +2,17 @@
 ** hooks.c: the callbacks that run on a session's own thread.
 **
 **   trace (STMT)     a top-level statement starts: record it with a new
-**                    query id and start time; refuse to go on if the
-**                    session was terminated.
+**                    query id, start time and statement-timeout deadline;
+**                    refuse to go on if the session was terminated.
 **   trace (PROFILE)  it ended (done, error, reset or finalize): forget it,
 **                    remember it as last_active_query, note the
-**                    transaction state.
+**                    transaction state; if that leaves the session idle
+**                    in a transaction, arm its idle-in-transaction limit
+**                    (enforced by registry.c's background thread).
 **   progress         every CANCEL_PROGRESS_OPS instructions: interrupt
-**                    if the request names the statement running now.
-**   busy             waiting on a lock: the same check, and a wait that a
+**                    if a request names the statement running now, or its
+**                    statement timeout has passed.
+**   busy             waiting on a lock: the same checks, and a wait that a
 **                    cancel wakes at once; honours the busy timeout.
 **   commit           a terminated session never commits.
 **   authorizer       installed only once terminated: denies everything
