@@ -133,9 +133,20 @@ static int hooksIsRollback(const char *zSql){
   return *zSql==0 || *zSql==';';
 }
 
+/* A new query id. Taken from the process-wide counter in blocks, so
+** that threads running many small statements do not all contend for
+** one cache line; ids stay unique, and never reused. */
+static u64 hooksNextQuery(CancelSession *s){
+  if( s->iQueryNext==s->iQueryEnd ){
+    s->iQueryNext = registryReserveQueries(CANCEL_QUERY_BLOCK);
+    s->iQueryEnd = s->iQueryNext + CANCEL_QUERY_BLOCK;
+  }
+  return s->iQueryNext++;
+}
+
 static void hooksStmtStart(CancelSession *s, void *pStmt, const char *zSql){
   i64 now = registryNowMs();
-  u64 iQuery = registryNextQuery();
+  u64 iQuery = hooksNextQuery(s);
   int bAutocommit = sqlite3_get_autocommit(s->db);
   int timeoutMs = atomic_load_explicit(&s->stmtTimeoutMs, memory_order_relaxed);
   i64 deadlineUs = timeoutMs>0 ? registryMonoUs() + (i64)timeoutMs*1000 : 0;
@@ -187,7 +198,9 @@ static void hooksStmtStart(CancelSession *s, void *pStmt, const char *zSql){
 
 static void hooksStmtEnd(CancelSession *s, void *pStmt){
   int bAutocommit = sqlite3_get_autocommit(s->db);
-  int eKind = sqlite3_txn_state(s->db, 0);
+  /* In autocommit mode with nothing else running, no transaction is
+  ** left: spare the call (it takes the connection mutex). */
+  int eKind = (bAutocommit && s->nStmt<=1) ? XACT_NONE : sqlite3_txn_state(s->db, 0);
   int idleMs = atomic_load_explicit(&s->idleTimeoutMs, memory_order_relaxed);
   int i, bIdleInXact;
   i64 iLogFinished = 0;

@@ -16,6 +16,9 @@
 /* VM instructions between two looks at the cancel requests. */
 #define CANCEL_PROGRESS_OPS 100
 
+/* Query ids a session takes from the process-wide counter at a time. */
+#define CANCEL_QUERY_BLOCK 256
+
 void hooksInstall(CancelSession *s);
 void hooksRemove(CancelSession *s);
 void hooksDenyAll(CancelSession *s);   /* install the deny-all authorizer */

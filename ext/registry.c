@@ -112,6 +112,10 @@ u64 registryNextQuery(void){
   return regMakeSerial(atomic_fetch_add(&regNextSerial, 1) + 1);
 }
 
+u64 registryReserveQueries(int n){
+  return regMakeSerial(atomic_fetch_add(&regNextSerial, (u64)n) + 1);
+}
+
 i64 registryMonoUs(void){
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);

@@ -82,6 +82,7 @@ struct CancelSession {
   int busyTimeoutMs;         /* honoured by our busy handler */
   i64 curDeadlineUs;         /* deadline of the newest statement, 0 none */
   i64 busyStartUs;           /* when the current lock wait began */
+  u64 iQueryNext, iQueryEnd; /* block of query ids reserved for it */
 
   /* Guarded by the registry lock. */
   i64 iLogTerm;              /* cancel_log entry of the termination */
@@ -145,6 +146,7 @@ void registryFormatId(u64 iSerial, char *zOut /* 33 bytes */);
 int registryParseId(const char *z, u64 *piSerial); /* 1 ok, 0 not ours */
 int registryIsIdShape(const char *z);     /* 32 hex digits? */
 u64 registryNextQuery(void);
+u64 registryReserveQueries(int n);  /* first of n consecutive serials */
 i64 registryNowMs(void);
 void registryFormatTime(i64 ms, char *zOut /* 32 bytes */);
 
