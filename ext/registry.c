@@ -221,41 +221,56 @@ static void regFree(CancelSession *s){
   sqlite3_free(s);
 }
 
-/* Drop one reference with regMu held; returns 1 if s must be freed. */
-static int regUnrefLocked(CancelSession *s){
-  CancelSession **pp;
-  if( --s->nRef>0 ) return 0;
-  s->closing = 1;
-  for(pp=&regFirst; *pp; pp=&(*pp)->pNext){
-    if( *pp==s ){
-      *pp = s->pNext;
-      break;
+/* Drop a registration (bPin==0) or a pin (bPin==1) with regMu held.
+** When the last registration goes, the connection is closing: the
+** session leaves the list, and nobody may touch s->db again, even if a
+** pin keeps the struct alive. Returns 1 if s must be freed now. */
+static int regDropLocked(CancelSession *s, int bPin){
+  if( bPin ){
+    s->nPin--;
+  }else if( --s->nReg==0 ){
+    CancelSession **pp;
+    s->closing = 1;
+    for(pp=&regFirst; *pp; pp=&(*pp)->pNext){
+      if( *pp==s ){
+        *pp = s->pNext;
+        break;
+      }
     }
+    if( regLast==s ){
+      CancelSession *p;
+      regLast = 0;
+      for(p=regFirst; p; p=p->pNext) regLast = p;
+    }
+    pthread_cond_broadcast(&regGone);
   }
-  if( regLast==s ){
-    CancelSession *p;
-    regLast = 0;
-    for(p=regFirst; p; p=p->pNext) regLast = p;
-  }
-  pthread_cond_broadcast(&regGone);
-  return 1;
+  return s->nReg==0 && s->nPin==0;
+}
+
+static void regDrop(CancelSession *s, int bPin){
+  int bFree;
+  pthread_mutex_lock(&regMu);
+  bFree = regDropLocked(s, bPin);
+  pthread_mutex_unlock(&regMu);
+  if( bFree ) regFree(s);
 }
 
 void registryRef(CancelSession *s){
   pthread_mutex_lock(&regMu);
-  s->nRef++;
+  s->nReg++;
   pthread_mutex_unlock(&regMu);
 }
 
 /* The destructor of every registration calls this. The last one runs
 ** while sqlite3_close holds the connection mutex, after which the
-** connection is gone: from then on nobody may touch s->db. */
+** connection is gone. */
 void registryUnref(CancelSession *s){
-  int bFree;
-  pthread_mutex_lock(&regMu);
-  bFree = regUnrefLocked(s);
-  pthread_mutex_unlock(&regMu);
-  if( bFree ) regFree(s);
+  regDrop(s, 0);
+}
+
+/* Pins (regMu held to take one) keep the struct, not the connection. */
+static void regUnpin(CancelSession *s){
+  regDrop(s, 1);
 }
 
 /* ----------------------------------------------------------- callers */
@@ -492,13 +507,12 @@ static int regTerminateLocked(CancelSession *pCaller, const char *zAction,
   }
   if( atomic_compare_exchange_strong(&s->eTerm, &expected, TERM_REQUEST) ){
     s->iLogTerm = regLog(pCaller, zAction, s, &t, LOG_TERMINATING);
-    s->zTermAction = zAction;
   }else{
     regLog(pCaller, zAction, s, &t, LOG_ALREADY);
   }
   pthread_cond_broadcast(&s->cond);      /* out of a busy-handler wait */
   pthread_mutex_unlock(&s->mu);
-  s->nRef++;                              /* pin while we work on it */
+  s->nPin++;                              /* pin while we work on it */
   pthread_mutex_unlock(&regMu);
 
   if( !registryFinishTermination(s) ){
@@ -506,7 +520,7 @@ static int regTerminateLocked(CancelSession *pCaller, const char *zAction,
     reaperKickLocked();
     pthread_mutex_unlock(&regMu);
   }
-  registryUnref(s);
+  regUnpin(s);
   return REG_OK;
 }
 
@@ -564,7 +578,7 @@ int registryFinishTermination(CancelSession *s){
     pthread_mutex_unlock(&regMu);
     return 0;
   }
-  s->nRef++;
+  s->nPin++;
   pthread_mutex_unlock(&regMu);
 
   if( !sqlite3_get_autocommit(s->db) ){
@@ -586,7 +600,7 @@ int registryFinishTermination(CancelSession *s){
   cancelLogOutcome(s->iLogTerm, LOG_TERMINATED);
   pthread_cond_broadcast(&regGone);
   pthread_mutex_unlock(&regMu);
-  registryUnref(s);
+  regUnpin(s);
   return 1;
 }
 
@@ -630,7 +644,7 @@ static int regIdleExpired(CancelSession **aOut, int nMax, i64 *pNextUs){
     pthread_mutex_lock(&s->mu);
     if( s->nStmt==0 && s->inXact ){       /* still idle in a transaction */
       atomic_store(&s->idleDeadlineUs, 0);
-      s->nRef++;
+      s->nPin++;
       aOut[n++] = s;
     }
     pthread_mutex_unlock(&s->mu);
@@ -665,7 +679,7 @@ static void *reaperMain(void *pArg){
     i64 nextIdleUs;
     for(s=regFirst; s && nWork<64; s=s->pNext){
       if( !s->closing && atomic_load(&s->eTerm)==TERM_REQUEST ){
-        s->nRef++;
+        s->nPin++;
         aWork[nWork++] = s;
       }
     }
@@ -679,11 +693,11 @@ static void *reaperMain(void *pArg){
         regTerminateLocked(0, "idle_in_transaction_session_timeout",
                            aIdle[i], 0, aIdle[i]->pid);
       }
-      registryUnref(aIdle[i]);
+      regUnpin(aIdle[i]);
     }
     for(i=0; i<nWork; i++){
       if( !registryFinishTermination(aWork[i]) ) bPending = 1;
-      registryUnref(aWork[i]);
+      regUnpin(aWork[i]);
     }
     pthread_mutex_lock(&regMu);
     if( nWork==64 || nIdle==64 ) bPending = 1;

@@ -56,8 +56,10 @@ struct CancelSession {
 
   /* Guarded by the registry lock. */
   CancelSession *pNext;
-  int nRef;                  /* registrations alive + pins held */
-  int closing;               /* the connection is closing: hands off */
+  int nReg;                  /* registrations alive (functions, tables) */
+  int nPin;                  /* pins held by registry code at work on it */
+  int closing;               /* nReg is 0: the connection is closed or
+                             ** closing; hands off s->db */
   char *zUser;
   int isAdmin;
   char *zAppName;
@@ -86,7 +88,6 @@ struct CancelSession {
 
   /* Guarded by the registry lock. */
   i64 iLogTerm;              /* cancel_log entry of the termination */
-  const char *zTermAction;   /* what terminated it */
 
   /* Requests, read lock-free by the hooks. */
   atomic_int anyRequest;     /* nonzero: look at iCancelQuery or eTerm */
