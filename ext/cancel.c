@@ -18,6 +18,9 @@
 #include "functions.h"
 #include "sessions.h"
 #include "cancellog.h"
+#include "jobs.h"
+#include "jobtable.h"
+#include "jobfunctions.h"
 #include "cancel.h"
 SQLITE_EXTENSION_INIT1
 
@@ -70,6 +73,29 @@ static int cancelReadBusyTimeout(sqlite3 *db){
   return ms;
 }
 
+/*
+** The modules are eponymous (main.sessions, main.jobs), but `sessions`
+** and `jobs` are also created in the connection's private TEMP schema,
+** which SQLite searches first. Why: DELETE or UPDATE on a table takes the
+** write lock of the table's database, and the main database's write lock
+** is exactly what a session that must be terminated may be holding. A
+** TEMP table needs only the connection's own TEMP lock.
+**
+** Creating them reads the main schema, which needs a read lock: wait for
+** it up to CANCEL_TEMP_WAIT_MS. If they still cannot be created (a
+** database locked exclusively, or not a database at all), the connection
+** keeps the eponymous tables and loading succeeds.
+*/
+#define CANCEL_TEMP_WAIT_MS 2000
+
+static void cancelCreateTempTables(sqlite3 *db, CancelSession *s){
+  sqlite3_busy_timeout(db, s->busyTimeoutMs>CANCEL_TEMP_WAIT_MS
+                           ? s->busyTimeoutMs : CANCEL_TEMP_WAIT_MS);
+  sqlite3_exec(db, "CREATE VIRTUAL TABLE IF NOT EXISTS temp.sessions USING sessions;"
+                   "CREATE VIRTUAL TABLE IF NOT EXISTS temp.jobs USING jobs;", 0, 0, 0);
+  sqlite3_busy_timeout(db, 0);   /* hooksInstall() sets ours */
+}
+
 #ifdef _WIN32
 __declspec(dllexport)
 #endif
@@ -95,6 +121,9 @@ int sqlite3_cancel_init(sqlite3 *db, char **pzErrMsg,
   rc = functionsRegister(db, s);
   if( rc==SQLITE_OK ) rc = sessionsRegister(db, s);
   if( rc==SQLITE_OK ) rc = cancelLogRegister(db, s);
+  if( rc==SQLITE_OK ) rc = jobsTableRegister(db, s);
+  if( rc==SQLITE_OK ) rc = jobFunctionsRegister(db, s);
+  if( rc==SQLITE_OK ) cancelCreateTempTables(db, s);
   hooksInstall(s);    /* last: the set-up above is not the session's query */
   if( rc!=SQLITE_OK ){
     if( pzErrMsg ){
@@ -158,4 +187,57 @@ void cancel_set_default_statement_timeout(int ms){
 
 void cancel_set_default_idle_in_transaction_session_timeout(int ms){
   atomic_store(&registryDefaultIdleTimeoutMs, ms<0 ? 0 : ms);
+}
+
+/* ------------------------------------------------- application jobs */
+
+int cancel_job_begin(sqlite3 *db, const char *zType, const char *zDesc,
+                     sqlite3_int64 *pJobId){
+  CancelSession *s = registryFind(db);
+  CancelJob *p;
+  if( s==0 || zType==0 || zType[0]==0 ) return SQLITE_MISUSE;
+  p = jobCreate(s, zType, zDesc ? zDesc : "", 0);
+  if( p==0 ) return SQLITE_NOMEM;
+  *pJobId = p->id;
+  jobRelease(p);
+  return SQLITE_OK;
+}
+
+/* The job, if db's session runs it. */
+static CancelJob *cancelOwnJob(sqlite3 *db, sqlite3_int64 id){
+  CancelSession *s = registryFind(db);
+  CancelJob *p = s ? jobFind(id) : 0;
+  if( p && (p->bBuiltin || p->iCoordinator!=s->iSerial) ){
+    jobRelease(p);
+    p = 0;
+  }
+  return p;
+}
+
+int cancel_job_progress(sqlite3 *db, sqlite3_int64 id, double fraction,
+                        const char *zRunningStatus){
+  CancelJob *p;
+  int rc = SQLITE_OK;
+  if( !(fraction>=0.0 && fraction<=1.0) ) return SQLITE_RANGE;
+  if( (p = cancelOwnJob(db, id))==0 ) return SQLITE_MISUSE;
+  if( jobIsFinished(jobGetStatus(p)) ){
+    rc = SQLITE_MISUSE;
+  }else if( jobCheckpoint(p)==JOB_CANCEL ){   /* blocks while paused */
+    jobReverting(p);
+    rc = SQLITE_INTERRUPT;
+  }else{
+    jobProgress(p, fraction, zRunningStatus);
+  }
+  jobRelease(p);
+  return rc;
+}
+
+int cancel_job_end(sqlite3 *db, sqlite3_int64 id, const char *zError){
+  CancelJob *p = cancelOwnJob(db, id);
+  int rc = SQLITE_OK;
+  if( p==0 ) return SQLITE_MISUSE;
+  if( jobIsFinished(jobGetStatus(p)) ) rc = SQLITE_MISUSE;
+  else jobFinish(p, zError);
+  jobRelease(p);
+  return rc;
 }

@@ -55,6 +55,28 @@ int cancel_set_idle_in_transaction_session_timeout(sqlite3 *db, int ms);
 void cancel_set_default_statement_timeout(int ms);
 void cancel_set_default_idle_in_transaction_session_timeout(int ms);
 
+/* The application's own jobs (SPEC section 4), as job_begin(),
+** job_progress() and job_end() do in SQL:
+**
+**   sqlite3_int64 id;
+**   cancel_job_begin(db, "REINDEX", "all indexes of orders", &id);
+**   for(i=0; i<n; i++){
+**     if( cancel_job_progress(db, id, (double)i/n, "reindexing")!=SQLITE_OK ) break;
+**     ...one unit of work...
+**   }
+**   cancel_job_end(db, id, i<n ? "stopped" : NULL);
+**
+** cancel_job_progress() returns SQLITE_INTERRUPT once cancel_job() was
+** called on the job (stop, then call cancel_job_end(); the job ends
+** canceled), blocks while the job is paused, SQLITE_RANGE for a fraction
+** outside 0..1, and SQLITE_MISUSE for a job that db's session does not
+** run or that has ended. */
+int cancel_job_begin(sqlite3 *db, const char *zType, const char *zDesc,
+                     sqlite3_int64 *pJobId);
+int cancel_job_progress(sqlite3 *db, sqlite3_int64 id, double fraction,
+                        const char *zRunningStatus);
+int cancel_job_end(sqlite3 *db, sqlite3_int64 id, const char *zError);
+
 #ifdef __cplusplus
 }
 #endif

@@ -61,7 +61,7 @@ static int funcSqlCalls(const char *zSql, const char *zName){
 ** statement is recorded (the application replaced the trace hook), the
 ** check cannot be made and SQLite's own rule is all there is.
 */
-static int funcCalledDirectly(sqlite3_context *ctx, const char *zName){
+int funcCalledDirectly(sqlite3_context *ctx, const char *zName){
   CancelSession *s = funcSession(ctx);
   int bOk = 1;
   pthread_mutex_lock(&s->mu);
@@ -97,7 +97,7 @@ static void funcRegError(sqlite3_context *ctx, int rc, const char *zVerb,
   }
 }
 
-static void funcError(sqlite3_context *ctx, const char *zFmt, const char *zArg){
+void funcError(sqlite3_context *ctx, const char *zFmt, const char *zArg){
   char *z = sqlite3_mprintf(zFmt, zArg);
   if( z==0 ){
     sqlite3_result_error_nomem(ctx);
@@ -108,7 +108,7 @@ static void funcError(sqlite3_context *ctx, const char *zFmt, const char *zArg){
 }
 
 /* Optional boolean argument (if_exists, admin): 0 or 1, never NULL. */
-static int funcFlagArg(sqlite3_context *ctx, int argc, sqlite3_value **argv,
+int funcFlagArg(sqlite3_context *ctx, int argc, sqlite3_value **argv,
                        int i, const char *zFunc, const char *zName, int *pOut){
   if( argc<=i ) return 1;
   if( sqlite3_value_numeric_type(argv[i])!=SQLITE_INTEGER ){
@@ -122,7 +122,7 @@ static int funcFlagArg(sqlite3_context *ctx, int argc, sqlite3_value **argv,
 }
 
 /* Integer argument (pid, timeout): an integer or text holding one. */
-static int funcIntArg(sqlite3_context *ctx, sqlite3_value *v,
+int funcIntArg(sqlite3_context *ctx, sqlite3_value *v,
                       const char *zFunc, const char *zName, i64 *pOut){
   if( sqlite3_value_numeric_type(v)!=SQLITE_INTEGER ){
     char *z = sqlite3_mprintf("%s: %s must be an integer", zFunc, zName);
@@ -135,7 +135,7 @@ static int funcIntArg(sqlite3_context *ctx, sqlite3_value *v,
 }
 
 /* Text id argument: not NULL, text. Returns it or NULL after an error. */
-static const char *funcTextArg(sqlite3_context *ctx, sqlite3_value *v,
+const char *funcTextArg(sqlite3_context *ctx, sqlite3_value *v,
                                const char *zFunc, const char *zName){
   if( sqlite3_value_type(v)!=SQLITE_TEXT ){
     char *z = sqlite3_mprintf("%s: %s must be text%s", zFunc, zName,
@@ -178,7 +178,7 @@ static void funcCancelQuery(sqlite3_context *ctx, int argc, sqlite3_value **argv
 
 /* Run a read-only selection query on the caller's connection and
 ** collect column 0 of every row. Error text goes to ctx. */
-static int funcSelectIds(sqlite3_context *ctx, const char *zFunc,
+int funcSelectIds(sqlite3_context *ctx, const char *zFunc,
                          const char *zSql, char ***pazId, int *pnId){
   sqlite3 *db = sqlite3_context_db_handle(ctx);
   sqlite3_stmt *pStmt = 0;
@@ -250,7 +250,7 @@ fail:
   return 0;
 }
 
-static void funcFreeIds(char **azId, int nId){
+void funcFreeIds(char **azId, int nId){
   while( nId>0 ) sqlite3_free(azId[--nId]);
   sqlite3_free(azId);
 }
@@ -559,11 +559,7 @@ static void funcPgBlockingPids(sqlite3_context *ctx, int argc, sqlite3_value **a
 
 /* ------------------------------------------------------ registration */
 
-static const struct {
-  const char *zName;
-  int nMinArg, nMaxArg;
-  void (*xFunc)(sqlite3_context*, int, sqlite3_value**);
-} aFunc[] = {
+static const FuncDef aFunc[] = {
   { "cancel_query",            1, 2, funcCancelQuery },
   { "cancel_session",          1, 2, funcCancelSession },
   { "cancel_sessions",         1, 2, funcCancelSessions },
@@ -584,14 +580,18 @@ static void funcDestroy(void *p){
   registryUnref((CancelSession*)p);
 }
 
-int functionsRegister(sqlite3 *db, CancelSession *s){
+int functionsRegisterList(sqlite3 *db, CancelSession *s, const FuncDef *a, int nFunc){
   int i, n, rc = SQLITE_OK;
-  for(i=0; rc==SQLITE_OK && i<(int)(sizeof(aFunc)/sizeof(aFunc[0])); i++){
-    for(n=aFunc[i].nMinArg; rc==SQLITE_OK && n<=aFunc[i].nMaxArg; n++){
+  for(i=0; rc==SQLITE_OK && i<nFunc; i++){
+    for(n=a[i].nMinArg; rc==SQLITE_OK && n<=a[i].nMaxArg; n++){
       registryRef(s);   /* released by funcDestroy, even on failure */
-      rc = sqlite3_create_function_v2(db, aFunc[i].zName, n,
-              SQLITE_UTF8|SQLITE_DIRECTONLY, s, aFunc[i].xFunc, 0, 0, funcDestroy);
+      rc = sqlite3_create_function_v2(db, a[i].zName, n,
+              SQLITE_UTF8|SQLITE_DIRECTONLY, s, a[i].xFunc, 0, 0, funcDestroy);
     }
   }
   return rc;
+}
+
+int functionsRegister(sqlite3 *db, CancelSession *s){
+  return functionsRegisterList(db, s, aFunc, (int)(sizeof(aFunc)/sizeof(aFunc[0])));
 }

@@ -15,6 +15,7 @@
 #include "registry.h"
 #include "hooks.h"
 #include "cancellog.h"
+#include "jobs.h"
 SQLITE_EXTENSION_INIT3
 
 #include <errno.h>
@@ -248,10 +249,14 @@ static int regDropLocked(CancelSession *s, int bPin){
 }
 
 static void regDrop(CancelSession *s, int bPin){
-  int bFree;
+  int bFree, bClosed;
+  u64 iSerial = s->iSerial;     /* immutable; s may be freed by others below */
   pthread_mutex_lock(&regMu);
   bFree = regDropLocked(s, bPin);
+  bClosed = !bPin && s->nReg==0;
   pthread_mutex_unlock(&regMu);
+  /* (after regMu: the jobs lock comes first) */
+  if( bClosed ) jobsSessionClosed(iSerial);
   if( bFree ) regFree(s);
 }
 

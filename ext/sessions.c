@@ -258,31 +258,8 @@ static void sessionsModuleDestroy(void *p){
   registryUnref((CancelSession*)p);
 }
 
-/* The module is eponymous (main.sessions), but `sessions` is also
-** created in the connection's private TEMP schema, which SQLite searches
-** first. Why: DELETE on a table takes the write lock of the table's
-** database, and the main database's write lock is exactly what a session
-** that must be terminated may be holding. A TEMP table needs only the
-** connection's own TEMP lock.
-**
-** Creating it reads the main schema, which needs a read lock: wait for
-** it up to SESSIONS_TEMP_WAIT_MS. If it still cannot be created (a
-** database locked exclusively, or not a database at all), the
-** connection keeps the eponymous main.sessions and loading succeeds.
-*/
-#define SESSIONS_TEMP_WAIT_MS 2000
-
 int sessionsRegister(sqlite3 *db, CancelSession *s){
-  int rc;
   registryRef(s);   /* released by sessionsModuleDestroy, even on failure */
-  rc = sqlite3_create_module_v2(db, "sessions", &sessionsModule, s,
-                                sessionsModuleDestroy);
-  if( rc==SQLITE_OK ){
-    sqlite3_busy_timeout(db, s->busyTimeoutMs>SESSIONS_TEMP_WAIT_MS
-                             ? s->busyTimeoutMs : SESSIONS_TEMP_WAIT_MS);
-    sqlite3_exec(db, "CREATE VIRTUAL TABLE IF NOT EXISTS temp.sessions "
-                     "USING sessions", 0, 0, 0);
-    sqlite3_busy_timeout(db, 0);   /* hooksInstall() sets ours */
-  }
-  return rc;
+  return sqlite3_create_module_v2(db, "sessions", &sessionsModule, s,
+                                  sessionsModuleDestroy);
 }

@@ -1,0 +1,398 @@
+/*
+** jobfunctions.c: the SQL functions of SPEC section 4.
+**
+**   SELECT job_backup('/backups/app.db');            -- job id, at once
+**   SELECT job_wait(7, 60000);                       -- its status
+**   SELECT pause_job(7), resume_job(7), cancel_job(7);
+**   SELECT cancel_jobs('SELECT job_id FROM jobs WHERE user_name=''maxroach''');
+**   SELECT job_begin('REINDEX', 'nightly'), job_progress(8, 0.5, 'half'),
+**          job_end(8);
+**
+** Starting built-in jobs and controlling jobs is for admin sessions only
+** (a built-in job writes files and runs as its own connection). The
+** application's own jobs (job_begin/job_progress/job_end) are open to
+** every session for its own jobs.
+*/
+#include "jobfunctions.h"
+#include "functions.h"
+#include "jobkinds.h"
+SQLITE_EXTENSION_INIT3
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static CancelSession *jfSession(sqlite3_context *ctx){
+  return (CancelSession*)sqlite3_user_data(ctx);
+}
+
+static int jfIsAdmin(sqlite3_context *ctx){
+  char *zUser = 0;
+  int isAdmin = 0;
+  registryCaller(jfSession(ctx), &zUser, &isAdmin);
+  sqlite3_free(zUser);
+  return isAdmin;
+}
+
+static int jfAdminOnly(sqlite3_context *ctx, const char *zFunc){
+  if( jfIsAdmin(ctx) ) return 1;
+  funcError(ctx, "permission denied to %s: only an admin session may", zFunc);
+  return 0;
+}
+
+static void jfErr(sqlite3_context *ctx, char *z){
+  if( z ){
+    sqlite3_result_error(ctx, z, -1);
+    sqlite3_free(z);
+  }else{
+    sqlite3_result_error_nomem(ctx);
+  }
+}
+
+/* The file of the caller's schema zSchema, which a job can open itself. */
+static const char *jfDbFile(sqlite3_context *ctx, const char *zFunc, const char *zSchema){
+  sqlite3 *db = sqlite3_context_db_handle(ctx);
+  const char *zFile = sqlite3_db_filename(db, zSchema);
+  if( zFile==0 ){
+    jfErr(ctx, sqlite3_mprintf("%s: no such schema: %s", zFunc, zSchema));
+    return 0;
+  }
+  if( zFile[0]==0 ){
+    jfErr(ctx, sqlite3_mprintf("%s: schema %s is not a file (a job opens its "
+                               "own connection to the database)", zFunc, zSchema));
+    return 0;
+  }
+  return zFile;
+}
+
+static void jfStarted(sqlite3_context *ctx, i64 id, char *zErr){
+  if( id>0 ){
+    sqlite3_result_int64(ctx, id);
+  }else if( zErr ){
+    jfErr(ctx, zErr);
+  }else{
+    sqlite3_result_error_nomem(ctx);
+  }
+}
+
+/* ----------------------------------------------------- built-in jobs */
+
+/* job_backup(dest_file [, schema]) and job_restore(src_file [, schema]) */
+static void jfBackupRestore(sqlite3_context *ctx, int argc, sqlite3_value **argv,
+                            int eKind){
+  const char *zFunc = eKind==JOBKIND_BACKUP ? "job_backup" : "job_restore";
+  const char *zFile, *zSchema = "main", *zDb;
+  char *zDesc, *zErr = 0;
+  i64 id;
+  if( !funcCalledDirectly(ctx, zFunc) || !jfAdminOnly(ctx, zFunc) ) return;
+  zFile = funcTextArg(ctx, argv[0], zFunc, "file");
+  if( zFile==0 ) return;
+  if( zFile[0]==0 ){ funcError(ctx, "%s: file must not be empty", zFunc); return; }
+  if( argc>1 && (zSchema = funcTextArg(ctx, argv[1], zFunc, "schema"))==0 ) return;
+  if( (zDb = jfDbFile(ctx, zFunc, zSchema))==0 ) return;
+  zDesc = eKind==JOBKIND_BACKUP
+      ? sqlite3_mprintf("BACKUP %s TO '%q'", zSchema, zFile)
+      : sqlite3_mprintf("RESTORE %s FROM '%q'", zSchema, zFile);
+  if( zDesc==0 ){ sqlite3_result_error_nomem(ctx); return; }
+  id = jobkindStart(jfSession(ctx), eKind, eKind==JOBKIND_BACKUP ? "BACKUP" : "RESTORE",
+                    zDesc, zDb, zFile, 0, 0, 0, &zErr);
+  sqlite3_free(zDesc);
+  jfStarted(ctx, id, zErr);
+}
+
+static void jfBackup(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  jfBackupRestore(ctx, argc, argv, JOBKIND_BACKUP);
+}
+
+static void jfRestore(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  jfBackupRestore(ctx, argc, argv, JOBKIND_RESTORE);
+}
+
+/* job_import(table, csv_file) */
+static void jfImport(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  const char *zTable, *zFile, *zDb;
+  char *zDesc, *zErr = 0;
+  i64 id;
+  (void)argc;
+  if( !funcCalledDirectly(ctx, "job_import") || !jfAdminOnly(ctx, "job_import") ) return;
+  if( (zTable = funcTextArg(ctx, argv[0], "job_import", "table"))==0 ) return;
+  if( (zFile = funcTextArg(ctx, argv[1], "job_import", "csv_file"))==0 ) return;
+  if( (zDb = jfDbFile(ctx, "job_import", "main"))==0 ) return;
+  zDesc = sqlite3_mprintf("IMPORT INTO %s FROM '%q'", zTable, zFile);
+  if( zDesc==0 ){ sqlite3_result_error_nomem(ctx); return; }
+  id = jobkindStart(jfSession(ctx), JOBKIND_IMPORT, "IMPORT", zDesc, zDb, zFile,
+                    zTable, 0, 0, &zErr);
+  sqlite3_free(zDesc);
+  jfStarted(ctx, id, zErr);
+}
+
+/* job_exec(sql_script [, transactional]) */
+static void jfExec(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  const char *zScript, *zDb;
+  char *zDesc, *zErr = 0;
+  int bTxn = 1;
+  i64 id;
+  if( !funcCalledDirectly(ctx, "job_exec") || !jfAdminOnly(ctx, "job_exec") ) return;
+  if( (zScript = funcTextArg(ctx, argv[0], "job_exec", "sql_script"))==0 ) return;
+  if( !funcFlagArg(ctx, argc, argv, 1, "job_exec", "transactional", &bTxn) ) return;
+  if( (zDb = jfDbFile(ctx, "job_exec", "main"))==0 ) return;
+  zDesc = sqlite3_mprintf("EXEC%s: %.200s", bTxn ? "" : " (non-transactional)", zScript);
+  if( zDesc==0 ){ sqlite3_result_error_nomem(ctx); return; }
+  id = jobkindStart(jfSession(ctx), JOBKIND_EXEC, "EXEC", zDesc, zDb, 0, 0,
+                    zScript, bTxn, &zErr);
+  sqlite3_free(zDesc);
+  jfStarted(ctx, id, zErr);
+}
+
+/* job_vacuum(dest_file) */
+static void jfVacuum(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  const char *zFile, *zDb;
+  char *zDesc, *zErr = 0;
+  i64 id;
+  (void)argc;
+  if( !funcCalledDirectly(ctx, "job_vacuum") || !jfAdminOnly(ctx, "job_vacuum") ) return;
+  if( (zFile = funcTextArg(ctx, argv[0], "job_vacuum", "dest_file"))==0 ) return;
+  if( zFile[0]==0 ){ funcError(ctx, "%s: file must not be empty", "job_vacuum"); return; }
+  if( (zDb = jfDbFile(ctx, "job_vacuum", "main"))==0 ) return;
+  zDesc = sqlite3_mprintf("VACUUM INTO '%q'", zFile);
+  if( zDesc==0 ){ sqlite3_result_error_nomem(ctx); return; }
+  id = jobkindStart(jfSession(ctx), JOBKIND_VACUUM, "VACUUM", zDesc, zDb, zFile,
+                    0, 0, 0, &zErr);
+  sqlite3_free(zDesc);
+  jfStarted(ctx, id, zErr);
+}
+
+/* ------------------------------------------------------------ waiting */
+
+static int jfJobId(sqlite3_context *ctx, sqlite3_value *v, const char *zFunc, i64 *pId){
+  return funcIntArg(ctx, v, zFunc, "job_id", pId);
+}
+
+static void jfNotFound(sqlite3_context *ctx, i64 id){
+  jfErr(ctx, sqlite3_mprintf("job ID %lld not found", (long long)id));
+}
+
+/* job_wait(job_id [, timeout_ms]): the status once finished, or the
+** status at the timeout. */
+static void jfWait(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  i64 id, timeoutMs = -1;
+  int eStatus;
+  if( !jfJobId(ctx, argv[0], "job_wait", &id) ) return;
+  if( argc>1 ){
+    if( !funcIntArg(ctx, argv[1], "job_wait", "timeout_ms", &timeoutMs) ) return;
+    if( timeoutMs<0 || timeoutMs>2147483647 ){
+      sqlite3_result_error(ctx, "job_wait: timeout_ms must be between 0 and 2147483647", -1);
+      return;
+    }
+  }
+  eStatus = jobWait(id, (int)timeoutMs);
+  if( eStatus<0 ){ jfNotFound(ctx, id); return; }
+  sqlite3_result_text(ctx, jobStatusName(eStatus), -1, SQLITE_STATIC);
+}
+
+/* ------------------------------------------------------------ control */
+
+/* Report a control result: 1 done, 0 no-op, errors otherwise. */
+static void jfControlResult(sqlite3_context *ctx, int rc, i64 id, char *zErr,
+                            int bIfExists){
+  switch( rc ){
+    case JOBCTL_DONE:     sqlite3_result_int(ctx, 1); break;
+    case JOBCTL_NOOP:     sqlite3_result_int(ctx, 0); break;
+    case JOBCTL_NOTFOUND:
+      if( bIfExists ) sqlite3_result_int(ctx, 0); else jfNotFound(ctx, id);
+      break;
+    default:              jfErr(ctx, zErr); return;
+  }
+  sqlite3_free(zErr);
+}
+
+static void jfCancelJob(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  i64 id;
+  int bIfExists = 0;
+  char *zErr = 0;
+  if( !funcCalledDirectly(ctx, "cancel_job") || !jfAdminOnly(ctx, "cancel_job") ) return;
+  if( !jfJobId(ctx, argv[0], "cancel_job", &id) ) return;
+  if( !funcFlagArg(ctx, argc, argv, 1, "cancel_job", "if_exists", &bIfExists) ) return;
+  jfControlResult(ctx, jobCancel(id, &zErr), id, zErr, bIfExists);
+}
+
+static void jfPauseJob(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  i64 id;
+  char *zErr = 0;
+  (void)argc;
+  if( !funcCalledDirectly(ctx, "pause_job") || !jfAdminOnly(ctx, "pause_job") ) return;
+  if( !jfJobId(ctx, argv[0], "pause_job", &id) ) return;
+  jfControlResult(ctx, jobPause(id, &zErr), id, zErr, 0);
+}
+
+static void jfResumeJob(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  i64 id;
+  char *zErr = 0;
+  (void)argc;
+  if( !funcCalledDirectly(ctx, "resume_job") || !jfAdminOnly(ctx, "resume_job") ) return;
+  if( !jfJobId(ctx, argv[0], "resume_job", &id) ) return;
+  jfControlResult(ctx, jobResume(id, &zErr), id, zErr, 0);
+}
+
+/* cancel_jobs(select_sql [, if_exists]): every id is checked before any
+** job is touched; returns how many cancels were requested. */
+static void jfCancelJobs(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  const char *zSql;
+  char **azId = 0;
+  int nId = 0, i, n = 0, bIfExists = 0;
+  i64 *aId;
+  if( !funcCalledDirectly(ctx, "cancel_jobs") || !jfAdminOnly(ctx, "cancel_jobs") ) return;
+  if( (zSql = funcTextArg(ctx, argv[0], "cancel_jobs", "selection query"))==0 ) return;
+  if( !funcFlagArg(ctx, argc, argv, 1, "cancel_jobs", "if_exists", &bIfExists) ) return;
+  if( !funcSelectIds(ctx, "cancel_jobs", zSql, &azId, &nId) ) return;
+  aId = sqlite3_malloc64(sizeof(i64)*(nId ? nId : 1));
+  if( aId==0 ){ funcFreeIds(azId, nId); sqlite3_result_error_nomem(ctx); return; }
+  for(i=0; i<nId; i++){
+    char *zEnd = 0;
+    CancelJob *p;
+    aId[i] = strtoll(azId[i], &zEnd, 10);
+    if( zEnd==azId[i] || *zEnd ){
+      funcError(ctx, "cancel_jobs: not a job ID: '%.40s'", azId[i]);
+      goto done;
+    }
+    p = jobFind(aId[i]);
+    if( p ){
+      jobRelease(p);
+    }else if( bIfExists ){
+      aId[i] = 0;
+    }else{
+      jfNotFound(ctx, aId[i]);
+      goto done;
+    }
+  }
+  for(i=0; i<nId; i++){
+    char *zErr = 0;
+    if( aId[i]==0 ) continue;
+    switch( jobCancel(aId[i], &zErr) ){
+      case JOBCTL_DONE: n++; break;
+      case JOBCTL_BADSTATE:
+        jfErr(ctx, zErr);
+        goto done;
+    }
+  }
+  sqlite3_result_int(ctx, n);
+done:
+  sqlite3_free(aId);
+  funcFreeIds(azId, nId);
+}
+
+static void jfSetRetention(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  i64 sec;
+  (void)argc;
+  if( !funcCalledDirectly(ctx, "set_job_retention")
+   || !jfAdminOnly(ctx, "set_job_retention") ) return;
+  if( !funcIntArg(ctx, argv[0], "set_job_retention", "seconds", &sec) ) return;
+  if( sec<0 || sec>100*365*86400LL ){
+    sqlite3_result_error(ctx, "set_job_retention: seconds must be between 0 and 3153600000", -1);
+    return;
+  }
+  jobsSetRetention(sec);
+  sqlite3_result_int64(ctx, sec);
+}
+
+/* ------------------------------------------------- application's jobs */
+
+static void jfBegin(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  const char *zType, *zDesc = "";
+  CancelJob *p;
+  if( !funcCalledDirectly(ctx, "job_begin") ) return;
+  if( (zType = funcTextArg(ctx, argv[0], "job_begin", "job_type"))==0 ) return;
+  if( zType[0]==0 ){ funcError(ctx, "%s: job_type must not be empty", "job_begin"); return; }
+  if( argc>1 && (zDesc = funcTextArg(ctx, argv[1], "job_begin", "description"))==0 ) return;
+  p = jobCreate(jfSession(ctx), zType, zDesc, 0);
+  if( p==0 ){ sqlite3_result_error_nomem(ctx); return; }
+  sqlite3_result_int64(ctx, p->id);
+  jobRelease(p);
+}
+
+/* The job, if the caller may report on it: an application job run by
+** the caller's session (or any, for an admin). */
+static CancelJob *jfOwnJob(sqlite3_context *ctx, sqlite3_value *v, const char *zFunc){
+  CancelJob *p;
+  i64 id;
+  if( !jfJobId(ctx, v, zFunc, &id) ) return 0;
+  p = jobFind(id);
+  if( p==0 ){ jfNotFound(ctx, id); return 0; }
+  if( p->bBuiltin || (p->iCoordinator!=jfSession(ctx)->iSerial && !jfIsAdmin(ctx)) ){
+    jfErr(ctx, sqlite3_mprintf("%s: job %lld is not this session's own job",
+                               zFunc, (long long)id));
+    jobRelease(p);
+    return 0;
+  }
+  return p;
+}
+
+/* job_progress(job_id, fraction [, running_status]): fails with "job
+** canceled" once a cancel was asked for; blocks while paused. */
+static void jfProgress(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  CancelJob *p;
+  double f;
+  const char *zStatus = 0;
+  int t = sqlite3_value_numeric_type(argv[1]);
+  if( !funcCalledDirectly(ctx, "job_progress") ) return;
+  if( t!=SQLITE_INTEGER && t!=SQLITE_FLOAT ){
+    sqlite3_result_error(ctx, "job_progress: fraction must be a number from 0 to 1", -1);
+    return;
+  }
+  f = sqlite3_value_double(argv[1]);
+  if( !(f>=0.0 && f<=1.0) ){
+    sqlite3_result_error(ctx, "job_progress: fraction must be a number from 0 to 1", -1);
+    return;
+  }
+  if( argc>2 && (zStatus = funcTextArg(ctx, argv[2], "job_progress", "running_status"))==0 ) return;
+  if( (p = jfOwnJob(ctx, argv[0], "job_progress"))==0 ) return;
+  if( jobIsFinished(jobGetStatus(p)) ){
+    jfErr(ctx, sqlite3_mprintf("job_progress: job %lld has ended", (long long)p->id));
+  }else if( jobCheckpoint(p)==JOB_CANCEL ){
+    jobReverting(p);
+    sqlite3_result_error(ctx, "job canceled", -1);
+  }else{
+    jobProgress(p, f, zStatus);
+    sqlite3_result_double(ctx, f);
+  }
+  jobRelease(p);
+}
+
+/* job_end(job_id [, error]): succeeded, or failed with the error; a job
+** whose cancel was asked for ends canceled. Returns the final status. */
+static void jfEnd(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  CancelJob *p;
+  const char *zError = 0;
+  if( !funcCalledDirectly(ctx, "job_end") ) return;
+  if( argc>1 && sqlite3_value_type(argv[1])!=SQLITE_NULL
+   && (zError = funcTextArg(ctx, argv[1], "job_end", "error"))==0 ) return;
+  if( (p = jfOwnJob(ctx, argv[0], "job_end"))==0 ) return;
+  if( jobIsFinished(jobGetStatus(p)) ){
+    jfErr(ctx, sqlite3_mprintf("job_end: job %lld has ended", (long long)p->id));
+  }else{
+    jobFinish(p, zError);
+    sqlite3_result_text(ctx, jobStatusName(jobGetStatus(p)), -1, SQLITE_STATIC);
+  }
+  jobRelease(p);
+}
+
+static const FuncDef aJobFunc[] = {
+  { "job_backup",        1, 2, jfBackup },
+  { "job_restore",       1, 2, jfRestore },
+  { "job_import",        2, 2, jfImport },
+  { "job_exec",          1, 2, jfExec },
+  { "job_vacuum",        1, 1, jfVacuum },
+  { "job_wait",          1, 2, jfWait },
+  { "cancel_job",        1, 2, jfCancelJob },
+  { "cancel_jobs",       1, 2, jfCancelJobs },
+  { "pause_job",         1, 1, jfPauseJob },
+  { "resume_job",        1, 1, jfResumeJob },
+  { "set_job_retention", 1, 1, jfSetRetention },
+  { "job_begin",         1, 2, jfBegin },
+  { "job_progress",      2, 3, jfProgress },
+  { "job_end",           1, 2, jfEnd },
+};
+
+int jobFunctionsRegister(sqlite3 *db, CancelSession *s){
+  return functionsRegisterList(db, s, aJobFunc, (int)(sizeof(aJobFunc)/sizeof(aJobFunc[0])));
+}

@@ -1,0 +1,6 @@
+/* jobfunctions.h: registers the SQL functions of SPEC section 4. */
+#ifndef CANCEL_JOBFUNCTIONS_H
+#define CANCEL_JOBFUNCTIONS_H
+#include "registry.h"
+int jobFunctionsRegister(sqlite3 *db, CancelSession *s);
+#endif

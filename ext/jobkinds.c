@@ -1,0 +1,602 @@
+/*
+** jobkinds.c: the built-in jobs, each run by a thread of its own with a
+** connection of its own (enrolled as a session named "job N", so it shows
+** in `sessions` and is the job's coordinator_id).
+**
+**   BACKUP   sqlite3_backup in steps into "<dest>.part-<id>", renamed to
+**            <dest> on success; cancel or failure removes the part file.
+**            Holds no lock between steps, so none while paused.
+**   RESTORE  sqlite3_backup from a file into the schema, in steps, as one
+**            write transaction: cancel or failure rolls it back, leaving
+**            the target as it was. Holds the write lock while paused.
+**   IMPORT   CSV (RFC 4180, header row naming the columns) into a table,
+**            in one transaction; a bad row fails the job with its line
+**            number. Holds the write lock while paused.
+**   EXEC     a script, statement by statement (a batch). Transactional
+**            (the default): one transaction, all rolled back on cancel or
+**            failure, write lock held while paused. Otherwise each
+**            statement commits on its own; cancel stops the remaining ones
+**            and rolls back only the one running; no lock while paused
+**            between statements.
+**   VACUUM   VACUUM INTO "<dest>.part-<id>", renamed on success; cancel
+**            interrupts it and removes the part file. Pausing blocks it
+**            where it is, holding only a read transaction.
+**
+** The job's connection checks for cancel and pause in its progress
+** handler and while it waits on a lock (chained behind the session's own
+** handlers with cancel.h), so a job blocked on a lock or deep inside one
+** statement still pauses and cancels at once.
+*/
+#include "jobkinds.h"
+#include "cancel.h"
+SQLITE_EXTENSION_INIT3
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define JOB_BACKUP_PAGES 128   /* pages copied per backup step */
+
+typedef struct JobTask JobTask;
+struct JobTask {
+  CancelJob *pJob;
+  int eKind;                /* JOBKIND_* */
+  char *zDbFile;            /* the database the job works on */
+  char *zFile;              /* dest (backup, vacuum), src (restore), csv */
+  char *zTable;             /* import */
+  char *zScript;            /* exec */
+  int bTransactional;       /* exec */
+  char *zUser;              /* the job's session runs as its creator */
+  int isAdmin;
+  /* VACUUM progress: the part file grows towards the source's size */
+  const char *zGrowing;
+  double growTarget;
+  int nProgressCalls;
+};
+
+static void taskFree(JobTask *t){
+  sqlite3_free(t->zDbFile);
+  sqlite3_free(t->zFile);
+  sqlite3_free(t->zTable);
+  sqlite3_free(t->zScript);
+  sqlite3_free(t->zUser);
+  sqlite3_free(t);
+}
+
+/* Progress handler of the job's connection: cancel interrupts the
+** statement; pause blocks here until resumed. */
+static int taskProgress(void *p){
+  JobTask *t = (JobTask*)p;
+  if( jobWantsCancel(t->pJob) ) return 1;
+  if( jobWantsPause(t->pJob) && jobCheckpoint(t->pJob)==JOB_CANCEL ) return 1;
+  if( t->zGrowing && (++t->nProgressCalls & 1023)==0 ){
+    struct stat st;
+    if( stat(t->zGrowing, &st)==0 && t->growTarget>0 ){
+      double f = (double)st.st_size / t->growTarget;
+      jobProgress(t->pJob, f>0.99 ? 0.99 : f, "writing the copy");
+    }
+  }
+  return 0;
+}
+
+/* Busy handler of the job's connection: a job waits for a lock as long
+** as it takes, waking at once on cancel (give up) or pause (pause here). */
+static int taskBusy(void *p, int nPrior){
+  JobTask *t = (JobTask*)p;
+  (void)nPrior;
+  if( jobWantsCancel(t->pJob) ) return 0;
+  if( jobWantsPause(t->pJob) && jobCheckpoint(t->pJob)==JOB_CANCEL ) return 0;
+  jobNap(t->pJob, 20);
+  return !jobWantsCancel(t->pJob);
+}
+
+/* Open the job's connection on zFile and make it a session. */
+static sqlite3 *taskOpen(JobTask *t, const char *zFile, char **pzErr){
+  sqlite3 *db = 0;
+  CancelSession *s;
+  char zName[40];
+  int rc = sqlite3_open_v2(zFile, &db, SQLITE_OPEN_READWRITE|SQLITE_OPEN_FULLMUTEX, 0);
+  if( rc!=SQLITE_OK ){
+    *pzErr = sqlite3_mprintf("cannot open %s: %s", zFile, db ? sqlite3_errmsg(db) : "out of memory");
+    sqlite3_close(db);
+    return 0;
+  }
+  rc = sqlite3_cancel_init(db, 0, SQLITE_API_ROUTINES);
+  s = rc==SQLITE_OK ? registryFind(db) : 0;
+  if( s==0 ){
+    *pzErr = sqlite3_mprintf("cannot enrol the job's connection");
+    sqlite3_close(db);
+    return 0;
+  }
+  registrySetUser(s, t->zUser, t->isAdmin);
+  snprintf(zName, sizeof(zName), "job %lld", (long long)t->pJob->id);
+  registrySetAppName(s, zName);
+  cancel_set_progress_handler(db, taskProgress, t);
+  cancel_set_busy_handler(db, taskBusy, t);
+  jobSetCoordinator(t->pJob, s->iSerial);
+  return db;
+}
+
+static char *taskPartName(JobTask *t){
+  return sqlite3_mprintf("%s.part-%lld", t->zFile, (long long)t->pJob->id);
+}
+
+/* ----------------------------------------------------- BACKUP, RESTORE */
+
+/* Copy with sqlite3_backup in steps, checking for pause and cancel
+** between steps. Returns JOB_GO when done, JOB_CANCEL, or -1 with
+** *pzErr set. */
+static int taskBackupLoop(JobTask *t, sqlite3 *pDest, sqlite3 *pSrc, char **pzErr){
+  sqlite3_backup *b = sqlite3_backup_init(pDest, "main", pSrc, "main");
+  int rc = SQLITE_OK, eOut = JOB_GO;
+  if( b==0 ){
+    *pzErr = sqlite3_mprintf("%s", sqlite3_errmsg(pDest));
+    return -1;
+  }
+  for(;;){
+    int nTotal, nLeft;
+    if( jobCheckpoint(t->pJob)==JOB_CANCEL ){ eOut = JOB_CANCEL; break; }
+    rc = sqlite3_backup_step(b, JOB_BACKUP_PAGES);
+    nTotal = sqlite3_backup_pagecount(b);
+    nLeft = sqlite3_backup_remaining(b);
+    if( nTotal>0 ){
+      char z[80];
+      snprintf(z, sizeof(z), "copied %d of %d pages", nTotal-nLeft, nTotal);
+      jobProgress(t->pJob, (double)(nTotal-nLeft)/nTotal * (rc==SQLITE_DONE ? 1.0 : 0.99), z);
+    }
+    if( rc==SQLITE_DONE ) break;
+    if( rc==SQLITE_BUSY || rc==SQLITE_LOCKED ){ jobNap(t->pJob, 10); continue; }
+    if( rc!=SQLITE_OK ){ eOut = -1; break; }
+  }
+  /* Unfinished, finish rolls the destination back. */
+  if( sqlite3_backup_finish(b)!=SQLITE_OK && eOut==-1 ){
+    *pzErr = sqlite3_mprintf("%s", sqlite3_errmsg(pDest));
+  }else if( eOut==-1 ){
+    *pzErr = sqlite3_mprintf("%s", sqlite3_errstr(rc));
+  }
+  return eOut;
+}
+
+static void taskBackup(JobTask *t, char **pzErr){
+  sqlite3 *pSrc = taskOpen(t, t->zDbFile, pzErr);
+  sqlite3 *pDest = 0;
+  char *zPart = taskPartName(t);
+  int e = -1;
+  if( pSrc && zPart ){
+    unlink(zPart);
+    if( sqlite3_open_v2(zPart, &pDest, SQLITE_OPEN_READWRITE|SQLITE_OPEN_CREATE, 0)!=SQLITE_OK ){
+      *pzErr = sqlite3_mprintf("cannot create %s: %s", zPart, sqlite3_errmsg(pDest));
+    }else{
+      e = taskBackupLoop(t, pDest, pSrc, pzErr);
+    }
+  }
+  sqlite3_close(pDest);
+  if( e==JOB_GO && rename(zPart, t->zFile)!=0 ){
+    *pzErr = sqlite3_mprintf("cannot rename %s to %s", zPart, t->zFile);
+    e = -1;
+  }
+  if( e!=JOB_GO ){
+    jobReverting(t->pJob);
+    if( zPart ) unlink(zPart);
+  }
+  sqlite3_free(zPart);
+  sqlite3_close(pSrc);
+}
+
+static void taskRestore(JobTask *t, char **pzErr){
+  sqlite3 *pDest = taskOpen(t, t->zDbFile, pzErr);
+  sqlite3 *pSrc = 0;
+  int e = -1;
+  if( pDest ){
+    if( sqlite3_open_v2(t->zFile, &pSrc, SQLITE_OPEN_READONLY, 0)!=SQLITE_OK ){
+      *pzErr = sqlite3_mprintf("cannot open %s: %s", t->zFile, sqlite3_errmsg(pSrc));
+    }else{
+      e = taskBackupLoop(t, pDest, pSrc, pzErr);
+    }
+  }
+  if( e!=JOB_GO ) jobReverting(t->pJob);   /* finish() rolled it back */
+  sqlite3_close(pSrc);
+  sqlite3_close(pDest);
+}
+
+/* -------------------------------------------------------------- IMPORT */
+
+/* An RFC 4180 reader: comma-separated fields, CRLF or LF line ends,
+** double-quoted fields that may hold commas, quotes ("") and newlines. */
+typedef struct Csv Csv;
+struct Csv {
+  FILE *in;
+  int iLine;          /* line the next record starts on */
+  char *z;            /* the fields of the record, each NUL-terminated */
+  int n, nAlloc;
+  int *aOfst;         /* where each field starts in z */
+  int nField, nFieldAlloc;
+  char zErr[200];
+};
+
+static int csvAppend(Csv *p, char c){
+  if( p->n>=p->nAlloc ){
+    int nNew = p->nAlloc ? p->nAlloc*2 : 256;
+    char *zNew = sqlite3_realloc(p->z, nNew);
+    if( zNew==0 ) return 1;
+    p->z = zNew;
+    p->nAlloc = nNew;
+  }
+  p->z[p->n++] = c;
+  return 0;
+}
+
+static int csvEndField(Csv *p, int iStart){
+  if( csvAppend(p, 0) ) return 1;
+  if( p->nField>=p->nFieldAlloc ){
+    int nNew = p->nFieldAlloc ? p->nFieldAlloc*2 : 16;
+    int *aNew = sqlite3_realloc(p->aOfst, sizeof(int)*nNew);
+    if( aNew==0 ) return 1;
+    p->aOfst = aNew;
+    p->nFieldAlloc = nNew;
+  }
+  p->aOfst[p->nField++] = iStart;
+  return 0;
+}
+
+/* Read the next record. Returns 1 with the record in p, 0 at the end of
+** the file, -1 on a malformed record (p->zErr says why and where). Empty
+** lines are skipped. */
+static int csvNext(Csv *p, int *piLine){
+  int c, iStart;
+  p->n = 0;
+  p->nField = 0;
+  do{
+    c = getc(p->in);
+    if( c=='\r' ){ c = getc(p->in); if( c!='\n' && c!=EOF ) ungetc(c, p->in), c = '\n'; }
+    if( c=='\n' ) p->iLine++;
+  }while( c=='\n' );
+  if( c==EOF ) return 0;
+  *piLine = p->iLine;
+  for(;;){
+    iStart = p->n;
+    if( c=='"' ){
+      int iQuoteLine = p->iLine;
+      for(;;){
+        c = getc(p->in);
+        if( c==EOF ){
+          snprintf(p->zErr, sizeof(p->zErr), "line %d: unterminated quoted field", iQuoteLine);
+          return -1;
+        }
+        if( c=='"' ){
+          c = getc(p->in);
+          if( c!='"' ) break;
+        }else if( c=='\n' ){
+          p->iLine++;
+        }
+        if( csvAppend(p, (char)c) ) goto nomem;
+      }
+      if( c!=',' && c!='\n' && c!='\r' && c!=EOF ){
+        snprintf(p->zErr, sizeof(p->zErr),
+                 "line %d: unexpected character after a closing quote", p->iLine);
+        return -1;
+      }
+    }else{
+      while( c!=',' && c!='\n' && c!='\r' && c!=EOF ){
+        if( c=='"' ){
+          snprintf(p->zErr, sizeof(p->zErr), "line %d: quote inside an unquoted field", p->iLine);
+          return -1;
+        }
+        if( csvAppend(p, (char)c) ) goto nomem;
+        c = getc(p->in);
+      }
+    }
+    if( csvEndField(p, iStart) ) goto nomem;
+    if( c==',' ){
+      c = getc(p->in);
+      continue;
+    }
+    if( c=='\r' ){
+      c = getc(p->in);
+      if( c!='\n' && c!=EOF ) ungetc(c, p->in);
+    }
+    if( c!=EOF ) p->iLine++;
+    return 1;
+  }
+nomem:
+  snprintf(p->zErr, sizeof(p->zErr), "out of memory");
+  return -1;
+}
+
+static void taskImport(JobTask *t, char **pzErr){
+  sqlite3 *db = taskOpen(t, t->zDbFile, pzErr);
+  sqlite3_stmt *pIns = 0;
+  Csv csv;
+  struct stat st;
+  int rc, nCol = 0, i, iLine = 0, bTxn = 0, e = -1;
+  long nRow = 0;
+  sqlite3_str *pSql;
+  char *zSql = 0;
+
+  memset(&csv, 0, sizeof(csv));
+  csv.iLine = 1;
+  if( db==0 ) goto done;
+  csv.in = fopen(t->zFile, "rb");
+  if( csv.in==0 ){
+    *pzErr = sqlite3_mprintf("cannot open %s", t->zFile);
+    goto done;
+  }
+  fstat(fileno(csv.in), &st);
+  rc = csvNext(&csv, &iLine);
+  if( rc<=0 ){
+    *pzErr = rc<0 ? sqlite3_mprintf("%s", csv.zErr)
+                  : sqlite3_mprintf("%s is empty: it needs a header row", t->zFile);
+    goto done;
+  }
+  nCol = csv.nField;
+  pSql = sqlite3_str_new(db);
+  sqlite3_str_appendf(pSql, "INSERT INTO \"%w\"(", t->zTable);
+  for(i=0; i<nCol; i++){
+    sqlite3_str_appendf(pSql, "%s\"%w\"", i ? "," : "", csv.z + csv.aOfst[i]);
+  }
+  sqlite3_str_appendf(pSql, ") VALUES(");
+  for(i=0; i<nCol; i++) sqlite3_str_appendf(pSql, "%s?", i ? "," : "");
+  sqlite3_str_appendf(pSql, ")");
+  zSql = sqlite3_str_finish(pSql);
+  if( zSql==0 || sqlite3_prepare_v2(db, zSql, -1, &pIns, 0)!=SQLITE_OK ){
+    *pzErr = sqlite3_mprintf("%s", sqlite3_errmsg(db));
+    goto done;
+  }
+  if( sqlite3_exec(db, "BEGIN IMMEDIATE", 0, 0, 0)!=SQLITE_OK ){
+    *pzErr = sqlite3_mprintf("%s", sqlite3_errmsg(db));
+    goto done;
+  }
+  bTxn = 1;
+  for(;;){
+    if( (nRow & 255)==0 ){
+      char z[80];
+      if( jobCheckpoint(t->pJob)==JOB_CANCEL ){ e = JOB_CANCEL; goto done; }
+      snprintf(z, sizeof(z), "%ld rows, at line %d", nRow, csv.iLine);
+      jobProgress(t->pJob, st.st_size>0 ? 0.99*(double)ftell(csv.in)/(double)st.st_size : 0, z);
+    }
+    rc = csvNext(&csv, &iLine);
+    if( rc==0 ) break;
+    if( rc<0 ){
+      *pzErr = sqlite3_mprintf("%s", csv.zErr);
+      goto done;
+    }
+    if( csv.nField!=nCol ){
+      *pzErr = sqlite3_mprintf("line %d: expected %d fields, found %d", iLine, nCol, csv.nField);
+      goto done;
+    }
+    for(i=0; i<nCol; i++){
+      sqlite3_bind_text(pIns, i+1, csv.z + csv.aOfst[i], -1, SQLITE_STATIC);
+    }
+    rc = sqlite3_step(pIns);
+    sqlite3_reset(pIns);
+    if( rc!=SQLITE_DONE ){
+      if( rc==SQLITE_INTERRUPT && jobWantsCancel(t->pJob) ){ e = JOB_CANCEL; goto done; }
+      *pzErr = sqlite3_mprintf("line %d: %s", iLine, sqlite3_errmsg(db));
+      goto done;
+    }
+    nRow++;
+  }
+  if( jobCheckpoint(t->pJob)==JOB_CANCEL ){ e = JOB_CANCEL; goto done; }
+  if( sqlite3_exec(db, "COMMIT", 0, 0, 0)!=SQLITE_OK ){
+    if( jobWantsCancel(t->pJob) ){ e = JOB_CANCEL; goto done; }
+    *pzErr = sqlite3_mprintf("%s", sqlite3_errmsg(db));
+    goto done;
+  }
+  bTxn = 0;
+  {
+    char z[80];
+    snprintf(z, sizeof(z), "imported %ld rows", nRow);
+    jobProgress(t->pJob, 1.0, z);
+  }
+  e = JOB_GO;
+done:
+  sqlite3_finalize(pIns);
+  if( e!=JOB_GO ) jobReverting(t->pJob);
+  if( bTxn ) sqlite3_exec(db, "ROLLBACK", 0, 0, 0);
+  if( csv.in ) fclose(csv.in);
+  sqlite3_free(csv.z);
+  sqlite3_free(csv.aOfst);
+  sqlite3_free(zSql);
+  sqlite3_close(db);
+}
+
+/* ---------------------------------------------------------------- EXEC */
+
+/* Split a script into complete statements (sqlite3_complete() decides,
+** so strings, comments and trigger bodies are respected). */
+static char **taskSplit(const char *zScript, int *pn){
+  char **az = 0;
+  int n = 0, nAlloc = 0, iStart = 0, i;
+  for(i=0; zScript[i]; i++){
+    if( zScript[i]==';' ){
+      char *z = sqlite3_mprintf("%.*s", i-iStart+1, zScript+iStart);
+      if( z==0 ) goto nomem;
+      if( sqlite3_complete(z) ){
+        const char *zTrim = z;
+        while( *zTrim==' ' || *zTrim=='\n' || *zTrim=='\t' || *zTrim=='\r' ) zTrim++;
+        if( *zTrim!=';' ){
+          if( n==nAlloc ){
+            char **azNew = sqlite3_realloc64(az, sizeof(char*)*(nAlloc = nAlloc ? nAlloc*2 : 16));
+            if( azNew==0 ){ sqlite3_free(z); goto nomem; }
+            az = azNew;
+          }
+          az[n++] = z;
+        }else{
+          sqlite3_free(z);
+        }
+        iStart = i+1;
+      }else{
+        sqlite3_free(z);
+      }
+    }
+  }
+  /* a last statement without ';' */
+  while( zScript[iStart]==' ' || zScript[iStart]=='\n' || zScript[iStart]=='\t' || zScript[iStart]=='\r' ) iStart++;
+  if( zScript[iStart] ){
+    char *z = sqlite3_mprintf("%s", zScript+iStart);
+    char **azNew = z ? sqlite3_realloc64(az, sizeof(char*)*(n+1)) : 0;
+    if( azNew==0 ){ sqlite3_free(z); goto nomem; }
+    az = azNew;
+    az[n++] = z;
+  }
+  *pn = n;
+  return az ? az : sqlite3_malloc(sizeof(char*));
+nomem:
+  while( n>0 ) sqlite3_free(az[--n]);
+  sqlite3_free(az);
+  return 0;
+}
+
+static void taskExec(JobTask *t, char **pzErr){
+  sqlite3 *db = taskOpen(t, t->zDbFile, pzErr);
+  char **azStmt = 0;
+  int nStmt = 0, i, e = -1;
+  if( db==0 ) goto done;
+  azStmt = taskSplit(t->zScript, &nStmt);
+  if( azStmt==0 ){ *pzErr = sqlite3_mprintf("out of memory"); goto done; }
+  if( t->bTransactional && sqlite3_exec(db, "BEGIN", 0, 0, 0)!=SQLITE_OK ){
+    *pzErr = sqlite3_mprintf("%s", sqlite3_errmsg(db));
+    goto done;
+  }
+  for(i=0; i<nStmt; i++){
+    char z[80];
+    int rc;
+    if( jobCheckpoint(t->pJob)==JOB_CANCEL ){ e = JOB_CANCEL; goto done; }
+    snprintf(z, sizeof(z), "statement %d of %d", i+1, nStmt);
+    jobProgress(t->pJob, 0.99*(double)i/nStmt, z);
+    rc = sqlite3_exec(db, azStmt[i], 0, 0, 0);
+    if( rc!=SQLITE_OK ){
+      if( jobWantsCancel(t->pJob) ){ e = JOB_CANCEL; goto done; }
+      *pzErr = sqlite3_mprintf("statement %d: %s", i+1, sqlite3_errmsg(db));
+      goto done;
+    }
+  }
+  if( jobCheckpoint(t->pJob)==JOB_CANCEL ){ e = JOB_CANCEL; goto done; }
+  if( t->bTransactional && sqlite3_exec(db, "COMMIT", 0, 0, 0)!=SQLITE_OK ){
+    if( jobWantsCancel(t->pJob) ){ e = JOB_CANCEL; goto done; }
+    *pzErr = sqlite3_mprintf("%s", sqlite3_errmsg(db));
+    goto done;
+  }
+  {
+    char z[80];
+    snprintf(z, sizeof(z), "ran %d statements", nStmt);
+    jobProgress(t->pJob, 1.0, z);
+  }
+  e = JOB_GO;
+done:
+  if( e!=JOB_GO ) jobReverting(t->pJob);
+  /* Transactional: all of it goes. Otherwise the statements that
+  ** finished stay; the interrupted one rolled itself back (and a
+  ** transaction the script left open is rolled back). */
+  if( db && !sqlite3_get_autocommit(db) ) sqlite3_exec(db, "ROLLBACK", 0, 0, 0);
+  while( nStmt>0 ) sqlite3_free(azStmt[--nStmt]);
+  sqlite3_free(azStmt);
+  sqlite3_close(db);
+}
+
+/* -------------------------------------------------------------- VACUUM */
+
+static void taskVacuum(JobTask *t, char **pzErr){
+  sqlite3 *db = taskOpen(t, t->zDbFile, pzErr);
+  char *zPart = taskPartName(t);
+  char *zSql = 0;
+  sqlite3_stmt *p = 0;
+  int e = -1, rc;
+  if( db==0 || zPart==0 ) goto done;
+  unlink(zPart);
+  if( sqlite3_prepare_v2(db, "SELECT page_count*page_size FROM pragma_page_count, pragma_page_size",
+                         -1, &p, 0)==SQLITE_OK && sqlite3_step(p)==SQLITE_ROW ){
+    t->growTarget = sqlite3_column_double(p, 0);
+  }
+  sqlite3_finalize(p);
+  t->zGrowing = zPart;
+  jobProgress(t->pJob, 0, "writing the copy");
+  if( jobCheckpoint(t->pJob)==JOB_CANCEL ){ e = JOB_CANCEL; goto done; }
+  zSql = sqlite3_mprintf("VACUUM INTO %Q", zPart);
+  rc = zSql ? sqlite3_exec(db, zSql, 0, 0, 0) : SQLITE_NOMEM;
+  t->zGrowing = 0;
+  if( rc!=SQLITE_OK ){
+    if( jobWantsCancel(t->pJob) ){ e = JOB_CANCEL; goto done; }
+    *pzErr = sqlite3_mprintf("%s", sqlite3_errmsg(db));
+    goto done;
+  }
+  if( jobCheckpoint(t->pJob)==JOB_CANCEL ){ e = JOB_CANCEL; goto done; }
+  if( rename(zPart, t->zFile)!=0 ){
+    *pzErr = sqlite3_mprintf("cannot rename %s to %s", zPart, t->zFile);
+    goto done;
+  }
+  e = JOB_GO;
+done:
+  t->zGrowing = 0;
+  if( e!=JOB_GO ){
+    jobReverting(t->pJob);
+    if( zPart ) unlink(zPart);
+  }
+  sqlite3_free(zSql);
+  sqlite3_free(zPart);
+  sqlite3_close(db);
+}
+
+/* -------------------------------------------------------------- thread */
+
+static void *taskMain(void *p){
+  JobTask *t = (JobTask*)p;
+  char *zErr = 0;
+  jobStart(t->pJob);
+  if( jobCheckpoint(t->pJob)==JOB_CANCEL ){
+    jobReverting(t->pJob);
+  }else switch( t->eKind ){
+    case JOBKIND_BACKUP:  taskBackup(t, &zErr);  break;
+    case JOBKIND_RESTORE: taskRestore(t, &zErr); break;
+    case JOBKIND_IMPORT:  taskImport(t, &zErr);  break;
+    case JOBKIND_EXEC:    taskExec(t, &zErr);    break;
+    case JOBKIND_VACUUM:  taskVacuum(t, &zErr);  break;
+  }
+  jobFinish(t->pJob, zErr);
+  sqlite3_free(zErr);
+  jobRelease(t->pJob);
+  taskFree(t);
+  return 0;
+}
+
+i64 jobkindStart(CancelSession *pCaller, int eKind, const char *zType,
+                 const char *zDesc, const char *zDbFile, const char *zFile,
+                 const char *zTable, const char *zScript, int bTransactional,
+                 char **pzErr){
+  JobTask *t = sqlite3_malloc(sizeof(*t));
+  pthread_t tid;
+  pthread_attr_t attr;
+  i64 id;
+  int rc;
+  if( t==0 ) return 0;
+  memset(t, 0, sizeof(*t));
+  t->eKind = eKind;
+  t->zDbFile = sqlite3_mprintf("%s", zDbFile);
+  t->zFile = zFile ? sqlite3_mprintf("%s", zFile) : 0;
+  t->zTable = zTable ? sqlite3_mprintf("%s", zTable) : 0;
+  t->zScript = zScript ? sqlite3_mprintf("%s", zScript) : 0;
+  t->bTransactional = bTransactional;
+  registryCaller(pCaller, &t->zUser, &t->isAdmin);
+  t->pJob = jobCreate(pCaller, zType, zDesc, 1);
+  if( !t->zDbFile || (zFile && !t->zFile) || (zTable && !t->zTable)
+   || (zScript && !t->zScript) || !t->zUser || !t->pJob ){
+    if( t->pJob ){ jobFinish(t->pJob, "out of memory"); jobRelease(t->pJob); }
+    taskFree(t);
+    return 0;
+  }
+  id = t->pJob->id;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  rc = pthread_create(&tid, &attr, taskMain, t);
+  pthread_attr_destroy(&attr);
+  if( rc!=0 ){
+    jobFinish(t->pJob, "cannot start a thread");
+    *pzErr = sqlite3_mprintf("cannot start a thread for the job");
+    jobRelease(t->pJob);
+    taskFree(t);
+    return 0;
+  }
+  return id;
+}

@@ -1,0 +1,440 @@
+/*
+** jobs.c: the process-wide list of jobs and their state machine
+** (CockroachDB's rules; see jobs.h for the picture).
+**
+** One lock (jobMu) guards the list and every job's state; each job has a
+** condition that is broadcast whenever its status changes, so a paused
+** job's thread, a job_wait() and a job blocked on a lock all wake at once.
+** Lock order: jobMu before the registry lock.
+*/
+#include "jobs.h"
+SQLITE_EXTENSION_INIT3
+
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static pthread_mutex_t jobMu = PTHREAD_MUTEX_INITIALIZER;
+static CancelJob *jobFirst = 0;
+static i64 jobNextId = 0;
+static i64 jobRetentionSec = 24*60*60;   /* finished jobs stay a day */
+
+static const char *azStatus[] = {
+  "pending", "running", "paused", "pause-requested", "cancel-requested",
+  "reverting", "canceled", "failed", "succeeded"
+};
+
+const char *jobStatusName(int eStatus){ return azStatus[eStatus]; }
+
+int jobGetStatus(CancelJob *p){
+  int e;
+  pthread_mutex_lock(&jobMu);
+  e = p->eStatus;
+  pthread_mutex_unlock(&jobMu);
+  return e;
+}
+
+int jobIsFinished(int eStatus){
+  return eStatus==JOB_CANCELED || eStatus==JOB_FAILED || eStatus==JOB_SUCCEEDED;
+}
+
+static void jobFree(CancelJob *p){
+  pthread_cond_destroy(&p->cond);
+  sqlite3_free(p->zType);
+  sqlite3_free(p->zDesc);
+  sqlite3_free(p->zUser);
+  sqlite3_free(p->zRunning);
+  sqlite3_free(p->zError);
+  sqlite3_free(p);
+}
+
+/* With jobMu held: drop finished jobs older than the retention. */
+static void jobPurgeLocked(void){
+  CancelJob **pp = &jobFirst;
+  i64 cutoff = registryNowMs() - jobRetentionSec*1000;
+  while( *pp ){
+    CancelJob *p = *pp;
+    if( jobIsFinished(p->eStatus) && p->finishedMs<=cutoff ){
+      *pp = p->pNext;
+      if( --p->nRef==0 ) jobFree(p);
+    }else{
+      pp = &p->pNext;
+    }
+  }
+}
+
+CancelJob *jobCreate(CancelSession *pCoord, const char *zType,
+                     const char *zDesc, int bBuiltin){
+  CancelJob *p = sqlite3_malloc(sizeof(*p));
+  CancelJob **pp;
+  char *zUser = 0;
+  int isAdmin;
+  if( p==0 ) return 0;
+  memset(p, 0, sizeof(*p));
+  registryCaller(pCoord, &zUser, &isAdmin);
+  p->zType = sqlite3_mprintf("%s", zType);
+  p->zDesc = sqlite3_mprintf("%s", zDesc);
+  p->zUser = zUser;
+  p->zRunning = sqlite3_mprintf("");
+  if( !p->zType || !p->zDesc || !p->zUser || !p->zRunning ){
+    sqlite3_free(p->zType);
+    sqlite3_free(p->zDesc);
+    sqlite3_free(p->zUser);
+    sqlite3_free(p->zRunning);
+    sqlite3_free(p);
+    return 0;
+  }
+  pthread_cond_init(&p->cond, 0);
+  p->bBuiltin = bBuiltin;
+  p->createdMs = p->modifiedMs = registryNowMs();
+  p->eStatus = bBuiltin ? JOB_PENDING : JOB_RUNNING;
+  if( !bBuiltin ){
+    p->startedMs = p->createdMs;
+    p->iCoordinator = pCoord->iSerial;
+  }
+  p->nRef = 2;                 /* the list's and the caller's */
+  pthread_mutex_lock(&jobMu);
+  jobPurgeLocked();
+  p->id = ++jobNextId;
+  for(pp=&jobFirst; *pp; pp=&(*pp)->pNext){}
+  *pp = p;
+  pthread_mutex_unlock(&jobMu);
+  return p;
+}
+
+void jobRelease(CancelJob *p){
+  int bFree;
+  pthread_mutex_lock(&jobMu);
+  bFree = --p->nRef==0;
+  pthread_mutex_unlock(&jobMu);
+  if( bFree ) jobFree(p);
+}
+
+static CancelJob *jobFindLocked(i64 id){
+  CancelJob *p;
+  for(p=jobFirst; p && p->id!=id; p=p->pNext){}
+  return p;
+}
+
+CancelJob *jobFind(i64 id){
+  CancelJob *p;
+  pthread_mutex_lock(&jobMu);
+  p = jobFindLocked(id);
+  if( p ) p->nRef++;
+  pthread_mutex_unlock(&jobMu);
+  return p;
+}
+
+/* With jobMu held: move p to eStatus and wake everyone waiting on it. */
+static void jobSetLocked(CancelJob *p, int eStatus){
+  p->eStatus = eStatus;
+  p->modifiedMs = registryNowMs();
+  if( jobIsFinished(eStatus) ) p->finishedMs = p->modifiedMs;
+  pthread_cond_broadcast(&p->cond);
+}
+
+void jobStart(CancelJob *p){
+  pthread_mutex_lock(&jobMu);
+  p->startedMs = registryNowMs();
+  if( p->eStatus==JOB_PENDING ) jobSetLocked(p, JOB_RUNNING);
+  pthread_mutex_unlock(&jobMu);
+}
+
+int jobCheckpoint(CancelJob *p){
+  int rc;
+  pthread_mutex_lock(&jobMu);
+  for(;;){
+    if( p->eStatus==JOB_CANCEL_REQUESTED ){ rc = JOB_CANCEL; break; }
+    if( p->eStatus==JOB_PAUSE_REQUESTED ){
+      jobSetLocked(p, JOB_PAUSED);
+      continue;
+    }
+    if( p->eStatus==JOB_PAUSED ){
+      pthread_cond_wait(&p->cond, &jobMu);
+      continue;
+    }
+    rc = JOB_GO;
+    break;
+  }
+  pthread_mutex_unlock(&jobMu);
+  return rc;
+}
+
+int jobWantsCancel(CancelJob *p){
+  int b;
+  pthread_mutex_lock(&jobMu);
+  b = p->eStatus==JOB_CANCEL_REQUESTED;
+  pthread_mutex_unlock(&jobMu);
+  return b;
+}
+
+int jobWantsPause(CancelJob *p){
+  int b;
+  pthread_mutex_lock(&jobMu);
+  b = p->eStatus==JOB_PAUSE_REQUESTED || p->eStatus==JOB_PAUSED;
+  pthread_mutex_unlock(&jobMu);
+  return b;
+}
+
+void jobProgress(CancelJob *p, double fraction, const char *zRunning){
+  char *z = zRunning ? sqlite3_mprintf("%s", zRunning) : 0;
+  pthread_mutex_lock(&jobMu);
+  if( fraction>1.0 ) fraction = 1.0;
+  if( fraction>p->fraction ) p->fraction = fraction;   /* never goes back */
+  if( z ){
+    sqlite3_free(p->zRunning);
+    p->zRunning = z;
+  }
+  p->modifiedMs = registryNowMs();
+  pthread_mutex_unlock(&jobMu);
+}
+
+void jobReverting(CancelJob *p){
+  pthread_mutex_lock(&jobMu);
+  if( p->eStatus==JOB_CANCEL_REQUESTED ) jobSetLocked(p, JOB_REVERTING);
+  pthread_mutex_unlock(&jobMu);
+}
+
+void jobSetCoordinator(CancelJob *p, u64 iSerial){
+  pthread_mutex_lock(&jobMu);
+  p->iCoordinator = iSerial;
+  pthread_mutex_unlock(&jobMu);
+}
+
+void jobNap(CancelJob *p, int ms){
+  struct timespec dl;
+  int eStatus;
+  clock_gettime(CLOCK_REALTIME, &dl);
+  dl.tv_nsec += (long)ms*1000000L;
+  while( dl.tv_nsec>=1000000000L ){ dl.tv_sec++; dl.tv_nsec -= 1000000000L; }
+  pthread_mutex_lock(&jobMu);
+  eStatus = p->eStatus;
+  while( p->eStatus==eStatus ){
+    if( pthread_cond_timedwait(&p->cond, &jobMu, &dl)==ETIMEDOUT ) break;
+  }
+  pthread_mutex_unlock(&jobMu);
+}
+
+void jobFinish(CancelJob *p, const char *zError){
+  pthread_mutex_lock(&jobMu);
+  if( !jobIsFinished(p->eStatus) ){
+    int bCanceled = p->eStatus==JOB_CANCEL_REQUESTED || p->eStatus==JOB_REVERTING;
+    sqlite3_free(p->zError);
+    p->zError = 0;
+    if( bCanceled ){
+      p->zError = sqlite3_mprintf("canceled by cancel_job%s%s",
+                                  zError ? ": " : "", zError ? zError : "");
+      jobSetLocked(p, JOB_CANCELED);
+    }else if( zError ){
+      p->zError = sqlite3_mprintf("%s", zError);
+      jobSetLocked(p, JOB_FAILED);
+    }else{
+      p->fraction = 1.0;
+      jobSetLocked(p, JOB_SUCCEEDED);
+    }
+  }
+  pthread_mutex_unlock(&jobMu);
+}
+
+/* -------------------------------------------------------------- control */
+
+static int jobBadState(char **pzErr, CancelJob *p, const char *zWhat){
+  *pzErr = sqlite3_mprintf("job %lld with status %s cannot be %s",
+                           (long long)p->id, azStatus[p->eStatus], zWhat);
+  return JOBCTL_BADSTATE;
+}
+
+int jobCancel(i64 id, char **pzErr){
+  CancelJob *p;
+  int rc;
+  pthread_mutex_lock(&jobMu);
+  p = jobFindLocked(id);
+  if( p==0 ){
+    rc = JOBCTL_NOTFOUND;
+  }else switch( p->eStatus ){
+    case JOB_PENDING: case JOB_RUNNING: case JOB_PAUSED:
+      jobSetLocked(p, JOB_CANCEL_REQUESTED);
+      rc = JOBCTL_DONE;
+      break;
+    case JOB_CANCEL_REQUESTED: case JOB_CANCELED:
+      rc = JOBCTL_NOOP;
+      break;
+    default:
+      rc = jobBadState(pzErr, p, "requested to be canceled");
+      break;
+  }
+  pthread_mutex_unlock(&jobMu);
+  return rc;
+}
+
+int jobPause(i64 id, char **pzErr){
+  CancelJob *p;
+  int rc;
+  pthread_mutex_lock(&jobMu);
+  p = jobFindLocked(id);
+  if( p==0 ){
+    rc = JOBCTL_NOTFOUND;
+  }else switch( p->eStatus ){
+    case JOB_PENDING: case JOB_RUNNING: case JOB_REVERTING:
+      p->bWasReverting = p->eStatus==JOB_REVERTING;
+      jobSetLocked(p, JOB_PAUSE_REQUESTED);
+      rc = JOBCTL_DONE;
+      break;
+    case JOB_PAUSED: case JOB_PAUSE_REQUESTED:
+      rc = JOBCTL_NOOP;
+      break;
+    default:
+      rc = jobBadState(pzErr, p, "requested to be paused");
+      break;
+  }
+  pthread_mutex_unlock(&jobMu);
+  return rc;
+}
+
+int jobResume(i64 id, char **pzErr){
+  CancelJob *p;
+  int rc;
+  pthread_mutex_lock(&jobMu);
+  p = jobFindLocked(id);
+  if( p==0 ){
+    rc = JOBCTL_NOTFOUND;
+  }else switch( p->eStatus ){
+    case JOB_PAUSED: case JOB_PAUSE_REQUESTED:
+      jobSetLocked(p, p->bWasReverting ? JOB_REVERTING : JOB_RUNNING);
+      rc = JOBCTL_DONE;
+      break;
+    case JOB_PENDING: case JOB_RUNNING: case JOB_REVERTING:
+      rc = JOBCTL_NOOP;
+      break;
+    default:
+      rc = jobBadState(pzErr, p, "resumed");
+      break;
+  }
+  pthread_mutex_unlock(&jobMu);
+  return rc;
+}
+
+int jobWait(i64 id, int timeoutMs){
+  CancelJob *p;
+  int eStatus;
+  struct timespec dl;
+  clock_gettime(CLOCK_REALTIME, &dl);
+  if( timeoutMs>=0 ){
+    dl.tv_sec += timeoutMs/1000;
+    dl.tv_nsec += (long)(timeoutMs%1000)*1000000L;
+    if( dl.tv_nsec>=1000000000L ){ dl.tv_sec++; dl.tv_nsec -= 1000000000L; }
+  }
+  pthread_mutex_lock(&jobMu);
+  p = jobFindLocked(id);
+  if( p==0 ){
+    pthread_mutex_unlock(&jobMu);
+    return -1;
+  }
+  p->nRef++;
+  while( !jobIsFinished(p->eStatus) ){
+    if( timeoutMs<0 ){
+      pthread_cond_wait(&p->cond, &jobMu);
+    }else if( pthread_cond_timedwait(&p->cond, &jobMu, &dl)==ETIMEDOUT ){
+      break;
+    }
+  }
+  eStatus = p->eStatus;
+  pthread_mutex_unlock(&jobMu);
+  jobRelease(p);
+  return eStatus;
+}
+
+void jobsSessionClosed(u64 iSerial){
+  CancelJob *p;
+  pthread_mutex_lock(&jobMu);
+  for(p=jobFirst; p; p=p->pNext){
+    if( !p->bBuiltin && p->iCoordinator==iSerial && !jobIsFinished(p->eStatus) ){
+      int bCanceled = p->eStatus==JOB_CANCEL_REQUESTED || p->eStatus==JOB_REVERTING;
+      sqlite3_free(p->zError);
+      p->zError = sqlite3_mprintf(bCanceled ? "canceled by cancel_job"
+          : "the session that ran it closed without job_end()");
+      jobSetLocked(p, bCanceled ? JOB_CANCELED : JOB_FAILED);
+    }
+  }
+  pthread_mutex_unlock(&jobMu);
+}
+
+void jobsSetRetention(i64 seconds){
+  pthread_mutex_lock(&jobMu);
+  jobRetentionSec = seconds;
+  jobPurgeLocked();
+  pthread_mutex_unlock(&jobMu);
+}
+
+i64 jobsRetention(void){
+  i64 v;
+  pthread_mutex_lock(&jobMu);
+  v = jobRetentionSec;
+  pthread_mutex_unlock(&jobMu);
+  return v;
+}
+
+/* ------------------------------------------------------------ snapshot */
+
+int jobsSnapshot(CancelSession *pCaller, JobRow **paRow, int *pnRow){
+  CancelJob *p;
+  JobRow *aRow;
+  char *zUser = 0;
+  int isAdmin, n = 0, nAlloc = 0, rc = SQLITE_OK;
+  registryCaller(pCaller, &zUser, &isAdmin);
+  if( zUser==0 ) return SQLITE_NOMEM;
+  pthread_mutex_lock(&jobMu);
+  jobPurgeLocked();
+  for(p=jobFirst; p; p=p->pNext) nAlloc++;
+  aRow = sqlite3_malloc64(sizeof(JobRow)*(nAlloc ? nAlloc : 1));
+  if( aRow ){
+    memset(aRow, 0, sizeof(JobRow)*(nAlloc ? nAlloc : 1));
+    for(p=jobFirst; p; p=p->pNext){
+      JobRow *r;
+      if( !isAdmin && strcmp(p->zUser, zUser)!=0 ) continue;  /* own jobs only */
+      r = &aRow[n++];
+      r->id = p->id;
+      r->zType = sqlite3_mprintf("%s", p->zType);
+      r->zDesc = sqlite3_mprintf("%s", p->zDesc);
+      r->zUser = sqlite3_mprintf("%s", p->zUser);
+      r->zRunning = sqlite3_mprintf("%s", p->zRunning);
+      r->zError = p->zError ? sqlite3_mprintf("%s", p->zError) : 0;
+      r->zStatus = azStatus[p->eStatus];
+      r->fraction = p->fraction;
+      r->createdMs = p->createdMs;
+      r->startedMs = p->startedMs;
+      r->finishedMs = p->finishedMs;
+      r->modifiedMs = p->modifiedMs;
+      if( p->iCoordinator ) registryFormatId(p->iCoordinator, r->zCoordinator);
+      r->nodeId = (i64)getpid();
+      if( !r->zType || !r->zDesc || !r->zUser || !r->zRunning
+       || (p->zError && !r->zError) ){
+        rc = SQLITE_NOMEM;
+      }
+    }
+  }else{
+    rc = SQLITE_NOMEM;
+  }
+  pthread_mutex_unlock(&jobMu);
+  sqlite3_free(zUser);
+  if( rc!=SQLITE_OK ){
+    jobsFreeSnapshot(aRow, n);
+    return rc;
+  }
+  *paRow = aRow;
+  *pnRow = n;
+  return SQLITE_OK;
+}
+
+void jobsFreeSnapshot(JobRow *aRow, int nRow){
+  int i;
+  for(i=0; i<nRow; i++){
+    sqlite3_free(aRow[i].zType);
+    sqlite3_free(aRow[i].zDesc);
+    sqlite3_free(aRow[i].zUser);
+    sqlite3_free(aRow[i].zRunning);
+    sqlite3_free(aRow[i].zError);
+  }
+  sqlite3_free(aRow);
+}

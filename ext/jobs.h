@@ -1,0 +1,118 @@
+/*
+** jobs.h: long-running work that outlives a statement (SPEC section 4).
+**
+** Every job, built-in (jobkinds.c) or the application's own, is a
+** CancelJob in one process-wide list guarded by one lock (the jobs lock,
+** taken before the registry lock when both are needed). Its state moves
+** by CockroachDB's rules:
+**
+**   pending -> running -> succeeded | failed
+**   cancel_job:  pending/running/paused -> cancel-requested
+**                  -> reverting -> canceled
+**   pause_job:   pending/running/reverting -> pause-requested -> paused
+**   resume_job:  paused/pause-requested -> running (or reverting)
+**
+** The thread doing the work (the job's thread, or the application's
+** thread through job_progress) calls jobCheckpoint() between units of
+** work: it returns JOB_GO, or JOB_CANCEL once a cancel was asked for, and
+** blocks while the job is paused.
+*/
+#ifndef CANCEL_JOBS_H
+#define CANCEL_JOBS_H
+
+#include "registry.h"
+
+/* Statuses, in the order of the `status` strings in jobs.c */
+#define JOB_PENDING          0
+#define JOB_RUNNING          1
+#define JOB_PAUSED           2
+#define JOB_PAUSE_REQUESTED  3
+#define JOB_CANCEL_REQUESTED 4
+#define JOB_REVERTING        5
+#define JOB_CANCELED         6
+#define JOB_FAILED           7
+#define JOB_SUCCEEDED        8
+
+/* Results of jobCheckpoint() */
+#define JOB_GO     0
+#define JOB_CANCEL 1
+
+typedef struct CancelJob CancelJob;
+struct CancelJob {
+  CancelJob *pNext;
+  i64 id;
+  char *zType;
+  char *zDesc;
+  char *zUser;
+  u64 iCoordinator;          /* session serial of the session running it */
+  int bBuiltin;              /* run by a thread of the extension */
+
+  /* Guarded by the jobs lock. */
+  int eStatus;               /* JOB_* */
+  int bWasReverting;         /* paused while reverting: resume reverts */
+  char *zRunning;            /* running_status */
+  double fraction;
+  i64 createdMs, startedMs, finishedMs, modifiedMs;
+  char *zError;
+  pthread_cond_t cond;       /* status changed */
+  int nRef;                  /* list + threads using it */
+};
+
+/* Create a job (status pending, or running for an application's job).
+** Returns it with a reference for the caller, or NULL (no memory). */
+CancelJob *jobCreate(CancelSession *pCoord, const char *zType,
+                     const char *zDesc, int bBuiltin);
+void jobRelease(CancelJob *p);
+CancelJob *jobFind(i64 id);              /* with a reference, or NULL */
+
+/* For the thread doing the work. */
+void jobStart(CancelJob *p);             /* pending -> running */
+int jobCheckpoint(CancelJob *p);         /* JOB_GO or JOB_CANCEL; blocks when paused */
+int jobWantsCancel(CancelJob *p);        /* non-blocking: cancel asked for? */
+int jobWantsPause(CancelJob *p);         /* non-blocking: pause asked for? */
+void jobProgress(CancelJob *p, double fraction, const char *zRunning);
+void jobFinish(CancelJob *p, const char *zError); /* succeeded, failed or canceled */
+void jobReverting(CancelJob *p);         /* cancel-requested -> reverting */
+void jobSetCoordinator(CancelJob *p, u64 iSerial);
+/* Sleep up to ms, or until the job's status changes (a cancel, a pause). */
+void jobNap(CancelJob *p, int ms);
+
+/* Control (SPEC 4). Each returns JOBCTL_* and fills *pzErr on error. */
+#define JOBCTL_DONE     0   /* the request was made */
+#define JOBCTL_NOOP     1   /* nothing to do (already so) */
+#define JOBCTL_NOTFOUND 2
+#define JOBCTL_BADSTATE 3   /* *pzErr names the status */
+int jobCancel(i64 id, char **pzErr);
+int jobPause(i64 id, char **pzErr);
+int jobResume(i64 id, char **pzErr);
+const char *jobStatusName(int eStatus);
+int jobGetStatus(CancelJob *p);
+int jobIsFinished(int eStatus);
+
+/* Block until the job has finished or timeoutMs passed (<0: forever).
+** Returns the status, or -1 if not found. */
+int jobWait(i64 id, int timeoutMs);
+
+/* The coordinator session of application jobs closed: fail its
+** unfinished jobs. */
+void jobsSessionClosed(u64 iSerial);
+
+/* Retention of finished jobs, in seconds. */
+void jobsSetRetention(i64 seconds);
+i64 jobsRetention(void);
+
+/* Snapshot for the `jobs` table: rows the caller may see. */
+typedef struct JobRow JobRow;
+struct JobRow {
+  i64 id;
+  char *zType, *zDesc, *zUser, *zRunning, *zError;
+  const char *zStatus;
+  double fraction;
+  i64 createdMs, startedMs, finishedMs, modifiedMs;
+  char zCoordinator[33];
+  i64 nodeId;
+};
+int jobsSnapshot(CancelSession *pCaller, JobRow **paRow, int *pnRow);
+void jobsFreeSnapshot(JobRow *aRow, int nRow);
+
+#endif /* CANCEL_JOBS_H */

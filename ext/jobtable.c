@@ -1,0 +1,246 @@
+/*
+** jobtable.c: the `jobs` eponymous virtual table (SPEC section 4).
+**
+**   SELECT job_id, job_type, status, fraction_completed FROM jobs;
+**   UPDATE jobs SET status = 'paused'   WHERE job_type = 'BACKUP';
+**   UPDATE jobs SET status = 'running'  WHERE status = 'paused';
+**   UPDATE jobs SET status = 'canceled' WHERE user_name = 'maxroach';
+**
+** Admins see every job, other sessions their own user's. UPDATE may set
+** only `status`, to 'paused', 'running' or 'canceled', which pauses,
+** resumes or cancels by the rules of pause_job, resume_job, cancel_job;
+** only admins may. Like `sessions`, the table is also created in TEMP so
+** an UPDATE never needs the main database's write lock.
+*/
+#include "jobtable.h"
+#include "jobs.h"
+SQLITE_EXTENSION_INIT3
+
+#include <string.h>
+
+#define JOBS_SCHEMA \
+  "CREATE TABLE x(job_id INTEGER, job_type TEXT, description TEXT, " \
+  "user_name TEXT, status TEXT, running_status TEXT, " \
+  "fraction_completed REAL, created TEXT, started TEXT, finished TEXT, " \
+  "modified TEXT, error TEXT, coordinator_id TEXT, node_id INTEGER)"
+
+#define JOBS_JOB_ID              0  /* also the rowid */
+#define JOBS_JOB_TYPE            1
+#define JOBS_DESCRIPTION         2
+#define JOBS_USER_NAME           3
+#define JOBS_STATUS              4  /* the only column UPDATE may set */
+#define JOBS_RUNNING_STATUS      5
+#define JOBS_FRACTION_COMPLETED  6
+#define JOBS_CREATED             7
+#define JOBS_STARTED             8
+#define JOBS_FINISHED            9
+#define JOBS_MODIFIED           10
+#define JOBS_ERROR              11
+#define JOBS_COORDINATOR_ID     12  /* session_id of the session running it */
+#define JOBS_NODE_ID            13
+#define JOBS_NCOL               14
+
+typedef struct JobsVtab JobsVtab;
+struct JobsVtab {
+  sqlite3_vtab base;
+  CancelSession *pCaller;
+};
+
+typedef struct JobsCursor JobsCursor;
+struct JobsCursor {
+  sqlite3_vtab_cursor base;
+  JobRow *aRow;
+  int nRow;
+  int iRow;
+};
+
+/* xConnect */
+static int jobsConnect(sqlite3 *db, void *pAux, int argc, const char *const *argv,
+                       sqlite3_vtab **ppVtab, char **pzErr){
+  JobsVtab *p;
+  int rc;
+  (void)argc; (void)argv; (void)pzErr;
+  rc = sqlite3_declare_vtab(db, JOBS_SCHEMA);
+  if( rc!=SQLITE_OK ) return rc;
+  sqlite3_vtab_config(db, SQLITE_VTAB_DIRECTONLY);
+  p = sqlite3_malloc(sizeof(*p));
+  if( p==0 ) return SQLITE_NOMEM;
+  memset(p, 0, sizeof(*p));
+  p->pCaller = (CancelSession*)pAux;
+  *ppVtab = &p->base;
+  return SQLITE_OK;
+}
+
+/* xDisconnect */
+static int jobsDisconnect(sqlite3_vtab *pVtab){
+  sqlite3_free(pVtab);
+  return SQLITE_OK;
+}
+
+/* xBestIndex */
+static int jobsBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
+  (void)pVtab;
+  pInfo->estimatedCost = 100.0;
+  pInfo->estimatedRows = 100;
+  return SQLITE_OK;
+}
+
+/* xOpen */
+static int jobsOpen(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCur){
+  JobsCursor *c = sqlite3_malloc(sizeof(*c));
+  (void)pVtab;
+  if( c==0 ) return SQLITE_NOMEM;
+  memset(c, 0, sizeof(*c));
+  *ppCur = &c->base;
+  return SQLITE_OK;
+}
+
+/* xClose */
+static int jobsClose(sqlite3_vtab_cursor *cur){
+  JobsCursor *c = (JobsCursor*)cur;
+  jobsFreeSnapshot(c->aRow, c->nRow);
+  sqlite3_free(c);
+  return SQLITE_OK;
+}
+
+/* xFilter */
+static int jobsFilter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr,
+                      int argc, sqlite3_value **argv){
+  JobsCursor *c = (JobsCursor*)cur;
+  (void)idxNum; (void)idxStr; (void)argc; (void)argv;
+  jobsFreeSnapshot(c->aRow, c->nRow);
+  c->aRow = 0;
+  c->nRow = c->iRow = 0;
+  return jobsSnapshot(((JobsVtab*)cur->pVtab)->pCaller, &c->aRow, &c->nRow);
+}
+
+/* xNext */
+static int jobsNext(sqlite3_vtab_cursor *cur){
+  ((JobsCursor*)cur)->iRow++;
+  return SQLITE_OK;
+}
+
+/* xEof */
+static int jobsEof(sqlite3_vtab_cursor *cur){
+  JobsCursor *c = (JobsCursor*)cur;
+  return c->iRow>=c->nRow;
+}
+
+static void jobsTime(sqlite3_context *ctx, i64 ms){
+  char z[32];
+  if( ms==0 ) return;
+  registryFormatTime(ms, z);
+  sqlite3_result_text(ctx, z, -1, SQLITE_TRANSIENT);
+}
+
+/* xColumn */
+static int jobsColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int i){
+  JobsCursor *c = (JobsCursor*)cur;
+  JobRow *r = &c->aRow[c->iRow];
+  if( i!=JOBS_STATUS && sqlite3_vtab_nochange(ctx) ) return SQLITE_OK;
+  switch( i ){
+    case JOBS_JOB_ID:          sqlite3_result_int64(ctx, r->id); break;
+    case JOBS_JOB_TYPE:        sqlite3_result_text(ctx, r->zType, -1, SQLITE_TRANSIENT); break;
+    case JOBS_DESCRIPTION:     sqlite3_result_text(ctx, r->zDesc, -1, SQLITE_TRANSIENT); break;
+    case JOBS_USER_NAME:       sqlite3_result_text(ctx, r->zUser, -1, SQLITE_TRANSIENT); break;
+    case JOBS_STATUS:          sqlite3_result_text(ctx, r->zStatus, -1, SQLITE_STATIC); break;
+    case JOBS_RUNNING_STATUS:  sqlite3_result_text(ctx, r->zRunning, -1, SQLITE_TRANSIENT); break;
+    case JOBS_FRACTION_COMPLETED: sqlite3_result_double(ctx, r->fraction); break;
+    case JOBS_CREATED:         jobsTime(ctx, r->createdMs); break;
+    case JOBS_STARTED:         jobsTime(ctx, r->startedMs); break;
+    case JOBS_FINISHED:        jobsTime(ctx, r->finishedMs); break;
+    case JOBS_MODIFIED:        jobsTime(ctx, r->modifiedMs); break;
+    case JOBS_ERROR:
+      if( r->zError ) sqlite3_result_text(ctx, r->zError, -1, SQLITE_TRANSIENT);
+      break;
+    case JOBS_COORDINATOR_ID:
+      if( r->zCoordinator[0] ) sqlite3_result_text(ctx, r->zCoordinator, -1, SQLITE_TRANSIENT);
+      break;
+    case JOBS_NODE_ID:         sqlite3_result_int64(ctx, r->nodeId); break;
+  }
+  return SQLITE_OK;
+}
+
+/* xRowid */
+static int jobsRowid(sqlite3_vtab_cursor *cur, sqlite3_int64 *pRowid){
+  JobsCursor *c = (JobsCursor*)cur;
+  *pRowid = c->aRow[c->iRow].id;
+  return SQLITE_OK;
+}
+
+static int jobsError(sqlite3_vtab *pVtab, char *zErr){
+  sqlite3_free(pVtab->zErrMsg);
+  pVtab->zErrMsg = zErr;
+  return zErr ? SQLITE_ERROR : SQLITE_NOMEM;
+}
+
+/* xUpdate: UPDATE jobs SET status = 'paused' | 'running' | 'canceled'. */
+static int jobsUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
+                      sqlite3_int64 *pRowid){
+  JobsVtab *p = (JobsVtab*)pVtab;
+  const char *zStatus;
+  char *zUser = 0, *zErr = 0;
+  int isAdmin, i, rc;
+  i64 id;
+  (void)pRowid;
+  if( argc==1 || sqlite3_value_type(argv[0])==SQLITE_NULL ){
+    return jobsError(pVtab, sqlite3_mprintf(
+        "jobs: only UPDATE of status is supported (use cancel_job to stop a job)"));
+  }
+  for(i=0; i<JOBS_NCOL; i++){
+    if( i!=JOBS_STATUS && !sqlite3_value_nochange(argv[2+i]) ){
+      return jobsError(pVtab, sqlite3_mprintf("jobs: only status may be updated"));
+    }
+  }
+  registryCaller(p->pCaller, &zUser, &isAdmin);
+  sqlite3_free(zUser);
+  if( !isAdmin ){
+    return jobsError(pVtab, sqlite3_mprintf("permission denied to control jobs: "
+                                            "only an admin session may"));
+  }
+  id = sqlite3_value_int64(argv[0]);
+  zStatus = (const char*)sqlite3_value_text(argv[2+JOBS_STATUS]);
+  if( zStatus && strcmp(zStatus, "paused")==0 ){
+    rc = jobPause(id, &zErr);
+  }else if( zStatus && strcmp(zStatus, "running")==0 ){
+    rc = jobResume(id, &zErr);
+  }else if( zStatus && strcmp(zStatus, "canceled")==0 ){
+    rc = jobCancel(id, &zErr);
+  }else{
+    return jobsError(pVtab, sqlite3_mprintf(
+        "jobs: status may be set to 'paused', 'running' or 'canceled', not %Q", zStatus));
+  }
+  if( rc==JOBCTL_BADSTATE ) return jobsError(pVtab, zErr);
+  return SQLITE_OK;      /* done, a no-op, or gone meanwhile */
+}
+
+static sqlite3_module jobsModule = {
+  0,                 /* iVersion */
+  jobsConnect,       /* xCreate: same as xConnect, so also eponymous */
+  jobsConnect,       /* xConnect */
+  jobsBestIndex,     /* xBestIndex */
+  jobsDisconnect,    /* xDisconnect */
+  jobsDisconnect,    /* xDestroy */
+  jobsOpen,          /* xOpen */
+  jobsClose,         /* xClose */
+  jobsFilter,        /* xFilter */
+  jobsNext,          /* xNext */
+  jobsEof,           /* xEof */
+  jobsColumn,        /* xColumn */
+  jobsRowid,         /* xRowid */
+  jobsUpdate,        /* xUpdate */
+  0, 0, 0, 0,        /* xBegin, xSync, xCommit, xRollback */
+  0,                 /* xFindFunction */
+  0,                 /* xRename */
+  0, 0, 0,           /* xSavepoint, xRelease, xRollbackTo */
+  0                  /* xShadowName */
+};
+
+static void jobsModuleDestroy(void *p){
+  registryUnref((CancelSession*)p);
+}
+
+int jobsTableRegister(sqlite3 *db, CancelSession *s){
+  registryRef(s);   /* released by jobsModuleDestroy, even on failure */
+  return sqlite3_create_module_v2(db, "jobs", &jobsModule, s, jobsModuleDestroy);
+}
