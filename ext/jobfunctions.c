@@ -208,30 +208,35 @@ static void jfControlResult(sqlite3_context *ctx, int rc, i64 id, char *zErr,
 
 static void jfCancelJob(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   i64 id;
-  int bIfExists = 0;
+  int bIfExists = 0, rc;
   char *zErr = 0;
   if( !funcCalledDirectly(ctx, "cancel_job") || !jfAdminOnly(ctx, "cancel_job") ) return;
   if( !jfJobId(ctx, argv[0], "cancel_job", &id) ) return;
   if( !funcFlagArg(ctx, argc, argv, 1, "cancel_job", "if_exists", &bIfExists) ) return;
-  jfControlResult(ctx, jobCancel(id, &zErr), id, zErr, bIfExists);
+  rc = jobCancel(id, &zErr);
+  jfControlResult(ctx, rc, id, zErr, bIfExists);
 }
 
 static void jfPauseJob(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   i64 id;
+  int rc;
   char *zErr = 0;
   (void)argc;
   if( !funcCalledDirectly(ctx, "pause_job") || !jfAdminOnly(ctx, "pause_job") ) return;
   if( !jfJobId(ctx, argv[0], "pause_job", &id) ) return;
-  jfControlResult(ctx, jobPause(id, &zErr), id, zErr, 0);
+  rc = jobPause(id, &zErr);
+  jfControlResult(ctx, rc, id, zErr, 0);
 }
 
 static void jfResumeJob(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   i64 id;
+  int rc;
   char *zErr = 0;
   (void)argc;
   if( !funcCalledDirectly(ctx, "resume_job") || !jfAdminOnly(ctx, "resume_job") ) return;
   if( !jfJobId(ctx, argv[0], "resume_job", &id) ) return;
-  jfControlResult(ctx, jobResume(id, &zErr), id, zErr, 0);
+  rc = jobResume(id, &zErr);
+  jfControlResult(ctx, rc, id, zErr, 0);
 }
 
 /* cancel_jobs(select_sql [, if_exists]): every id is checked before any

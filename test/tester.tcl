@@ -53,6 +53,22 @@ proc do_test {name script expected} {
   }
 }
 
+# Like do_test, but $expected is a script evaluated after $script ran, for
+# expectations that name what the script created (ids, pids).
+proc do_late_test {name script expected} {
+  set rc [catch {uplevel #0 $script} result]
+  if {$rc != 0} { set result "ERROR: $result" }
+  set want [uplevel #0 [list subst $expected]]
+  if {$result eq $want || [string match $want $result]} {
+    incr ::nPass
+  } else {
+    incr ::nFail
+    puts "! $::testfile-$name failed"
+    puts "!   expected: \[$want\]"
+    puts "!   got:      \[$result\]"
+  }
+}
+
 proc execsql {sql {db db}} { uplevel #0 [list $db eval $sql] }
 
 proc catchsql {sql {db db}} {
