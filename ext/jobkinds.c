@@ -159,7 +159,7 @@ static int taskBackupLoop(JobTask *t, sqlite3 *pDest, sqlite3 *pSrc, char **pzEr
   return eOut;
 }
 
-static void taskBackup(JobTask *t, char **pzErr){
+static int taskBackup(JobTask *t, char **pzErr){
   sqlite3 *pSrc = taskOpen(t, t->zDbFile, pzErr);
   sqlite3 *pDest = 0;
   char *zPart = taskPartName(t);
@@ -183,9 +183,10 @@ static void taskBackup(JobTask *t, char **pzErr){
   }
   sqlite3_free(zPart);
   sqlite3_close(pSrc);
+  return e;
 }
 
-static void taskRestore(JobTask *t, char **pzErr){
+static int taskRestore(JobTask *t, char **pzErr){
   sqlite3 *pDest = taskOpen(t, t->zDbFile, pzErr);
   sqlite3 *pSrc = 0;
   int e = -1;
@@ -199,6 +200,7 @@ static void taskRestore(JobTask *t, char **pzErr){
   if( e!=JOB_GO ) jobReverting(t->pJob);   /* finish() rolled it back */
   sqlite3_close(pSrc);
   sqlite3_close(pDest);
+  return e;
 }
 
 /* -------------------------------------------------------------- IMPORT */
@@ -305,7 +307,7 @@ nomem:
   return -1;
 }
 
-static void taskImport(JobTask *t, char **pzErr){
+static int taskImport(JobTask *t, char **pzErr){
   sqlite3 *db = taskOpen(t, t->zDbFile, pzErr);
   sqlite3_stmt *pIns = 0;
   Csv csv;
@@ -400,6 +402,7 @@ done:
   sqlite3_free(csv.aOfst);
   sqlite3_free(zSql);
   sqlite3_close(db);
+  return e;
 }
 
 /* ---------------------------------------------------------------- EXEC */
@@ -449,7 +452,7 @@ nomem:
   return 0;
 }
 
-static void taskExec(JobTask *t, char **pzErr){
+static int taskExec(JobTask *t, char **pzErr){
   sqlite3 *db = taskOpen(t, t->zDbFile, pzErr);
   char **azStmt = 0;
   int nStmt = 0, i, e = -1;
@@ -494,11 +497,12 @@ done:
   while( nStmt>0 ) sqlite3_free(azStmt[--nStmt]);
   sqlite3_free(azStmt);
   sqlite3_close(db);
+  return e;
 }
 
 /* -------------------------------------------------------------- VACUUM */
 
-static void taskVacuum(JobTask *t, char **pzErr){
+static int taskVacuum(JobTask *t, char **pzErr){
   sqlite3 *db = taskOpen(t, t->zDbFile, pzErr);
   char *zPart = taskPartName(t);
   char *zSql = 0;
@@ -537,6 +541,7 @@ done:
   sqlite3_free(zSql);
   sqlite3_free(zPart);
   sqlite3_close(db);
+  return e;
 }
 
 /* -------------------------------------------------------------- thread */
@@ -544,17 +549,18 @@ done:
 static void *taskMain(void *p){
   JobTask *t = (JobTask*)p;
   char *zErr = 0;
+  int e = JOB_CANCEL;
   jobStart(t->pJob);
   if( jobCheckpoint(t->pJob)==JOB_CANCEL ){
     jobReverting(t->pJob);
   }else switch( t->eKind ){
-    case JOBKIND_BACKUP:  taskBackup(t, &zErr);  break;
-    case JOBKIND_RESTORE: taskRestore(t, &zErr); break;
-    case JOBKIND_IMPORT:  taskImport(t, &zErr);  break;
-    case JOBKIND_EXEC:    taskExec(t, &zErr);    break;
-    case JOBKIND_VACUUM:  taskVacuum(t, &zErr);  break;
+    case JOBKIND_BACKUP:  e = taskBackup(t, &zErr);  break;
+    case JOBKIND_RESTORE: e = taskRestore(t, &zErr); break;
+    case JOBKIND_IMPORT:  e = taskImport(t, &zErr);  break;
+    case JOBKIND_EXEC:    e = taskExec(t, &zErr);    break;
+    case JOBKIND_VACUUM:  e = taskVacuum(t, &zErr);  break;
   }
-  jobFinish(t->pJob, zErr);
+  jobFinishAs(t->pJob, e, zErr);
   sqlite3_free(zErr);
   jobRelease(t->pJob);
   taskFree(t);

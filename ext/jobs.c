@@ -237,6 +237,21 @@ void jobFinish(CancelJob *p, const char *zError){
   pthread_mutex_unlock(&jobMu);
 }
 
+void jobFinishAs(CancelJob *p, int eOutcome, const char *zError){
+  if( eOutcome==JOB_GO ){
+    pthread_mutex_lock(&jobMu);
+    if( !jobIsFinished(p->eStatus) ){
+      p->fraction = 1.0;
+      jobSetLocked(p, JOB_SUCCEEDED);
+    }
+    pthread_mutex_unlock(&jobMu);
+  }else if( eOutcome==JOB_CANCEL ){
+    jobFinish(p, 0);        /* cancel-requested or reverting: canceled */
+  }else{
+    jobFinish(p, zError ? zError : "failed");
+  }
+}
+
 /* -------------------------------------------------------------- control */
 
 static int jobBadState(char **pzErr, CancelJob *p, const char *zWhat){

@@ -72,6 +72,10 @@ int jobWantsCancel(CancelJob *p);        /* non-blocking: cancel asked for? */
 int jobWantsPause(CancelJob *p);         /* non-blocking: pause asked for? */
 void jobProgress(CancelJob *p, double fraction, const char *zRunning);
 void jobFinish(CancelJob *p, const char *zError); /* succeeded, failed or canceled */
+/* A built-in job ends: eOutcome JOB_GO (its work is committed: it
+** succeeded, even if a cancel came too late to stop it), JOB_CANCEL, or
+** -1 (failed with zError; canceled if a cancel was asked for). */
+void jobFinishAs(CancelJob *p, int eOutcome, const char *zError);
 void jobReverting(CancelJob *p);         /* cancel-requested -> reverting */
 void jobSetCoordinator(CancelJob *p, u64 iSerial);
 /* Sleep up to ms, or until the job's status changes (a cancel, a pause). */
