@@ -177,6 +177,7 @@ static void jfNotFound(sqlite3_context *ctx, i64 id){
 static void jfWait(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   i64 id, timeoutMs = -1;
   int eStatus;
+  if( !funcCalledDirectly(ctx, "job_wait") ) return;   /* it blocks */
   if( !jfJobId(ctx, argv[0], "job_wait", &id) ) return;
   if( argc>1 ){
     if( !funcIntArg(ctx, argv[1], "job_wait", "timeout_ms", &timeoutMs) ) return;

@@ -109,6 +109,34 @@ int main(int argc, char **argv){
   CHECK(rc==SQLITE_BUSY && nAppBusy==4, "app busy handler decides");
   sqlite3_exec(db, "ROLLBACK", 0, 0, 0);
 
+  /* The application's own job, through the C API: progress, then a
+  ** cancel from SQL makes cancel_job_progress() return SQLITE_INTERRUPT,
+  ** and the job ends canceled. */
+  {
+    sqlite3_int64 id = 0;
+    char zSql[100];
+    CHECK(cancel_job_begin(db, "REINDEX", "all indexes", &id)==SQLITE_OK && id>0, "job begin");
+    CHECK(cancel_job_progress(db, id, 0.25, "a quarter")==SQLITE_OK, "job progress");
+    CHECK(cancel_job_progress(db, id, 1.5, 0)==SQLITE_RANGE, "fraction out of range");
+    snprintf(zSql, sizeof(zSql), "SELECT fraction_completed, running_status FROM jobs WHERE job_id=%lld", (long long)id);
+    z = text(db, zSql);
+    CHECK(z && strcmp(z, "0.25")==0, "job progress visible");
+    sqlite3_free(z);
+    snprintf(zSql, sizeof(zSql), "SELECT cancel_job(%lld)", (long long)id);
+    sqlite3_exec(db, zSql, 0, 0, 0);
+    CHECK(cancel_job_progress(db, id, 0.5, 0)==SQLITE_INTERRUPT, "canceled job progress");
+    CHECK(cancel_job_end(db, id, 0)==SQLITE_OK, "job end");
+    snprintf(zSql, sizeof(zSql), "SELECT status FROM jobs WHERE job_id=%lld", (long long)id);
+    z = text(db, zSql);
+    CHECK(z && strcmp(z, "canceled")==0, "ended canceled");
+    sqlite3_free(z);
+    CHECK(cancel_job_end(db, id, 0)==SQLITE_MISUSE, "ended already");
+    CHECK(cancel_job_begin(db, "X", 0, &id)==SQLITE_OK, "job begin");
+    CHECK(cancel_job_end(db, id, 0)==SQLITE_OK, "job end");
+    z = text(db, zSql);
+    sqlite3_free(z);
+  }
+
   /* A connection without the extension is not a session. */
   sqlite3_reset_auto_extension();
   sqlite3_open(zDb, &plain);
