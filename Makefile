@@ -40,6 +40,12 @@ test/stress-tsan: $(STRESS_SRC) $(HDR)
 test/stress: $(STRESS_SRC) $(HDR)
 	$(CC) -O2 -g $(WARN) -Iext -o $@ $(STRESS_SRC) -lsqlite3 $(LDLIBS)
 
+test/jobstress-asan: test/jobstress.c $(SRC) $(HDR)
+	$(CC) -O1 -g $(WARN) -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+	  -fno-omit-frame-pointer -Iext -o $@ test/jobstress.c $(SRC) -lsqlite3 $(LDLIBS)
+test/jobstress-tsan: test/jobstress.c $(SRC) $(HDR)
+	$(CC) -O1 -g $(WARN) -fsanitize=thread -Iext -o $@ test/jobstress.c $(SRC) -lsqlite3 $(LDLIBS)
+
 test/capi: test/capi.c $(SRC) $(HDR)
 	$(CC) -O1 -g $(WARN) -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	  -Iext -o $@ test/capi.c $(SRC) -lsqlite3 $(LDLIBS)
@@ -56,11 +62,13 @@ deps:
 demo: deps $(LIB)
 	tclsh tool/demo.tcl
 
-test: deps $(LIB) test/capi test/stress test/stress-asan test/stress-tsan
+test: deps $(LIB) test/capi test/stress test/stress-asan test/stress-tsan \
+      test/jobstress-asan test/jobstress-tsan
 	tclsh test/all.tcl
 
 clean:
-	rm -f cancel.so cancel.dylib cancel.dll test/capi test/stress test/stress-asan test/stress-tsan
+	rm -f cancel.so cancel.dylib cancel.dll test/capi test/stress test/stress-asan test/stress-tsan \
+	  test/jobstress-asan test/jobstress-tsan
 	rm -rf test/tmp tool/bench_timeouts
 
 .PHONY: all bench deps demo test clean

@@ -47,6 +47,9 @@ run_one "capi (ASan+UBSan)" [list [file join $testdir capi] [file join $testdir 
 foreach {bin} {stress stress-asan stress-tsan} {
   run_one "$bin ${stressSeconds}s" [list [file join $testdir $bin] $stressSeconds [file join $testdir tmp $bin.db]] 0
 }
+foreach {bin} {jobstress-asan jobstress-tsan} {
+  run_one "$bin ${stressSeconds}s" [list [file join $testdir $bin] $stressSeconds [file join $testdir tmp $bin]] 0
+}
 
 puts ""
 if {[llength $failed]} { puts "FAILED: [join $failed {, }]" }
