@@ -3,7 +3,7 @@
 #   make          build the loadable extension (cancel.so / .dylib / .dll)
 #   make demo     a long query in one connection, listed and cancelled
 #   make test     install what is missing, build, run every test
-#   make bench    timeout accuracy and cost (tool/bench.sh)
+#   make bench    timeouts and jobs, side by side with plain SQLite (tool/bench.sh)
 #   make clean
 
 CC      ?= cc
@@ -53,7 +53,10 @@ test/capi: test/capi.c $(SRC) $(HDR)
 tool/bench_timeouts: tool/bench_timeouts.c $(SRC) $(HDR)
 	$(CC) -O2 -g $(WARN) -Iext -o $@ tool/bench_timeouts.c $(SRC) -lsqlite3 $(LDLIBS)
 
-bench: deps tool/bench_timeouts
+tool/bench_jobs: tool/bench_jobs.c $(SRC) $(HDR)
+	$(CC) -O2 -g $(WARN) -Iext -o $@ tool/bench_jobs.c $(SRC) -lsqlite3 $(LDLIBS)
+
+bench: deps tool/bench_timeouts tool/bench_jobs
 	sh tool/bench.sh
 
 deps:
@@ -69,6 +72,6 @@ test: deps $(LIB) test/capi test/stress test/stress-asan test/stress-tsan \
 clean:
 	rm -f cancel.so cancel.dylib cancel.dll test/capi test/stress test/stress-asan test/stress-tsan \
 	  test/jobstress-asan test/jobstress-tsan
-	rm -rf test/tmp tool/bench_timeouts
+	rm -rf test/tmp tool/bench_timeouts tool/bench_jobs
 
 .PHONY: all bench deps demo test clean

@@ -1,11 +1,12 @@
 #!/bin/sh
-# bench.sh: `make bench`. Today: the timeouts of SPEC section 7: how far
+# bench.sh: `make bench`. The timeouts of SPEC section 7: how far
 # past its limit a statement timeout stops a CPU-bound statement and a
 # lock wait (p50/p99/max overshoot), and what the extension and its
 # timers cost a loop of tiny statements, as ratios to plain SQLite
 # measured side by side in one run (median of interleaved rounds), and
 # as instruction counts (callgrind; repeatable on a noisy machine).
-# Writes bench/timeouts.csv.
+# Then the jobs: throughput against doing the same work directly, and
+# the time from cancel_job to status 'canceled'. Writes bench/*.csv.
 set -e
 cd "$(dirname "$0")/.."
 B=tool/bench_timeouts
@@ -50,4 +51,16 @@ rm -f bench/cost.tmp bench/tmp-timeouts.db*
 [ $have_vg = 1 ] || echo "  (valgrind not installed: no instruction counts)"
 echo
 echo "(instr/stmt includes opening the connection, spread over 20000 statements)"
-echo "written: $csv"
+
+echo
+echo "Jobs against the same work done directly (60000 rows of 1 KB; median of 3 alternating rounds)"
+jcsv=bench/jobs.csv
+tool/bench_jobs 60000 3 20 > $jcsv
+printf "  %-10s %12s %12s %8s\n" kind "direct ms" "job ms" ratio
+awk -F, '$1=="throughput"{printf "  %-10s %12s %12s %8s\n", $2, $3, $4, $5}' $jcsv
+echo
+echo "From cancel_job to status 'canceled', cleanup done (ms)"
+printf "  %-10s %8s %8s %8s %8s\n" kind trials p50 p99 max
+awk -F, '$1=="cancel"{printf "  %-10s %8s %8s %8s %8s\n", $2, $3, $4, $5, $6}' $jcsv
+echo
+echo "written: $csv, $jcsv"
