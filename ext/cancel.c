@@ -91,8 +91,14 @@ static int cancelReadBusyTimeout(sqlite3 *db){
 static void cancelCreateTempTables(sqlite3 *db, CancelSession *s){
   sqlite3_busy_timeout(db, s->busyTimeoutMs>CANCEL_TEMP_WAIT_MS
                            ? s->busyTimeoutMs : CANCEL_TEMP_WAIT_MS);
-  sqlite3_exec(db, "CREATE VIRTUAL TABLE IF NOT EXISTS temp.sessions USING sessions;"
-                   "CREATE VIRTUAL TABLE IF NOT EXISTS temp.jobs USING jobs;", 0, 0, 0);
+  if( sqlite3_exec(db, "CREATE VIRTUAL TABLE IF NOT EXISTS temp.sessions USING sessions;"
+                       "CREATE VIRTUAL TABLE IF NOT EXISTS temp.jobs USING jobs;",
+                   0, 0, 0)!=SQLITE_OK ){
+    /* Leave no error behind: sqlite3_open() fails if an automatic
+    ** extension leaves one, and this one is not fatal. (An empty exec
+    ** clears the connection's error state.) */
+    sqlite3_exec(db, "", 0, 0, 0);
+  }
   sqlite3_busy_timeout(db, 0);   /* hooksInstall() sets ours */
 }
 

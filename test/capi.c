@@ -137,6 +137,24 @@ int main(int argc, char **argv){
     sqlite3_free(z);
   }
 
+  /* Loading never makes sqlite3_open() fail: not even on a file that is
+  ** not a database (the TEMP tables cannot be created there). */
+  {
+    sqlite3 *junk = 0;
+    char zJunk[300];
+    FILE *f;
+    snprintf(zJunk, sizeof(zJunk), "%s-junk", zDb);
+    f = fopen(zJunk, "w");
+    fputs("this is not a database, not at all, not even a little bit........", f);
+    fclose(f);
+    rc = sqlite3_open(zJunk, &junk);
+    CHECK(rc==SQLITE_OK, "open of a non-database with the extension");
+    rc = sqlite3_exec(junk, "SELECT count(*) FROM sessions", 0, 0, 0);
+    CHECK(rc==SQLITE_NOTADB, "and the file's own error when it is used");
+    sqlite3_close(junk);
+    unlink(zJunk);
+  }
+
   /* A connection without the extension is not a session. */
   sqlite3_reset_auto_extension();
   sqlite3_open(zDb, &plain);
