@@ -88,7 +88,7 @@ static void *starter(void *pArg){
       case 2:
         zSql = sqlite3_mprintf("SELECT job_exec('INSERT INTO log VALUES(1); "
             "SELECT count(*) FROM (WITH RECURSIVE c(x) AS (VALUES(1) UNION ALL "
-            "SELECT x+1 FROM c WHERE x<200000) SELECT x FROM c); "
+            "SELECT x+1 FROM c WHERE x<20000) SELECT x FROM c); "
             "INSERT INTO log VALUES(2);', %d)", rand_r(&seed)%2);
         break;
       case 3:
@@ -121,7 +121,7 @@ static void *starter(void *pArg){
       fail("job did not start:", sqlite3_errmsg(db));
       sqlite3_free(zDest);
     }
-    usleep(1000 + rand_r(&seed)%5000);
+    usleep(10000 + rand_r(&seed)%20000);   /* a job every ~20 ms per thread */
   }
   sqlite3_close(db);
   return 0;
@@ -204,8 +204,14 @@ int main(int argc, char **argv){
       nOk++;
       if( azDest[i] ){
         sqlite3 *c = 0;
+        long long n;
         sqlite3_open_v2(azDest[i], &c, SQLITE_OPEN_READONLY, 0);
-        if( one(c, "SELECT count(*) FROM pad")!=3000 ) fail("bad copy:", azDest[i]);
+        n = one(c, "SELECT count(*) FROM pad");
+        if( n!=3000 ){
+          char *zMsg = sqlite3_mprintf("%s (%lld rows: %s)", azDest[i], n, sqlite3_errmsg(c));
+          fail("bad copy:", zMsg);
+          sqlite3_free(zMsg);
+        }
         sqlite3_close(c);
       }
     }else if( strcmp(zStatus, "canceled")==0 ){
