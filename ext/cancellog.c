@@ -12,6 +12,7 @@
 ** by the registry when a termination is complete.
 */
 #include "cancellog.h"
+#include "vtab.h"
 SQLITE_EXTENSION_INIT3
 
 #include <string.h>
@@ -80,12 +81,15 @@ void cancelLogOutcome(i64 id, const char *zOutcome){
   pthread_mutex_unlock(&logMu);
 }
 
-int cancelLogSnapshot(LogRow **paRow, int *pnRow){
+int cancelLogSnapshot(CancelSession *pCaller, LogRow **paRow, int *pnRow){
   LogRow *aRow;
-  int n = 0, rc = SQLITE_OK;
+  int n = 0, rc = SQLITE_OK, isAdmin;
   i64 id, first;
+  char *zUser = 0;
+  registryCaller(pCaller, &zUser, &isAdmin);
+  if( zUser==0 ) return SQLITE_NOMEM;
   aRow = sqlite3_malloc64(sizeof(LogRow)*CANCEL_LOG_SIZE);
-  if( aRow==0 ) return SQLITE_NOMEM;
+  if( aRow==0 ){ sqlite3_free(zUser); return SQLITE_NOMEM; }
   memset(aRow, 0, sizeof(LogRow)*CANCEL_LOG_SIZE);
   pthread_mutex_lock(&logMu);
   first = logNextId>=CANCEL_LOG_SIZE ? logNextId-CANCEL_LOG_SIZE+1 : 1;
@@ -103,7 +107,9 @@ int cancelLogSnapshot(LogRow **paRow, int *pnRow){
     r->targetPid = e->targetPid;
     r->zTargetUser = logDup(e->zTargetUser);
     if( e->iTargetQuery ) registryFormatId(e->iTargetQuery, r->zTargetQuery);
-    r->zQuery = logDup(e->zQuery);
+    /* query text masked as in `sessions` */
+    r->zQuery = (e->zQuery && !isAdmin && (e->zTargetUser==0 || strcmp(e->zTargetUser, zUser)!=0))
+              ? logDup("<insufficient privilege>") : logDup(e->zQuery);
     r->zOutcome = e->zOutcome;
     if( (e->zByUser && !r->zByUser) || (e->zTargetUser && !r->zTargetUser)
      || (e->zQuery && !r->zQuery) ){
@@ -112,6 +118,7 @@ int cancelLogSnapshot(LogRow **paRow, int *pnRow){
     }
   }
   pthread_mutex_unlock(&logMu);
+  sqlite3_free(zUser);
   if( rc!=SQLITE_OK ){
     cancelLogFreeSnapshot(aRow, n);
     return rc;
@@ -150,140 +157,59 @@ void cancelLogFreeSnapshot(LogRow *aRow, int nRow){
 #define LOG_TARGET_QUERY       9  /* masked as in `sessions` */
 #define LOG_OUTCOME           10
 
-typedef struct LogVtab LogVtab;
-struct LogVtab {
-  sqlite3_vtab base;
-  CancelSession *pCaller;
-};
-
-typedef struct LogCursor LogCursor;
-struct LogCursor {
-  sqlite3_vtab_cursor base;
-  LogRow *aRow;
-  int nRow;
-  int iRow;
-  char *zUser;              /* the caller's user, for masking */
-  int isAdmin;
-};
-
 /* xConnect */
 static int logConnect(sqlite3 *db, void *pAux, int argc, const char *const *argv,
                       sqlite3_vtab **ppVtab, char **pzErr){
-  LogVtab *p;
-  int rc;
   (void)argc; (void)argv; (void)pzErr;
-  rc = sqlite3_declare_vtab(db, LOG_SCHEMA);
-  if( rc!=SQLITE_OK ) return rc;
-  sqlite3_vtab_config(db, SQLITE_VTAB_DIRECTONLY);
-  p = sqlite3_malloc(sizeof(*p));
-  if( p==0 ) return SQLITE_NOMEM;
-  memset(p, 0, sizeof(*p));
-  p->pCaller = (CancelSession*)pAux;
-  *ppVtab = &p->base;
-  return SQLITE_OK;
+  return vtabConnect(db, pAux, LOG_SCHEMA, ppVtab);
 }
 
-/* xDisconnect */
-static int logDisconnect(sqlite3_vtab *pVtab){
-  sqlite3_free(pVtab);
-  return SQLITE_OK;
-}
-
-/* xBestIndex */
-static int logBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
-  (void)pVtab;
-  pInfo->estimatedCost = (double)CANCEL_LOG_SIZE;
-  pInfo->estimatedRows = CANCEL_LOG_SIZE;
-  return SQLITE_OK;
-}
-
-/* xOpen */
-static int logOpen(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCur){
-  LogCursor *c = sqlite3_malloc(sizeof(*c));
-  (void)pVtab;
-  if( c==0 ) return SQLITE_NOMEM;
-  memset(c, 0, sizeof(*c));
-  *ppCur = &c->base;
-  return SQLITE_OK;
-}
-
-static void logReset(LogCursor *c){
-  cancelLogFreeSnapshot(c->aRow, c->nRow);
-  sqlite3_free(c->zUser);
-  memset(((char*)c)+sizeof(c->base), 0, sizeof(*c)-sizeof(c->base));
-}
-
-/* xClose */
-static int logClose(sqlite3_vtab_cursor *cur){
-  logReset((LogCursor*)cur);
-  sqlite3_free(cur);
-  return SQLITE_OK;
+static void logFreeRows(void *aRow, int nRow){
+  cancelLogFreeSnapshot((LogRow*)aRow, nRow);
 }
 
 /* xFilter */
 static int logFilter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr,
                      int argc, sqlite3_value **argv){
-  LogCursor *c = (LogCursor*)cur;
-  LogVtab *p = (LogVtab*)cur->pVtab;
+  LogRow *aRow = 0;
+  int nRow = 0, rc;
   (void)idxNum; (void)idxStr; (void)argc; (void)argv;
-  logReset(c);
-  registryCaller(p->pCaller, &c->zUser, &c->isAdmin);
-  if( c->zUser==0 ) return SQLITE_NOMEM;
-  return cancelLogSnapshot(&c->aRow, &c->nRow);
+  rc = cancelLogSnapshot(((Vtab*)cur->pVtab)->pCaller, &aRow, &nRow);
+  vtabSetRows((VtabCursor*)cur, aRow, nRow, logFreeRows);
+  return rc;
 }
 
-/* xNext */
-static int logNext(sqlite3_vtab_cursor *cur){
-  ((LogCursor*)cur)->iRow++;
-  return SQLITE_OK;
-}
-
-/* xEof */
-static int logEof(sqlite3_vtab_cursor *cur){
-  LogCursor *c = (LogCursor*)cur;
-  return c->iRow>=c->nRow;
-}
-
-static void logText(sqlite3_context *ctx, const char *z){
-  if( z && z[0] ) sqlite3_result_text(ctx, z, -1, SQLITE_TRANSIENT);
+/* '' means "none" in the fixed-size id fields */
+static void logId(sqlite3_context *ctx, const char *z){
+  if( z[0] ) sqlite3_result_text(ctx, z, -1, SQLITE_TRANSIENT);
 }
 
 /* xColumn */
 static int logColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int i){
-  LogCursor *c = (LogCursor*)cur;
-  LogRow *r = &c->aRow[c->iRow];
-  char zTime[32];
+  VtabCursor *c = (VtabCursor*)cur;
+  LogRow *r = &((LogRow*)c->aRow)[c->iRow];
   switch( i ){
     case LOG_ID:              sqlite3_result_int64(ctx, r->id); break;
-    case LOG_TIME:
-      registryFormatTime(r->timeMs, zTime);
-      sqlite3_result_text(ctx, zTime, -1, SQLITE_TRANSIENT);
-      break;
-    case LOG_ACTION:          logText(ctx, r->zAction); break;
-    case LOG_BY_SESSION_ID:   logText(ctx, r->zBySession); break;
-    case LOG_BY_USER:         logText(ctx, r->zByUser); break;
-    case LOG_TARGET_SESSION_ID: logText(ctx, r->zTargetSession); break;
+    case LOG_TIME:            vtabResultTime(ctx, r->timeMs); break;
+    case LOG_ACTION:          vtabResultText(ctx, r->zAction); break;
+    case LOG_BY_SESSION_ID:   logId(ctx, r->zBySession); break;
+    case LOG_BY_USER:         vtabResultText(ctx, r->zByUser); break;
+    case LOG_TARGET_SESSION_ID: logId(ctx, r->zTargetSession); break;
     case LOG_TARGET_PID:
       if( r->targetPid ) sqlite3_result_int64(ctx, r->targetPid);
       break;
-    case LOG_TARGET_USER:     logText(ctx, r->zTargetUser); break;
-    case LOG_TARGET_QUERY_ID: logText(ctx, r->zTargetQuery); break;
-    case LOG_TARGET_QUERY:
-      if( r->zQuery ){
-        int bMask = !c->isAdmin && (r->zTargetUser==0 || strcmp(r->zTargetUser, c->zUser)!=0);
-        sqlite3_result_text(ctx, bMask ? "<insufficient privilege>" : r->zQuery,
-                            -1, SQLITE_TRANSIENT);
-      }
-      break;
-    case LOG_OUTCOME:         logText(ctx, r->zOutcome); break;
+    case LOG_TARGET_USER:     vtabResultText(ctx, r->zTargetUser); break;
+    case LOG_TARGET_QUERY_ID: logId(ctx, r->zTargetQuery); break;
+    case LOG_TARGET_QUERY:    vtabResultText(ctx, r->zQuery); break;
+    case LOG_OUTCOME:         vtabResultText(ctx, r->zOutcome); break;
   }
   return SQLITE_OK;
 }
 
 /* xRowid */
 static int logRowid(sqlite3_vtab_cursor *cur, sqlite3_int64 *pRowid){
-  LogCursor *c = (LogCursor*)cur;
-  *pRowid = c->aRow[c->iRow].id;
+  VtabCursor *c = (VtabCursor*)cur;
+  *pRowid = ((LogRow*)c->aRow)[c->iRow].id;
   return SQLITE_OK;
 }
 
@@ -291,14 +217,14 @@ static sqlite3_module logModule = {
   0,              /* iVersion */
   0,              /* xCreate: eponymous only */
   logConnect,     /* xConnect */
-  logBestIndex,   /* xBestIndex */
-  logDisconnect,  /* xDisconnect */
+  vtabBestIndex,  /* xBestIndex */
+  vtabDisconnect, /* xDisconnect */
   0,              /* xDestroy */
-  logOpen,        /* xOpen */
-  logClose,       /* xClose */
+  vtabOpen,       /* xOpen */
+  vtabClose,      /* xClose */
   logFilter,      /* xFilter */
-  logNext,        /* xNext */
-  logEof,         /* xEof */
+  vtabNext,       /* xNext */
+  vtabEof,        /* xEof */
   logColumn,      /* xColumn */
   logRowid,       /* xRowid */
   0,              /* xUpdate: read-only */

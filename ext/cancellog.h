@@ -55,7 +55,7 @@ struct LogRow {
   char *zQuery;
   const char *zOutcome;
 };
-int cancelLogSnapshot(LogRow **paRow, int *pnRow);
+int cancelLogSnapshot(CancelSession *pCaller, LogRow **paRow, int *pnRow);
 void cancelLogFreeSnapshot(LogRow *aRow, int nRow);
 
 int cancelLogRegister(sqlite3 *db, CancelSession *s);  /* the table */

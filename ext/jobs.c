@@ -254,80 +254,68 @@ void jobFinishAs(CancelJob *p, int eOutcome, const char *zError){
 
 /* -------------------------------------------------------------- control */
 
-static int jobBadState(char **pzErr, CancelJob *p, const char *zWhat){
-  *pzErr = sqlite3_mprintf("job %lld with status %s cannot be %s",
-                           (long long)p->id, azStatus[p->eStatus], zWhat);
-  return JOBCTL_BADSTATE;
+/*
+** CockroachDB's rules, one table per request: for each status, the
+** status it moves to, or J_NOOP (already so: nothing to do), or J_BAD (an
+** error naming the status). J_RESUME goes back to running, or to
+** reverting for a job that was paused while reverting.
+*/
+#define J_NOOP   (-1)
+#define J_BAD    (-2)
+#define J_RESUME (-3)
+static const signed char aCancelRule[] = {
+  /* pending */ JOB_CANCEL_REQUESTED, /* running */ JOB_CANCEL_REQUESTED,
+  /* paused  */ JOB_CANCEL_REQUESTED, /* pause-requested */ J_BAD,
+  /* cancel-requested */ J_NOOP,      /* reverting */ J_BAD,
+  /* canceled */ J_NOOP, /* failed */ J_BAD, /* succeeded */ J_BAD
+};
+static const signed char aPauseRule[] = {
+  /* pending */ JOB_PAUSE_REQUESTED,  /* running */ JOB_PAUSE_REQUESTED,
+  /* paused  */ J_NOOP,               /* pause-requested */ J_NOOP,
+  /* cancel-requested */ J_BAD,       /* reverting */ JOB_PAUSE_REQUESTED,
+  /* canceled */ J_BAD, /* failed */ J_BAD, /* succeeded */ J_BAD
+};
+static const signed char aResumeRule[] = {
+  /* pending */ J_NOOP,               /* running */ J_NOOP,
+  /* paused  */ J_RESUME,             /* pause-requested */ J_RESUME,
+  /* cancel-requested */ J_BAD,       /* reverting */ J_NOOP,
+  /* canceled */ J_BAD, /* failed */ J_BAD, /* succeeded */ J_BAD
+};
+
+static int jobControl(i64 id, const signed char *aRule, const char *zWhat,
+                      char **pzErr){
+  CancelJob *p;
+  int rc, eNew;
+  pthread_mutex_lock(&jobMu);
+  p = jobFindLocked(id);
+  if( p==0 ){
+    rc = JOBCTL_NOTFOUND;
+  }else if( (eNew = aRule[p->eStatus])==J_NOOP ){
+    rc = JOBCTL_NOOP;
+  }else if( eNew==J_BAD ){
+    *pzErr = sqlite3_mprintf("job %lld with status %s cannot be %s",
+                             (long long)p->id, azStatus[p->eStatus], zWhat);
+    rc = JOBCTL_BADSTATE;
+  }else{
+    if( eNew==J_RESUME ) eNew = p->bWasReverting ? JOB_REVERTING : JOB_RUNNING;
+    if( eNew==JOB_PAUSE_REQUESTED ) p->bWasReverting = p->eStatus==JOB_REVERTING;
+    jobSetLocked(p, eNew);     /* wakes a paused job or one waiting on a lock */
+    rc = JOBCTL_DONE;
+  }
+  pthread_mutex_unlock(&jobMu);
+  return rc;
 }
 
 int jobCancel(i64 id, char **pzErr){
-  CancelJob *p;
-  int rc;
-  pthread_mutex_lock(&jobMu);
-  p = jobFindLocked(id);
-  if( p==0 ){
-    rc = JOBCTL_NOTFOUND;
-  }else switch( p->eStatus ){
-    case JOB_PENDING: case JOB_RUNNING: case JOB_PAUSED:
-      jobSetLocked(p, JOB_CANCEL_REQUESTED);
-      rc = JOBCTL_DONE;
-      break;
-    case JOB_CANCEL_REQUESTED: case JOB_CANCELED:
-      rc = JOBCTL_NOOP;
-      break;
-    default:
-      rc = jobBadState(pzErr, p, "requested to be canceled");
-      break;
-  }
-  pthread_mutex_unlock(&jobMu);
-  return rc;
+  return jobControl(id, aCancelRule, "requested to be canceled", pzErr);
 }
 
 int jobPause(i64 id, char **pzErr){
-  CancelJob *p;
-  int rc;
-  pthread_mutex_lock(&jobMu);
-  p = jobFindLocked(id);
-  if( p==0 ){
-    rc = JOBCTL_NOTFOUND;
-  }else switch( p->eStatus ){
-    case JOB_PENDING: case JOB_RUNNING: case JOB_REVERTING:
-      p->bWasReverting = p->eStatus==JOB_REVERTING;
-      jobSetLocked(p, JOB_PAUSE_REQUESTED);
-      rc = JOBCTL_DONE;
-      break;
-    case JOB_PAUSED: case JOB_PAUSE_REQUESTED:
-      rc = JOBCTL_NOOP;
-      break;
-    default:
-      rc = jobBadState(pzErr, p, "requested to be paused");
-      break;
-  }
-  pthread_mutex_unlock(&jobMu);
-  return rc;
+  return jobControl(id, aPauseRule, "requested to be paused", pzErr);
 }
 
 int jobResume(i64 id, char **pzErr){
-  CancelJob *p;
-  int rc;
-  pthread_mutex_lock(&jobMu);
-  p = jobFindLocked(id);
-  if( p==0 ){
-    rc = JOBCTL_NOTFOUND;
-  }else switch( p->eStatus ){
-    case JOB_PAUSED: case JOB_PAUSE_REQUESTED:
-      jobSetLocked(p, p->bWasReverting ? JOB_REVERTING : JOB_RUNNING);
-      rc = JOBCTL_DONE;
-      break;
-    case JOB_PENDING: case JOB_RUNNING: case JOB_REVERTING:
-      rc = JOBCTL_NOOP;
-      break;
-    default:
-      rc = jobBadState(pzErr, p, "resumed");
-      break;
-  }
-  pthread_mutex_unlock(&jobMu);
-  return rc;
+  return jobControl(id, aResumeRule, "resumed", pzErr);
 }
 
 int jobWait(i64 id, int timeoutMs){

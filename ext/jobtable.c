@@ -14,6 +14,7 @@
 */
 #include "jobtable.h"
 #include "jobs.h"
+#include "vtab.h"
 SQLITE_EXTENSION_INIT3
 
 #include <string.h>
@@ -40,103 +41,32 @@ SQLITE_EXTENSION_INIT3
 #define JOBS_NODE_ID            13
 #define JOBS_NCOL               14
 
-typedef struct JobsVtab JobsVtab;
-struct JobsVtab {
-  sqlite3_vtab base;
-  CancelSession *pCaller;
-};
-
-typedef struct JobsCursor JobsCursor;
-struct JobsCursor {
-  sqlite3_vtab_cursor base;
-  JobRow *aRow;
-  int nRow;
-  int iRow;
-};
-
 /* xConnect */
 static int jobsConnect(sqlite3 *db, void *pAux, int argc, const char *const *argv,
                        sqlite3_vtab **ppVtab, char **pzErr){
-  JobsVtab *p;
-  int rc;
   (void)argc; (void)argv; (void)pzErr;
-  rc = sqlite3_declare_vtab(db, JOBS_SCHEMA);
-  if( rc!=SQLITE_OK ) return rc;
-  sqlite3_vtab_config(db, SQLITE_VTAB_DIRECTONLY);
-  p = sqlite3_malloc(sizeof(*p));
-  if( p==0 ) return SQLITE_NOMEM;
-  memset(p, 0, sizeof(*p));
-  p->pCaller = (CancelSession*)pAux;
-  *ppVtab = &p->base;
-  return SQLITE_OK;
+  return vtabConnect(db, pAux, JOBS_SCHEMA, ppVtab);
 }
 
-/* xDisconnect */
-static int jobsDisconnect(sqlite3_vtab *pVtab){
-  sqlite3_free(pVtab);
-  return SQLITE_OK;
-}
-
-/* xBestIndex */
-static int jobsBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
-  (void)pVtab;
-  pInfo->estimatedCost = 100.0;
-  pInfo->estimatedRows = 100;
-  return SQLITE_OK;
-}
-
-/* xOpen */
-static int jobsOpen(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCur){
-  JobsCursor *c = sqlite3_malloc(sizeof(*c));
-  (void)pVtab;
-  if( c==0 ) return SQLITE_NOMEM;
-  memset(c, 0, sizeof(*c));
-  *ppCur = &c->base;
-  return SQLITE_OK;
-}
-
-/* xClose */
-static int jobsClose(sqlite3_vtab_cursor *cur){
-  JobsCursor *c = (JobsCursor*)cur;
-  jobsFreeSnapshot(c->aRow, c->nRow);
-  sqlite3_free(c);
-  return SQLITE_OK;
+static void jobsFreeRows(void *aRow, int nRow){
+  jobsFreeSnapshot((JobRow*)aRow, nRow);
 }
 
 /* xFilter */
 static int jobsFilter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr,
                       int argc, sqlite3_value **argv){
-  JobsCursor *c = (JobsCursor*)cur;
+  JobRow *aRow = 0;
+  int nRow = 0, rc;
   (void)idxNum; (void)idxStr; (void)argc; (void)argv;
-  jobsFreeSnapshot(c->aRow, c->nRow);
-  c->aRow = 0;
-  c->nRow = c->iRow = 0;
-  return jobsSnapshot(((JobsVtab*)cur->pVtab)->pCaller, &c->aRow, &c->nRow);
-}
-
-/* xNext */
-static int jobsNext(sqlite3_vtab_cursor *cur){
-  ((JobsCursor*)cur)->iRow++;
-  return SQLITE_OK;
-}
-
-/* xEof */
-static int jobsEof(sqlite3_vtab_cursor *cur){
-  JobsCursor *c = (JobsCursor*)cur;
-  return c->iRow>=c->nRow;
-}
-
-static void jobsTime(sqlite3_context *ctx, i64 ms){
-  char z[32];
-  if( ms==0 ) return;
-  registryFormatTime(ms, z);
-  sqlite3_result_text(ctx, z, -1, SQLITE_TRANSIENT);
+  rc = jobsSnapshot(((Vtab*)cur->pVtab)->pCaller, &aRow, &nRow);
+  vtabSetRows((VtabCursor*)cur, aRow, nRow, jobsFreeRows);
+  return rc;
 }
 
 /* xColumn */
 static int jobsColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int i){
-  JobsCursor *c = (JobsCursor*)cur;
-  JobRow *r = &c->aRow[c->iRow];
+  VtabCursor *c = (VtabCursor*)cur;
+  JobRow *r = &((JobRow*)c->aRow)[c->iRow];
   if( i!=JOBS_STATUS && sqlite3_vtab_nochange(ctx) ) return SQLITE_OK;
   switch( i ){
     case JOBS_JOB_ID:          sqlite3_result_int64(ctx, r->id); break;
@@ -146,13 +76,11 @@ static int jobsColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int i){
     case JOBS_STATUS:          sqlite3_result_text(ctx, r->zStatus, -1, SQLITE_STATIC); break;
     case JOBS_RUNNING_STATUS:  sqlite3_result_text(ctx, r->zRunning, -1, SQLITE_TRANSIENT); break;
     case JOBS_FRACTION_COMPLETED: sqlite3_result_double(ctx, r->fraction); break;
-    case JOBS_CREATED:         jobsTime(ctx, r->createdMs); break;
-    case JOBS_STARTED:         jobsTime(ctx, r->startedMs); break;
-    case JOBS_FINISHED:        jobsTime(ctx, r->finishedMs); break;
-    case JOBS_MODIFIED:        jobsTime(ctx, r->modifiedMs); break;
-    case JOBS_ERROR:
-      if( r->zError ) sqlite3_result_text(ctx, r->zError, -1, SQLITE_TRANSIENT);
-      break;
+    case JOBS_CREATED:         vtabResultTime(ctx, r->createdMs); break;
+    case JOBS_STARTED:         vtabResultTime(ctx, r->startedMs); break;
+    case JOBS_FINISHED:        vtabResultTime(ctx, r->finishedMs); break;
+    case JOBS_MODIFIED:        vtabResultTime(ctx, r->modifiedMs); break;
+    case JOBS_ERROR:          vtabResultText(ctx, r->zError); break;
     case JOBS_COORDINATOR_ID:
       if( r->zCoordinator[0] ) sqlite3_result_text(ctx, r->zCoordinator, -1, SQLITE_TRANSIENT);
       break;
@@ -163,39 +91,33 @@ static int jobsColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int i){
 
 /* xRowid */
 static int jobsRowid(sqlite3_vtab_cursor *cur, sqlite3_int64 *pRowid){
-  JobsCursor *c = (JobsCursor*)cur;
-  *pRowid = c->aRow[c->iRow].id;
+  VtabCursor *c = (VtabCursor*)cur;
+  *pRowid = ((JobRow*)c->aRow)[c->iRow].id;
   return SQLITE_OK;
-}
-
-static int jobsError(sqlite3_vtab *pVtab, char *zErr){
-  sqlite3_free(pVtab->zErrMsg);
-  pVtab->zErrMsg = zErr;
-  return zErr ? SQLITE_ERROR : SQLITE_NOMEM;
 }
 
 /* xUpdate: UPDATE jobs SET status = 'paused' | 'running' | 'canceled'. */
 static int jobsUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
                       sqlite3_int64 *pRowid){
-  JobsVtab *p = (JobsVtab*)pVtab;
+  Vtab *p = (Vtab*)pVtab;
   const char *zStatus;
   char *zUser = 0, *zErr = 0;
   int isAdmin, i, rc;
   i64 id;
   (void)pRowid;
   if( argc==1 || sqlite3_value_type(argv[0])==SQLITE_NULL ){
-    return jobsError(pVtab, sqlite3_mprintf(
+    return vtabError(pVtab, sqlite3_mprintf(
         "jobs: only UPDATE of status is supported (use cancel_job to stop a job)"));
   }
   for(i=0; i<JOBS_NCOL; i++){
     if( i!=JOBS_STATUS && !sqlite3_value_nochange(argv[2+i]) ){
-      return jobsError(pVtab, sqlite3_mprintf("jobs: only status may be updated"));
+      return vtabError(pVtab, sqlite3_mprintf("jobs: only status may be updated"));
     }
   }
   registryCaller(p->pCaller, &zUser, &isAdmin);
   sqlite3_free(zUser);
   if( !isAdmin ){
-    return jobsError(pVtab, sqlite3_mprintf("permission denied to control jobs: "
+    return vtabError(pVtab, sqlite3_mprintf("permission denied to control jobs: "
                                             "only an admin session may"));
   }
   id = sqlite3_value_int64(argv[0]);
@@ -207,10 +129,10 @@ static int jobsUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
   }else if( zStatus && strcmp(zStatus, "canceled")==0 ){
     rc = jobCancel(id, &zErr);
   }else{
-    return jobsError(pVtab, sqlite3_mprintf(
+    return vtabError(pVtab, sqlite3_mprintf(
         "jobs: status may be set to 'paused', 'running' or 'canceled', not %Q", zStatus));
   }
-  if( rc==JOBCTL_BADSTATE ) return jobsError(pVtab, zErr);
+  if( rc==JOBCTL_BADSTATE ) return vtabError(pVtab, zErr);
   return SQLITE_OK;      /* done, a no-op, or gone meanwhile */
 }
 
@@ -218,14 +140,14 @@ static sqlite3_module jobsModule = {
   0,                 /* iVersion */
   jobsConnect,       /* xCreate: same as xConnect, so also eponymous */
   jobsConnect,       /* xConnect */
-  jobsBestIndex,     /* xBestIndex */
-  jobsDisconnect,    /* xDisconnect */
-  jobsDisconnect,    /* xDestroy */
-  jobsOpen,          /* xOpen */
-  jobsClose,         /* xClose */
+  vtabBestIndex,     /* xBestIndex */
+  vtabDisconnect,    /* xDisconnect */
+  vtabDisconnect,    /* xDestroy */
+  vtabOpen,          /* xOpen */
+  vtabClose,         /* xClose */
   jobsFilter,        /* xFilter */
-  jobsNext,          /* xNext */
-  jobsEof,           /* xEof */
+  vtabNext,          /* xNext */
+  vtabEof,           /* xEof */
   jobsColumn,        /* xColumn */
   jobsRowid,         /* xRowid */
   jobsUpdate,        /* xUpdate */

@@ -11,6 +11,7 @@
 ** INSERT and UPDATE are refused.
 */
 #include "sessions.h"
+#include "vtab.h"
 SQLITE_EXTENSION_INIT3
 
 #include <string.h>
@@ -47,104 +48,28 @@ SQLITE_EXTENSION_INIT3
 
 #define SESSIONS_MASK "<insufficient privilege>"
 
-typedef struct SessionsVtab SessionsVtab;
-struct SessionsVtab {
-  sqlite3_vtab base;
-  CancelSession *pCaller;
-};
-
-typedef struct SessionsCursor SessionsCursor;
-struct SessionsCursor {
-  sqlite3_vtab_cursor base;
-  SessionRow *aRow;
-  int nRow;
-  int iRow;
-};
-
 /* xConnect */
 static int sessionsConnect(sqlite3 *db, void *pAux, int argc,
                            const char *const *argv, sqlite3_vtab **ppVtab,
                            char **pzErr){
-  SessionsVtab *p;
-  int rc;
   (void)argc; (void)argv; (void)pzErr;
-  rc = sqlite3_declare_vtab(db, SESSIONS_SCHEMA);
-  if( rc!=SQLITE_OK ) return rc;
-  sqlite3_vtab_config(db, SQLITE_VTAB_DIRECTONLY);
-  p = sqlite3_malloc(sizeof(*p));
-  if( p==0 ) return SQLITE_NOMEM;
-  memset(p, 0, sizeof(*p));
-  p->pCaller = (CancelSession*)pAux;
-  *ppVtab = &p->base;
-  return SQLITE_OK;
+  return vtabConnect(db, pAux, SESSIONS_SCHEMA, ppVtab);
 }
 
-/* xDisconnect */
-static int sessionsDisconnect(sqlite3_vtab *pVtab){
-  sqlite3_free(pVtab);
-  return SQLITE_OK;
-}
-
-/* xBestIndex: always a full scan of a small in-memory snapshot. */
-static int sessionsBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
-  (void)pVtab;
-  pInfo->estimatedCost = 100.0;
-  pInfo->estimatedRows = 100;
-  return SQLITE_OK;
-}
-
-/* xOpen */
-static int sessionsOpen(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCur){
-  SessionsCursor *c = sqlite3_malloc(sizeof(*c));
-  (void)pVtab;
-  if( c==0 ) return SQLITE_NOMEM;
-  memset(c, 0, sizeof(*c));
-  *ppCur = &c->base;
-  return SQLITE_OK;
-}
-
-static void sessionsReset(SessionsCursor *c){
-  registryFreeSnapshot(c->aRow, c->nRow);
-  c->aRow = 0;
-  c->nRow = 0;
-  c->iRow = 0;
-}
-
-/* xClose */
-static int sessionsClose(sqlite3_vtab_cursor *cur){
-  SessionsCursor *c = (SessionsCursor*)cur;
-  sessionsReset(c);
-  sqlite3_free(c);
-  return SQLITE_OK;
+static void sessionsFreeRows(void *aRow, int nRow){
+  registryFreeSnapshot((SessionRow*)aRow, nRow);
 }
 
 /* xFilter */
 static int sessionsFilter(sqlite3_vtab_cursor *cur, int idxNum,
                           const char *idxStr, int argc, sqlite3_value **argv){
-  SessionsCursor *c = (SessionsCursor*)cur;
-  SessionsVtab *p = (SessionsVtab*)cur->pVtab;
+  VtabCursor *c = (VtabCursor*)cur;
+  SessionRow *aRow = 0;
+  int nRow = 0, rc;
   (void)idxNum; (void)idxStr; (void)argc; (void)argv;
-  sessionsReset(c);
-  return registrySnapshot(p->pCaller, &c->aRow, &c->nRow);
-}
-
-/* xNext */
-static int sessionsNext(sqlite3_vtab_cursor *cur){
-  ((SessionsCursor*)cur)->iRow++;
-  return SQLITE_OK;
-}
-
-/* xEof */
-static int sessionsEof(sqlite3_vtab_cursor *cur){
-  SessionsCursor *c = (SessionsCursor*)cur;
-  return c->iRow>=c->nRow;
-}
-
-static void sessionsResultTime(sqlite3_context *ctx, i64 ms){
-  char z[32];
-  if( ms==0 ) return;       /* NULL */
-  registryFormatTime(ms, z);
-  sqlite3_result_text(ctx, z, -1, SQLITE_TRANSIENT);
+  rc = registrySnapshot(((Vtab*)cur->pVtab)->pCaller, &aRow, &nRow);
+  vtabSetRows(c, aRow, nRow, sessionsFreeRows);
+  return rc;
 }
 
 static void sessionsResultText(sqlite3_context *ctx, const char *z, int masked){
@@ -154,8 +79,8 @@ static void sessionsResultText(sqlite3_context *ctx, const char *z, int masked){
 
 /* xColumn */
 static int sessionsColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int i){
-  SessionsCursor *c = (SessionsCursor*)cur;
-  SessionRow *r = &c->aRow[c->iRow];
+  VtabCursor *c = (VtabCursor*)cur;
+  SessionRow *r = &((SessionRow*)c->aRow)[c->iRow];
   switch( i ){
     case SESSIONS_SESSION_ID:
       sqlite3_result_text(ctx, r->zSessionId, -1, SQLITE_TRANSIENT); break;
@@ -179,17 +104,17 @@ static int sessionsColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int i)
       if( r->zQueryId[0] ) sqlite3_result_text(ctx, r->zQueryId, -1, SQLITE_TRANSIENT);
       break;
     case SESSIONS_QUERY_START:
-      sessionsResultTime(ctx, r->zQueryId[0] ? r->queryStartMs : 0); break;
+      vtabResultTime(ctx, r->zQueryId[0] ? r->queryStartMs : 0); break;
     case SESSIONS_LAST_ACTIVE_QUERY:
       sessionsResultText(ctx, r->zLast, r->masked); break;
     case SESSIONS_XACT_START:
-      sessionsResultTime(ctx, r->xactStartMs); break;
+      vtabResultTime(ctx, r->xactStartMs); break;
     case SESSIONS_SESSION_START:
-      sessionsResultTime(ctx, r->sessionStartMs); break;
+      vtabResultTime(ctx, r->sessionStartMs); break;
     case SESSIONS_XACT_KIND:
       sqlite3_result_text(ctx, r->zXactKind, -1, SQLITE_STATIC); break;
     case SESSIONS_WAITING_SINCE:
-      sessionsResultTime(ctx, r->waitingSinceMs); break;
+      vtabResultTime(ctx, r->waitingSinceMs); break;
     case SESSIONS_WAITING_ON:
       if( r->waitingSinceMs ) sessionsResultText(ctx, r->zDatabase, 0);
       break;
@@ -203,31 +128,27 @@ static int sessionsColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int i)
 
 /* xRowid */
 static int sessionsRowid(sqlite3_vtab_cursor *cur, sqlite3_int64 *pRowid){
-  SessionsCursor *c = (SessionsCursor*)cur;
-  *pRowid = c->aRow[c->iRow].pid;
+  VtabCursor *c = (VtabCursor*)cur;
+  *pRowid = ((SessionRow*)c->aRow)[c->iRow].pid;
   return SQLITE_OK;
 }
 
 /* xUpdate: DELETE terminates; nothing else is allowed. */
 static int sessionsUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
                           sqlite3_int64 *pRowid){
-  SessionsVtab *p = (SessionsVtab*)pVtab;
+  Vtab *p = (Vtab*)pVtab;
   i64 pid;
   int rc;
   (void)pRowid;
   if( argc!=1 ){
-    sqlite3_free(pVtab->zErrMsg);
-    pVtab->zErrMsg = sqlite3_mprintf(
-        "sessions: only DELETE is supported (it terminates sessions)");
-    return SQLITE_ERROR;
+    return vtabError(pVtab, sqlite3_mprintf(
+        "sessions: only DELETE is supported (it terminates sessions)"));
   }
   pid = sqlite3_value_int64(argv[0]);
   rc = registryTerminateByPid(p->pCaller, pid, "DELETE FROM sessions");
   if( rc==REG_DENIED ){
-    sqlite3_free(pVtab->zErrMsg);
-    pVtab->zErrMsg = sqlite3_mprintf(
-        "permission denied to terminate backend %lld", (long long)pid);
-    return SQLITE_ERROR;
+    return vtabError(pVtab, sqlite3_mprintf(
+        "permission denied to terminate backend %lld", (long long)pid));
   }
   return SQLITE_OK;   /* gone meanwhile: nothing to do */
 }
@@ -236,14 +157,14 @@ static sqlite3_module sessionsModule = {
   0,                   /* iVersion */
   sessionsConnect,     /* xCreate: same as xConnect, so also eponymous */
   sessionsConnect,     /* xConnect */
-  sessionsBestIndex,   /* xBestIndex */
-  sessionsDisconnect,  /* xDisconnect */
-  sessionsDisconnect,  /* xDestroy */
-  sessionsOpen,        /* xOpen */
-  sessionsClose,       /* xClose */
+  vtabBestIndex,       /* xBestIndex */
+  vtabDisconnect,      /* xDisconnect */
+  vtabDisconnect,      /* xDestroy */
+  vtabOpen,            /* xOpen */
+  vtabClose,           /* xClose */
   sessionsFilter,      /* xFilter */
-  sessionsNext,        /* xNext */
-  sessionsEof,         /* xEof */
+  vtabNext,            /* xNext */
+  vtabEof,             /* xEof */
   sessionsColumn,      /* xColumn */
   sessionsRowid,       /* xRowid */
   sessionsUpdate,      /* xUpdate */
