@@ -71,11 +71,17 @@ static void *starter(void *pArg){
   int iThread = (int)(long)pArg;
   unsigned seed = 7u + (unsigned)iThread;
   sqlite3 *db = openDb();
-  int k = 0;
-  if( db==0 ) return 0;
+  int k = 0, iOld = 0;
+  long long aMine[4] = {0, 0, 0, 0};   /* at most 4 jobs of ours at once, */
+  if( db==0 ) return 0;                /* so as not to run out of files */
   while( !atomic_load(&bStop) ){
     char *zSql = 0, *zDest = 0;
     long long id;
+    if( aMine[iOld] ){
+      char *zWait = sqlite3_mprintf("SELECT job_wait(%lld, 30000)", aMine[iOld]);
+      sqlite3_exec(db, zWait, 0, 0, 0);
+      sqlite3_free(zWait);
+    }
     switch( rand_r(&seed)%6 ){
       case 0:
         zDest = sqlite3_mprintf("%s/bk-%d-%d.db", zDir, iThread, k++);
@@ -116,6 +122,8 @@ static void *starter(void *pArg){
     sqlite3_free(zSql);
     if( id>0 ){
       remember(id, zDest);
+      aMine[iOld] = id;
+      iOld = (iOld+1)%4;
       atomic_fetch_add(&nStarted, 1);
     }else{
       fail("job did not start:", sqlite3_errmsg(db));
