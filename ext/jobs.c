@@ -219,7 +219,7 @@ void jobNap(CancelJob *p, int ms){
 void jobFinish(CancelJob *p, const char *zError){
   pthread_mutex_lock(&jobMu);
   if( !jobIsFinished(p->eStatus) ){
-    int bCanceled = p->eStatus==JOB_CANCEL_REQUESTED || p->eStatus==JOB_REVERTING;
+    int bCanceled = p->bCancelRequested;   /* (paused while reverting, too) */
     sqlite3_free(p->zError);
     p->zError = 0;
     if( bCanceled ){
@@ -246,7 +246,7 @@ void jobFinishAs(CancelJob *p, int eOutcome, const char *zError){
     }
     pthread_mutex_unlock(&jobMu);
   }else if( eOutcome==JOB_CANCEL ){
-    jobFinish(p, 0);        /* cancel-requested or reverting: canceled */
+    jobFinish(p, 0);        /* bCancelRequested is set: canceled */
   }else{
     jobFinish(p, zError ? zError : "failed");
   }
@@ -299,6 +299,7 @@ static int jobControl(i64 id, const signed char *aRule, const char *zWhat,
   }else{
     if( eNew==J_RESUME ) eNew = p->bWasReverting ? JOB_REVERTING : JOB_RUNNING;
     if( eNew==JOB_PAUSE_REQUESTED ) p->bWasReverting = p->eStatus==JOB_REVERTING;
+    if( eNew==JOB_CANCEL_REQUESTED ) p->bCancelRequested = 1;
     jobSetLocked(p, eNew);     /* wakes a paused job or one waiting on a lock */
     rc = JOBCTL_DONE;
   }
@@ -353,7 +354,7 @@ void jobsSessionClosed(u64 iSerial){
   pthread_mutex_lock(&jobMu);
   for(p=jobFirst; p; p=p->pNext){
     if( !p->bBuiltin && p->iCoordinator==iSerial && !jobIsFinished(p->eStatus) ){
-      int bCanceled = p->eStatus==JOB_CANCEL_REQUESTED || p->eStatus==JOB_REVERTING;
+      int bCanceled = p->bCancelRequested;
       sqlite3_free(p->zError);
       p->zError = sqlite3_mprintf(bCanceled ? "canceled by cancel_job"
           : "the session that ran it closed without job_end()");

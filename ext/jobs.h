@@ -50,6 +50,8 @@ struct CancelJob {
   /* Guarded by the jobs lock. */
   int eStatus;               /* JOB_* */
   int bWasReverting;         /* paused while reverting: resume reverts */
+  int bCancelRequested;      /* sticky: a cancel was accepted, so the job
+                             ** ends canceled whatever it passes through */
   char *zRunning;            /* running_status */
   double fraction;
   i64 createdMs, startedMs, finishedMs, modifiedMs;
