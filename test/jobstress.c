@@ -78,7 +78,7 @@ static void *starter(void *pArg){
     char *zSql = 0, *zDest = 0;
     long long id;
     if( aMine[iOld] ){
-      char *zWait = sqlite3_mprintf("SELECT job_wait(%lld, 30000)", aMine[iOld]);
+      char *zWait = sqlite3_mprintf("SELECT job_wait(%lld, 2000)", aMine[iOld]);
       sqlite3_exec(db, zWait, 0, 0, 0);
       sqlite3_free(zWait);
     }
