@@ -4,6 +4,7 @@
 #   make demo     a long query in one connection, listed and cancelled
 #   make test     install what is missing, build, run every test
 #   make bench    timeouts and jobs, side by side with plain SQLite (tool/bench.sh)
+#   make install  PREFIX=/usr/local: the library and ext/cancel.h; make uninstall
 #   make clean
 
 CC      ?= cc
@@ -59,6 +60,19 @@ tool/bench_jobs: tool/bench_jobs.c $(SRC) $(HDR)
 bench: deps tool/bench_timeouts tool/bench_jobs
 	sh tool/bench.sh
 
+# make install PREFIX=/usr/local (DESTDIR works too); make uninstall
+PREFIX  ?= /usr/local
+LIBDIR  := $(DESTDIR)$(PREFIX)/lib
+INCDIR  := $(DESTDIR)$(PREFIX)/include
+
+install: $(LIB)
+	install -d $(LIBDIR) $(INCDIR)
+	install -m 0755 $(LIB) $(LIBDIR)/$(LIB)
+	install -m 0644 ext/cancel.h $(INCDIR)/cancel.h
+
+uninstall:
+	rm -f $(LIBDIR)/$(LIB) $(INCDIR)/cancel.h
+
 deps:
 	@sh tool/deps.sh
 
@@ -74,4 +88,4 @@ clean:
 	  test/jobstress-asan test/jobstress-tsan
 	rm -rf test/tmp tool/bench_timeouts tool/bench_jobs
 
-.PHONY: all bench deps demo test clean
+.PHONY: all bench deps demo test clean install uninstall

@@ -18,6 +18,9 @@
 
 #include <sqlite3.h>
 
+/* The version of the extension, also returned by SELECT cancel_version(). */
+#define CANCEL_VERSION "0.3.0"
+
 #ifdef __cplusplus
 extern "C" {
 #endif

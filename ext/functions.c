@@ -21,6 +21,7 @@
 */
 #include "functions.h"
 #include "registry.h"
+#include "cancel.h"
 SQLITE_EXTENSION_INIT3
 
 #include <ctype.h>
@@ -592,6 +593,15 @@ int functionsRegisterList(sqlite3 *db, CancelSession *s, const FuncDef *a, int n
   return rc;
 }
 
+static void funcVersion(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  (void)argc; (void)argv;
+  sqlite3_result_text(ctx, CANCEL_VERSION, -1, SQLITE_STATIC);
+}
+
 int functionsRegister(sqlite3 *db, CancelSession *s){
+  /* cancel_version() only reads a constant: usable anywhere */
+  int rc = sqlite3_create_function(db, "cancel_version", 0,
+               SQLITE_UTF8|SQLITE_DETERMINISTIC|SQLITE_INNOCUOUS, 0, funcVersion, 0, 0);
+  if( rc!=SQLITE_OK ) return rc;
   return functionsRegisterList(db, s, aFunc, (int)(sizeof(aFunc)/sizeof(aFunc[0])));
 }

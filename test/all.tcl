@@ -39,6 +39,8 @@ foreach f [lsort [glob -directory $testdir *.test]] {
   run_one [file tail $f] [list [info nameofexecutable] $f] 1
 }
 
+run_one python_test.py [list /usr/bin/python3 [file join $testdir python_test.py]] 1
+
 file mkdir [file join $testdir tmp]
 set env(TSAN_OPTIONS) "halt_on_error=1 exitcode=66"
 set env(ASAN_OPTIONS) "detect_leaks=1 abort_on_error=0"
