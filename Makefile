@@ -47,6 +47,11 @@ test/jobstress-asan: test/jobstress.c $(SRC) $(HDR)
 test/jobstress-tsan: test/jobstress.c $(SRC) $(HDR)
 	$(CC) -O1 -g $(WARN) -fsanitize=thread -Iext -o $@ test/jobstress.c $(SRC) -lsqlite3 $(LDLIBS)
 
+# The extension compiled into an application with a static SQLite.
+SQLITE_A ?= $(firstword $(wildcard /usr/lib/*/libsqlite3.a /usr/lib/libsqlite3.a))
+test/static: test/static.c $(SRC) $(HDR)
+	$(CC) -O2 -g $(WARN) -DSQLITE_CORE -Iext -o $@ test/static.c $(SRC) $(SQLITE_A) -lm $(LDLIBS)
+
 test/capi: test/capi.c $(SRC) $(HDR)
 	$(CC) -O1 -g $(WARN) -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	  -Iext -o $@ test/capi.c $(SRC) -lsqlite3 $(LDLIBS)
@@ -79,12 +84,12 @@ deps:
 demo: deps $(LIB)
 	tclsh tool/demo.tcl
 
-test: deps $(LIB) test/capi test/stress test/stress-asan test/stress-tsan \
+test: deps $(LIB) test/capi test/static test/stress test/stress-asan test/stress-tsan \
       test/jobstress-asan test/jobstress-tsan
 	tclsh test/all.tcl
 
 clean:
-	rm -f cancel.so cancel.dylib cancel.dll test/capi test/stress test/stress-asan test/stress-tsan \
+	rm -f cancel.so cancel.dylib cancel.dll test/capi test/static test/stress test/stress-asan test/stress-tsan \
 	  test/jobstress-asan test/jobstress-tsan
 	rm -rf test/tmp tool/bench_timeouts tool/bench_jobs
 

@@ -46,6 +46,7 @@ set env(TSAN_OPTIONS) "halt_on_error=1 exitcode=66"
 set env(ASAN_OPTIONS) "detect_leaks=1 abort_on_error=0"
 set env(UBSAN_OPTIONS) "print_stacktrace=1 halt_on_error=1"
 run_one "capi (ASan+UBSan)" [list [file join $testdir capi] [file join $testdir tmp capi.db]] 0
+run_one "static (-DSQLITE_CORE)" [list [file join $testdir static]] 0
 # TSan needs a memory layout that newer kernels' address randomization
 # can break ("unexpected memory mapping"): run it with randomization off.
 proc sanitized {bin} {
