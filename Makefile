@@ -78,19 +78,23 @@ install: $(LIB)
 uninstall:
 	rm -f $(LIBDIR)/$(LIB) $(INCDIR)/cancel.h
 
+# SQLite's Tcl binding built from the newest release (npm registry)
+newest: deps
+	@sh tool/newest-sqlite.sh
+
 deps:
 	@sh tool/deps.sh
 
 demo: deps $(LIB)
 	tclsh tool/demo.tcl
 
-test: deps $(LIB) test/capi test/static test/stress test/stress-asan test/stress-tsan \
+test: deps newest $(LIB) test/capi test/static test/stress test/stress-asan test/stress-tsan \
       test/jobstress-asan test/jobstress-tsan
 	tclsh test/all.tcl
 
 clean:
 	rm -f cancel.so cancel.dylib cancel.dll test/capi test/static test/stress test/stress-asan test/stress-tsan \
 	  test/jobstress-asan test/jobstress-tsan
-	rm -rf test/tmp tool/bench_timeouts tool/bench_jobs
+	rm -rf test/tmp tool/bench_timeouts tool/bench_jobs build
 
-.PHONY: all bench deps demo test clean install uninstall
+.PHONY: all bench deps demo newest test clean install uninstall

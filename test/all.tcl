@@ -41,6 +41,20 @@ foreach f [lsort [glob -directory $testdir *.test]] {
 
 run_one python_test.py [list /usr/bin/python3 [file join $testdir python_test.py]] 1
 
+# The Tcl suite again against the newest SQLite release, when
+# tool/newest-sqlite.sh could build it.
+set newest [file join $topdir build newest-sqlite]
+if {[file exists [file join $newest libtclsqlite.so]]} {
+  set fd [open [file join $newest VERSION]]; set v [string trim [read $fd]]; close $fd
+  set env(CANCEL_TCLSQLITE) [file join $newest libtclsqlite.so]
+  foreach f [lsort [glob -directory $testdir *.test]] {
+    run_one "\[$v\] [file tail $f]" [list [info nameofexecutable] $f] 1
+  }
+  unset env(CANCEL_TCLSQLITE)
+} else {
+  puts "(the newest SQLite was not built: tool/newest-sqlite.sh said why)"
+}
+
 file mkdir [file join $testdir tmp]
 set env(TSAN_OPTIONS) "halt_on_error=1 exitcode=66"
 set env(ASAN_OPTIONS) "detect_leaks=1 abort_on_error=0"

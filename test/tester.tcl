@@ -9,7 +9,16 @@
 # `db` is a connection with the extension loaded (see session_open).
 # finish_test prints "N passed, N failed" and exits 1 on any failure.
 
-package require sqlite3
+# CANCEL_TCLSQLITE names another SQLite Tcl binding to test against (a
+# newer SQLite than the system's; see tool/newest-sqlite.sh).
+proc require_sqlite3 {} {
+  if {[info exists ::env(CANCEL_TCLSQLITE)] && $::env(CANCEL_TCLSQLITE) ne ""} {
+    load $::env(CANCEL_TCLSQLITE) Sqlite3
+  } else {
+    package require sqlite3
+  }
+}
+require_sqlite3
 
 set ::testdir [file normalize [file dirname [info script]]]
 set ::topdir  [file dirname $::testdir]

@@ -12,8 +12,9 @@ proc worker_start {name {timeout 0}} {
   thread::send $tid [list set ::main [thread::id]]
   thread::send $tid [list set ::name $name]
   thread::send $tid [list set ::extpath $::extpath]
+  thread::send $tid [list proc require_sqlite3 {} [info body require_sqlite3]]
   thread::send $tid {
-    package require sqlite3
+    require_sqlite3
     proc ready {} { thread::send -async $::main [list set ::ready($::name) 1]; return 1 }
   }
   thread::send $tid [list sqlite3 db $::f -fullmutex 1]

@@ -3,7 +3,7 @@
 # (Debian 12 package names). Run by `make test` and `make demo`.
 set -e
 need=""
-for p in gcc make libsqlite3-dev sqlite3 tcl libsqlite3-tcl tcl-thread python3; do
+for p in gcc make libsqlite3-dev sqlite3 tcl tcl-dev libsqlite3-tcl tcl-thread python3; do
   dpkg -s "$p" >/dev/null 2>&1 || need="$need $p"
 done
 [ -z "$need" ] && exit 0
