@@ -12,7 +12,6 @@
 ** SQLite runs when the connection closes drop them, and the last one
 ** takes the session out of the registry. Loading twice is a no-op.
 */
-#define _GNU_SOURCE 1   /* dladdr, RTLD_NODELETE */
 #include "registry.h"
 #include "hooks.h"
 #include "functions.h"
@@ -24,7 +23,7 @@
 #include "cancel.h"
 SQLITE_EXTENSION_INIT1
 
-#include <dlfcn.h>
+#include "port.h"
 
 #define CANCEL_MIN_SQLITE 3040001
 
@@ -32,11 +31,7 @@ SQLITE_EXTENSION_INIT1
 ** pointers into this library after the connection that loaded it has
 ** closed: make sure it is never unloaded. */
 static void cancelPinOnce(void){
-  Dl_info info;
-  if( dladdr((void*)cancelPinOnce, &info) && info.dli_fname ){
-    void *h = dlopen(info.dli_fname, RTLD_NOW|RTLD_NODELETE|RTLD_NOLOAD);
-    (void)h;       /* the handle is deliberately never closed */
-  }
+  portPinLibrary((void*)cancelPinOnce);
 }
 static void cancelPinLibrary(void){
   static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -102,6 +97,32 @@ static void cancelCreateTempTables(sqlite3 *db, CancelSession *s){
   sqlite3_busy_timeout(db, 0);   /* hooksInstall() sets ours */
 }
 
+/*
+** SQLite 3.44 added sqlite3_set_clientdata(), whose destructor runs when
+** the connection closes, whatever the application did to our functions
+** meanwhile: one more registration holding the session. Used when built
+** with 3.44+ headers and loaded into a 3.44+ SQLite (a runtime check: the
+** routine table of an older SQLite has no such entry).
+*/
+static void cancelClientdataDestroy(void *p){
+  registryUnref((CancelSession*)p);
+}
+
+static int cancelRegisterClientdata(sqlite3 *db, CancelSession *s){
+#if SQLITE_VERSION_NUMBER>=3044000
+  if( sqlite3_libversion_number()>=3044000 ){
+    registryRef(s);
+    if( sqlite3_set_clientdata(db, "cancel.session", s, cancelClientdataDestroy)!=SQLITE_OK ){
+      registryUnref(s);
+      return SQLITE_NOMEM;
+    }
+  }
+#else
+  (void)db; (void)s; (void)cancelClientdataDestroy;
+#endif
+  return SQLITE_OK;
+}
+
 #ifdef _WIN32
 __declspec(dllexport)
 #endif
@@ -124,7 +145,8 @@ int sqlite3_cancel_init(sqlite3 *db, char **pzErrMsg,
   if( s==0 ) return SQLITE_NOMEM;
   registryRef(s);               /* ours until the registrations are done */
   s->busyTimeoutMs = cancelReadBusyTimeout(db);
-  rc = functionsRegister(db, s);
+  rc = cancelRegisterClientdata(db, s);
+  if( rc==SQLITE_OK ) rc = functionsRegister(db, s);
   if( rc==SQLITE_OK ) rc = sessionsRegister(db, s);
   if( rc==SQLITE_OK ) rc = cancelLogRegister(db, s);
   if( rc==SQLITE_OK ) rc = jobsTableRegister(db, s);

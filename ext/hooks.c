@@ -24,6 +24,7 @@
 */
 #include "hooks.h"
 #include "cancellog.h"
+#include "port.h"
 SQLITE_EXTENSION_INIT3
 
 #include <string.h>
@@ -331,8 +332,7 @@ static int hooksBusy(void *p, int nPrior){
   wakeUs = nowUs + (i64)aBusyDelayMs[nPrior<nDelay ? nPrior : nDelay-1]*1000;
   if( wakeUs>deadlineUs ) wakeUs = deadlineUs;
   if( s->curDeadlineUs && wakeUs>s->curDeadlineUs ) wakeUs = s->curDeadlineUs;
-  dl.tv_sec = (time_t)(wakeUs/1000000);
-  dl.tv_nsec = (long)(wakeUs%1000000)*1000L;
+  dl = portCondDeadline(wakeUs);
   pthread_mutex_lock(&s->mu);
   while( (eWhy = hooksStopReasonLocked(s))==STOP_NONE ){
     if( pthread_cond_timedwait(&s->cond, &s->mu, &dl)!=0 ) break;

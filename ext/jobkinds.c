@@ -35,7 +35,7 @@ SQLITE_EXTENSION_INIT3
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
+#include "port.h"
 
 #define JOB_BACKUP_PAGES 128   /* pages copied per backup step */
 
@@ -165,7 +165,7 @@ static int taskBackup(JobTask *t, char **pzErr){
   char *zPart = taskPartName(t);
   int e = -1;
   if( pSrc && zPart ){
-    unlink(zPart);
+    portUnlink(zPart);
     if( sqlite3_open_v2(zPart, &pDest, SQLITE_OPEN_READWRITE|SQLITE_OPEN_CREATE, 0)!=SQLITE_OK ){
       *pzErr = sqlite3_mprintf("cannot create %s: %s", zPart, sqlite3_errmsg(pDest));
     }else{
@@ -173,13 +173,13 @@ static int taskBackup(JobTask *t, char **pzErr){
     }
   }
   sqlite3_close(pDest);
-  if( e==JOB_GO && rename(zPart, t->zFile)!=0 ){
+  if( e==JOB_GO && portRename(zPart, t->zFile)!=0 ){
     *pzErr = sqlite3_mprintf("cannot rename %s to %s", zPart, t->zFile);
     e = -1;
   }
   if( e!=JOB_GO ){
     jobReverting(t->pJob);
-    if( zPart ) unlink(zPart);
+    if( zPart ) portUnlink(zPart);
   }
   sqlite3_free(zPart);
   sqlite3_close(pSrc);
@@ -509,7 +509,7 @@ static int taskVacuum(JobTask *t, char **pzErr){
   sqlite3_stmt *p = 0;
   int e = -1, rc;
   if( db==0 || zPart==0 ) goto done;
-  unlink(zPart);
+  portUnlink(zPart);
   if( sqlite3_prepare_v2(db, "SELECT page_count*page_size FROM pragma_page_count, pragma_page_size",
                          -1, &p, 0)==SQLITE_OK && sqlite3_step(p)==SQLITE_ROW ){
     t->growTarget = sqlite3_column_double(p, 0);
@@ -527,7 +527,7 @@ static int taskVacuum(JobTask *t, char **pzErr){
     goto done;
   }
   if( jobCheckpoint(t->pJob)==JOB_CANCEL ){ e = JOB_CANCEL; goto done; }
-  if( rename(zPart, t->zFile)!=0 ){
+  if( portRename(zPart, t->zFile)!=0 ){
     *pzErr = sqlite3_mprintf("cannot rename %s to %s", zPart, t->zFile);
     goto done;
   }
@@ -536,7 +536,7 @@ done:
   t->zGrowing = 0;
   if( e!=JOB_GO ){
     jobReverting(t->pJob);
-    if( zPart ) unlink(zPart);
+    if( zPart ) portUnlink(zPart);
   }
   sqlite3_free(zSql);
   sqlite3_free(zPart);

@@ -13,7 +13,7 @@ SQLITE_EXTENSION_INIT3
 #include <errno.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
+#include "port.h"
 
 static pthread_mutex_t jobMu = PTHREAD_MUTEX_INITIALIZER;
 static CancelJob *jobFirst = 0;
@@ -411,7 +411,7 @@ int jobsSnapshot(CancelSession *pCaller, JobRow **paRow, int *pnRow){
       r->finishedMs = p->finishedMs;
       r->modifiedMs = p->modifiedMs;
       if( p->iCoordinator ) registryFormatId(p->iCoordinator, r->zCoordinator);
-      r->nodeId = (i64)getpid();
+      r->nodeId = (i64)portPid();
       if( !r->zType || !r->zDesc || !r->zUser || !r->zRunning
        || (p->zError && !r->zError) ){
         rc = SQLITE_NOMEM;

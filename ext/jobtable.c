@@ -156,6 +156,9 @@ static sqlite3_module jobsModule = {
   0,                 /* xRename */
   0, 0, 0,           /* xSavepoint, xRelease, xRollbackTo */
   0                  /* xShadowName */
+#if SQLITE_VERSION_NUMBER>=3044000
+  ,0                   /* xIntegrity (3.44+ headers) */
+#endif
 };
 
 static void jobsModuleDestroy(void *p){

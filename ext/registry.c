@@ -18,14 +18,12 @@
 #include "jobs.h"
 SQLITE_EXTENSION_INIT3
 
+#include "port.h"
 #include <errno.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
-#include <unistd.h>
 
 static pthread_mutex_t regMu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t regGone = PTHREAD_COND_INITIALIZER;  /* a termination
@@ -51,20 +49,10 @@ static _Atomic i64 reaperWakeUs = 0;   /* when it will wake by itself, 0 never *
 
 static void regInitOnce(void){
   struct timespec ts;
-  struct passwd pw, *pRes = 0;
-  char buf[1024];
-  u64 r = 0;
   clock_gettime(CLOCK_REALTIME, &ts);
-  if( getrandom(&r, sizeof(r), 0)!=(ssize_t)sizeof(r) ) r = 0;
-  regTag = r ^ ((u64)ts.tv_sec*1000000000ull + (u64)ts.tv_nsec);
-  regNode = (u64)getpid();
-  if( getpwuid_r(geteuid(), &pw, buf, sizeof(buf), &pRes)==0 && pRes ){
-    snprintf(regOsUser, sizeof(regOsUser), "%s", pw.pw_name);
-  }else if( getenv("USER") ){
-    snprintf(regOsUser, sizeof(regOsUser), "%s", getenv("USER"));
-  }else{
-    snprintf(regOsUser, sizeof(regOsUser), "uid%d", (int)geteuid());
-  }
+  regTag = portRandom64() ^ ((u64)ts.tv_sec*1000000000ull + (u64)ts.tv_nsec);
+  regNode = (u64)portPid();
+  portUserName(regOsUser, sizeof(regOsUser));
 }
 
 /* ---------------------------------------------------------------- ids */
@@ -146,7 +134,7 @@ i64 registryNowMs(void){
 void registryFormatTime(i64 ms, char *zOut){
   time_t t = (time_t)(ms/1000);
   struct tm tm;
-  gmtime_r(&t, &tm);
+  portGmtime(t, &tm);
   snprintf(zOut, 32, "%04d-%02d-%02d %02d:%02d:%02d.%03d",
            (tm.tm_year+1900)%10000, (tm.tm_mon+1)%100, tm.tm_mday%100,
            tm.tm_hour%100, tm.tm_min%100, tm.tm_sec%100, (int)(ms%1000));
@@ -176,13 +164,7 @@ CancelSession *registryEnrol(sqlite3 *db){
     return 0;
   }
   pthread_mutex_init(&s->mu, 0);
-  {
-    pthread_condattr_t ca;   /* busy-handler waits use monotonic deadlines */
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&s->cond, &ca);
-    pthread_condattr_destroy(&ca);
-  }
+  portCondInitMono(&s->cond);   /* busy-handler waits: monotonic deadlines */
   atomic_init(&s->stmtTimeoutMs, atomic_load(&registryDefaultStmtTimeoutMs));
   atomic_init(&s->idleTimeoutMs, atomic_load(&registryDefaultIdleTimeoutMs));
   atomic_init(&s->idleDeadlineUs, 0);

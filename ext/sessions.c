@@ -173,6 +173,9 @@ static sqlite3_module sessionsModule = {
   0,                   /* xRename */
   0, 0, 0,             /* xSavepoint, xRelease, xRollbackTo */
   0                    /* xShadowName */
+#if SQLITE_VERSION_NUMBER>=3044000
+  ,0                   /* xIntegrity (3.44+ headers) */
+#endif
 };
 
 static void sessionsModuleDestroy(void *p){

@@ -47,10 +47,11 @@ set newest [file join $topdir build newest-sqlite]
 if {[file exists [file join $newest libtclsqlite.so]]} {
   set fd [open [file join $newest VERSION]]; set v [string trim [read $fd]]; close $fd
   set env(CANCEL_TCLSQLITE) [file join $newest libtclsqlite.so]
+  set env(CANCEL_EXT) [file join $newest cancel]
   foreach f [lsort [glob -directory $testdir *.test]] {
     run_one "\[$v\] [file tail $f]" [list [info nameofexecutable] $f] 1
   }
-  unset env(CANCEL_TCLSQLITE)
+  unset env(CANCEL_TCLSQLITE) env(CANCEL_EXT)
 } else {
   puts "(the newest SQLite was not built: tool/newest-sqlite.sh said why)"
 }

@@ -22,7 +22,10 @@ require_sqlite3
 
 set ::testdir [file normalize [file dirname [info script]]]
 set ::topdir  [file dirname $::testdir]
-set ::extpath [file join $::topdir cancel]
+# CANCEL_EXT names another build of the extension (the one compiled with
+# the newest SQLite's headers; see tool/newest-sqlite.sh).
+set ::extpath [expr {[info exists ::env(CANCEL_EXT)] && $::env(CANCEL_EXT) ne ""
+                     ? [file normalize $::env(CANCEL_EXT)] : [file join $::topdir cancel]}]
 set ::tmpdir  [file join $::testdir tmp]
 file mkdir $::tmpdir
 set ::nPass 0

@@ -3,7 +3,8 @@
 # (Debian 12 package names). Run by `make test` and `make demo`.
 set -e
 need=""
-for p in gcc make libsqlite3-dev sqlite3 tcl tcl-dev libsqlite3-tcl tcl-thread python3; do
+for p in gcc make libsqlite3-dev sqlite3 tcl tcl-dev libsqlite3-tcl tcl-thread python3 \
+         gcc-mingw-w64-x86-64-posix; do
   dpkg -s "$p" >/dev/null 2>&1 || need="$need $p"
 done
 [ -z "$need" ] && exit 0

@@ -4,12 +4,14 @@
 # package ships an sqlite-autoconf tarball), so that `make test` runs the
 # Tcl suite against it as well as against the system's SQLite.
 #
-# Output: build/newest-sqlite/libtclsqlite.so and VERSION. Skips (exit 0,
-# with a note on stderr) when npm or the registry cannot be reached.
+# Output: build/newest-sqlite/libtclsqlite.so, VERSION, and cancel.so
+# compiled with that release's headers (so the newer APIs, used behind
+# runtime checks, are compiled in). Skips (exit 0, with a note on stderr)
+# when npm or the registry cannot be reached.
 set -e
 cd "$(dirname "$0")/.."
 out=build/newest-sqlite
-[ -f $out/libtclsqlite.so ] && exit 0
+[ -f $out/libtclsqlite.so ] && [ -f $out/cancel.so ] && exit 0
 command -v npm >/dev/null 2>&1 || { echo "newest-sqlite: npm not found: skipped" >&2; exit 0; }
 rm -rf $out.tmp && mkdir -p $out.tmp
 cd $out.tmp
@@ -27,7 +29,9 @@ ${CC:-cc} -O1 -fPIC -shared -DSQLITE_THREADSAFE=1 -DUSE_TCL_STUBS \
   -I$src -I/usr/include/tcl8.6 -o libtclsqlite.so $src/tea/generic/tclsqlite3.c \
   -ltclstub8.6 -lpthread -ldl -lm
 cd ../..
+${CC:-cc} -O2 -g -Wall -Wextra -fPIC -shared -I$out.tmp/$src -o $out.tmp/cancel.so \
+  $(ls ext/*.c) -lpthread -ldl
 rm -rf $out && mkdir -p $out
-mv $out.tmp/libtclsqlite.so $out.tmp/VERSION $out/
+mv $out.tmp/libtclsqlite.so $out.tmp/VERSION $out.tmp/cancel.so $out/
 rm -rf $out.tmp
 echo "newest-sqlite: built SQLite $(cat $out/VERSION) for the tests"
