@@ -568,10 +568,18 @@ int registryFinishTermination(CancelSession *s){
   s->nPin++;
   pthread_mutex_unlock(&regMu);
 
-  if( !sqlite3_get_autocommit(s->db) ){
-    sqlite3_exec(s->db, "ROLLBACK", 0, 0, 0);
+  {
+    /* The application may be about to read the error of the statement
+    ** the termination just stopped (sqlite3_step, then sqlite3_errmsg):
+    ** our ROLLBACK would leave "not an error" there. So if there was an
+    ** error, leave the terminated session's own error in its place. */
+    int bHadError = sqlite3_errcode(s->db)!=SQLITE_OK;
+    if( !sqlite3_get_autocommit(s->db) ){
+      sqlite3_exec(s->db, "ROLLBACK", 0, 0, 0);
+    }
+    hooksDenyAll(s);
+    if( bHadError ) sqlite3_exec(s->db, "SELECT 1", 0, 0, 0);  /* not authorized */
   }
-  hooksDenyAll(s);
 
   pthread_mutex_lock(&s->mu);
   s->finishing = 0;

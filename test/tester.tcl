@@ -118,6 +118,15 @@ proc is_refused {res} {
   expr {[lindex $res 0] == 1 && [lindex $res 1] in {interrupted {not authorized}}}
 }
 
+# Did {rc msg} fail the way a statement stopped by a termination fails?
+# With $orig ("interrupted", or "database is locked" for a lock wait); or
+# with "not authorized" when the termination's rollback on that
+# connection came between the failure and the reading of its message
+# (see registryFinishTermination).
+proc terminated_with {res {orig interrupted}} {
+  expr {[lindex $res 0] == 1 && [lindex $res 1] in [list $orig {not authorized}]}
+}
+
 proc finish_test {} {
   puts "$::nPass passed, $::nFail failed"
   exit [expr {$::nFail ? 1 : 0}]
