@@ -238,11 +238,6 @@ static sqlite3_module logModule = {
 #endif
 };
 
-static void logModuleDestroy(void *p){
-  registryUnref((CancelSession*)p);
-}
-
 int cancelLogRegister(sqlite3 *db, CancelSession *s){
-  registryRef(s);   /* released by logModuleDestroy, even on failure */
-  return sqlite3_create_module_v2(db, "cancel_log", &logModule, s, logModuleDestroy);
+  return vtabRegister(db, "cancel_log", &logModule, s);
 }

@@ -161,11 +161,6 @@ static sqlite3_module jobsModule = {
 #endif
 };
 
-static void jobsModuleDestroy(void *p){
-  registryUnref((CancelSession*)p);
-}
-
 int jobsTableRegister(sqlite3 *db, CancelSession *s){
-  registryRef(s);   /* released by jobsModuleDestroy, even on failure */
-  return sqlite3_create_module_v2(db, "jobs", &jobsModule, s, jobsModuleDestroy);
+  return vtabRegister(db, "jobs", &jobsModule, s);
 }

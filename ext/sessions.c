@@ -178,12 +178,6 @@ static sqlite3_module sessionsModule = {
 #endif
 };
 
-static void sessionsModuleDestroy(void *p){
-  registryUnref((CancelSession*)p);
-}
-
 int sessionsRegister(sqlite3 *db, CancelSession *s){
-  registryRef(s);   /* released by sessionsModuleDestroy, even on failure */
-  return sqlite3_create_module_v2(db, "sessions", &sessionsModule, s,
-                                  sessionsModuleDestroy);
+  return vtabRegister(db, "sessions", &sessionsModule, s);
 }

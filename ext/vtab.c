@@ -7,6 +7,16 @@ SQLITE_EXTENSION_INIT3
 
 #include <string.h>
 
+static void vtabModuleDestroy(void *p){
+  registryUnref((CancelSession*)p);
+}
+
+int vtabRegister(sqlite3 *db, const char *zName, const sqlite3_module *pModule,
+                 CancelSession *s){
+  registryRef(s);   /* released by vtabModuleDestroy, even on failure */
+  return sqlite3_create_module_v2(db, zName, pModule, s, vtabModuleDestroy);
+}
+
 int vtabConnect(sqlite3 *db, void *pAux, const char *zSchema, sqlite3_vtab **ppVtab){
   Vtab *p;
   int rc = sqlite3_declare_vtab(db, zSchema);

@@ -24,6 +24,11 @@ struct VtabCursor {
   void (*xFree)(void *aRow, int nRow);
 };
 
+/* Register module zName with s as its client data, holding a reference
+** on s that the module's destructor (run at close) releases. */
+int vtabRegister(sqlite3 *db, const char *zName, const sqlite3_module *pModule,
+                 CancelSession *s);
+
 /* xConnect: declare zSchema, DIRECTONLY, remember the caller (pAux). */
 int vtabConnect(sqlite3 *db, void *pAux, const char *zSchema, sqlite3_vtab **ppVtab);
 int vtabDisconnect(sqlite3_vtab *pVtab);
