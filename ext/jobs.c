@@ -205,9 +205,7 @@ void jobSetCoordinator(CancelJob *p, u64 iSerial){
 void jobNap(CancelJob *p, int ms){
   struct timespec dl;
   int eStatus;
-  clock_gettime(CLOCK_REALTIME, &dl);
-  dl.tv_nsec += (long)ms*1000000L;
-  while( dl.tv_nsec>=1000000000L ){ dl.tv_sec++; dl.tv_nsec -= 1000000000L; }
+  dl = portRealtimeAfter((int64_t)ms*1000);
   pthread_mutex_lock(&jobMu);
   eStatus = p->eStatus;
   while( p->eStatus==eStatus ){
@@ -323,12 +321,7 @@ int jobWait(i64 id, int timeoutMs){
   CancelJob *p;
   int eStatus;
   struct timespec dl;
-  clock_gettime(CLOCK_REALTIME, &dl);
-  if( timeoutMs>=0 ){
-    dl.tv_sec += timeoutMs/1000;
-    dl.tv_nsec += (long)(timeoutMs%1000)*1000000L;
-    if( dl.tv_nsec>=1000000000L ){ dl.tv_sec++; dl.tv_nsec -= 1000000000L; }
-  }
+  dl = portRealtimeAfter(timeoutMs>=0 ? (int64_t)timeoutMs*1000 : 0);
   pthread_mutex_lock(&jobMu);
   p = jobFindLocked(id);
   if( p==0 ){

@@ -133,3 +133,12 @@ struct timespec portCondDeadline(int64_t monoUs){
 #endif
   return dl;
 }
+
+struct timespec portRealtimeAfter(int64_t us){
+  struct timespec dl;
+  clock_gettime(CLOCK_REALTIME, &dl);
+  dl.tv_sec += (time_t)(us/1000000);
+  dl.tv_nsec += (long)(us%1000000)*1000L;
+  if( dl.tv_nsec>=1000000000L ){ dl.tv_sec++; dl.tv_nsec -= 1000000000L; }
+  return dl;
+}

@@ -27,4 +27,8 @@ void portPinLibrary(void *pAddr);              /* never unload the module
 void portCondInitMono(pthread_cond_t *pCond);
 struct timespec portCondDeadline(int64_t monoUs);
 
+/* A deadline us microseconds from now on the realtime clock, for the
+** conditions created with default attributes. */
+struct timespec portRealtimeAfter(int64_t us);
+
 #endif /* CANCEL_PORT_H */

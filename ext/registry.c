@@ -602,10 +602,7 @@ int registryFinishTermination(CancelSession *s){
 int registryWaitGone(i64 pid, int timeoutMs){
   struct timespec dl;
   int bGone = 0;
-  clock_gettime(CLOCK_REALTIME, &dl);
-  dl.tv_sec += timeoutMs/1000;
-  dl.tv_nsec += (long)(timeoutMs%1000)*1000000L;
-  if( dl.tv_nsec>=1000000000L ){ dl.tv_sec++; dl.tv_nsec -= 1000000000L; }
+  dl = portRealtimeAfter((int64_t)timeoutMs*1000);
   pthread_mutex_lock(&regMu);
   for(;;){
     if( regByPid(pid)==0 ){ bGone = 1; break; }
@@ -649,10 +646,7 @@ static int regIdleExpired(CancelSession **aOut, int nMax, i64 *pNextUs){
 
 static void regTimedWait(pthread_cond_t *pCond, i64 waitUs){
   struct timespec dl;
-  clock_gettime(CLOCK_REALTIME, &dl);
-  dl.tv_sec += (time_t)(waitUs/1000000);
-  dl.tv_nsec += (long)(waitUs%1000000)*1000L;
-  if( dl.tv_nsec>=1000000000L ){ dl.tv_sec++; dl.tv_nsec -= 1000000000L; }
+  dl = portRealtimeAfter(waitUs);
   pthread_cond_timedwait(pCond, &regMu, &dl);
 }
 
