@@ -22,7 +22,7 @@ else
 endif
 
 LIB      := cancel.$(EXT)
-SRC      := ext/cancel.c ext/registry.c ext/hooks.c ext/functions.c ext/sessions.c ext/cancellog.c ext/jobs.c ext/jobkinds.c ext/jobtable.c ext/jobfunctions.c ext/vtab.c ext/port.c
+SRC      := ext/cancel.c ext/registry.c ext/hooks.c ext/functions.c ext/sessions.c ext/cancellog.c ext/jobs.c ext/jobkinds.c ext/jobtable.c ext/jobfunctions.c ext/vtab.c ext/port.c ext/shared.c
 HDR      := $(wildcard ext/*.h)
 LDLIBS   := -lpthread -ldl
 

@@ -21,6 +21,7 @@
 #include "jobtable.h"
 #include "jobfunctions.h"
 #include "cancel.h"
+#include "shared.h"
 SQLITE_EXTENSION_INIT1
 
 #include "port.h"
@@ -207,6 +208,10 @@ int cancel_set_idle_in_transaction_session_timeout(sqlite3 *db, int ms){
   if( s==0 ) return SQLITE_MISUSE;
   atomic_store(&s->idleTimeoutMs, ms<0 ? 0 : ms);
   return SQLITE_OK;
+}
+
+void cancel_set_shared(int bOn){
+  sharedSetDefault(bOn);
 }
 
 void cancel_set_default_statement_timeout(int ms){

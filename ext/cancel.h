@@ -55,6 +55,11 @@ int cancel_set_idle_in_transaction_session_timeout(sqlite3 *db, int ms);
 
 /* The timeouts every session enrolled from now on starts with (0: off,
 ** the default). Sessions that exist keep theirs. */
+/* Cross-process sharing (on by default; also CANCEL_SHARED=0 in the
+** environment, or the URI parameter cancel_shared=0 per connection):
+** for the sessions enrolled after the call. */
+void cancel_set_shared(int bOn);
+
 void cancel_set_default_statement_timeout(int ms);
 void cancel_set_default_idle_in_transaction_session_timeout(int ms);
 

@@ -24,6 +24,7 @@ struct LogEntry {
   const char *zAction;      /* static */
   u64 iBySession;
   char *zByUser;
+  u64 iTargetTag;           /* 0: this process */
   u64 iTargetSession;
   i64 targetPid;
   char *zTargetUser;
@@ -48,6 +49,7 @@ i64 cancelLogAdd(u64 iBySession, const char *zByUser, const char *zAction,
   e.zAction = zAction;
   e.iBySession = iBySession;
   e.zByUser = logDup(zByUser);
+  e.iTargetTag = pTarget->iTag;
   e.iTargetSession = pTarget->iSession;
   e.targetPid = pTarget->pid;
   e.zTargetUser = logDup(pTarget->zUser);
@@ -103,10 +105,10 @@ int cancelLogSnapshot(CancelSession *pCaller, LogRow **paRow, int *pnRow){
     r->zAction = e->zAction;
     if( e->iBySession ) registryFormatId(e->iBySession, r->zBySession);
     r->zByUser = logDup(e->zByUser);
-    if( e->iTargetSession ) registryFormatId(e->iTargetSession, r->zTargetSession);
+    if( e->iTargetSession ) registryFormatIdTag(e->iTargetTag, e->iTargetSession, r->zTargetSession);
     r->targetPid = e->targetPid;
     r->zTargetUser = logDup(e->zTargetUser);
-    if( e->iTargetQuery ) registryFormatId(e->iTargetQuery, r->zTargetQuery);
+    if( e->iTargetQuery ) registryFormatIdTag(e->iTargetTag, e->iTargetQuery, r->zTargetQuery);
     /* query text masked as in `sessions` */
     r->zQuery = (e->zQuery && !isAdmin && (e->zTargetUser==0 || strcmp(e->zTargetUser, zUser)!=0))
               ? logDup("<insufficient privilege>") : logDup(e->zQuery);

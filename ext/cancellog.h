@@ -28,6 +28,7 @@
 /* What one entry says about its target, copied when it is added. */
 typedef struct LogTarget LogTarget;
 struct LogTarget {
+  u64 iTag;              /* process tag of the ids, 0 for this process */
   u64 iSession;          /* serial, 0 when unknown */
   i64 pid;               /* 0 when unknown */
   const char *zUser;

@@ -154,7 +154,7 @@ static void funcCancelQuery(sqlite3_context *ctx, int argc, sqlite3_value **argv
   CancelSession *s = funcSession(ctx);
   const char *zId = funcTextArg(ctx, argv[0], "cancel_query", "query ID");
   int bIfExists = 0, rc;
-  u64 iQuery;
+  u64 iQuery, tag;
   char zWhat[64];
   if( !funcCalledDirectly(ctx, "cancel_query") ) return;
   if( zId==0 ) return;
@@ -164,8 +164,8 @@ static void funcCancelQuery(sqlite3_context *ctx, int argc, sqlite3_value **argv
     return;
   }
   snprintf(zWhat, sizeof(zWhat), "query ID %s", zId);
-  rc = registryParseId(zId, &iQuery) ? registryCancelQuery(s, iQuery, "cancel_query")
-                                      : REG_NOTFOUND;
+  rc = registryParseId(zId, &tag, &iQuery) ? registryCancelQuery(s, tag, iQuery, "cancel_query")
+                                            : REG_NOTFOUND;
   if( rc==REG_OK ){
     sqlite3_result_int(ctx, 1);
   }else if( rc==REG_NOTFOUND && bIfExists ){
@@ -262,13 +262,14 @@ void funcFreeIds(char **azId, int nId){
 static int funcTerminateIds(sqlite3_context *ctx, CancelSession *s,
                             const char *zAction, char **azId, int nId,
                             int bIfExists){
-  u64 *aSerial;
+  u64 *aSerial, *aTag;
   int i, n = 0;
-  aSerial = sqlite3_malloc64(sizeof(u64)*(nId ? nId : 1));
+  aSerial = sqlite3_malloc64(sizeof(u64)*2*(nId ? nId : 1));
   if( aSerial==0 ){
     sqlite3_result_error_nomem(ctx);
     return -1;
   }
+  aTag = aSerial + (nId ? nId : 1);
   for(i=0; i<nId; i++){
     char zWhat[64];
     int rc;
@@ -279,19 +280,19 @@ static int funcTerminateIds(sqlite3_context *ctx, CancelSession *s,
     }
     snprintf(zWhat, sizeof(zWhat), "session ID %s", azId[i]);
     aSerial[i] = 0;
-    rc = registryParseId(azId[i], &aSerial[i]) ? registryCheckSerial(s, aSerial[i])
-                                                : REG_NOTFOUND;
+    rc = registryParseId(azId[i], &aTag[i], &aSerial[i])
+       ? registryCheckSerial(s, aTag[i], aSerial[i]) : REG_NOTFOUND;
     if( rc==REG_NOTFOUND && bIfExists ){
       aSerial[i] = 0;
     }else if( rc!=REG_OK ){
-      registryLogDenied(s, zAction, aSerial[i]);
+      registryLogDenied(s, zAction, aTag[i], aSerial[i]);
       funcRegError(ctx, rc, "cancel", zWhat);
       sqlite3_free(aSerial);
       return -1;
     }
   }
   for(i=0; i<nId; i++){
-    if( aSerial[i] && registryTerminateBySerial(s, aSerial[i], zAction)==REG_OK ) n++;
+    if( aSerial[i] && registryTerminateBySerial(s, aTag[i], aSerial[i], zAction)==REG_OK ) n++;
   }
   sqlite3_free(aSerial);
   return n;
@@ -397,7 +398,7 @@ static void funcPgTerminateBackend(sqlite3_context *ctx, int argc, sqlite3_value
     return;
   }
   if( rc==REG_OK && timeoutMs>0 ){
-    rc = registryWaitGone(pid, (int)timeoutMs) ? REG_OK : REG_NOTFOUND;
+    rc = registryWaitGone(s, pid, (int)timeoutMs) ? REG_OK : REG_NOTFOUND;
   }
   sqlite3_result_int(ctx, rc==REG_OK);
 }
@@ -530,7 +531,7 @@ static void funcBlocking(sqlite3_context *ctx, int bSessionIds, i64 pid,
 static void funcBlockingSessions(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   const char *zId = funcTextArg(ctx, argv[0], "blocking_sessions", "session ID");
   char zWhat[64];
-  u64 iSerial;
+  u64 iSerial, tag;
   (void)argc;
   if( zId==0 ) return;
   if( !registryIsIdShape(zId) ){
@@ -538,7 +539,7 @@ static void funcBlockingSessions(sqlite3_context *ctx, int argc, sqlite3_value *
     return;
   }
   snprintf(zWhat, sizeof(zWhat), "session ID %s", zId);
-  if( !registryParseId(zId, &iSerial) ){
+  if( !registryParseId(zId, &tag, &iSerial) || tag!=registryTag() ){
     funcError(ctx, "%s not found", zWhat);
     return;
   }
@@ -558,6 +559,18 @@ static void funcPgBlockingPids(sqlite3_context *ctx, int argc, sqlite3_value **a
   funcBlocking(ctx, 0, pid, 0, zWhat);
 }
 
+/* ------------------------------------------------------- registry */
+
+/* cancel_registry(): where the cross-process registry of the caller's
+** database is and whether it is in use ('shared: FILE', 'not shared:
+** FILE: why', 'off'). */
+static void funcCancelRegistry(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  char *z = registrySharedStatus(funcSession(ctx));
+  (void)argc; (void)argv;
+  if( z==0 ){ sqlite3_result_error_nomem(ctx); return; }
+  sqlite3_result_text(ctx, z, -1, sqlite3_free);
+}
+
 /* ------------------------------------------------------ registration */
 
 static const FuncDef aFunc[] = {
@@ -575,6 +588,7 @@ static const FuncDef aFunc[] = {
   { "set_idle_in_transaction_session_timeout", 1, 1, funcSetIdleTimeout },
   { "blocking_sessions",       1, 1, funcBlockingSessions },
   { "pg_blocking_pids",        1, 1, funcPgBlockingPids },
+  { "cancel_registry",         0, 0, funcCancelRegistry },
 };
 
 static void funcDestroy(void *p){

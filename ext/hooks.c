@@ -25,6 +25,7 @@
 #include "hooks.h"
 #include "cancellog.h"
 #include "port.h"
+#include "shared.h"
 SQLITE_EXTENSION_INIT3
 
 #include <string.h>
@@ -194,6 +195,7 @@ static void hooksStmtStart(CancelSession *s, void *pStmt, const char *zSql){
   s->curDeadlineUs = deadlineUs;
   s->execThread = pthread_self();
   if( bAutocommit && s->xactStartMs==0 ) s->xactStartMs = now;
+  sharedPublishActivity(s);
   pthread_mutex_unlock(&s->mu);
 }
 
@@ -235,6 +237,7 @@ static void hooksStmtEnd(CancelSession *s, void *pStmt){
   s->eXactKind = eKind;
   if( bAutocommit && s->nStmt==0 ) s->xactStartMs = 0;
   bIdleInXact = s->inXact && s->nStmt==0;
+  sharedPublishActivity(s);
   pthread_mutex_unlock(&s->mu);
   registrySetWaiting(s, 0);
   cancelLogOutcome(iLogFinished, LOG_FINISHED);

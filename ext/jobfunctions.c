@@ -186,7 +186,7 @@ static void jfWait(sqlite3_context *ctx, int argc, sqlite3_value **argv){
       return;
     }
   }
-  eStatus = jobWait(id, (int)timeoutMs);
+  eStatus = jobWait(jfSession(ctx)->pShReg, id, (int)timeoutMs);
   if( eStatus<0 ){ jfNotFound(ctx, id); return; }
   sqlite3_result_text(ctx, jobStatusName(eStatus), -1, SQLITE_STATIC);
 }
@@ -214,7 +214,7 @@ static void jfCancelJob(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   if( !funcCalledDirectly(ctx, "cancel_job") || !jfAdminOnly(ctx, "cancel_job") ) return;
   if( !jfJobId(ctx, argv[0], "cancel_job", &id) ) return;
   if( !funcFlagArg(ctx, argc, argv, 1, "cancel_job", "if_exists", &bIfExists) ) return;
-  rc = jobCancel(id, &zErr);
+  rc = jobCancel(jfSession(ctx)->pShReg, id, &zErr);
   jfControlResult(ctx, rc, id, zErr, bIfExists);
 }
 
@@ -225,7 +225,7 @@ static void jfPauseJob(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   (void)argc;
   if( !funcCalledDirectly(ctx, "pause_job") || !jfAdminOnly(ctx, "pause_job") ) return;
   if( !jfJobId(ctx, argv[0], "pause_job", &id) ) return;
-  rc = jobPause(id, &zErr);
+  rc = jobPause(jfSession(ctx)->pShReg, id, &zErr);
   jfControlResult(ctx, rc, id, zErr, 0);
 }
 
@@ -236,7 +236,7 @@ static void jfResumeJob(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   (void)argc;
   if( !funcCalledDirectly(ctx, "resume_job") || !jfAdminOnly(ctx, "resume_job") ) return;
   if( !jfJobId(ctx, argv[0], "resume_job", &id) ) return;
-  rc = jobResume(id, &zErr);
+  rc = jobResume(jfSession(ctx)->pShReg, id, &zErr);
   jfControlResult(ctx, rc, id, zErr, 0);
 }
 
@@ -255,15 +255,13 @@ static void jfCancelJobs(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   if( aId==0 ){ funcFreeIds(azId, nId); sqlite3_result_error_nomem(ctx); return; }
   for(i=0; i<nId; i++){
     char *zEnd = 0;
-    CancelJob *p;
     aId[i] = strtoll(azId[i], &zEnd, 10);
     if( zEnd==azId[i] || *zEnd ){
       funcError(ctx, "cancel_jobs: not a job ID: '%.40s'", azId[i]);
       goto done;
     }
-    p = jobFind(aId[i]);
-    if( p ){
-      jobRelease(p);
+    if( jobExists(jfSession(ctx)->pShReg, aId[i]) ){
+      /* listed */
     }else if( bIfExists ){
       aId[i] = 0;
     }else{
@@ -274,7 +272,7 @@ static void jfCancelJobs(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   for(i=0; i<nId; i++){
     char *zErr = 0;
     if( aId[i]==0 ) continue;
-    switch( jobCancel(aId[i], &zErr) ){
+    switch( jobCancel(jfSession(ctx)->pShReg, aId[i], &zErr) ){
       case JOBCTL_DONE: n++; break;
       case JOBCTL_BADSTATE:
         jfErr(ctx, zErr);

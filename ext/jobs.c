@@ -8,6 +8,7 @@
 ** Lock order: jobMu before the registry lock.
 */
 #include "jobs.h"
+#include "shared.h"
 SQLITE_EXTENSION_INIT3
 
 #include <errno.h>
@@ -57,6 +58,7 @@ static void jobPurgeLocked(void){
     CancelJob *p = *pp;
     if( jobIsFinished(p->eStatus) && p->finishedMs<=cutoff ){
       *pp = p->pNext;
+      sharedReleaseJob(p);
       if( --p->nRef==0 ) jobFree(p);
     }else{
       pp = &p->pNext;
@@ -96,9 +98,10 @@ CancelJob *jobCreate(CancelSession *pCoord, const char *zType,
   p->nRef = 2;                 /* the list's and the caller's */
   pthread_mutex_lock(&jobMu);
   jobPurgeLocked();
-  p->id = ++jobNextId;
+  p->id = registryMakeId((u64)++jobNextId);
   for(pp=&jobFirst; *pp; pp=&(*pp)->pNext){}
   *pp = p;
+  sharedClaimJob(pCoord->pShReg, p);   /* seen by other processes */
   pthread_mutex_unlock(&jobMu);
   return p;
 }
@@ -126,11 +129,20 @@ CancelJob *jobFind(i64 id){
   return p;
 }
 
+int jobExists(SharedReg *pSh, i64 id){
+  CancelJob *p;
+  if( !registryIdIsOurs(id) ) return sharedUsable(pSh) && sharedJobStatus(pSh, id)>=0;
+  p = jobFind(id);
+  if( p ) jobRelease(p);
+  return p!=0;
+}
+
 /* With jobMu held: move p to eStatus and wake everyone waiting on it. */
 static void jobSetLocked(CancelJob *p, int eStatus){
   p->eStatus = eStatus;
   p->modifiedMs = registryNowMs();
   if( jobIsFinished(eStatus) ) p->finishedMs = p->modifiedMs;
+  sharedPublishJob(p);
   pthread_cond_broadcast(&p->cond);
 }
 
@@ -187,6 +199,7 @@ void jobProgress(CancelJob *p, double fraction, const char *zRunning){
     p->zRunning = z;
   }
   p->modifiedMs = registryNowMs();
+  sharedPublishJob(p);
   pthread_mutex_unlock(&jobMu);
 }
 
@@ -199,6 +212,7 @@ void jobReverting(CancelJob *p){
 void jobSetCoordinator(CancelJob *p, u64 iSerial){
   pthread_mutex_lock(&jobMu);
   p->iCoordinator = iSerial;
+  sharedPublishJob(p);
   pthread_mutex_unlock(&jobMu);
 }
 
@@ -280,19 +294,40 @@ static const signed char aResumeRule[] = {
   /* canceled */ J_BAD, /* failed */ J_BAD, /* succeeded */ J_BAD
 };
 
-static int jobControl(i64 id, const signed char *aRule, const char *zWhat,
-                      char **pzErr){
+/* Indexed by SHJOB_* */
+static const signed char *const aaRule[] = { 0, aCancelRule, aPauseRule, aResumeRule };
+static const char *const azRuleWhat[] = {
+  0, "requested to be canceled", "requested to be paused", "resumed"
+};
+
+int jobControlVerdict(int eOp, int eStatus){
+  int eNew = aaRule[eOp][eStatus];
+  return eNew==J_NOOP ? JOBCTL_NOOP : eNew==J_BAD ? JOBCTL_BADSTATE : JOBCTL_DONE;
+}
+
+static char *jobBadState(i64 id, int eStatus, int eOp){
+  return sqlite3_mprintf("job %lld with status %s cannot be %s",
+                         (long long)id, azStatus[eStatus], azRuleWhat[eOp]);
+}
+
+static int jobControl(SharedReg *pSh, i64 id, int eOp, char **pzErr){
   CancelJob *p;
   int rc, eNew;
+  if( !registryIdIsOurs(id) ){
+    /* a job of another process: its owner applies the same rules */
+    int eStatus = 0;
+    rc = sharedUsable(pSh) ? sharedJobControl(pSh, id, eOp, &eStatus) : JOBCTL_NOTFOUND;
+    if( rc==JOBCTL_BADSTATE ) *pzErr = jobBadState(id, eStatus, eOp);
+    return rc;
+  }
   pthread_mutex_lock(&jobMu);
   p = jobFindLocked(id);
   if( p==0 ){
     rc = JOBCTL_NOTFOUND;
-  }else if( (eNew = aRule[p->eStatus])==J_NOOP ){
+  }else if( (eNew = aaRule[eOp][p->eStatus])==J_NOOP ){
     rc = JOBCTL_NOOP;
   }else if( eNew==J_BAD ){
-    *pzErr = sqlite3_mprintf("job %lld with status %s cannot be %s",
-                             (long long)p->id, azStatus[p->eStatus], zWhat);
+    *pzErr = jobBadState(p->id, p->eStatus, eOp);
     rc = JOBCTL_BADSTATE;
   }else{
     if( eNew==J_RESUME ) eNew = p->bWasReverting ? JOB_REVERTING : JOB_RUNNING;
@@ -305,22 +340,52 @@ static int jobControl(i64 id, const signed char *aRule, const char *zWhat,
   return rc;
 }
 
-int jobCancel(i64 id, char **pzErr){
-  return jobControl(id, aCancelRule, "requested to be canceled", pzErr);
+int jobCancel(SharedReg *pSh, i64 id, char **pzErr){
+  return jobControl(pSh, id, SHJOB_CANCEL, pzErr);
 }
 
-int jobPause(i64 id, char **pzErr){
-  return jobControl(id, aPauseRule, "requested to be paused", pzErr);
+int jobPause(SharedReg *pSh, i64 id, char **pzErr){
+  return jobControl(pSh, id, SHJOB_PAUSE, pzErr);
 }
 
-int jobResume(i64 id, char **pzErr){
-  return jobControl(id, aResumeRule, "resumed", pzErr);
+int jobResume(SharedReg *pSh, i64 id, char **pzErr){
+  return jobControl(pSh, id, SHJOB_RESUME, pzErr);
 }
 
-int jobWait(i64 id, int timeoutMs){
+/* A control request from another process for the job in slot iSlot. */
+void jobsServeRemote(SharedReg *pSh, int iSlot, int eOp){
+  CancelJob *p;
+  i64 id = 0;
+  char *zErr = 0;
+  if( eOp<SHJOB_CANCEL || eOp>SHJOB_RESUME ) return;
+  pthread_mutex_lock(&jobMu);
+  for(p=jobFirst; p; p=p->pNext){
+    if( p->pSh==pSh && p->iShSlot==iSlot ){ id = p->id; break; }
+  }
+  pthread_mutex_unlock(&jobMu);
+  if( id ) jobControl(0, id, eOp, &zErr);   /* moved on meanwhile: left alone */
+  sqlite3_free(zErr);
+}
+
+/* job_wait() on a job of another process: its status is polled. */
+static int jobWaitRemote(SharedReg *pSh, i64 id, int timeoutMs){
+  i64 endUs = registryMonoUs() + (i64)timeoutMs*1000;
+  for(;;){
+    int e = sharedJobStatus(pSh, id);
+    struct timespec ts = { 0, 2000000 };    /* 2 ms */
+    if( e<0 || jobIsFinished(e) ) return e;
+    if( timeoutMs>=0 && registryMonoUs()>=endUs ) return e;
+    nanosleep(&ts, 0);
+  }
+}
+
+int jobWait(SharedReg *pSh, i64 id, int timeoutMs){
   CancelJob *p;
   int eStatus;
   struct timespec dl;
+  if( !registryIdIsOurs(id) ){
+    return sharedUsable(pSh) ? jobWaitRemote(pSh, id, timeoutMs) : -1;
+  }
   dl = portRealtimeAfter(timeoutMs>=0 ? (int64_t)timeoutMs*1000 : 0);
   pthread_mutex_lock(&jobMu);
   p = jobFindLocked(id);
@@ -414,6 +479,9 @@ int jobsSnapshot(CancelSession *pCaller, JobRow **paRow, int *pnRow){
     rc = SQLITE_NOMEM;
   }
   pthread_mutex_unlock(&jobMu);
+  if( rc==SQLITE_OK && pCaller->pShReg ){
+    rc = sharedJobsSnapshot(pCaller->pShReg, zUser, isAdmin, &aRow, &n);
+  }
   sqlite3_free(zUser);
   if( rc!=SQLITE_OK ){
     jobsFreeSnapshot(aRow, n);

@@ -58,6 +58,11 @@ struct CancelJob {
   char *zError;
   pthread_cond_t cond;       /* status changed */
   int nRef;                  /* list + threads using it */
+
+  /* Its slot in the coordinator's registry file (shared.c), if any. */
+  SharedReg *pSh;
+  int iShSlot;
+  u64 shOwner;
 };
 
 /* Create a job (status pending, or running for an application's job).
@@ -66,6 +71,7 @@ CancelJob *jobCreate(CancelSession *pCoord, const char *zType,
                      const char *zDesc, int bBuiltin);
 void jobRelease(CancelJob *p);
 CancelJob *jobFind(i64 id);              /* with a reference, or NULL */
+int jobExists(SharedReg *pSh, i64 id);   /* here or in another process */
 
 /* For the thread doing the work. */
 void jobStart(CancelJob *p);             /* pending -> running */
@@ -88,16 +94,20 @@ void jobNap(CancelJob *p, int ms);
 #define JOBCTL_NOOP     1   /* nothing to do (already so) */
 #define JOBCTL_NOTFOUND 2
 #define JOBCTL_BADSTATE 3   /* *pzErr names the status */
-int jobCancel(i64 id, char **pzErr);
-int jobPause(i64 id, char **pzErr);
-int jobResume(i64 id, char **pzErr);
+/* pSh: the caller's registry file, for jobs of other processes. */
+int jobCancel(SharedReg *pSh, i64 id, char **pzErr);
+int jobPause(SharedReg *pSh, i64 id, char **pzErr);
+int jobResume(SharedReg *pSh, i64 id, char **pzErr);
+/* What jobs.c's rules say of request eOp (SHJOB_*) on a job in status
+** eStatus: JOBCTL_DONE, JOBCTL_NOOP or JOBCTL_BADSTATE. */
+int jobControlVerdict(int eOp, int eStatus);
 const char *jobStatusName(int eStatus);
 int jobGetStatus(CancelJob *p);
 int jobIsFinished(int eStatus);
 
 /* Block until the job has finished or timeoutMs passed (<0: forever).
 ** Returns the status, or -1 if not found. */
-int jobWait(i64 id, int timeoutMs);
+int jobWait(SharedReg *pSh, i64 id, int timeoutMs);
 
 /* The coordinator session of application jobs closed: fail its
 ** unfinished jobs. */

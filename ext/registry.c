@@ -16,6 +16,7 @@
 #include "hooks.h"
 #include "cancellog.h"
 #include "jobs.h"
+#include "shared.h"
 SQLITE_EXTENSION_INIT3
 
 #include "port.h"
@@ -62,8 +63,25 @@ static u64 regMakeSerial(u64 n){
 }
 
 void registryFormatId(u64 iSerial, char *zOut){
+  registryFormatIdTag(0, iSerial, zOut);
+}
+
+void registryFormatIdTag(u64 tag, u64 iSerial, char *zOut){
   snprintf(zOut, 33, "%016llx%016llx",
-           (unsigned long long)regTag, (unsigned long long)iSerial);
+           (unsigned long long)(tag ? tag : regTag), (unsigned long long)iSerial);
+}
+
+u64 registryTag(void){
+  pthread_once(&regOnce, regInitOnce);
+  return regTag;
+}
+
+/* Backend pids and job ids: n * 10^7 + the OS process id, so that they
+** are unique among every process on the machine without asking anyone
+** (OS pids are below 10^7), and read like PostgreSQL's pids. */
+i64 registryMakeId(u64 n){
+  pthread_once(&regOnce, regInitOnce);
+  return (i64)n*10000000 + (i64)(regNode % 10000000);
 }
 
 int registryIsIdShape(const char *z){
@@ -89,10 +107,10 @@ static u64 regParseHex16(const char *z){
   return v;
 }
 
-int registryParseId(const char *z, u64 *piSerial){
+int registryParseId(const char *z, u64 *pTag, u64 *piSerial){
   pthread_once(&regOnce, regInitOnce);
   if( !registryIsIdShape(z) ) return 0;
-  if( regParseHex16(z)!=regTag ) return 0;
+  *pTag = regParseHex16(z);
   *piSerial = regParseHex16(z+16);
   return 1;
 }
@@ -123,6 +141,11 @@ void registrySetWaiting(CancelSession *s, i64 sinceMs){
   old = atomic_exchange(&s->waitingSinceMs, sinceMs);
   if( old==0 && sinceMs!=0 ) atomic_fetch_add(&registryWaiters, 1);
   if( old!=0 && sinceMs==0 ) atomic_fetch_sub(&registryWaiters, 1);
+  if( (old==0)!=(sinceMs==0) && s->pSh ){
+    pthread_mutex_lock(&s->mu);
+    sharedPublish(s);
+    pthread_mutex_unlock(&s->mu);
+  }
 }
 
 i64 registryNowMs(void){
@@ -173,11 +196,18 @@ CancelSession *registryEnrol(sqlite3 *db){
   atomic_init(&s->denyInstalled, 0);
   atomic_init(&s->waitingSinceMs, 0);
   pthread_mutex_lock(&regMu);
-  s->pid = ++regNextPid;
+  s->pid = registryMakeId((u64)++regNextPid);
   s->iSerial = registryNextQuery();
   if( regLast ) regLast->pNext = s; else regFirst = s;
   regLast = s;
   pthread_mutex_unlock(&regMu);
+  /* Across processes (SPEC 6), unless switched off for the process or by
+  ** the URI parameter cancel_shared=0 of this connection. */
+  if( zFile && zFile[0] && sharedDefault()
+   && sqlite3_uri_boolean(zFile, "cancel_shared", 1) ){
+    s->pShReg = sharedAttach(zFile);
+    sharedClaim(s->pShReg, s);
+  }
   return s;
 }
 
@@ -237,6 +267,13 @@ static void regDrop(CancelSession *s, int bPin){
   bFree = regDropLocked(s, bPin);
   bClosed = !bPin && s->nReg==0;
   pthread_mutex_unlock(&regMu);
+  if( bClosed && s->pSh ){
+    /* closed: out of the shared registry too (only this thread may
+    ** touch s now, but publishing takes mu: keep to that) */
+    pthread_mutex_lock(&s->mu);
+    sharedRelease(s);
+    pthread_mutex_unlock(&s->mu);
+  }
   /* (after regMu: the jobs lock comes first) */
   if( bClosed ) jobsSessionClosed(iSerial);
   if( bFree ) regFree(s);
@@ -277,32 +314,38 @@ int registrySetUser(CancelSession *s, const char *zUser, int isAdmin){
   if( !s->isAdmin ){
     rc = REG_DENIED;
   }else{
+    pthread_mutex_lock(&s->mu);
     sqlite3_free(s->zUser);
     s->zUser = z;
     z = 0;
     s->isAdmin = isAdmin ? 1 : 0;
+    sharedPublish(s);
+    pthread_mutex_unlock(&s->mu);
   }
   pthread_mutex_unlock(&regMu);
   sqlite3_free(z);
   return rc;
 }
 
-static int regSetText(char **pz, const char *zNew){
+static int regSetText(CancelSession *s, char **pz, const char *zNew){
   char *z = zNew ? sqlite3_mprintf("%s", zNew) : 0;
   if( zNew && z==0 ) return REG_NOMEM;
   pthread_mutex_lock(&regMu);
+  pthread_mutex_lock(&s->mu);
   sqlite3_free(*pz);
   *pz = z;
+  sharedPublish(s);
+  pthread_mutex_unlock(&s->mu);
   pthread_mutex_unlock(&regMu);
   return REG_OK;
 }
 
 int registrySetAppName(CancelSession *s, const char *zName){
-  return regSetText(&s->zAppName, zName);
+  return regSetText(s, &s->zAppName, zName);
 }
 
 int registrySetClientAddr(CancelSession *s, const char *zAddr){
-  return regSetText(&s->zClientAddr, zAddr);
+  return regSetText(s, &s->zClientAddr, zAddr);
 }
 
 /* ---------------------------------------------------------- lookups */
@@ -391,9 +434,125 @@ static void regRequestIfRunning(CancelSession *pCaller, const char *zAction,
   pthread_mutex_unlock(&s->mu);
 }
 
-int registryCancelQuery(CancelSession *pCaller, u64 iQuery, const char *zAction){
+/* ----------------------------------------------- other processes */
+
+static int regTerminateLocked(CancelSession *pCaller, const char *zAction,
+                              CancelSession *s, u64 iSerial, i64 pid);
+
+/* Is pid (registryMakeId) one of this process's? */
+static int regPidIsOurs(i64 pid){
+  return pid>0 && pid%10000000==(i64)(regNode % 10000000);
+}
+
+int registryIdIsOurs(i64 id){
+  pthread_once(&regOnce, regInitOnce);
+  return regPidIsOurs(id);
+}
+
+/* The caller's user and admin flag, and the registry file of its
+** database; 0 when it has none usable (then other processes' sessions
+** are simply not found). */
+static SharedReg *regRemoteCaller(CancelSession *pCaller, char **pzUser, int *pIsAdmin){
+  if( pCaller==0 || !sharedUsable(pCaller->pShReg) ) return 0;
+  registryCaller(pCaller, pzUser, pIsAdmin);
+  if( *pzUser==0 ) return 0;
+  return pCaller->pShReg;
+}
+
+/* A request handed to another process: log it here, in the caller's. */
+static void regLogRemote(CancelSession *pCaller, const char *zAction,
+                         const SharedTarget *pT, int rc, const char *zOk){
+  LogTarget t;
+  memset(&t, 0, sizeof(t));
+  t.iTag = pT->tag;
+  t.iSession = pT->iSerial;
+  t.pid = pT->pid;
+  t.zUser = pT->zUser[0] ? pT->zUser : 0;
+  t.iQuery = pT->iQuery;
+  pthread_mutex_lock(&regMu);
+  regLog(pCaller, zAction, 0, &t, rc==REG_OK ? zOk
+                          : rc==REG_DENIED ? LOG_DENIED : LOG_NOTFOUND);
+  pthread_mutex_unlock(&regMu);
+}
+
+/* One of the four remote requests, with its logging. */
+#define REMOTE_CANCEL_QUERY   1
+#define REMOTE_CANCEL_BACKEND 2
+#define REMOTE_TERMINATE      3
+#define REMOTE_CHECK          4
+static int regRemote(CancelSession *pCaller, const char *zAction, int eKind,
+                     u64 tag, u64 iSerial, i64 pid){
+  SharedTarget t;
+  char *zUser = 0;
+  int isAdmin = 0, rc = REG_NOTFOUND;
+  SharedReg *p = regRemoteCaller(pCaller, &zUser, &isAdmin);
+  memset(&t, 0, sizeof(t));
+  t.tag = tag;
+  t.iSerial = eKind==REMOTE_CANCEL_QUERY ? 0 : iSerial;
+  t.iQuery = eKind==REMOTE_CANCEL_QUERY ? iSerial : 0;
+  t.pid = pid;
+  if( p ){
+    switch( eKind ){
+      case REMOTE_CANCEL_QUERY:
+        rc = sharedCancelQuery(p, zUser, isAdmin, tag, iSerial, &t);
+        break;
+      case REMOTE_CANCEL_BACKEND:
+        rc = sharedCancelBackend(p, zUser, isAdmin, pid, &t);
+        break;
+      case REMOTE_TERMINATE:
+        rc = sharedTerminate(p, zUser, isAdmin, tag, iSerial, pid, &t);
+        break;
+      default:
+        rc = sharedCheckSession(p, zUser, isAdmin, tag, iSerial, pid, &t);
+        break;
+    }
+  }
+  sqlite3_free(zUser);
+  if( eKind!=REMOTE_CHECK ){
+    regLogRemote(pCaller, zAction, &t, rc,
+                 eKind==REMOTE_TERMINATE ? LOG_TERMINATING
+                 : (eKind==REMOTE_CANCEL_BACKEND && t.iQuery==0) ? LOG_IDLE
+                 : LOG_REQUESTED);
+  }
+  return rc;
+}
+
+/*
+** A request from another process, found in slot iSlot of registry p by
+** the agent thread: apply it as if made here, by the session itself
+** (the privilege check was the requester's). cancelCell holds the low 40
+** bits of the query serial; the high bits are this process's.
+*/
+void registryServeRemote(SharedReg *p, int iSlot, u64 cancelCell, int bTerm){
+  CancelSession *s;
+  pthread_mutex_lock(&regMu);
+  for(s=regFirst; s; s=s->pNext){
+    if( s->pSh==p && s->iShSlot==iSlot && regTargetable(s) ) break;
+  }
+  if( s && cancelCell ){
+    u64 iQuery = ((regNode & 0xffffff)<<40) | (cancelCell & 0xffffffffffull);
+    regRequestIfRunning(0, "cancel from another process", s, iQuery);
+  }
+  if( s && bTerm ){
+    regTerminateLocked(0, "terminate from another process", s, 0, s->pid);
+    return;                                   /* (released regMu) */
+  }
+  pthread_mutex_unlock(&regMu);
+}
+
+char *registrySharedStatus(CancelSession *pCaller){
+  if( pCaller->pShReg==0 ){
+    return sqlite3_mprintf(pCaller->zDatabase[0] ? "off" : "off: in-memory database");
+  }
+  return sharedStatus(pCaller->pShReg);
+}
+
+int registryCancelQuery(CancelSession *pCaller, u64 tag, u64 iQuery, const char *zAction){
   CancelSession *s;
   int rc = REG_NOTFOUND;
+  if( tag!=registryTag() ){
+    return regRemote(pCaller, zAction, REMOTE_CANCEL_QUERY, tag, iQuery, 0);
+  }
   LogTarget t;
   memset(&t, 0, sizeof(t));
   pthread_mutex_lock(&regMu);
@@ -427,6 +586,10 @@ int registryCancelBackend(CancelSession *pCaller, i64 pid, const char *zAction){
   int rc;
   LogTarget t;
   memset(&t, 0, sizeof(t));
+  pthread_once(&regOnce, regInitOnce);
+  if( pid>0 && !regPidIsOurs(pid) ){
+    return regRemote(pCaller, zAction, REMOTE_CANCEL_BACKEND, 0, 0, pid);
+  }
   pthread_mutex_lock(&regMu);
   s = regByPid(pid);
   if( s==0 ){
@@ -444,9 +607,12 @@ int registryCancelBackend(CancelSession *pCaller, i64 pid, const char *zAction){
   return rc;
 }
 
-int registryCheckSerial(CancelSession *pCaller, u64 iSerial){
+int registryCheckSerial(CancelSession *pCaller, u64 tag, u64 iSerial){
   CancelSession *s;
   int rc;
+  if( tag!=registryTag() ){
+    return regRemote(pCaller, 0, REMOTE_CHECK, tag, iSerial, 0);
+  }
   pthread_mutex_lock(&regMu);
   s = regBySerial(iSerial);
   rc = s==0 ? REG_NOTFOUND : regAllowed(pCaller, s) ? REG_OK : REG_DENIED;
@@ -455,10 +621,23 @@ int registryCheckSerial(CancelSession *pCaller, u64 iSerial){
 }
 
 /* A bulk call refused because of session iSerial: log it. */
-void registryLogDenied(CancelSession *pCaller, const char *zAction, u64 iSerial){
+void registryLogDenied(CancelSession *pCaller, const char *zAction, u64 tag, u64 iSerial){
   CancelSession *s;
   LogTarget t;
   memset(&t, 0, sizeof(t));
+  if( tag!=registryTag() ){
+    SharedTarget st;
+    char *zUser = 0;
+    int isAdmin = 0, rc = REG_NOTFOUND;
+    SharedReg *p = regRemoteCaller(pCaller, &zUser, &isAdmin);
+    memset(&st, 0, sizeof(st));
+    st.tag = tag;
+    st.iSerial = iSerial;
+    if( p ) rc = sharedCheckSession(p, zUser, isAdmin, tag, iSerial, 0, &st);
+    sqlite3_free(zUser);
+    regLogRemote(pCaller, zAction, &st, rc==REG_NOTFOUND ? rc : REG_DENIED, 0);
+    return;
+  }
   pthread_mutex_lock(&regMu);
   s = regBySerial(iSerial);
   if( s==0 ) t.iSession = iSerial;
@@ -498,6 +677,7 @@ static int regTerminateLocked(CancelSession *pCaller, const char *zAction,
     regLog(pCaller, zAction, s, &t, LOG_ALREADY);
   }
   pthread_cond_broadcast(&s->cond);      /* out of a busy-handler wait */
+  sharedPublish(s);
   pthread_mutex_unlock(&s->mu);
   s->nPin++;                              /* pin while we work on it */
   pthread_mutex_unlock(&regMu);
@@ -511,12 +691,19 @@ static int regTerminateLocked(CancelSession *pCaller, const char *zAction,
   return REG_OK;
 }
 
-int registryTerminateBySerial(CancelSession *pCaller, u64 iSerial, const char *zAction){
+int registryTerminateBySerial(CancelSession *pCaller, u64 tag, u64 iSerial, const char *zAction){
+  if( tag!=registryTag() ){
+    return regRemote(pCaller, zAction, REMOTE_TERMINATE, tag, iSerial, 0);
+  }
   pthread_mutex_lock(&regMu);
   return regTerminateLocked(pCaller, zAction, regBySerial(iSerial), iSerial, 0);
 }
 
 int registryTerminateByPid(CancelSession *pCaller, i64 pid, const char *zAction){
+  pthread_once(&regOnce, regInitOnce);
+  if( pid>0 && !regPidIsOurs(pid) ){
+    return regRemote(pCaller, zAction, REMOTE_TERMINATE, 0, 0, pid);
+  }
   pthread_mutex_lock(&regMu);
   return regTerminateLocked(pCaller, zAction, regByPid(pid), 0, pid);
 }
@@ -589,6 +776,9 @@ int registryFinishTermination(CancelSession *s){
   pthread_mutex_unlock(&s->mu);
   atomic_store(&s->idleDeadlineUs, 0);
   atomic_store(&s->eTerm, TERM_DONE);
+  pthread_mutex_lock(&s->mu);
+  sharedPublish(s);                       /* gone for other processes */
+  pthread_mutex_unlock(&s->mu);
   sqlite3_mutex_leave(m);
 
   pthread_mutex_lock(&regMu);
@@ -599,9 +789,13 @@ int registryFinishTermination(CancelSession *s){
   return 1;
 }
 
-int registryWaitGone(i64 pid, int timeoutMs){
+int registryWaitGone(CancelSession *pCaller, i64 pid, int timeoutMs){
   struct timespec dl;
   int bGone = 0;
+  if( !regPidIsOurs(pid) ){
+    if( pCaller==0 || !sharedUsable(pCaller->pShReg) ) return 1;
+    return sharedWaitGone(pCaller->pShReg, pid, timeoutMs);
+  }
   dl = portRealtimeAfter((int64_t)timeoutMs*1000);
   pthread_mutex_lock(&regMu);
   for(;;){
@@ -810,6 +1004,14 @@ int registrySnapshot(CancelSession *pCaller, SessionRow **paRow, int *pnRow){
     pthread_mutex_unlock(&s->mu);
   }
   pthread_mutex_unlock(&regMu);
+  if( rc==SQLITE_OK && pCaller && pCaller->pShReg ){
+    /* then the sessions of other processes on the caller's database */
+    char *zUser = 0;
+    int isAdmin = 0;
+    registryCaller(pCaller, &zUser, &isAdmin);
+    rc = zUser ? sharedSnapshot(pCaller->pShReg, zUser, isAdmin, &aRow, &n) : SQLITE_NOMEM;
+    sqlite3_free(zUser);
+  }
   if( rc!=SQLITE_OK ){
     registryFreeSnapshot(aRow, n);
     return rc;

@@ -45,6 +45,7 @@ struct ActiveStmt {
 #define XACT_READ  1
 #define XACT_WRITE 2
 
+typedef struct SharedReg SharedReg;
 typedef struct CancelSession CancelSession;
 struct CancelSession {
   /* Identity: set at enrolment, never changed. */
@@ -53,6 +54,7 @@ struct CancelSession {
   u64 iSerial;               /* serial part of session_id */
   i64 startMs;               /* session_start */
   char *zDatabase;           /* main database file name, '' in memory */
+  SharedReg *pShReg;         /* registry file of zDatabase, NULL if off */
 
   /* Guarded by the registry lock. */
   CancelSession *pNext;
@@ -99,6 +101,13 @@ struct CancelSession {
   atomic_int idleTimeoutMs;  /* set_idle_in_transaction_session_timeout() */
   _Atomic i64 idleDeadlineUs;/* idle in a transaction until, 0 not idle */
 
+  /* Cross-process slot (shared.c), NULL when not published; set at
+  ** enrolment, written with mu held. */
+  SharedReg *pSh;
+  int iShSlot;
+  u64 shOwner;               /* the slot's owner word */
+  u64 shActiveQuery;         /* execution whose text is published */
+
   /* Chained application callbacks (cancel.h). */
   int (*xAppProgress)(void*);
   void *pAppProgressArg;
@@ -144,7 +153,12 @@ void registryUnref(CancelSession *s);      /* last one: leave and free */
 
 /* Identifiers */
 void registryFormatId(u64 iSerial, char *zOut /* 33 bytes */);
-int registryParseId(const char *z, u64 *piSerial); /* 1 ok, 0 not ours */
+void registryFormatIdTag(u64 tag, u64 iSerial, char *zOut); /* tag 0: ours */
+u64 registryTag(void);                    /* this process's id prefix */
+/* Split an id into its process tag and serial; 0 if not 32 hex digits. */
+int registryParseId(const char *z, u64 *pTag, u64 *piSerial);
+i64 registryMakeId(u64 n);    /* pids and job ids: n*10^7 + OS pid */
+int registryIdIsOurs(i64 id);  /* made by registryMakeId() here? */
 int registryIsIdShape(const char *z);     /* 32 hex digits? */
 u64 registryNextQuery(void);
 u64 registryReserveQueries(int n);  /* first of n consecutive serials */
@@ -159,13 +173,15 @@ int registrySetClientAddr(CancelSession *s, const char *zAddr);
 
 /* Cancelling. pCaller is the session whose SQL asked; it decides the
 ** privilege check. Each returns REG_* and sets *pDone where useful. */
-int registryCancelQuery(CancelSession *pCaller, u64 iQuery, const char *zAction);
+int registryCancelQuery(CancelSession *pCaller, u64 tag, u64 iQuery, const char *zAction);
 int registryCancelBackend(CancelSession *pCaller, i64 pid, const char *zAction);
-int registryTerminateBySerial(CancelSession *pCaller, u64 iSerial, const char *zAction);
+int registryTerminateBySerial(CancelSession *pCaller, u64 tag, u64 iSerial, const char *zAction);
 int registryTerminateByPid(CancelSession *pCaller, i64 pid, const char *zAction);
-int registryCheckSerial(CancelSession *pCaller, u64 iSerial);
-void registryLogDenied(CancelSession *pCaller, const char *zAction, u64 iSerial);
-int registryWaitGone(i64 pid, int timeoutMs);  /* 1 gone, 0 timed out */
+int registryCheckSerial(CancelSession *pCaller, u64 tag, u64 iSerial);
+void registryLogDenied(CancelSession *pCaller, const char *zAction, u64 tag, u64 iSerial);
+int registryWaitGone(CancelSession *pCaller, i64 pid, int timeoutMs);  /* 1 gone, 0 timed out */
+/* The registry file state of pCaller's database, for cancel_registry(). */
+char *registrySharedStatus(CancelSession *pCaller);
 
 /* Snapshot of every reachable session for the `sessions` table. */
 int registrySnapshot(CancelSession *pCaller, SessionRow **paRow, int *pnRow);

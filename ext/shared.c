@@ -1,0 +1,1079 @@
+/*
+** shared.c: the cross-process registry (see shared.h for the design).
+**
+**   $ ls
+**   app.db  app.db-cancel
+**
+** The file: a header page, SH_NSESSION session slots, SH_NJOB job slots,
+** each SH_SLOT_SIZE bytes; 5.25 MB, sparse (only used slots take disk).
+** Its geometry is compiled in; the header only confirms it.
+**
+** A slot's owner word is (generation << 32) | OS pid, with OS pid 0 when
+** the slot is free. A process claims a free slot by compare-and-swap,
+** bumping the generation; releases it by writing its pid as 0; and any
+** process may free a slot whose owner is dead (no such process, a zombie,
+** or a process with the same pid but a later start time: pid reuse).
+** The published contents are written under a per-slot sequence number
+** (odd while the owner writes) and copied out by readers, who retry or
+** skip a slot that changed under them.
+**
+** Requests are single words written by another process:
+**   cancelReq  (generation & 0xffffff) << 40 | the query serial's low 40
+**              bits (its high bits are the owner's pid, implied)
+**   termReq    the generation of the session to terminate
+**   ctlReq     (generation << 4) | SHJOB_* for a job
+** then the header's wake word is bumped and futex-woken. The owner's
+** agent thread swaps each cell to 0 and passes what it found to
+** registry.c / jobs.c, which check everything again.
+*/
+#include "shared.h"
+#include "jobs.h"
+SQLITE_EXTENSION_INIT3
+
+#include "port.h"
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#ifndef _WIN32
+# include <fcntl.h>
+# include <signal.h>
+# include <sys/file.h>
+# include <sys/mman.h>
+# include <sys/stat.h>
+# include <unistd.h>
+# ifdef __linux__
+#  include <linux/futex.h>
+#  include <sys/syscall.h>
+# endif
+#endif
+
+#define SH_MAGIC       "cancel registry\n"   /* 16 bytes */
+#define SH_VERSION     1
+#define SH_NSESSION    1024
+#define SH_NJOB        256
+#define SH_SLOT_SIZE   4096
+#define SH_HDR_SIZE    4096
+#define SH_FILE_SIZE   (SH_HDR_SIZE + (i64)(SH_NSESSION+SH_NJOB)*SH_SLOT_SIZE)
+#define SH_NQUERY      4        /* running query ids published per session */
+#define SH_TXT         1480     /* bytes of statement text published */
+
+typedef struct ShHeader ShHeader;
+struct ShHeader {
+  char zMagic[16];
+  uint32_t version, nSession, nJob, slotSize;
+  _Atomic uint32_t wake;       /* futex word: bumped by every request */
+};
+
+/* Values of ShSession.status */
+#define SH_IDLE        0
+#define SH_ACTIVE      1
+#define SH_IDLE_XACT   2
+#define SH_WAITING     3
+#define SH_TERMINATING 4
+#define SH_GONE        5        /* terminated: no longer listed */
+static const char *const azShStatus[] = {
+  "idle", "active", "idle in transaction", "waiting", "terminating"
+};
+
+typedef struct ShSession ShSession;
+struct ShSession {
+  _Atomic u64 owner;
+  _Atomic uint32_t seq;
+  _Atomic uint32_t termReq;
+  _Atomic u64 cancelReq;
+  /* published under seq */
+  u64 procStart;
+  u64 tag, iSerial;
+  i64 pid, startMs, xactStartMs, waitingSinceMs, queryStartMs;
+  u64 aQuery[SH_NQUERY];       /* running executions, oldest first */
+  u64 iNewest;                 /* the newest running execution */
+  uint32_t nQuery;
+  int32_t stmtTimeoutMs, idleTimeoutMs;
+  uint8_t status, xactKind, isAdmin, hasClient;
+  uint8_t iActive, iLast;      /* 1 + index into aTxt, 0 none */
+  char zUser[128], zApp[128], zClient[128], zDatabase[512];
+  char aTxt[2][SH_TXT];
+};
+
+typedef struct ShJob ShJob;
+struct ShJob {
+  _Atomic u64 owner;
+  _Atomic uint32_t seq;
+  _Atomic uint32_t ctlReq;
+  u64 procStart;
+  u64 coordTag, coordSerial;
+  i64 id;
+  double fraction;
+  i64 createdMs, startedMs, finishedMs, modifiedMs;
+  uint8_t status, hasError;
+  char zType[64], zUser[128], zRunning[512], zError[512], zDesc[2700];
+};
+
+_Static_assert(sizeof(ShHeader)<=SH_HDR_SIZE, "header fits its page");
+_Static_assert(sizeof(ShSession)<=SH_SLOT_SIZE, "session slot fits");
+_Static_assert(sizeof(ShJob)<=SH_SLOT_SIZE, "job slot fits");
+
+struct SharedReg {
+  SharedReg *pNext;
+  char *zPath;                 /* the registry file */
+  int bOk;                     /* mapped and valid */
+  char zWhy[200];              /* why not, when !bOk */
+  unsigned char *aMap;
+  int fd;
+  u64 dev, ino;
+};
+
+static pthread_mutex_t shMu = PTHREAD_MUTEX_INITIALIZER;
+static SharedReg *shFirst = 0;
+static atomic_int shDefault = -1;     /* -1: not yet read from the env */
+
+void sharedSetDefault(int bOn){ atomic_store(&shDefault, bOn ? 1 : 0); }
+
+int sharedDefault(void){
+  int v = atomic_load(&shDefault);
+  if( v<0 ){
+    const char *z = getenv("CANCEL_SHARED");
+    v = !(z && (strcmp(z, "0")==0 || sqlite3_stricmp(z, "off")==0
+                || sqlite3_stricmp(z, "no")==0 || sqlite3_stricmp(z, "false")==0));
+    atomic_store(&shDefault, v);
+  }
+  return v;
+}
+
+int sharedUsable(SharedReg *p){ return p && p->bOk; }
+
+char *sharedStatus(SharedReg *p){
+  if( p==0 ) return sqlite3_mprintf("off");
+  if( p->bOk ) return sqlite3_mprintf("shared: %s", p->zPath);
+  return sqlite3_mprintf("not shared: %s: %s", p->zPath, p->zWhy);
+}
+
+#ifndef _WIN32
+/* ------------------------------------------------------------ helpers */
+
+static ShHeader *shHdr(SharedReg *p){ return (ShHeader*)p->aMap; }
+static ShSession *shSession(SharedReg *p, int i){
+  return (ShSession*)(p->aMap + SH_HDR_SIZE + (i64)i*SH_SLOT_SIZE);
+}
+static ShJob *shJob(SharedReg *p, int i){
+  return (ShJob*)(p->aMap + SH_HDR_SIZE + (i64)(SH_NSESSION+i)*SH_SLOT_SIZE);
+}
+
+static long shMyPid(void){
+  static long pid = 0;
+  if( pid==0 ) pid = portPid();
+  return pid;
+}
+static u64 shMyStart(void){
+  static u64 t = 0;
+  if( t==0 ) t = sharedProcessStart(shMyPid());
+  return t;
+}
+
+#define SH_OSPID(o)  ((long)((o) & 0xffffffffu))
+#define SH_GEN(o)    ((uint32_t)((o)>>32))
+
+/*
+** The start time of a process, in clock ticks since boot (Linux: field 22
+** of /proc/PID/stat); 0 if unknown; 1 for a zombie (dead, not reaped).
+*/
+u64 sharedProcessStart(long ospid){
+#ifdef __linux__
+  char zPath[64], aBuf[1024];
+  int fd, n, iField;
+  char *z;
+  snprintf(zPath, sizeof(zPath), "/proc/%ld/stat", ospid);
+  fd = open(zPath, O_RDONLY|O_CLOEXEC);
+  if( fd<0 ) return 0;
+  n = (int)read(fd, aBuf, sizeof(aBuf)-1);
+  close(fd);
+  if( n<=0 ) return 0;
+  aBuf[n] = 0;
+  z = strrchr(aBuf, ')');      /* the command name may hold anything */
+  if( z==0 ) return 0;
+  z++;
+  for(iField=3; *z && iField<22; iField++){   /* field 3 is the state */
+    while( *z==' ' ) z++;
+    if( iField==3 && (*z=='Z' || *z=='X') ) return 1;
+    while( *z && *z!=' ' ) z++;
+  }
+  while( *z==' ' ) z++;
+  return (u64)strtoull(z, 0, 10);
+#else
+  (void)ospid;
+  return 0;
+#endif
+}
+
+/* Is the owner of a slot (OS pid, published start time) alive? */
+static int shAlive(long ospid, u64 procStart){
+  u64 t;
+  if( ospid<=0 ) return 0;
+  if( ospid==shMyPid() ) return 1;
+  if( kill((pid_t)ospid, 0)!=0 && errno==ESRCH ) return 0;
+  t = sharedProcessStart(ospid);
+  if( t==1 ) return 0;                         /* zombie */
+  if( t && procStart && t!=procStart ) return 0;  /* pid reused */
+  return 1;
+}
+
+/* Wake every agent of the file (they look at their own slots). */
+static void shWake(SharedReg *p){
+  atomic_fetch_add(&shHdr(p)->wake, 1);
+#ifdef __linux__
+  syscall(SYS_futex, &shHdr(p)->wake, FUTEX_WAKE, 0x7fffffff, 0, 0, 0);
+#endif
+}
+
+/* Copy a string into a fixed field, truncated, always terminated. */
+static void shCopy(char *zDst, int nDst, const char *zSrc){
+  int n = zSrc ? (int)strlen(zSrc) : 0;
+  if( n>=nDst ) n = nDst-1;
+  if( n>0 ) memcpy(zDst, zSrc, n);
+  zDst[n] = 0;
+}
+
+/* A string field copied out of the file: terminated within its size? */
+static int shTerminated(const char *z, int n){
+  return memchr(z, 0, n)!=0;
+}
+
+/* Seqlock write brackets (the owner's threads, serialized by s->mu or
+** the jobs lock). */
+static void shWriteBegin(_Atomic uint32_t *pSeq){
+  uint32_t v = atomic_load_explicit(pSeq, memory_order_relaxed);
+  atomic_store_explicit(pSeq, v|1u, memory_order_relaxed);
+  atomic_thread_fence(memory_order_release);
+}
+static void shWriteEnd(_Atomic uint32_t *pSeq){
+  uint32_t v = atomic_load_explicit(pSeq, memory_order_relaxed);
+  atomic_store_explicit(pSeq, (v|1u)+1u, memory_order_release);
+}
+
+/* Copy nByte of a slot out; 1 if the copy is consistent and the owner
+** word was o throughout. */
+static int shRead(void *pDst, const void *pSlot, int nByte,
+                  _Atomic u64 *pOwner, _Atomic uint32_t *pSeq, u64 *pO){
+  int nTry;
+  for(nTry=0; nTry<20; nTry++){
+    u64 o = atomic_load_explicit(pOwner, memory_order_acquire);
+    uint32_t v1 = atomic_load_explicit(pSeq, memory_order_acquire);
+    uint32_t v2;
+    if( SH_OSPID(o)==0 ) return 0;
+    if( v1&1u ){ sched_yield(); continue; }
+    memcpy(pDst, pSlot, nByte);
+    atomic_thread_fence(memory_order_acquire);
+    v2 = atomic_load_explicit(pSeq, memory_order_relaxed);
+    if( v1==v2 && atomic_load_explicit(pOwner, memory_order_relaxed)==o ){
+      *pO = o;
+      return 1;
+    }
+  }
+  return 0;
+}
+
+/* Claim a free slot among n at stride: returns its index, -1 if full. */
+static int shClaimSlot(SharedReg *p, int bJob, u64 *pOwner){
+  int i, n = bJob ? SH_NJOB : SH_NSESSION;
+  for(i=0; i<n; i++){
+    _Atomic u64 *pW = bJob ? &shJob(p, i)->owner : &shSession(p, i)->owner;
+    u64 o = atomic_load(pW);
+    uint32_t gen;
+    u64 want;
+    if( SH_OSPID(o)!=0 ){
+      u64 procStart = bJob ? shJob(p, i)->procStart : shSession(p, i)->procStart;
+      if( shAlive(SH_OSPID(o), procStart) ) continue;
+      /* its owner died: free it, then claim it like any free slot */
+      if( !atomic_compare_exchange_strong(pW, &o, (u64)SH_GEN(o)<<32) ) continue;
+      o = (u64)SH_GEN(o)<<32;
+    }
+    gen = (SH_GEN(o)+1) & 0xffffff;
+    if( gen==0 ) gen = 1;
+    want = ((u64)gen<<32) | (u64)shMyPid();
+    if( atomic_compare_exchange_strong(pW, &o, want) ){
+      *pOwner = want;
+      return i;
+    }
+  }
+  return -1;
+}
+
+static void shReleaseSlot(_Atomic u64 *pW, u64 mine){
+  u64 o = mine;
+  atomic_compare_exchange_strong(pW, &o, (u64)SH_GEN(mine)<<32);
+}
+
+/* ------------------------------------------------------------- attach */
+
+static void *shAgentMain(void *pArg);
+
+/* Validate the header, or (bInit: nobody else has the file open)
+** initialize an empty or broken file of ours. Returns 0 with p->zWhy
+** set when the file is not usable. */
+static int shCheckFile(SharedReg *p, int bInit){
+  struct stat st;
+  ShHeader h;
+  if( fstat(p->fd, &st)!=0 ){
+    snprintf(p->zWhy, sizeof(p->zWhy), "cannot stat: %s", strerror(errno));
+    return 0;
+  }
+  memset(&h, 0, sizeof(h));
+  if( st.st_size>=(off_t)sizeof(h) && pread(p->fd, &h, sizeof(h), 0)!=(ssize_t)sizeof(h) ){
+    snprintf(p->zWhy, sizeof(p->zWhy), "cannot read: %s", strerror(errno));
+    return 0;
+  }
+  if( st.st_size>0 && memcmp(h.zMagic, SH_MAGIC, 16)!=0 ){
+    snprintf(p->zWhy, sizeof(p->zWhy), "not a cancel registry file (bad header); "
+             "remove it if no process uses the database");
+    return 0;
+  }
+  if( st.st_size>0 && h.version!=SH_VERSION ){
+    snprintf(p->zWhy, sizeof(p->zWhy), "registry version %u, this build uses %d; "
+             "remove it if no process uses the database", h.version, SH_VERSION);
+    return 0;
+  }
+  if( st.st_size==SH_FILE_SIZE && h.nSession==SH_NSESSION && h.nJob==SH_NJOB
+   && h.slotSize==SH_SLOT_SIZE ){
+    return 1;
+  }
+  if( !bInit ){
+    snprintf(p->zWhy, sizeof(p->zWhy), "truncated or damaged (%lld bytes, "
+             "expected %lld)", (long long)st.st_size, (long long)SH_FILE_SIZE);
+    return 0;
+  }
+  /* Empty (new) or a damaged registry of ours that nobody uses: start
+  ** afresh. */
+  memset(&h, 0, sizeof(h));
+  memcpy(h.zMagic, SH_MAGIC, 16);
+  h.version = SH_VERSION;
+  h.nSession = SH_NSESSION;
+  h.nJob = SH_NJOB;
+  h.slotSize = SH_SLOT_SIZE;
+  if( ftruncate(p->fd, 0)!=0 || ftruncate(p->fd, SH_FILE_SIZE)!=0
+   || pwrite(p->fd, &h, sizeof(h), 0)!=(ssize_t)sizeof(h) ){
+    snprintf(p->zWhy, sizeof(p->zWhy), "cannot initialize: %s", strerror(errno));
+    return 0;
+  }
+  return 1;
+}
+
+/* Open (creating with the database's permissions) and map zPath. */
+static void shOpen(SharedReg *p, const char *zDb){
+  struct stat stDb, st;
+  int bCreated = 0;
+  mode_t mode = 0644;
+  if( stat(zDb, &stDb)==0 ) mode = stDb.st_mode & 0666;
+  p->fd = open(p->zPath, O_RDWR|O_CLOEXEC|O_NOFOLLOW);
+  if( p->fd<0 && errno==ENOENT ){
+    p->fd = open(p->zPath, O_RDWR|O_CREAT|O_EXCL|O_CLOEXEC|O_NOFOLLOW, mode);
+    if( p->fd>=0 ){
+      bCreated = 1;
+    }else if( errno==EEXIST ){
+      p->fd = open(p->zPath, O_RDWR|O_CLOEXEC|O_NOFOLLOW);
+    }
+  }
+  if( p->fd<0 ){
+    snprintf(p->zWhy, sizeof(p->zWhy), "%s%s", strerror(errno),
+             errno==EACCES ? "; only this process's sessions are visible" : "");
+    return;
+  }
+  if( bCreated ){
+    /* the database's permissions exactly (open() applied the umask, which
+    ** may only make them stricter: keep that), and its owner if we can */
+    struct stat stNow;
+    if( fstat(p->fd, &stNow)==0 ) (void)fchmod(p->fd, stNow.st_mode & mode);
+    if( geteuid()==0 && stat(zDb, &stDb)==0 ){
+      if( fchown(p->fd, stDb.st_uid, stDb.st_gid)!=0 ){ /* keep root's */ }
+    }
+  }
+  if( fstat(p->fd, &st)!=0 || !S_ISREG(st.st_mode) ){
+    snprintf(p->zWhy, sizeof(p->zWhy), "not a regular file");
+    goto fail;
+  }
+  p->dev = (u64)st.st_dev;
+  p->ino = (u64)st.st_ino;
+  /* Every attached process holds a shared lock for as long as it lives;
+  ** whoever gets the exclusive lock is alone and may initialize. */
+  if( flock(p->fd, LOCK_EX|LOCK_NB)==0 ){
+    int ok = shCheckFile(p, 1);
+    flock(p->fd, LOCK_SH);
+    if( !ok ) goto fail;
+  }else{
+    flock(p->fd, LOCK_SH);
+    if( !shCheckFile(p, 0) ) goto fail;
+  }
+  p->aMap = mmap(0, SH_FILE_SIZE, PROT_READ|PROT_WRITE, MAP_SHARED, p->fd, 0);
+  if( p->aMap==MAP_FAILED ){
+    p->aMap = 0;
+    snprintf(p->zWhy, sizeof(p->zWhy), "cannot map: %s", strerror(errno));
+    goto fail;
+  }
+  p->bOk = 1;
+  return;
+fail:
+  close(p->fd);
+  p->fd = -1;
+}
+
+/* Is the file still whole? (Truncating a mapped file makes access fault:
+** checked before every read of other processes' slots.) */
+static int shIntact(SharedReg *p){
+  struct stat st;
+  return p->bOk && fstat(p->fd, &st)==0 && st.st_size>=SH_FILE_SIZE;
+}
+
+SharedReg *sharedAttach(const char *zDb){
+  SharedReg *p, *q;
+  char *zPath;
+  if( zDb==0 || zDb[0]==0 ) return 0;
+  zPath = sqlite3_mprintf("%s-cancel", zDb);
+  if( zPath==0 ) return 0;
+  pthread_mutex_lock(&shMu);
+  for(p=shFirst; p && strcmp(p->zPath, zPath)!=0; p=p->pNext){}
+  if( p ){
+    pthread_mutex_unlock(&shMu);
+    sqlite3_free(zPath);
+    return p;
+  }
+  p = sqlite3_malloc(sizeof(*p));
+  if( p==0 ){
+    pthread_mutex_unlock(&shMu);
+    sqlite3_free(zPath);
+    return 0;
+  }
+  memset(p, 0, sizeof(*p));
+  p->zPath = zPath;
+  p->fd = -1;
+  shOpen(p, zDb);
+  if( p->bOk ){
+    /* The same file under another name (a link): one attachment. */
+    for(q=shFirst; q; q=q->pNext){
+      if( q->bOk && q->dev==p->dev && q->ino==p->ino ) break;
+    }
+    if( q ){
+      munmap(p->aMap, SH_FILE_SIZE);
+      close(p->fd);
+      p->bOk = 0;
+      p->aMap = 0;
+      snprintf(p->zWhy, sizeof(p->zWhy), "same file as %s", q->zPath);
+      sqlite3_free(p->zPath);
+      sqlite3_free(p);
+      pthread_mutex_unlock(&shMu);
+      return q;
+    }else{
+      pthread_t t;
+      pthread_attr_t attr;
+      pthread_attr_init(&attr);
+      pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+      if( pthread_create(&t, &attr, shAgentMain, p)!=0 ){
+        munmap(p->aMap, SH_FILE_SIZE);
+        close(p->fd);
+        p->bOk = 0;
+        p->aMap = 0;
+        snprintf(p->zWhy, sizeof(p->zWhy), "cannot start its thread");
+      }
+      pthread_attr_destroy(&attr);
+    }
+  }
+  if( !p->bOk ){
+    sqlite3_log(SQLITE_WARNING, "cancel: registry %s not shared: %s",
+                p->zPath, p->zWhy);
+  }
+  p->pNext = shFirst;
+  shFirst = p;
+  pthread_mutex_unlock(&shMu);
+  return p;
+}
+
+/* ------------------------------------------------------- the agent */
+
+/* Free the slots of dead processes, so they disappear for everyone even
+** when nobody reads the tables. */
+static void shReapDead(SharedReg *p){
+  int i;
+  for(i=0; i<SH_NSESSION+SH_NJOB; i++){
+    _Atomic u64 *pW;
+    u64 o, procStart;
+    if( i<SH_NSESSION ){
+      pW = &shSession(p, i)->owner;
+      procStart = shSession(p, i)->procStart;
+    }else{
+      pW = &shJob(p, i-SH_NSESSION)->owner;
+      procStart = shJob(p, i-SH_NSESSION)->procStart;
+    }
+    o = atomic_load(pW);
+    if( SH_OSPID(o)==0 || SH_OSPID(o)==shMyPid() ) continue;
+    if( !shAlive(SH_OSPID(o), procStart) ){
+      atomic_compare_exchange_strong(pW, &o, (u64)SH_GEN(o)<<32);
+    }
+  }
+}
+
+/* Requests in the slots this process owns. */
+static void shServe(SharedReg *p){
+  int i;
+  long me = shMyPid();
+  for(i=0; i<SH_NSESSION; i++){
+    ShSession *pS = shSession(p, i);
+    u64 o = atomic_load_explicit(&pS->owner, memory_order_acquire);
+    u64 c;
+    uint32_t t;
+    if( SH_OSPID(o)!=me ) continue;
+    c = atomic_exchange(&pS->cancelReq, 0);
+    t = atomic_exchange(&pS->termReq, 0);
+    if( c && (uint32_t)(c>>40)!=SH_GEN(o) ) c = 0;   /* for an earlier owner */
+    if( t && t!=SH_GEN(o) ) t = 0;
+    if( c || t ) registryServeRemote(p, i, c, t!=0);
+  }
+  for(i=0; i<SH_NJOB; i++){
+    ShJob *pJ = shJob(p, i);
+    u64 o = atomic_load_explicit(&pJ->owner, memory_order_acquire);
+    uint32_t r;
+    if( SH_OSPID(o)!=me ) continue;
+    r = atomic_exchange(&pJ->ctlReq, 0);
+    if( r && (r>>4)==(SH_GEN(o) & 0xfffffff) ) jobsServeRemote(p, i, (int)(r & 15));
+  }
+}
+
+static void *shAgentMain(void *pArg){
+  SharedReg *p = (SharedReg*)pArg;
+  i64 lastReapUs = 0;
+  for(;;){
+    uint32_t w = atomic_load(&shHdr(p)->wake);
+    i64 nowUs;
+    if( !shIntact(p) ){
+      /* Truncated under us: stop touching it (best effort; see README). */
+      p->bOk = 0;
+      snprintf(p->zWhy, sizeof(p->zWhy), "truncated while in use");
+      sqlite3_log(SQLITE_WARNING, "cancel: registry %s %s", p->zPath, p->zWhy);
+      return 0;
+    }
+    shServe(p);
+    nowUs = registryMonoUs();
+    if( nowUs-lastReapUs>1000000 ){
+      shReapDead(p);
+      lastReapUs = nowUs;
+    }
+#ifdef __linux__
+    {
+      struct timespec ts = { 1, 0 };
+      syscall(SYS_futex, &shHdr(p)->wake, FUTEX_WAIT, w, &ts, 0, 0);
+    }
+#else
+    {
+      struct timespec ts = { 0, 5000000 };   /* poll: 5 ms */
+      (void)w;
+      nanosleep(&ts, 0);
+    }
+#endif
+  }
+  return 0;
+}
+
+/* ---------------------------------------------------------- sessions */
+
+void sharedClaim(SharedReg *p, CancelSession *s){
+  u64 o;
+  int i;
+  ShSession *pS;
+  if( !sharedUsable(p) ) return;
+  i = shClaimSlot(p, 0, &o);
+  if( i<0 ){
+    sqlite3_log(SQLITE_WARNING, "cancel: registry %s is full: session %lld "
+                "is visible only in its own process", p->zPath, (long long)s->pid);
+    return;
+  }
+  pS = shSession(p, i);
+  atomic_store(&pS->cancelReq, 0);
+  atomic_store(&pS->termReq, 0);
+  shWriteBegin(&pS->seq);
+  pS->procStart = shMyStart();
+  pS->tag = registryTag();
+  pS->iSerial = s->iSerial;
+  pS->pid = s->pid;
+  pS->startMs = s->startMs;
+  pS->iActive = pS->iLast = 0;
+  pS->nQuery = 0;
+  shWriteEnd(&pS->seq);
+  pthread_mutex_lock(&s->mu);
+  s->pSh = p;
+  s->iShSlot = i;
+  s->shOwner = o;
+  sharedPublish(s);
+  pthread_mutex_unlock(&s->mu);
+}
+
+void sharedRelease(CancelSession *s){
+  ShSession *pS;
+  if( s->pSh==0 ) return;
+  pS = shSession(s->pSh, s->iShSlot);
+  shWriteBegin(&pS->seq);
+  pS->status = SH_GONE;
+  shWriteEnd(&pS->seq);
+  shReleaseSlot(&pS->owner, s->shOwner);
+  shWake(s->pSh);               /* pg_terminate_backend() may be waiting */
+  s->pSh = 0;
+}
+
+/* What a session does now (s->mu held, the slot's seqlock taken). */
+static void shPutActivity(CancelSession *s, ShSession *pS){
+  int i, eTerm = atomic_load(&s->eTerm);
+  pS->status = eTerm==TERM_DONE ? SH_GONE
+             : eTerm!=TERM_NONE ? SH_TERMINATING
+             : atomic_load(&s->waitingSinceMs) ? SH_WAITING
+             : s->nStmt>0 ? SH_ACTIVE
+             : s->inXact ? SH_IDLE_XACT : SH_IDLE;
+  pS->xactKind = (uint8_t)s->eXactKind;
+  pS->xactStartMs = s->xactStartMs;
+  pS->waitingSinceMs = atomic_load(&s->waitingSinceMs);
+  pS->stmtTimeoutMs = atomic_load(&s->stmtTimeoutMs);
+  pS->idleTimeoutMs = atomic_load(&s->idleTimeoutMs);
+  pS->nQuery = (uint32_t)(s->nStmt<SH_NQUERY ? s->nStmt : SH_NQUERY);
+  for(i=0; i<(int)pS->nQuery; i++) pS->aQuery[i] = s->aStmt[i].iQuery;
+  pS->iNewest = s->nStmt>0 ? s->aStmt[s->nStmt-1].iQuery : 0;
+  if( s->nStmt>0 ){
+    /* the outermost statement: written once per execution into the text
+    ** buffer that does not hold last_active_query */
+    if( pS->iActive==0 || s->shActiveQuery!=s->aStmt[0].iQuery ){
+      int b = pS->iLast==1 ? 1 : 0;
+      shCopy(pS->aTxt[b], SH_TXT, s->aStmt[0].zSql);
+      pS->iActive = (uint8_t)(b+1);
+      pS->queryStartMs = s->aStmt[0].startMs;
+      s->shActiveQuery = s->aStmt[0].iQuery;
+    }
+  }else if( pS->iActive ){
+    pS->iLast = pS->iActive;     /* what ran is now the last query */
+    pS->iActive = 0;
+    s->shActiveQuery = 0;
+  }
+}
+
+/* s->mu held: the session's own thread, at every statement start and
+** end. */
+void sharedPublishActivity(CancelSession *s){
+  ShSession *pS;
+  if( s->pSh==0 ) return;
+  pS = shSession(s->pSh, s->iShSlot);
+  shWriteBegin(&pS->seq);
+  shPutActivity(s, pS);
+  shWriteEnd(&pS->seq);
+}
+
+/* s->mu held: everything, identity included (user, application, client
+** address: their setters take s->mu too). */
+void sharedPublish(CancelSession *s){
+  ShSession *pS;
+  if( s->pSh==0 ) return;
+  pS = shSession(s->pSh, s->iShSlot);
+  shWriteBegin(&pS->seq);
+  pS->isAdmin = (uint8_t)s->isAdmin;
+  shCopy(pS->zUser, sizeof(pS->zUser), s->zUser);
+  shCopy(pS->zApp, sizeof(pS->zApp), s->zAppName);
+  pS->hasClient = s->zClientAddr!=0;
+  shCopy(pS->zClient, sizeof(pS->zClient), s->zClientAddr);
+  shCopy(pS->zDatabase, sizeof(pS->zDatabase), s->zDatabase);
+  shPutActivity(s, pS);
+  shWriteEnd(&pS->seq);
+}
+
+/* A session slot copied out and checked; 0 if it is not a live session
+** of another process. */
+static int shReadSession(SharedReg *p, int i, ShSession *pOut, u64 *pO){
+  ShSession *pS = shSession(p, i);
+  u64 o = atomic_load_explicit(&pS->owner, memory_order_acquire);
+  if( SH_OSPID(o)==0 || SH_OSPID(o)==shMyPid() ) return 0;
+  if( !shRead(pOut, pS, sizeof(*pOut), &pS->owner, &pS->seq, pO) ) return 0;
+  if( pOut->tag==registryTag() ) return 0;
+  if( pOut->status>=SH_GONE || pOut->pid<=0 || pOut->nQuery>SH_NQUERY
+   || pOut->iActive>2 || pOut->iLast>2 || pOut->xactKind>2
+   || !shTerminated(pOut->zUser, sizeof(pOut->zUser))
+   || !shTerminated(pOut->zApp, sizeof(pOut->zApp))
+   || !shTerminated(pOut->zClient, sizeof(pOut->zClient))
+   || !shTerminated(pOut->zDatabase, sizeof(pOut->zDatabase))
+   || !shTerminated(pOut->aTxt[0], SH_TXT) || !shTerminated(pOut->aTxt[1], SH_TXT)
+  ){
+    return 0;
+  }
+  if( !shAlive(SH_OSPID(*pO), pOut->procStart) ){
+    atomic_compare_exchange_strong(&pS->owner, pO, (u64)SH_GEN(*pO)<<32);
+    return 0;
+  }
+  return 1;
+}
+
+static int shAllowed(const char *zUser, int isAdmin, const char *zTarget){
+  return isAdmin || strcmp(zUser, zTarget)==0;
+}
+
+int sharedSnapshot(SharedReg *p, const char *zUser, int isAdmin,
+                   SessionRow **paRow, int *pnRow){
+  ShSession *pX;
+  int i, rc = SQLITE_OK;
+  if( !sharedUsable(p) || !shIntact(p) ) return SQLITE_OK;
+  pX = sqlite3_malloc(sizeof(*pX));
+  if( pX==0 ) return SQLITE_NOMEM;
+  for(i=0; i<SH_NSESSION && rc==SQLITE_OK; i++){
+    u64 o;
+    SessionRow *r, *aNew;
+    if( !shReadSession(p, i, pX, &o) ) continue;
+    aNew = sqlite3_realloc64(*paRow, sizeof(SessionRow)*(*pnRow+1));
+    if( aNew==0 ){ rc = SQLITE_NOMEM; break; }
+    *paRow = aNew;
+    r = &aNew[(*pnRow)++];
+    memset(r, 0, sizeof(*r));
+    r->pid = pX->pid;
+    r->nodeId = SH_OSPID(o);
+    registryFormatIdTag(pX->tag, pX->iSerial, r->zSessionId);
+    r->zUser = sqlite3_mprintf("%s", pX->zUser);
+    r->zAppName = sqlite3_mprintf("%s", pX->zApp);
+    r->zClientAddr = pX->hasClient ? sqlite3_mprintf("%s", pX->zClient) : 0;
+    r->zDatabase = sqlite3_mprintf("%s", pX->zDatabase);
+    r->zStatus = azShStatus[pX->status];
+    r->masked = !shAllowed(zUser, isAdmin, pX->zUser);
+    if( pX->iActive ){
+      r->zActive = sqlite3_mprintf("%s", pX->aTxt[pX->iActive-1]);
+      if( pX->nQuery>0 ) registryFormatIdTag(pX->tag, pX->aQuery[0], r->zQueryId);
+      r->queryStartMs = pX->queryStartMs;
+      if( r->zActive==0 ) rc = SQLITE_NOMEM;
+    }
+    if( pX->iLast ){
+      r->zLast = sqlite3_mprintf("%s", pX->aTxt[pX->iLast-1]);
+      if( r->zLast==0 ) rc = SQLITE_NOMEM;
+    }
+    r->xactStartMs = pX->xactStartMs;
+    r->sessionStartMs = pX->startMs;
+    r->zXactKind = pX->xactKind==XACT_WRITE ? "write"
+                 : pX->xactKind==XACT_READ ? "read" : "none";
+    r->waitingSinceMs = pX->waitingSinceMs;
+    r->stmtTimeoutMs = pX->stmtTimeoutMs;
+    r->idleTimeoutMs = pX->idleTimeoutMs;
+    if( r->zUser==0 || r->zAppName==0 || r->zDatabase==0
+     || (pX->hasClient && r->zClientAddr==0) ){
+      rc = SQLITE_NOMEM;
+    }
+  }
+  sqlite3_free(pX);
+  return rc;
+}
+
+static void shFillTarget(SharedTarget *pT, ShSession *pX, u64 o){
+  pT->tag = pX->tag;
+  pT->iSerial = pX->iSerial;
+  pT->pid = pX->pid;
+  pT->nodeId = SH_OSPID(o);
+  shCopy(pT->zUser, sizeof(pT->zUser), pX->zUser);
+}
+
+/* Find a live session of another process by (tag, serial), by pid, or
+** by a running execution (tag, iQuery): its index, or -1. */
+static int shFind(SharedReg *p, u64 tag, u64 iSerial, i64 pid, u64 iQuery,
+                  ShSession *pX, u64 *pO){
+  int i, j;
+  if( !sharedUsable(p) || !shIntact(p) ) return -1;
+  for(i=0; i<SH_NSESSION; i++){
+    if( !shReadSession(p, i, pX, pO) ) continue;
+    if( pid ){
+      if( pX->pid==pid ) return i;
+    }else if( pX->tag!=tag ){
+      continue;
+    }else if( iQuery ){
+      for(j=0; j<(int)pX->nQuery; j++) if( pX->aQuery[j]==iQuery ) return i;
+      if( pX->iNewest==iQuery ) return i;
+    }else if( pX->iSerial==iSerial ){
+      return i;
+    }
+  }
+  return -1;
+}
+
+/* Ask the owner of slot i (generation of o) to interrupt iQuery. */
+static void shSendCancel(SharedReg *p, int i, u64 o, u64 iQuery){
+  u64 cell = ((u64)(SH_GEN(o) & 0xffffff)<<40) | (iQuery & 0xffffffffffull);
+  atomic_store(&shSession(p, i)->cancelReq, cell);
+  shWake(p);
+}
+
+int sharedCancelQuery(SharedReg *p, const char *zUser, int isAdmin,
+                      u64 tag, u64 iQuery, SharedTarget *pT){
+  ShSession x;
+  u64 o;
+  int i = shFind(p, tag, 0, 0, iQuery, &x, &o);
+  if( i<0 ) return REG_NOTFOUND;
+  shFillTarget(pT, &x, o);
+  pT->iQuery = iQuery;
+  if( !shAllowed(zUser, isAdmin, x.zUser) ) return REG_DENIED;
+  shSendCancel(p, i, o, iQuery);
+  return REG_OK;
+}
+
+int sharedCancelBackend(SharedReg *p, const char *zUser, int isAdmin,
+                        i64 pid, SharedTarget *pT){
+  ShSession x;
+  u64 o;
+  int i = shFind(p, 0, 0, pid, 0, &x, &o);
+  if( i<0 ) return REG_NOTFOUND;
+  shFillTarget(pT, &x, o);
+  if( !shAllowed(zUser, isAdmin, x.zUser) ) return REG_DENIED;
+  /* aimed at the statement running now, decided here: a statement that
+  ** starts after this call is never hit */
+  pT->iQuery = x.iNewest;
+  if( x.iNewest ) shSendCancel(p, i, o, x.iNewest);
+  return REG_OK;
+}
+
+int sharedCheckSession(SharedReg *p, const char *zUser, int isAdmin,
+                       u64 tag, u64 iSerial, i64 pid, SharedTarget *pT){
+  ShSession x;
+  u64 o;
+  int i = shFind(p, tag, iSerial, pid, 0, &x, &o);
+  if( i<0 ) return REG_NOTFOUND;
+  shFillTarget(pT, &x, o);
+  return shAllowed(zUser, isAdmin, x.zUser) ? REG_OK : REG_DENIED;
+}
+
+int sharedTerminate(SharedReg *p, const char *zUser, int isAdmin,
+                    u64 tag, u64 iSerial, i64 pid, SharedTarget *pT){
+  ShSession x;
+  u64 o;
+  int i = shFind(p, tag, iSerial, pid, 0, &x, &o);
+  if( i<0 ) return REG_NOTFOUND;
+  shFillTarget(pT, &x, o);
+  if( !shAllowed(zUser, isAdmin, x.zUser) ) return REG_DENIED;
+  atomic_store(&shSession(p, i)->termReq, SH_GEN(o));
+  shWake(p);
+  return REG_OK;
+}
+
+int sharedWaitGone(SharedReg *p, i64 pid, int timeoutMs){
+  i64 endUs = registryMonoUs() + (i64)timeoutMs*1000;
+  for(;;){
+    ShSession x;
+    u64 o;
+    if( shFind(p, 0, 0, pid, 0, &x, &o)<0 ) return 1;
+    if( registryMonoUs()>=endUs ) return 0;
+    {
+      struct timespec ts = { 0, 1000000 };   /* polled: 1 ms */
+      nanosleep(&ts, 0);
+    }
+  }
+}
+
+/* -------------------------------------------------------------- jobs */
+
+void sharedClaimJob(SharedReg *p, CancelJob *pJob){
+  u64 o;
+  int i;
+  if( !sharedUsable(p) ) return;
+  i = shClaimSlot(p, 1, &o);
+  if( i<0 ) return;             /* full: visible only in this process */
+  atomic_store(&shJob(p, i)->ctlReq, 0);
+  pJob->pSh = p;
+  pJob->iShSlot = i;
+  pJob->shOwner = o;
+  sharedPublishJob(pJob);
+}
+
+void sharedPublishJob(CancelJob *pJob){
+  ShJob *pJ;
+  if( pJob->pSh==0 || !pJob->pSh->bOk ) return;
+  pJ = shJob(pJob->pSh, pJob->iShSlot);
+  shWriteBegin(&pJ->seq);
+  pJ->procStart = shMyStart();
+  pJ->coordTag = registryTag();
+  pJ->coordSerial = pJob->iCoordinator;
+  pJ->id = pJob->id;
+  pJ->fraction = pJob->fraction;
+  pJ->createdMs = pJob->createdMs;
+  pJ->startedMs = pJob->startedMs;
+  pJ->finishedMs = pJob->finishedMs;
+  pJ->modifiedMs = pJob->modifiedMs;
+  pJ->status = (uint8_t)pJob->eStatus;
+  pJ->hasError = pJob->zError!=0;
+  shCopy(pJ->zType, sizeof(pJ->zType), pJob->zType);
+  shCopy(pJ->zUser, sizeof(pJ->zUser), pJob->zUser);
+  shCopy(pJ->zRunning, sizeof(pJ->zRunning), pJob->zRunning);
+  shCopy(pJ->zError, sizeof(pJ->zError), pJob->zError);
+  shCopy(pJ->zDesc, sizeof(pJ->zDesc), pJob->zDesc);
+  shWriteEnd(&pJ->seq);
+}
+
+void sharedReleaseJob(CancelJob *pJob){
+  if( pJob->pSh==0 ) return;
+  shReleaseSlot(&shJob(pJob->pSh, pJob->iShSlot)->owner, pJob->shOwner);
+  pJob->pSh = 0;
+}
+
+static int shReadJob(SharedReg *p, int i, ShJob *pOut, u64 *pO){
+  ShJob *pJ = shJob(p, i);
+  u64 o = atomic_load_explicit(&pJ->owner, memory_order_acquire);
+  if( SH_OSPID(o)==0 || SH_OSPID(o)==shMyPid() ) return 0;
+  if( !shRead(pOut, pJ, sizeof(*pOut), &pJ->owner, &pJ->seq, pO) ) return 0;
+  if( pOut->coordTag==registryTag() || pOut->id<=0 || pOut->status>JOB_SUCCEEDED
+   || !(pOut->fraction>=0.0 && pOut->fraction<=1.0)
+   || !shTerminated(pOut->zType, sizeof(pOut->zType))
+   || !shTerminated(pOut->zUser, sizeof(pOut->zUser))
+   || !shTerminated(pOut->zRunning, sizeof(pOut->zRunning))
+   || !shTerminated(pOut->zError, sizeof(pOut->zError))
+   || !shTerminated(pOut->zDesc, sizeof(pOut->zDesc))
+  ){
+    return 0;
+  }
+  if( !shAlive(SH_OSPID(*pO), pOut->procStart) ){
+    atomic_compare_exchange_strong(&pJ->owner, pO, (u64)SH_GEN(*pO)<<32);
+    return 0;
+  }
+  return 1;
+}
+
+int sharedJobsSnapshot(SharedReg *p, const char *zUser, int isAdmin,
+                       JobRow **paRow, int *pnRow){
+  ShJob *pX;
+  int i, rc = SQLITE_OK;
+  if( !sharedUsable(p) || !shIntact(p) ) return SQLITE_OK;
+  pX = sqlite3_malloc(sizeof(*pX));
+  if( pX==0 ) return SQLITE_NOMEM;
+  for(i=0; i<SH_NJOB && rc==SQLITE_OK; i++){
+    u64 o;
+    JobRow *r, *aNew;
+    if( !shReadJob(p, i, pX, &o) ) continue;
+    if( !isAdmin && strcmp(pX->zUser, zUser)!=0 ) continue;
+    aNew = sqlite3_realloc64(*paRow, sizeof(JobRow)*(*pnRow+1));
+    if( aNew==0 ){ rc = SQLITE_NOMEM; break; }
+    *paRow = aNew;
+    r = &aNew[(*pnRow)++];
+    memset(r, 0, sizeof(*r));
+    r->id = pX->id;
+    r->zType = sqlite3_mprintf("%s", pX->zType);
+    r->zDesc = sqlite3_mprintf("%s", pX->zDesc);
+    r->zUser = sqlite3_mprintf("%s", pX->zUser);
+    r->zRunning = sqlite3_mprintf("%s", pX->zRunning);
+    r->zError = pX->hasError ? sqlite3_mprintf("%s", pX->zError) : 0;
+    r->zStatus = jobStatusName(pX->status);
+    r->fraction = pX->fraction;
+    r->createdMs = pX->createdMs;
+    r->startedMs = pX->startedMs;
+    r->finishedMs = pX->finishedMs;
+    r->modifiedMs = pX->modifiedMs;
+    if( pX->coordSerial ) registryFormatIdTag(pX->coordTag, pX->coordSerial, r->zCoordinator);
+    r->nodeId = SH_OSPID(o);
+    if( !r->zType || !r->zDesc || !r->zUser || !r->zRunning
+     || (pX->hasError && !r->zError) ){
+      rc = SQLITE_NOMEM;
+    }
+  }
+  sqlite3_free(pX);
+  return rc;
+}
+
+static int shFindJob(SharedReg *p, i64 id, ShJob *pX, u64 *pO){
+  int i;
+  if( !sharedUsable(p) || !shIntact(p) ) return -1;
+  for(i=0; i<SH_NJOB; i++){
+    if( shReadJob(p, i, pX, pO) && pX->id==id ) return i;
+  }
+  return -1;
+}
+
+int sharedJobStatus(SharedReg *p, i64 id){
+  ShJob *pX = sqlite3_malloc(sizeof(*pX));
+  u64 o;
+  int e = -1;
+  if( pX==0 ) return -1;
+  if( shFindJob(p, id, pX, &o)>=0 ) e = pX->status;
+  sqlite3_free(pX);
+  return e;
+}
+
+/*
+** Control a job of another process. The answer (done, no-op, or the
+** status that forbids it) follows jobs.c's rules applied to the status
+** the job has now; the owner applies the request with the same rules
+** when it arrives, so a job that moved on meanwhile is left alone.
+*/
+int sharedJobControl(SharedReg *p, i64 id, int eOp, int *peStatus){
+  ShJob *pX = sqlite3_malloc(sizeof(*pX));
+  u64 o;
+  int i, e, rc;
+  if( pX==0 ) return JOBCTL_NOTFOUND;
+  i = shFindJob(p, id, pX, &o);
+  e = i>=0 ? pX->status : -1;
+  sqlite3_free(pX);
+  if( i<0 ) return JOBCTL_NOTFOUND;
+  *peStatus = e;
+  rc = jobControlVerdict(eOp, e);
+  if( rc==JOBCTL_DONE ){
+    atomic_store(&shJob(p, i)->ctlReq, ((SH_GEN(o) & 0xfffffff)<<4) | (uint32_t)eOp);
+    shWake(p);
+  }
+  return rc;
+}
+
+#else /* _WIN32: no cross-process registry (README, "Across processes") */
+
+u64 sharedProcessStart(long ospid){ (void)ospid; return 0; }
+SharedReg *sharedAttach(const char *zDb){
+  SharedReg *p;
+  if( zDb==0 || zDb[0]==0 ) return 0;
+  pthread_mutex_lock(&shMu);
+  for(p=shFirst; p && strcmp(p->zPath, zDb)!=0; p=p->pNext){}
+  if( p==0 && (p = sqlite3_malloc(sizeof(*p)))!=0 ){
+    memset(p, 0, sizeof(*p));
+    p->zPath = sqlite3_mprintf("%s-cancel", zDb);
+    snprintf(p->zWhy, sizeof(p->zWhy), "not supported on Windows yet");
+    p->pNext = shFirst;
+    shFirst = p;
+  }
+  pthread_mutex_unlock(&shMu);
+  return p;
+}
+void sharedClaim(SharedReg *p, CancelSession *s){ (void)p; (void)s; }
+void sharedRelease(CancelSession *s){ (void)s; }
+void sharedPublish(CancelSession *s){ (void)s; }
+int sharedSnapshot(SharedReg *p, const char *zUser, int isAdmin,
+                   SessionRow **paRow, int *pnRow){
+  (void)p; (void)zUser; (void)isAdmin; (void)paRow; (void)pnRow;
+  return SQLITE_OK;
+}
+int sharedCancelQuery(SharedReg *p, const char *zUser, int isAdmin,
+                      u64 tag, u64 iQuery, SharedTarget *pT){
+  (void)p; (void)zUser; (void)isAdmin; (void)tag; (void)iQuery; (void)pT;
+  return REG_NOTFOUND;
+}
+int sharedCancelBackend(SharedReg *p, const char *zUser, int isAdmin,
+                        i64 pid, SharedTarget *pT){
+  (void)p; (void)zUser; (void)isAdmin; (void)pid; (void)pT;
+  return REG_NOTFOUND;
+}
+int sharedCheckSession(SharedReg *p, const char *zUser, int isAdmin,
+                       u64 tag, u64 iSerial, i64 pid, SharedTarget *pT){
+  (void)p; (void)zUser; (void)isAdmin; (void)tag; (void)iSerial; (void)pid; (void)pT;
+  return REG_NOTFOUND;
+}
+int sharedTerminate(SharedReg *p, const char *zUser, int isAdmin,
+                    u64 tag, u64 iSerial, i64 pid, SharedTarget *pT){
+  (void)p; (void)zUser; (void)isAdmin; (void)tag; (void)iSerial; (void)pid; (void)pT;
+  return REG_NOTFOUND;
+}
+int sharedWaitGone(SharedReg *p, i64 pid, int timeoutMs){
+  (void)p; (void)pid; (void)timeoutMs;
+  return 1;
+}
+void sharedClaimJob(SharedReg *p, CancelJob *pJob){ (void)p; (void)pJob; }
+void sharedPublishJob(CancelJob *pJob){ (void)pJob; }
+void sharedPublishActivity(CancelSession *s){ (void)s; }
+void sharedReleaseJob(CancelJob *pJob){ (void)pJob; }
+int sharedJobsSnapshot(SharedReg *p, const char *zUser, int isAdmin,
+                       JobRow **paRow, int *pnRow){
+  (void)p; (void)zUser; (void)isAdmin; (void)paRow; (void)pnRow;
+  return SQLITE_OK;
+}
+int sharedJobControl(SharedReg *p, i64 id, int eOp, int *peStatus){
+  (void)p; (void)id; (void)eOp; (void)peStatus;
+  return JOBCTL_NOTFOUND;
+}
+int sharedJobStatus(SharedReg *p, i64 id){ (void)p; (void)id; return -1; }
+
+#endif /* _WIN32 */

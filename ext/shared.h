@@ -1,0 +1,104 @@
+/*
+** shared.h: the cross-process registry (SPEC section 6).
+**
+** Every database file that sessions of this process use gets a registry
+** file beside it, `<database>-cancel`, mapped shared by every process
+** that has the extension loaded on that database. It holds one slot per
+** session and per job: what the sessions table and the jobs table show
+** of other processes, and request cells through which another process
+** asks for a cancel, a termination or a job control.
+**
+** A request is never acted on by the process that makes it. It is
+** written into the target's slot, tagged with the slot's generation, and
+** the target process's agent thread (one per registry file, woken with a
+** futex) hands it to registry.c or jobs.c, which apply it exactly as a
+** request from inside the process: only to the execution it names, and
+** only if that execution still runs. A slot reused by a new session (its
+** owner died or closed) has a new generation, so a request meant for
+** the old owner is dropped.
+**
+** Nothing read from the file is trusted: every row is copied out under a
+** sequence lock, then checked (owner alive, strings terminated, values in
+** range) before use. A file that is not a registry of this version, or
+** that cannot be opened for writing, leaves the process working alone on
+** that database, and sharedStatus() says why.
+*/
+#ifndef CANCEL_SHARED_H
+#define CANCEL_SHARED_H
+
+#include "registry.h"
+
+typedef struct SharedReg SharedReg;
+typedef struct CancelJob CancelJob;
+typedef struct JobRow JobRow;
+
+/* Process-wide switch (CANCEL_SHARED=0 in the environment, or
+** cancel_set_shared()); a connection can also opt out with the URI
+** parameter cancel_shared=0. */
+void sharedSetDefault(int bOn);
+int sharedDefault(void);
+
+/* The registry of database file zDb, attached on first use and kept for
+** the life of the process. Never NULL for a file name (NULL only when
+** out of memory); check sharedUsable(). */
+SharedReg *sharedAttach(const char *zDb);
+int sharedUsable(SharedReg *p);
+/* A line for cancel_registry(): the file and its state. */
+char *sharedStatus(SharedReg *p);
+
+/* Sessions. The slot is claimed at enrolment and released when the
+** connection closes; sharedPublish copies what the `sessions` table shows
+** into it (s->mu held by the caller). */
+void sharedClaim(SharedReg *p, CancelSession *s);
+void sharedRelease(CancelSession *s);
+void sharedPublish(CancelSession *s);
+void sharedPublishActivity(CancelSession *s);   /* the cheaper half */
+
+/* The sessions of other processes, appended to *paRow (reallocated). */
+int sharedSnapshot(SharedReg *p, const char *zUser, int isAdmin,
+                   SessionRow **paRow, int *pnRow);
+
+/* Requests to other processes. zUser/isAdmin are the caller's. Each
+** returns REG_OK, REG_NOTFOUND or REG_DENIED; *pT is filled with what is
+** known of the target, for the caller's cancel_log. */
+typedef struct SharedTarget SharedTarget;
+struct SharedTarget {
+  u64 tag, iSerial;        /* session id */
+  i64 pid;
+  i64 nodeId;
+  char zUser[128];
+  u64 iQuery;              /* the execution asked for, 0 none */
+};
+int sharedCancelQuery(SharedReg *p, const char *zUser, int isAdmin,
+                      u64 tag, u64 iQuery, SharedTarget *pT);
+int sharedCancelBackend(SharedReg *p, const char *zUser, int isAdmin,
+                        i64 pid, SharedTarget *pT);
+int sharedCheckSession(SharedReg *p, const char *zUser, int isAdmin,
+                       u64 tag, u64 iSerial, i64 pid, SharedTarget *pT);
+int sharedTerminate(SharedReg *p, const char *zUser, int isAdmin,
+                    u64 tag, u64 iSerial, i64 pid, SharedTarget *pT);
+int sharedWaitGone(SharedReg *p, i64 pid, int timeoutMs);  /* 1 gone */
+
+/* Jobs: slots claimed at creation, published at every change (jobs lock
+** held), released when the job is purged. */
+void sharedClaimJob(SharedReg *p, CancelJob *pJob);
+void sharedPublishJob(CancelJob *pJob);
+void sharedReleaseJob(CancelJob *pJob);
+int sharedJobsSnapshot(SharedReg *p, const char *zUser, int isAdmin,
+                       JobRow **paRow, int *pnRow);
+/* Job control of another process's job: JOBCTL_* (jobs.h), the status
+** the job was in goes to *peStatus. eOp is SHJOB_*. */
+#define SHJOB_CANCEL 1
+#define SHJOB_PAUSE  2
+#define SHJOB_RESUME 3
+int sharedJobControl(SharedReg *p, i64 id, int eOp, int *peStatus);
+int sharedJobStatus(SharedReg *p, i64 id);     /* JOB_*, -1 not found */
+
+/* Called by the agent thread with requests for this process. */
+void registryServeRemote(SharedReg *p, int iSlot, u64 cancelCell, int bTerm);
+void jobsServeRemote(SharedReg *p, int iSlot, int eOp);
+
+/* The OS start time of process ospid (0 unknown), for liveness. */
+u64 sharedProcessStart(long ospid);
+
+#endif /* CANCEL_SHARED_H */
