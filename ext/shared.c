@@ -321,7 +321,7 @@ static int shCheckFile(SharedReg *p, int bInit){
     return 0;
   }
   memset(&h, 0, sizeof(h));
-  if( st.st_size>=(off_t)sizeof(h) && pread(p->fd, &h, sizeof(h), 0)!=(ssize_t)sizeof(h) ){
+  if( st.st_size>0 && pread(p->fd, &h, sizeof(h), 0)<0 ){
     snprintf(p->zWhy, sizeof(p->zWhy), "cannot read: %s", strerror(errno));
     return 0;
   }

@@ -1,0 +1,63 @@
+# peers.tcl: other processes for the tests (test/peer.tcl), driven one
+# script per line. Sourced after tester.tcl.
+#
+#   peer_start A                       ;# a new tclsh running peer.tcl
+#   peer A {session_open db $f}        ;# run a script there, wait: {rc result}
+#   peer_send A {db eval {...}}        ;# run it, do not wait
+#   peer_recv A                        ;# ... then wait for its answer
+#   peer_kill A                        ;# kill -9
+
+# envlist: VAR=value pairs for the peer's environment.
+proc peer_start {name {envlist {}}} {
+  set cmd [list [info nameofexecutable] [file join $::testdir peer.tcl]]
+  if {[llength $envlist]} { set cmd [list env {*}$envlist {*}$cmd] }
+  set ch [open "|$cmd 2>@stderr" r+]
+  fconfigure $ch -buffering line -blocking 1
+  set ::peerch($name) $ch
+  return $name
+}
+
+proc peer_pid {name} { lindex [pid $::peerch($name)] 0 }
+
+proc peer_send {name script} {
+  # one line per script: the peer reads line by line
+  puts $::peerch($name) [string map {"\n" " "} [uplevel 1 [list subst -nocommands $script]]]
+}
+
+proc peer_readable {name} {
+  set ch $::peerch($name)
+  if {[gets $ch line] >= 0} {
+    set ::peerans($name) $line
+  } elseif {[eof $ch]} {
+    set ::peerans($name) EOF
+  }
+}
+
+# The next answer of the peer, or TIMEOUT after ms.
+proc peer_recv {name {ms 30000}} {
+  set ch $::peerch($name)
+  unset -nocomplain ::peerans($name)
+  fileevent $ch readable [list peer_readable $name]
+  set id [after $ms [list set ::peerans($name) TIMEOUT]]
+  vwait ::peerans($name)
+  after cancel $id
+  fileevent $ch readable {}
+  return $::peerans($name)
+}
+
+proc peer {name script} {
+  uplevel 1 [list peer_send $name $script]
+  peer_recv $name
+}
+
+proc peer_kill {name} {
+  catch {exec kill -9 [peer_pid $name]}
+  catch {close $::peerch($name)}
+  unset -nocomplain ::peerch($name)
+}
+
+proc peer_stop {name} {
+  catch {peer_send $name {exit}}
+  catch {close $::peerch($name)}
+  unset -nocomplain ::peerch($name)
+}
