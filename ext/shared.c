@@ -124,6 +124,9 @@ struct SharedReg {
   unsigned char *aMap;
   int fd;
   u64 dev, ino;
+  /* Slots this process owns (sessions, then jobs): the agent looks only
+  ** at these, so it does not walk the whole file at every wake. */
+  atomic_uchar aMine[SH_NSESSION+SH_NJOB];
 };
 
 static pthread_mutex_t shMu = PTHREAD_MUTEX_INITIALIZER;
@@ -295,14 +298,16 @@ static int shClaimSlot(SharedReg *p, int bJob, u64 *pOwner){
     want = ((u64)gen<<32) | (u64)shMyPid();
     if( atomic_compare_exchange_strong(pW, &o, want) ){
       *pOwner = want;
+      atomic_store(&p->aMine[bJob ? SH_NSESSION+i : i], 1);
       return i;
     }
   }
   return -1;
 }
 
-static void shReleaseSlot(_Atomic u64 *pW, u64 mine){
+static void shReleaseSlot(SharedReg *p, int iMine, _Atomic u64 *pW, u64 mine){
   u64 o = mine;
+  atomic_store(&p->aMine[iMine], 0);
   atomic_compare_exchange_strong(pW, &o, (u64)SH_GEN(mine)<<32);
 }
 
@@ -517,10 +522,12 @@ static void shServe(SharedReg *p){
   int i;
   long me = shMyPid();
   for(i=0; i<SH_NSESSION; i++){
-    ShSession *pS = shSession(p, i);
-    u64 o = atomic_load_explicit(&pS->owner, memory_order_acquire);
-    u64 c;
+    ShSession *pS;
+    u64 o, c;
     uint32_t t;
+    if( !atomic_load_explicit(&p->aMine[i], memory_order_relaxed) ) continue;
+    pS = shSession(p, i);
+    o = atomic_load_explicit(&pS->owner, memory_order_acquire);
     if( SH_OSPID(o)!=me ) continue;
     c = atomic_exchange(&pS->cancelReq, 0);
     t = atomic_exchange(&pS->termReq, 0);
@@ -529,9 +536,12 @@ static void shServe(SharedReg *p){
     if( c || t ) registryServeRemote(p, i, c, t!=0);
   }
   for(i=0; i<SH_NJOB; i++){
-    ShJob *pJ = shJob(p, i);
-    u64 o = atomic_load_explicit(&pJ->owner, memory_order_acquire);
+    ShJob *pJ;
+    u64 o;
     uint32_t r;
+    if( !atomic_load_explicit(&p->aMine[SH_NSESSION+i], memory_order_relaxed) ) continue;
+    pJ = shJob(p, i);
+    o = atomic_load_explicit(&pJ->owner, memory_order_acquire);
     if( SH_OSPID(o)!=me ) continue;
     r = atomic_exchange(&pJ->ctlReq, 0);
     if( r && (r>>4)==(SH_GEN(o) & 0xfffffff) ) jobsServeRemote(p, i, (int)(r & 15));
@@ -553,7 +563,7 @@ static void *shAgentMain(void *pArg){
     }
     shServe(p);
     nowUs = registryMonoUs();
-    if( nowUs-lastReapUs>1000000 ){
+    if( nowUs-lastReapUs>1000000 && shIntact(p) ){
       shReapDead(p);
       lastReapUs = nowUs;
     }
@@ -613,7 +623,7 @@ void sharedRelease(CancelSession *s){
   shWriteBegin(&pS->seq);
   pS->status = SH_GONE;
   shWriteEnd(&pS->seq);
-  shReleaseSlot(&pS->owner, s->shOwner);
+  shReleaseSlot(s->pSh, s->iShSlot, &pS->owner, s->shOwner);
   shWake(s->pSh);               /* pg_terminate_backend() may be waiting */
   s->pSh = 0;
 }
@@ -902,7 +912,8 @@ void sharedPublishJob(CancelJob *pJob){
 
 void sharedReleaseJob(CancelJob *pJob){
   if( pJob->pSh==0 ) return;
-  shReleaseSlot(&shJob(pJob->pSh, pJob->iShSlot)->owner, pJob->shOwner);
+  shReleaseSlot(pJob->pSh, SH_NSESSION+pJob->iShSlot,
+                &shJob(pJob->pSh, pJob->iShSlot)->owner, pJob->shOwner);
   pJob->pSh = 0;
 }
 

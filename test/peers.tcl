@@ -6,6 +6,9 @@
 #   peer_send A {db eval {...}}        ;# run it, do not wait
 #   peer_recv A                        ;# ... then wait for its answer
 #   peer_kill A                        ;# kill -9
+#
+# Scripts are substituted for variables (not commands) in the caller's
+# scope first: write \$x for a variable of the peer.
 
 # envlist: VAR=value pairs for the peer's environment.
 proc peer_start {name {envlist {}}} {
