@@ -42,6 +42,12 @@ test/stress-tsan: $(STRESS_SRC) $(HDR)
 test/stress: $(STRESS_SRC) $(HDR)
 	$(CC) -O2 -g $(WARN) -Iext -o $@ $(STRESS_SRC) -lsqlite3 $(LDLIBS)
 
+test/xstress: test/xstress.c $(SRC) $(HDR)
+	$(CC) -O2 -g $(WARN) -Iext -o $@ test/xstress.c $(SRC) -lsqlite3 $(LDLIBS)
+test/xstress-asan: test/xstress.c $(SRC) $(HDR)
+	$(CC) -O1 -g $(WARN) -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+	  -fno-omit-frame-pointer -Iext -o $@ test/xstress.c $(SRC) -lsqlite3 $(LDLIBS)
+
 test/jobstress-asan: test/jobstress.c $(SRC) $(HDR)
 	$(CC) -O1 -g $(WARN) -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	  -fno-omit-frame-pointer -Iext -o $@ test/jobstress.c $(SRC) -lsqlite3 $(LDLIBS)
@@ -80,14 +86,17 @@ bench: deps tool/bench_timeouts tool/bench_jobs
 PREFIX  ?= /usr/local
 LIBDIR  := $(DESTDIR)$(PREFIX)/lib
 INCDIR  := $(DESTDIR)$(PREFIX)/include
+BINDIR  := $(DESTDIR)$(PREFIX)/bin
 
 install: $(LIB)
 	install -d $(LIBDIR) $(INCDIR)
 	install -m 0755 $(LIB) $(LIBDIR)/$(LIB)
 	install -m 0644 ext/cancel.h $(INCDIR)/cancel.h
+	install -d $(BINDIR)
+	install -m 0755 tool/cancel-monitor $(BINDIR)/cancel-monitor
 
 uninstall:
-	rm -f $(LIBDIR)/$(LIB) $(INCDIR)/cancel.h
+	rm -f $(LIBDIR)/$(LIB) $(INCDIR)/cancel.h $(BINDIR)/cancel-monitor
 
 # SQLite's Tcl binding built from the newest release (npm registry)
 newest: deps
@@ -100,7 +109,7 @@ demo: deps $(LIB)
 	tclsh tool/demo.tcl
 
 test: deps newest $(LIB) build/win/cancel.dll test/capi test/static test/stress test/stress-asan test/stress-tsan \
-      test/jobstress-asan test/jobstress-tsan
+      test/jobstress-asan test/jobstress-tsan test/xstress test/xstress-asan
 	tclsh test/all.tcl
 
 clean:

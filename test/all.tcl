@@ -77,6 +77,10 @@ foreach {bin} {stress stress-asan stress-tsan} {
 foreach {bin} {jobstress-asan jobstress-tsan} {
   run_one "$bin ${stressSeconds}s" [list {*}[sanitized $bin] $stressSeconds [file join $testdir tmp $bin]] 0
 }
+# Several processes on one database (one killed half-way).
+foreach {bin} {xstress xstress-asan} {
+  run_one "$bin ${stressSeconds}s" [list [file join $testdir $bin] $stressSeconds 3] 0
+}
 
 puts ""
 if {[llength $failed]} { puts "FAILED: [join $failed {, }]" }

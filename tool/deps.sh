@@ -4,7 +4,7 @@
 set -e
 need=""
 for p in gcc make libsqlite3-dev sqlite3 tcl tcl-dev libsqlite3-tcl tcl-thread python3 \
-         gcc-mingw-w64-x86-64-posix; do
+         gcc-mingw-w64-x86-64-posix tmux; do
   dpkg -s "$p" >/dev/null 2>&1 || need="$need $p"
 done
 [ -z "$need" ] && exit 0
