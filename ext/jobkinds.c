@@ -27,6 +27,7 @@
 ** handlers with cancel.h), so a job blocked on a lock or deep inside one
 ** statement still pauses and cancels at once.
 */
+#include "shared.h"
 #include "jobkinds.h"
 #include "cancel.h"
 SQLITE_EXTENSION_INIT3
@@ -166,7 +167,11 @@ static int taskBackup(JobTask *t, char **pzErr){
   int e = -1;
   if( pSrc && zPart ){
     portUnlink(zPart);
-    if( sqlite3_open_v2(zPart, &pDest, SQLITE_OPEN_READWRITE|SQLITE_OPEN_CREATE, 0)!=SQLITE_OK ){
+    int rcOpen;
+    sharedSuppress(1);
+    rcOpen = sqlite3_open_v2(zPart, &pDest, SQLITE_OPEN_READWRITE|SQLITE_OPEN_CREATE, 0);
+    sharedSuppress(0);
+    if( rcOpen!=SQLITE_OK ){
       *pzErr = sqlite3_mprintf("cannot create %s: %s", zPart, sqlite3_errmsg(pDest));
     }else{
       e = taskBackupLoop(t, pDest, pSrc, pzErr);
@@ -191,7 +196,11 @@ static int taskRestore(JobTask *t, char **pzErr){
   sqlite3 *pSrc = 0;
   int e = -1;
   if( pDest ){
-    if( sqlite3_open_v2(t->zFile, &pSrc, SQLITE_OPEN_READONLY, 0)!=SQLITE_OK ){
+    int rcOpen;
+    sharedSuppress(1);
+    rcOpen = sqlite3_open_v2(t->zFile, &pSrc, SQLITE_OPEN_READONLY, 0);
+    sharedSuppress(0);
+    if( rcOpen!=SQLITE_OK ){
       *pzErr = sqlite3_mprintf("cannot open %s: %s", t->zFile, sqlite3_errmsg(pSrc));
     }else{
       e = taskBackupLoop(t, pDest, pSrc, pzErr);

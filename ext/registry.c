@@ -203,7 +203,7 @@ CancelSession *registryEnrol(sqlite3 *db){
   pthread_mutex_unlock(&regMu);
   /* Across processes (SPEC 6), unless switched off for the process or by
   ** the URI parameter cancel_shared=0 of this connection. */
-  if( zFile && zFile[0] && sharedDefault()
+  if( zFile && zFile[0] && sharedDefault() && !sharedSuppressed()
    && sqlite3_uri_boolean(zFile, "cancel_shared", 1) ){
     s->pShReg = sharedAttach(zFile);
     sharedClaim(s->pShReg, s);
@@ -255,6 +255,12 @@ static int regDropLocked(CancelSession *s, int bPin){
       regLast = 0;
       for(p=regFirst; p; p=p->pNext) regLast = p;
     }
+    if( s->pSh ){
+      /* out of the shared registry too (here, while nothing can free s) */
+      pthread_mutex_lock(&s->mu);
+      sharedRelease(s);
+      pthread_mutex_unlock(&s->mu);
+    }
     pthread_cond_broadcast(&regGone);
   }
   return s->nReg==0 && s->nPin==0;
@@ -267,13 +273,6 @@ static void regDrop(CancelSession *s, int bPin){
   bFree = regDropLocked(s, bPin);
   bClosed = !bPin && s->nReg==0;
   pthread_mutex_unlock(&regMu);
-  if( bClosed && s->pSh ){
-    /* closed: out of the shared registry too (only this thread may
-    ** touch s now, but publishing takes mu: keep to that) */
-    pthread_mutex_lock(&s->mu);
-    sharedRelease(s);
-    pthread_mutex_unlock(&s->mu);
-  }
   /* (after regMu: the jobs lock comes first) */
   if( bClosed ) jobsSessionClosed(iSerial);
   if( bFree ) regFree(s);

@@ -130,6 +130,10 @@ struct SharedReg {
 };
 
 static pthread_mutex_t shMu = PTHREAD_MUTEX_INITIALIZER;
+static _Thread_local int shSuppressed = 0;
+
+void sharedSuppress(int bOn){ shSuppressed = bOn; }
+int sharedSuppressed(void){ return shSuppressed; }
 static SharedReg *shFirst = 0;
 static atomic_int shDefault = -1;     /* -1: not yet read from the env */
 
@@ -166,14 +170,16 @@ static ShJob *shJob(SharedReg *p, int i){
 }
 
 static long shMyPid(void){
-  static long pid = 0;
-  if( pid==0 ) pid = portPid();
-  return pid;
+  static atomic_long pid = 0;
+  long v = atomic_load_explicit(&pid, memory_order_relaxed);
+  if( v==0 ){ v = portPid(); atomic_store_explicit(&pid, v, memory_order_relaxed); }
+  return v;
 }
 static u64 shMyStart(void){
-  static u64 t = 0;
-  if( t==0 ) t = sharedProcessStart(shMyPid());
-  return t;
+  static _Atomic u64 t = 0;
+  u64 v = atomic_load_explicit(&t, memory_order_relaxed);
+  if( v==0 ){ v = sharedProcessStart(shMyPid()); atomic_store_explicit(&t, v, memory_order_relaxed); }
+  return v;
 }
 
 #define SH_OSPID(o)  ((long)((o) & 0xffffffffu))

@@ -37,6 +37,11 @@ typedef struct JobRow JobRow;
 ** parameter cancel_shared=0. */
 void sharedSetDefault(int bOn);
 int sharedDefault(void);
+/* While set on a thread, connections it opens do not join the registry
+** (jobkinds.c: backup destinations and restore sources, whose files are
+** not databases anyone runs sessions on). */
+void sharedSuppress(int bOn);
+int sharedSuppressed(void);
 
 /* The registry of database file zDb, attached on first use and kept for
 ** the life of the process. Never NULL for a file name (NULL only when
