@@ -84,8 +84,8 @@ struct ShSession {
   _Atomic uint32_t seq;
   _Atomic uint32_t termReq;
   _Atomic u64 cancelReq;
+  _Atomic u64 procStart;       /* read by reapers outside seq */
   /* published under seq */
-  u64 procStart;
   u64 tag, iSerial;
   i64 pid, startMs, xactStartMs, waitingSinceMs, queryStartMs;
   u64 aQuery[SH_NQUERY];       /* running executions, oldest first */
@@ -103,7 +103,7 @@ struct ShJob {
   _Atomic u64 owner;
   _Atomic uint32_t seq;
   _Atomic uint32_t ctlReq;
-  u64 procStart;
+  _Atomic u64 procStart;
   u64 coordTag, coordSerial;
   i64 id;
   double fraction;
@@ -293,7 +293,7 @@ static int shClaimSlot(SharedReg *p, int bJob, u64 *pOwner){
     uint32_t gen;
     u64 want;
     if( SH_OSPID(o)!=0 ){
-      u64 procStart = bJob ? shJob(p, i)->procStart : shSession(p, i)->procStart;
+      u64 procStart = atomic_load_explicit(bJob ? &shJob(p, i)->procStart : &shSession(p, i)->procStart, memory_order_relaxed);
       if( shAlive(SH_OSPID(o), procStart) ) continue;
       /* its owner died: free it, then claim it like any free slot */
       if( !atomic_compare_exchange_strong(pW, &o, (u64)SH_GEN(o)<<32) ) continue;
@@ -510,10 +510,10 @@ static void shReapDead(SharedReg *p){
     u64 o, procStart;
     if( i<SH_NSESSION ){
       pW = &shSession(p, i)->owner;
-      procStart = shSession(p, i)->procStart;
+      procStart = atomic_load_explicit(&shSession(p, i)->procStart, memory_order_relaxed);
     }else{
       pW = &shJob(p, i-SH_NSESSION)->owner;
-      procStart = shJob(p, i-SH_NSESSION)->procStart;
+      procStart = atomic_load_explicit(&shJob(p, i-SH_NSESSION)->procStart, memory_order_relaxed);
     }
     o = atomic_load(pW);
     if( SH_OSPID(o)==0 || SH_OSPID(o)==shMyPid() ) continue;
@@ -606,7 +606,7 @@ void sharedClaim(SharedReg *p, CancelSession *s){
   atomic_store(&pS->cancelReq, 0);
   atomic_store(&pS->termReq, 0);
   shWriteBegin(&pS->seq);
-  pS->procStart = shMyStart();
+  atomic_store_explicit(&pS->procStart, shMyStart(), memory_order_relaxed);
   pS->tag = registryTag();
   pS->iSerial = s->iSerial;
   pS->pid = s->pid;
@@ -897,7 +897,7 @@ void sharedPublishJob(CancelJob *pJob){
   if( pJob->pSh==0 || !pJob->pSh->bOk ) return;
   pJ = shJob(pJob->pSh, pJob->iShSlot);
   shWriteBegin(&pJ->seq);
-  pJ->procStart = shMyStart();
+  atomic_store_explicit(&pJ->procStart, shMyStart(), memory_order_relaxed);
   pJ->coordTag = registryTag();
   pJ->coordSerial = pJob->iCoordinator;
   pJ->id = pJob->id;
