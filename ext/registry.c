@@ -507,9 +507,11 @@ static int regRemote(CancelSession *pCaller, const char *zAction, int eKind,
     }
   }
   sqlite3_free(zUser);
-  if( eKind!=REMOTE_CHECK ){
+  if( zAction ){
+    /* (a check is logged only for a bulk call it refuses: "denied") */
     regLogRemote(pCaller, zAction, &t, rc,
-                 eKind==REMOTE_TERMINATE ? LOG_TERMINATING
+                 eKind==REMOTE_CHECK ? LOG_DENIED
+                 : eKind==REMOTE_TERMINATE ? LOG_TERMINATING
                  : (eKind==REMOTE_CANCEL_BACKEND && t.iQuery==0) ? LOG_IDLE
                  : LOG_REQUESTED);
   }
@@ -625,16 +627,7 @@ void registryLogDenied(CancelSession *pCaller, const char *zAction, u64 tag, u64
   LogTarget t;
   memset(&t, 0, sizeof(t));
   if( tag!=registryTag() ){
-    SharedTarget st;
-    char *zUser = 0;
-    int isAdmin = 0, rc = REG_NOTFOUND;
-    SharedReg *p = regRemoteCaller(pCaller, &zUser, &isAdmin);
-    memset(&st, 0, sizeof(st));
-    st.tag = tag;
-    st.iSerial = iSerial;
-    if( p ) rc = sharedCheckSession(p, zUser, isAdmin, tag, iSerial, 0, &st);
-    sqlite3_free(zUser);
-    regLogRemote(pCaller, zAction, &st, rc==REG_NOTFOUND ? rc : REG_DENIED, 0);
+    regRemote(pCaller, zAction, REMOTE_CHECK, tag, iSerial, 0);
     return;
   }
   pthread_mutex_lock(&regMu);
