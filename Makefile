@@ -3,7 +3,9 @@
 #   make          build the loadable extension (cancel.so / .dylib / .dll)
 #   make demo     a long query in one connection, listed and cancelled
 #   make test     install what is missing, build, run every test
-#   make bench    timeouts and jobs, side by side with plain SQLite (tool/bench.sh)
+#   make bench    cancel latency, cost, scale, jobs, timeouts, side by side with
+#                 plain SQLite and PostgreSQL (tool/bench.sh; bench/*.csv, .svg)
+#   make bench-deps  also install PostgreSQL for the benchmark's reference column
 #   make install  PREFIX=/usr/local: the library and ext/cancel.h; make uninstall
 #   make dll      cancel.dll for Windows (mingw-w64 cross-build)
 #   make clean
@@ -22,7 +24,7 @@ else
 endif
 
 LIB      := cancel.$(EXT)
-SRC      := ext/cancel.c ext/registry.c ext/hooks.c ext/functions.c ext/sessions.c ext/cancellog.c ext/jobs.c ext/jobkinds.c ext/jobtable.c ext/jobfunctions.c ext/vtab.c ext/port.c ext/shared.c
+SRC      := ext/cancel.c ext/registry.c ext/regindex.c ext/hooks.c ext/functions.c ext/sessions.c ext/cancellog.c ext/jobs.c ext/jobkinds.c ext/jobtable.c ext/jobfunctions.c ext/vtab.c ext/port.c ext/shared.c
 HDR      := $(wildcard ext/*.h)
 LDLIBS   := -lpthread -ldl
 
@@ -73,14 +75,21 @@ test/capi: test/capi.c $(SRC) $(HDR)
 	$(CC) -O1 -g $(WARN) -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	  -Iext -o $@ test/capi.c $(SRC) -lsqlite3 $(LDLIBS)
 
-tool/bench_timeouts: tool/bench_timeouts.c $(SRC) $(HDR)
-	$(CC) -O2 -g $(WARN) -Iext -o $@ tool/bench_timeouts.c $(SRC) -lsqlite3 $(LDLIBS)
+# Benchmark drivers (tool/bench.sh): the extension compiled in.
+BENCH := tool/bench_latency tool/bench_cost tool/bench_scale tool/bench_jobs tool/bench_timeouts
+$(BENCH): tool/%: tool/%.c tool/benchutil.h $(SRC) $(HDR)
+	$(CC) -O2 -g $(WARN) -Iext -o $@ $< $(SRC) -lsqlite3 $(LDLIBS)
 
-tool/bench_jobs: tool/bench_jobs.c $(SRC) $(HDR)
-	$(CC) -O2 -g $(WARN) -Iext -o $@ tool/bench_jobs.c $(SRC) -lsqlite3 $(LDLIBS)
+# PostgreSQL's side of the latency table: needs libpq (make bench-deps).
+tool/bench_pg: tool/bench_pg.c tool/benchutil.h
+	$(CC) -O2 -g $(WARN) -I$$(pg_config --includedir) -o $@ tool/bench_pg.c -lpq -lpthread
 
-bench: deps tool/bench_timeouts tool/bench_jobs
+bench: deps $(BENCH)
+	@sh tool/deps.sh bench
 	sh tool/bench.sh
+
+bench-deps: deps
+	@sh tool/deps.sh bench postgres
 
 # make install PREFIX=/usr/local (DESTDIR works too); make uninstall
 PREFIX  ?= /usr/local
@@ -115,6 +124,6 @@ test: deps newest $(LIB) build/win/cancel.dll test/capi test/static test/stress 
 clean:
 	rm -f cancel.so cancel.dylib cancel.dll test/capi test/static test/stress test/stress-asan test/stress-tsan \
 	  test/jobstress-asan test/jobstress-tsan
-	rm -rf test/tmp tool/bench_timeouts tool/bench_jobs build
+	rm -rf test/tmp $(BENCH) tool/bench_pg bench/tmp-* build
 
-.PHONY: all bench deps demo dll newest test clean install uninstall
+.PHONY: all bench bench-deps deps demo dll newest test clean install uninstall

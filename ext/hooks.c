@@ -263,7 +263,9 @@ static int hooksTrace(unsigned type, void *pCtx, void *P, void *X){
 
 static int hooksProgress(void *p){
   CancelSession *s = (CancelSession*)p;
-  int eWhy = hooksStopReason(s);
+  int eWhy;
+  sharedServeOwnCancel(s);
+  eWhy = hooksStopReason(s);
   if( eWhy ){
     hooksStopped(s, eWhy, LOG_INTERRUPTED);
     return 1;

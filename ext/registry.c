@@ -20,6 +20,7 @@
 SQLITE_EXTENSION_INIT3
 
 #include "port.h"
+#include "regindex.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -198,8 +199,10 @@ CancelSession *registryEnrol(sqlite3 *db){
   pthread_mutex_lock(&regMu);
   s->pid = registryMakeId((u64)++regNextPid);
   s->iSerial = registryNextQuery();
+  s->pPrev = regLast;
   if( regLast ) regLast->pNext = s; else regFirst = s;
   regLast = s;
+  regIndexAdd(s);
   pthread_mutex_unlock(&regMu);
   /* Across processes (SPEC 6), unless switched off for the process or by
   ** the URI parameter cancel_shared=0 of this connection. */
@@ -214,7 +217,7 @@ CancelSession *registryEnrol(sqlite3 *db){
 CancelSession *registryFind(sqlite3 *db){
   CancelSession *s;
   pthread_mutex_lock(&regMu);
-  for(s=regFirst; s; s=s->pNext){
+  for(s=regIndexFirst(REGKEY_DB, (u64)(uintptr_t)db); s; s=regIndexNext(REGKEY_DB, s)){
     if( s->db==db && !s->closing ) break;
   }
   pthread_mutex_unlock(&regMu);
@@ -242,19 +245,10 @@ static int regDropLocked(CancelSession *s, int bPin){
   if( bPin ){
     s->nPin--;
   }else if( --s->nReg==0 ){
-    CancelSession **pp;
     s->closing = 1;
-    for(pp=&regFirst; *pp; pp=&(*pp)->pNext){
-      if( *pp==s ){
-        *pp = s->pNext;
-        break;
-      }
-    }
-    if( regLast==s ){
-      CancelSession *p;
-      regLast = 0;
-      for(p=regFirst; p; p=p->pNext) regLast = p;
-    }
+    if( s->pPrev ) s->pPrev->pNext = s->pNext; else regFirst = s->pNext;
+    if( s->pNext ) s->pNext->pPrev = s->pPrev; else regLast = s->pPrev;
+    regIndexRemove(s);
     if( s->pSh ){
       /* out of the shared registry too (here, while nothing can free s) */
       pthread_mutex_lock(&s->mu);
@@ -356,7 +350,7 @@ static int regTargetable(CancelSession *s){
 
 static CancelSession *regBySerial(u64 iSerial){
   CancelSession *s;
-  for(s=regFirst; s; s=s->pNext){
+  for(s=regIndexFirst(REGKEY_SERIAL, iSerial); s; s=regIndexNext(REGKEY_SERIAL, s)){
     if( s->iSerial==iSerial && regTargetable(s) ) return s;
   }
   return 0;
@@ -364,7 +358,7 @@ static CancelSession *regBySerial(u64 iSerial){
 
 static CancelSession *regByPid(i64 pid){
   CancelSession *s;
-  for(s=regFirst; s; s=s->pNext){
+  for(s=regIndexFirst(REGKEY_PID, (u64)pid); s; s=regIndexNext(REGKEY_PID, s)){
     if( s->pid==pid && regTargetable(s) ) return s;
   }
   return 0;

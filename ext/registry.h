@@ -57,7 +57,8 @@ struct CancelSession {
   SharedReg *pShReg;         /* registry file of zDatabase, NULL if off */
 
   /* Guarded by the registry lock. */
-  CancelSession *pNext;
+  CancelSession *pNext, *pPrev;
+  CancelSession *apIndexNext[3];   /* regindex.c's hash chains */
   int nReg;                  /* registrations alive (functions, tables) */
   int nPin;                  /* pins held by registry code at work on it */
   int closing;               /* nReg is 0: the connection is closed or

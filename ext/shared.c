@@ -523,6 +523,13 @@ static void shReapDead(SharedReg *p){
   }
 }
 
+/* The cancel request waiting in session slot pS, owned by o; 0 if none
+** or if it was meant for an earlier owner of the slot. */
+static u64 shTakeCancel(ShSession *pS, u64 o){
+  u64 c = atomic_exchange(&pS->cancelReq, 0);
+  return (c && (uint32_t)(c>>40)==SH_GEN(o)) ? c : 0;
+}
+
 /* Requests in the slots this process owns. */
 static void shServe(SharedReg *p){
   int i;
@@ -535,9 +542,8 @@ static void shServe(SharedReg *p){
     pS = shSession(p, i);
     o = atomic_load_explicit(&pS->owner, memory_order_acquire);
     if( SH_OSPID(o)!=me ) continue;
-    c = atomic_exchange(&pS->cancelReq, 0);
+    c = shTakeCancel(pS, o);
     t = atomic_exchange(&pS->termReq, 0);
-    if( c && (uint32_t)(c>>40)!=SH_GEN(o) ) c = 0;   /* for an earlier owner */
     if( t && t!=SH_GEN(o) ) t = 0;
     if( c || t ) registryServeRemote(p, i, c, t!=0);
   }
@@ -632,6 +638,21 @@ void sharedRelease(CancelSession *s){
   shReleaseSlot(s->pSh, s->iShSlot, &pS->owner, s->shOwner);
   shWake(s->pSh);               /* pg_terminate_backend() may be waiting */
   s->pSh = 0;
+}
+
+/* The fast path of a cross-process cancel: the session's own progress
+** handler looks at its slot and serves a waiting cancel at once, rather
+** than wait for the agent thread to be scheduled (which can take
+** milliseconds while the target keeps a core busy). Whoever takes the
+** cell first serves it; the other finds it empty. */
+void sharedServeOwnCancel(CancelSession *s){
+  ShSession *pS;
+  u64 c;
+  if( s->pSh==0 ) return;
+  pS = shSession(s->pSh, s->iShSlot);
+  if( atomic_load_explicit(&pS->cancelReq, memory_order_relaxed)==0 ) return;
+  c = shTakeCancel(pS, s->shOwner);
+  if( c ) registryServeRemote(s->pSh, s->iShSlot, c, 0);
 }
 
 /* What a session does now (s->mu held, the slot's seqlock taken). */
@@ -1081,6 +1102,7 @@ int sharedWaitGone(SharedReg *p, i64 pid, int timeoutMs){
 void sharedClaimJob(SharedReg *p, CancelJob *pJob){ (void)p; (void)pJob; }
 void sharedPublishJob(CancelJob *pJob){ (void)pJob; }
 void sharedPublishActivity(CancelSession *s){ (void)s; }
+void sharedServeOwnCancel(CancelSession *s){ (void)s; }
 void sharedReleaseJob(CancelJob *pJob){ (void)pJob; }
 int sharedJobsSnapshot(SharedReg *p, const char *zUser, int isAdmin,
                        JobRow **paRow, int *pnRow){

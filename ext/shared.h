@@ -58,6 +58,9 @@ void sharedClaim(SharedReg *p, CancelSession *s);
 void sharedRelease(CancelSession *s);
 void sharedPublish(CancelSession *s);
 void sharedPublishActivity(CancelSession *s);   /* the cheaper half */
+/* From the session's own progress handler: serve a cancel another
+** process left in its slot (the agent thread would, a little later). */
+void sharedServeOwnCancel(CancelSession *s);
 
 /* The sessions of other processes, appended to *paRow (reallocated). */
 int sharedSnapshot(SharedReg *p, const char *zUser, int isAdmin,

@@ -2,9 +2,18 @@
 # Install what the build and the tests need, only when it is missing
 # (Debian 12 package names). Run by `make test` and `make demo`.
 set -e
+# `deps.sh bench` adds valgrind (instruction counts); `deps.sh bench
+# postgres` adds PostgreSQL's server and libpq (the reference column).
+pkgs="gcc make libsqlite3-dev sqlite3 tcl tcl-dev libsqlite3-tcl tcl-thread python3
+      gcc-mingw-w64-x86-64-posix tmux"
+for a in "$@"; do
+  case $a in
+    bench) pkgs="$pkgs valgrind";;
+    postgres) pkgs="$pkgs postgresql libpq-dev";;
+  esac
+done
 need=""
-for p in gcc make libsqlite3-dev sqlite3 tcl tcl-dev libsqlite3-tcl tcl-thread python3 \
-         gcc-mingw-w64-x86-64-posix tmux; do
+for p in $pkgs; do
   dpkg -s "$p" >/dev/null 2>&1 || need="$need $p"
 done
 [ -z "$need" ] && exit 0
