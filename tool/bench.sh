@@ -1,66 +1,178 @@
 #!/bin/sh
-# bench.sh: `make bench`. The timeouts of SPEC section 7: how far
-# past its limit a statement timeout stops a CPU-bound statement and a
-# lock wait (p50/p99/max overshoot), and what the extension and its
-# timers cost a loop of tiny statements, as ratios to plain SQLite
-# measured side by side in one run (median of interleaved rounds), and
-# as instruction counts (callgrind; repeatable on a noisy machine).
-# Then the jobs: throughput against doing the same work directly, and
-# the time from cancel_job to status 'canceled'. Writes bench/*.csv.
+# bench.sh: `make bench`. Every figure beside its reference, measured in
+# the same run:
+#   1. cancel latency (tool/bench_latency, tool/bench_pg): five kinds of
+#      target statement, each stopped by plain sqlite3_interrupt (the
+#      floor), by cancel_query in-process and across processes, and by
+#      PostgreSQL's pg_cancel_backend (a throw-away cluster on loopback,
+#      when a server is installed: make bench-deps);
+#   2. cost to running work (tool/bench_cost): instructions per statement
+#      (callgrind, repeatable on a noisy machine) and time, against plain
+#      SQLite;
+#   3. scale (tool/bench_scale): 1,000 and 10,000 sessions;
+#   4. jobs (tool/bench_jobs): throughput against the direct way, and
+#      cancel to `canceled` with cleanup done;
+#   5. timeouts (tool/bench_timeouts): how far past the limit they stop.
+# Prints the tables and a summary with each target PASS or MISS; writes
+# bench/*.csv, bench/summary.csv, bench/summary.md and bench/latency.svg.
+# BENCH_SCALE=0.2 (say) runs fewer trials, for a quick look.
 set -e
 cd "$(dirname "$0")/.."
-B=tool/bench_timeouts
 mkdir -p bench
-csv=bench/timeouts.csv
-echo "kind,what,n,a,b,c,d" > $csv
+S=${BENCH_SCALE:-1}
+n() { awk -v a="$1" -v s="$S" 'BEGIN{x=int(a*s); if(x<3)x=3; print x}'; }
+sum=bench/summary.csv
+echo "section,what,measured,reference,target,verdict" > $sum
+# verdict SECTION WHAT MEASURED REFERENCE TARGET OK(1/0)
+verdict() {
+  v=MISS; [ "$6" = 1 ] && v=PASS
+  echo "$1,$2,$3,$4,$5,$v" >> $sum
+}
+le() { awk -v a="$1" -v b="$2" 'BEGIN{print (a<=b)?1:0}'; }
 
-echo "Statement timeout accuracy (limit 20 ms; overshoot = elapsed - limit, ms)"
-printf "  %-28s %8s %8s %8s %8s\n" "" trials p50 p99 max
-$B accuracy 200 | tee -a $csv | while IFS=, read k what n t p50 p99 max; do
-  printf "  %-28s %8s %8s %8s %8s\n" "$what" "$n" "$p50" "$p99" "$max"
+echo "machine: $(nproc) cores, $(uname -sr), SQLite $(sqlite3 --version | cut -d' ' -f1), $(date -u '+%Y-%m-%d')"
+echo
+
+# ------------------------------------------------------------ latency
+lat=bench/latency.csv
+echo "kind,method,trials,p50_us,p99_us,max_us,missed" > $lat
+tool/bench_latency setup bench/tmp-latency.db 1000000
+pgdir=$(mktemp -d /tmp/cancel-bench-pg.XXXXXX)
+pg=""
+if conninfo=$(tool/pgcluster.sh start "$pgdir" 54329 2>bench/pg.log) \
+   && make -s tool/bench_pg >>bench/pg.log 2>&1 \
+   && tool/bench_pg "$conninfo" setup 1000000 >>bench/pg.log 2>&1; then
+  pg=1
+else
+  echo "(PostgreSQL column skipped: $(tail -1 bench/pg.log); make bench-deps installs it)"
+fi
+trap 'tool/pgcluster.sh stop "$pgdir" >/dev/null 2>&1 || true' EXIT
+for kind in cte lock write orderby groupby; do
+  case $kind in cte|lock) t=$(n 300);; write|orderby) t=$(n 60);; groupby) t=$(n 25);; esac
+  for m in raw inproc xproc; do
+    tool/bench_latency run bench/tmp-latency.db $kind $m $t | cut -d, -f2- >> $lat
+  done
+  [ -z "$pg" ] || tool/bench_pg "$conninfo" run $kind $t | cut -d, -f2- >> $lat
+done
+rm -f bench/tmp-latency.db*
+tool/pgcluster.sh stop "$pgdir" >/dev/null 2>&1 || true
+
+echo "Cancel latency, us: from the cancel call to the target's step returning (p50 / p99)"
+printf "  %-8s %18s %18s %18s %18s\n" kind "sqlite3_interrupt" "in-process" "cross-process" "PostgreSQL"
+for kind in cte lock write orderby groupby; do
+  awk -F, -v k=$kind '$1==k{v[$2]=$4" / "$5} END{
+    printf "  %-8s %18s %18s %18s %18s\n", k, v["raw"], v["inproc"], v["xproc"], (v["postgres"]==""?"-":v["postgres"])}' $lat
+done
+p99() { awk -F, -v k=$1 -v m=$2 '$1==k && $2==m{print $5}' $lat; }
+pgc=$(p99 cte postgres)
+for m in inproc xproc; do
+  v=$(p99 cte $m)
+  if [ -n "$pgc" ]; then lim=$(awk -v p=$pgc 'BEGIN{l=p/5; print (l<100)?l:100}'); ref="postgres p99 $pgc"
+  else lim=100; ref="postgres not measured"; fi
+  verdict latency "cte $m p99 (us)" $v "$ref" "<= $lim" $(le $v $lim)
+  v=$(p99 lock $m)
+  verdict latency "lock $m p99 (us)" $v "raw $(p99 lock raw)" "<= 1000" $(le $v 1000)
+  for kind in write orderby groupby; do
+    r=$(p99 $kind raw); v=$(p99 $kind $m)
+    lim=$(awk -v r=$r 'BEGIN{a=r*1.10; b=r+200; print (a>b)?a:b}')
+    verdict latency "$kind $m p99 (us)" $v "raw $r" "<= $lim" $(le $v $lim)
+  done
 done
 
+# --------------------------------------------------------------- cost
 echo
-echo "Cost per statement (ns, median of 7 interleaved rounds of 200000)"
-$B cost 200000 7 > bench/cost.tmp
-cat bench/cost.tmp >> $csv
-base_sel=$(awk -F, '$2=="plain"{print $4}' bench/cost.tmp)
-base_ins=$(awk -F, '$2=="insert_plain"{print $4}' bench/cost.tmp)
+cost=bench/cost.csv
+echo "work,mode,instr_per_unit,instr_ratio,ns_per_unit,time_ratio" > $cost
+tool/bench_cost time $(n 1000000) 3 > bench/tmp-time.csv
 have_vg=0
 command -v valgrind >/dev/null 2>&1 && have_vg=1
-printf "  %-44s %10s %8s %14s %8s\n" mode ns/stmt ratio "instr/stmt" ratio
-for mode in plain loaded stmt_timeout insert_plain insert_loaded idle_timeout; do
-  ns=$(awk -F, -v m=$mode '$2==m{print $4}' bench/cost.tmp)
-  case $mode in insert*|idle*) base=$base_ins; label="INSERT in one transaction: $mode";;
-                *) base=$base_sel; label="SELECT ?1+1: $mode";; esac
-  ratio=$(awk -v a=$ns -v b=$base 'BEGIN{printf "%.2f", a/b}')
-  ir="-"; irr="-"
-  if [ $have_vg = 1 ]; then
-    n=20000
-    ir=$(valgrind --tool=callgrind --callgrind-out-file=/dev/null $B loop $mode $n 2>&1 \
-         | awk '/Collected/{print $NF}')
-    ir=$(awk -v a=$ir -v n=$n 'BEGIN{printf "%.0f", a/n}')
-    echo "instructions,$mode,$n,$ir" >> $csv
-    case $mode in plain) ir_sel=$ir;; insert_plain) ir_ins=$ir;; esac
-    case $mode in insert*|idle*) irb=$ir_ins;; *) irb=$ir_sel;; esac
-    irr=$(awk -v a=$ir -v b=$irb 'BEGIN{printf "%.2f", a/b}')
-  fi
-  printf "  %-44s %10s %8s %14s %8s\n" "$label" "$ns" "$ratio" "$ir" "$irr"
+echo "Cost to running work (per statement; cpu: per CTE row). Instructions: callgrind, the loop only"
+printf "  %-8s %-8s %12s %8s %10s %8s\n" work mode "instr" ratio ns ratio
+for w in select insert cpu; do
+  base_ir=""; base_ns=""
+  for m in plain trace local shared timeout; do
+    ns=$(awk -F, -v w=$w -v m=$m '$2==w && $3==m{print $5}' bench/tmp-time.csv)
+    [ -n "$base_ns" ] || base_ns=$ns
+    ir=-; irr=-
+    if [ $have_vg = 1 ]; then
+      ir=$(valgrind --tool=callgrind --toggle-collect=costLoop --callgrind-out-file=/dev/null \
+           tool/bench_cost loop $w $m 100000 2>&1 | awk '/Collected/{printf "%.1f", $NF/100000}')
+      [ -n "$base_ir" ] || base_ir=$ir
+      irr=$(awk -v a=$ir -v b=$base_ir 'BEGIN{printf "%.3f", a/b}')
+    fi
+    nsr=$(awk -v a=$ns -v b=$base_ns 'BEGIN{printf "%.3f", a/b}')
+    echo "$w,$m,$ir,$irr,$ns,$nsr" >> $cost
+    printf "  %-8s %-8s %12s %8s %10s %8s\n" $w $m $ir $irr $ns $nsr
+    case $w/$m in
+      cpu/local|cpu/shared) verdict cost "$w $m instructions" $irr "plain 1" "<= 1.01" $(le $irr 1.01);;
+      select/local|select/shared|insert/local|insert/shared)
+        verdict cost "$w $m instructions" $irr "plain 1; trace $(awk -F, -v w=$w '$1==w && $2=="trace"{print $4}' $cost)" \
+          "<= 1.05" $(le $irr 1.05);;
+    esac
+  done
 done
-rm -f bench/cost.tmp bench/tmp-timeouts.db*
+rm -f bench/tmp-time.csv bench/tmp-cost.db*
 [ $have_vg = 1 ] || echo "  (valgrind not installed: no instruction counts)"
-echo
-echo "(instr/stmt includes opening the connection, spread over 20000 statements)"
 
+# -------------------------------------------------------------- scale
 echo
-echo "Jobs against the same work done directly (60000 rows of 1 KB; median of 3 alternating rounds)"
+sc=bench/scale.csv
+echo "sessions,scan_ms,cancel_all_ms,terminate_all_ms" > $sc
+for k in 1000 10000; do tool/bench_scale sessions $k | cut -d, -f2- >> $sc; done
+tool/bench_scale open 2000 5 > bench/tmp-open.csv
+rm -f bench/tmp-scale.db*
+echo "Scale: idle sessions in one process (ms, median of 7)"
+printf "  %-9s %10s %14s %16s\n" sessions scan "cancel all" "terminate all"
+awk -F, 'NR>1{printf "  %-9s %10s %14s %16s\n", $1, $2, $3, $4}' $sc
+v=$(awk -F, '$1==10000{print $2}' $sc); verdict scale "scan 10000 sessions (ms)" $v - "<= 20" $(le $v 20)
+v=$(awk -F, '$1==10000{print $3}' $sc); verdict scale "cancel 10000 by SELECT (ms)" $v - "<= 100" $(le $v 100)
+echo "Open + close a connection (us, median of 5 rounds of 2000)"
+for w in memory file; do
+  a=$(awk -F, -v w=$w '$2==w && $3=="plain"{print $5}' bench/tmp-open.csv)
+  b=$(awk -F, -v w=$w '$2==w && $3=="loaded"{print $5}' bench/tmp-open.csv)
+  r=$(awk -v a=$a -v b=$b 'BEGIN{printf "%.2f", b/a}')
+  printf "  %-8s plain %8s  extension %8s  ratio %6s\n" $w $a $b $r
+  echo "open,$w,$a,$b,$r" >> $sc
+  verdict scale "open+close $w (ratio)" $r "plain $a us" "<= 1.10" $(le $r 1.10)
+done
+rm -f bench/tmp-open.csv
+
+# --------------------------------------------------------------- jobs
+echo
 jcsv=bench/jobs.csv
-tool/bench_jobs 60000 3 20 > $jcsv
-printf "  %-10s %12s %12s %8s\n" kind "direct ms" "job ms" ratio
+tool/bench_jobs $(n 250000) 3 $(n 20) > $jcsv
+echo "Jobs on a $(n 250) MB database, against the same work done directly (ms, median of 3)"
+printf "  %-10s %12s %12s %8s\n" kind "direct" "job" ratio
 awk -F, '$1=="throughput"{printf "  %-10s %12s %12s %8s\n", $2, $3, $4, $5}' $jcsv
-echo
 echo "From cancel_job to status 'canceled', cleanup done (ms)"
 printf "  %-10s %8s %8s %8s %8s\n" kind trials p50 p99 max
 awk -F, '$1=="cancel"{printf "  %-10s %8s %8s %8s %8s\n", $2, $3, $4, $5, $6}' $jcsv
+for k in BACKUP VACUUM IMPORT; do
+  r=$(awk -F, -v k=$k '$1=="throughput" && $2==k{print $5}' $jcsv)
+  verdict jobs "$k throughput (job/direct)" $r - ">= 0.95" $(le 0.95 $r)
+  v=$(awk -F, -v k=$k '$1=="cancel" && $2==k{print $5}' $jcsv)
+  verdict jobs "$k cancel to canceled p99 (ms)" $v - "<= 50" $(le $v 50)
+done
+
+# ----------------------------------------------------------- timeouts
 echo
-echo "written: $csv, $jcsv"
+tcsv=bench/timeouts.csv
+tool/bench_timeouts accuracy $(n 200) > $tcsv
+echo "Statement timeouts (limit 20 ms): overshoot past the limit, ms"
+printf "  %-10s %8s %8s %8s %8s\n" "" trials p50 p99 max
+awk -F, '{printf "  %-10s %8s %8s %8s %8s\n", $2, $3, $5, $6, $7}' $tcsv
+rm -f bench/tmp-timeouts.db*
+
+# ------------------------------------------------------------ summary
+echo
+echo "Summary"
+awk -F, 'NR>1{printf "  %-4s %-8s %-38s %10s  %s  (%s)\n", $6, $1, $2, $3, $5, $4}' $sum
+{
+  echo "| section | what | measured | target | reference | |"
+  echo "|---|---|---|---|---|---|"
+  awk -F, 'NR>1{printf "| %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $5, $4, $6}' $sum
+} > bench/summary.md
+awk -f tool/benchchart.awk $lat > bench/latency.svg
+echo
+echo "written: bench/summary.csv bench/summary.md bench/latency.csv bench/latency.svg"
+echo "         bench/cost.csv bench/scale.csv bench/jobs.csv bench/timeouts.csv"

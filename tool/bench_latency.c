@@ -66,22 +66,6 @@ static void die(const char *zWhat, sqlite3 *db){
   exit(1);
 }
 
-static void xread(int fd, void *p, size_t n){
-  char *z = p;
-  while( n>0 ){
-    ssize_t k = read(fd, z, n);
-    if( k<=0 ){
-      if( k<0 && errno==EINTR ) continue;
-      die("pipe read", 0);
-    }
-    z += k; n -= (size_t)k;
-  }
-}
-
-static void xwrite(int fd, const void *p, size_t n){
-  if( write(fd, p, n)!=(ssize_t)n ) die("pipe write", 0);
-}
-
 static void exec(sqlite3 *db, const char *zSql){
   char *zErr = 0;
   if( sqlite3_exec(db, zSql, 0, 0, &zErr)!=SQLITE_OK ){
@@ -162,22 +146,22 @@ static void target(int fdIn, int fdOut){
     sqlite3_finalize(p);
   }
   pTargetDb = db;
-  xwrite(fdOut, &m, sizeof(m));
+  benchWrite(fdOut, &m, sizeof(m));
   for(;;){
     sqlite3_stmt *pStmt;
-    xread(fdIn, &c, 1);
+    benchRead(fdIn, &c, 1);
     if( c=='q' ) break;
     if( bLock ) exec(holder, "BEGIN IMMEDIATE");
     atomic_store(&bRawStop, 0);
     if( sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0)!=SQLITE_OK ) die(zSql, db);
     m.type = 'S';
     m.t = benchNowUs();
-    xwrite(fdOut, &m, sizeof(m));
+    benchWrite(fdOut, &m, sizeof(m));
     m.rc = sqlite3_step(pStmt);
     m.t = benchNowUs();
     m.type = 'D';
     sqlite3_finalize(pStmt);
-    xwrite(fdOut, &m, sizeof(m));
+    benchWrite(fdOut, &m, sizeof(m));
     if( bLock ) exec(holder, "ROLLBACK");
     if( strcmp(zKind, "write")==0 && m.rc==SQLITE_DONE ) exec(db, "DELETE FROM w");
   }
@@ -213,8 +197,8 @@ static double trial(Canceller *c, double pauseUs, int bNoCancel, double *pDurUs)
   double t0 = 0;
   char zQuery[64];
   int bExpected;
-  xwrite(c->fdCmd, &g, 1);
-  xread(c->fdMsg, &m, sizeof(m));
+  benchWrite(c->fdCmd, &g, 1);
+  benchRead(c->fdMsg, &m, sizeof(m));
   if( m.type!='S' ) die("protocol", 0);
   *pDurUs = -m.t;
   if( !bNoCancel ){
@@ -243,7 +227,7 @@ static double trial(Canceller *c, double pauseUs, int bNoCancel, double *pDurUs)
       sqlite3_interrupt(pTargetDb);
     }
   }
-  xread(c->fdMsg, &m, sizeof(m));
+  benchRead(c->fdMsg, &m, sizeof(m));
   if( m.type!='D' ) die("protocol", 0);
   *pDurUs += m.t;
   bExpected = m.rc==SQLITE_INTERRUPT || (strcmp(zKind, "lock")==0 && m.rc==SQLITE_BUSY);
@@ -288,7 +272,7 @@ static void run(const char *zMethod, int nTrial){
   memset(&c, 0, sizeof(c));
   c.fdCmd = aCmd[1];
   c.fdMsg = aMsg[0];
-  xread(c.fdMsg, &m, sizeof(m));
+  benchRead(c.fdMsg, &m, sizeof(m));
   c.pid = m.pid;
   if( bExt ){
     c.db = openDb();
@@ -314,7 +298,7 @@ static void run(const char *zMethod, int nTrial){
     if( us<0 ) nMissed++;
     else aLat[n++] = us;
   }
-  xwrite(c.fdCmd, "q", 1);
+  benchWrite(c.fdCmd, "q", 1);
   if( bFork ) waitpid(child, 0, 0);
   else pthread_join(th, 0);
   if( c.db ){

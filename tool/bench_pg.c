@@ -58,22 +58,6 @@ static void exec(PGconn *c, const char *zSql){
   PQclear(r);
 }
 
-static void xread(int fd, void *p, size_t n){
-  char *z = p;
-  while( n>0 ){
-    ssize_t k = read(fd, z, n);
-    if( k<=0 ){
-      if( k<0 && errno==EINTR ) continue;
-      die("pipe read", 0);
-    }
-    z += k; n -= (size_t)k;
-  }
-}
-
-static void xwrite(int fd, const void *p, size_t n){
-  if( write(fd, p, n)!=(ssize_t)n ) die("pipe write", 0);
-}
-
 static void setup(int nRow){
   PGconn *c = pgConnect();
   char zSql[300];
@@ -121,15 +105,15 @@ static void *target(void *pArg){
   memset(&m, 0, sizeof(m));
   m.type = 'P';
   m.pid = PQbackendPID(c);
-  xwrite(pp->fdOut, &m, sizeof(m));
+  benchWrite(pp->fdOut, &m, sizeof(m));
   for(;;){
     PGresult *r;
-    xread(pp->fdIn, &g, 1);
+    benchRead(pp->fdIn, &g, 1);
     if( g=='q' ) break;
     if( bLock ) exec(holder, "BEGIN; LOCK TABLE w IN EXCLUSIVE MODE");
     m.type = 'S';
     m.t = benchNowUs();
-    xwrite(pp->fdOut, &m, sizeof(m));
+    benchWrite(pp->fdOut, &m, sizeof(m));
     r = PQexec(c, zSql);
     m.t = benchNowUs();
     m.type = 'D';
@@ -139,7 +123,7 @@ static void *target(void *pArg){
       m.bCanceled = zState && strcmp(zState, "57014")==0;   /* query_canceled */
     }
     PQclear(r);
-    xwrite(pp->fdOut, &m, sizeof(m));
+    benchWrite(pp->fdOut, &m, sizeof(m));
     if( bLock ) exec(holder, "ROLLBACK");
     if( strcmp(zKind, "write")==0 && !m.bCanceled ) exec(c, "TRUNCATE w");
   }
@@ -156,8 +140,8 @@ static double trial(int fdCmd, int fdMsg, PGconn *c, const char *zPid,
   double t0 = 0;
   const char *az[1];
   az[0] = zPid;
-  xwrite(fdCmd, "g", 1);
-  xread(fdMsg, &m, sizeof(m));
+  benchWrite(fdCmd, "g", 1);
+  benchRead(fdMsg, &m, sizeof(m));
   *pDurUs = -m.t;
   if( !bNoCancel ){
     for(;;){          /* handshake: the backend runs the query */
@@ -172,7 +156,7 @@ static double trial(int fdCmd, int fdMsg, PGconn *c, const char *zPid,
     t0 = benchNowUs();
     PQclear(PQexecParams(c, "SELECT pg_cancel_backend($1::int)", 1, 0, az, 0, 0, 0));
   }
-  xread(fdMsg, &m, sizeof(m));
+  benchRead(fdMsg, &m, sizeof(m));
   *pDurUs += m.t;
   if( bNoCancel || !m.bCanceled ) return -1;
   return m.t - t0;
@@ -192,7 +176,7 @@ static void run(int nTrial){
   pp.fdIn = aCmd[0];
   pp.fdOut = aMsg[1];
   pthread_create(&th, 0, target, &pp);
-  xread(aMsg[0], &m, sizeof(m));
+  benchRead(aMsg[0], &m, sizeof(m));
   snprintf(zPid, sizeof(zPid), "%ld", m.pid);
   c = pgConnect();
   if( strcmp(zKind, "cte")==0 || strcmp(zKind, "lock")==0 ){
@@ -210,7 +194,7 @@ static void run(int nTrial){
     if( us<0 ) nMissed++;
     else aLat[n++] = us;
   }
-  xwrite(aCmd[1], "q", 1);
+  benchWrite(aCmd[1], "q", 1);
   pthread_join(th, 0);
   PQfinish(c);
   benchSort(aLat, n);

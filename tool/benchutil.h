@@ -7,8 +7,12 @@
 #ifndef BENCHUTIL_H
 #define BENCHUTIL_H
 
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static inline double benchNowUs(void){
   struct timespec ts;
@@ -42,6 +46,27 @@ static inline void benchSleepUs(double us){
 /* Uniform in [lo, hi). */
 static inline double benchUniform(double lo, double hi){
   return lo + (hi-lo)*((double)rand()/((double)RAND_MAX+1.0));
+}
+
+/* Exactly n bytes from / to a pipe, or exit: the drivers' handshakes. */
+static inline void benchRead(int fd, void *p, size_t n){
+  char *z = p;
+  while( n>0 ){
+    ssize_t k = read(fd, z, n);
+    if( k<=0 ){
+      if( k<0 && errno==EINTR ) continue;
+      fprintf(stderr, "bench: pipe read: %s\n", k ? strerror(errno) : "closed");
+      exit(1);
+    }
+    z += k; n -= (size_t)k;
+  }
+}
+
+static inline void benchWrite(int fd, const void *p, size_t n){
+  if( write(fd, p, n)!=(ssize_t)n ){
+    fprintf(stderr, "bench: pipe write: %s\n", strerror(errno));
+    exit(1);
+  }
 }
 
 #endif
