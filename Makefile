@@ -24,7 +24,7 @@ else
 endif
 
 LIB      := cancel.$(EXT)
-SRC      := ext/cancel.c ext/registry.c ext/regindex.c ext/hooks.c ext/functions.c ext/sessions.c ext/cancellog.c ext/jobs.c ext/jobkinds.c ext/jobtable.c ext/jobfunctions.c ext/vtab.c ext/port.c ext/shared.c
+SRC      := ext/cancel.c ext/registry.c ext/regindex.c ext/hooks.c ext/functions.c ext/sessions.c ext/cancellog.c ext/jobs.c ext/jobkinds.c ext/csv.c ext/jobtable.c ext/jobfunctions.c ext/vtab.c ext/port.c ext/shared.c
 HDR      := $(wildcard ext/*.h)
 LDLIBS   := -lpthread -ldl
 
@@ -55,6 +55,39 @@ test/jobstress-asan: test/jobstress.c $(SRC) $(HDR)
 	  -fno-omit-frame-pointer -Iext -o $@ test/jobstress.c $(SRC) -lsqlite3 $(LDLIBS)
 test/jobstress-tsan: test/jobstress.c $(SRC) $(HDR)
 	$(CC) -O1 -g $(WARN) -fsanitize=thread -Iext -o $@ test/jobstress.c $(SRC) -lsqlite3 $(LDLIBS)
+
+# The extension under ASan+UBSan and under TSan, for the Tcl suite
+# (test/all.tcl preloads the runtime into tclsh).
+build/asan/cancel.so: $(SRC) $(HDR)
+	mkdir -p build/asan
+	$(CC) -O1 -g $(WARN) -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+	  -fno-omit-frame-pointer -fPIC -shared -o $@ $(SRC) $(LDLIBS)
+build/tsan/cancel.so: $(SRC) $(HDR)
+	mkdir -p build/tsan
+	$(CC) -O1 -g $(WARN) -fsanitize=thread -fPIC -shared -o $@ $(SRC) $(LDLIBS)
+
+# Fault injection (test/oom.c, ioerr.c, killtest.c) and the soak (soak.c),
+# the extension compiled in.
+ASAN := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FAULT := test/oom test/ioerr test/killtest
+$(FAULT): test/%: test/%.c $(SRC) $(HDR)
+	$(CC) $(ASAN) $(WARN) -Iext -o $@ $< $(SRC) -lsqlite3 $(LDLIBS)
+test/soak-asan: test/soak.c $(SRC) $(HDR)
+	$(CC) $(ASAN) $(WARN) -Iext -o $@ test/soak.c $(SRC) -lsqlite3 $(LDLIBS)
+test/soak: test/soak.c $(SRC) $(HDR)
+	$(CC) -O2 -g $(WARN) -Iext -o $@ test/soak.c $(SRC) -lsqlite3 $(LDLIBS)
+
+# libFuzzer targets (clang): the SQL functions' arguments, CSV import, the
+# cross-process registry file. test/fuzz/run.sh builds them (build/fuzz)
+# and runs each for FUZZ_SECONDS; `make test` runs each for a bounded time.
+FUZZ_SECONDS ?= 300
+fuzz: deps
+	sh test/fuzz/run.sh $(FUZZ_SECONDS)
+
+SOAK_SECONDS ?= 600
+soak: deps test/soak
+	mkdir -p test/tmp
+	test/soak $(SOAK_SECONDS) 4 16
 
 # Windows: cross-built with mingw-w64 (winpthreads linked in), exports as
 # listed in cancel.def. Built and checked by `make test`; not run.
@@ -118,12 +151,13 @@ demo: deps $(LIB)
 	tclsh tool/demo.tcl
 
 test: deps newest $(LIB) build/win/cancel.dll test/capi test/static test/stress test/stress-asan test/stress-tsan \
-      test/jobstress-asan test/jobstress-tsan test/xstress test/xstress-asan
+      test/jobstress-asan test/jobstress-tsan test/xstress test/xstress-asan build/asan/cancel.so build/tsan/cancel.so \
+      $(FAULT) test/soak test/soak-asan
 	tclsh test/all.tcl
 
 clean:
 	rm -f cancel.so cancel.dylib cancel.dll test/capi test/static test/stress test/stress-asan test/stress-tsan \
-	  test/jobstress-asan test/jobstress-tsan
+	  test/jobstress-asan test/jobstress-tsan test/xstress test/xstress-asan $(FAULT) test/soak test/soak-asan
 	rm -rf test/tmp $(BENCH) tool/bench_pg bench/tmp-* build
 
-.PHONY: all bench bench-deps deps demo dll newest test clean install uninstall
+.PHONY: all bench bench-deps deps demo dll fuzz newest soak test clean install uninstall

@@ -142,9 +142,9 @@ int sqlite3_cancel_init(sqlite3 *db, char **pzErrMsg,
   cancelPinLibrary();
   if( registryFind(db) ) return SQLITE_OK;
 
-  s = registryEnrol(db);
+  s = registryEnrol(db);        /* with a reference, ours until the
+                                ** registrations are done */
   if( s==0 ) return SQLITE_NOMEM;
-  registryRef(s);               /* ours until the registrations are done */
   s->busyTimeoutMs = cancelReadBusyTimeout(db);
   rc = cancelRegisterClientdata(db, s);
   if( rc==SQLITE_OK ) rc = functionsRegister(db, s);

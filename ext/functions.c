@@ -519,7 +519,12 @@ static void funcSetIdleTimeout(sqlite3_context *ctx, int argc, sqlite3_value **a
 
 static void funcBlocking(sqlite3_context *ctx, int bSessionIds, i64 pid,
                          u64 iSerial, const char *zWhat){
-  char *z = registryBlockers(pid, iSerial, bSessionIds);
+  int bFound = 0;
+  char *z = registryBlockers(pid, iSerial, bSessionIds, &bFound);
+  if( z==0 && bFound ){
+    sqlite3_result_error_nomem(ctx);
+    return;
+  }
   if( z==0 ){
     funcError(ctx, "%s not found", zWhat);
     return;

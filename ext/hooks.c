@@ -253,6 +253,10 @@ static int hooksTrace(unsigned type, void *pCtx, void *P, void *X){
   CancelSession *s = (CancelSession*)pCtx;
   if( type==SQLITE_TRACE_STMT ){
     const char *z = (const char*)X;
+    /* A statement run inside another one (db->nVdbeExec>1) is reported as
+    ** "-- <sql>", text SQLite allocates: out of memory, it passes NULL
+    ** (found by test/oom.c). Either way it is not a top-level statement. */
+    if( z==0 ) return 0;
     if( z[0]=='-' && z[1]=='-' && z[2]==' ' ) return 0;
     hooksStmtStart(s, P, z);
   }else if( type==SQLITE_TRACE_PROFILE ){

@@ -9,9 +9,9 @@
 **   RESTORE  sqlite3_backup from a file into the schema, in steps, as one
 **            write transaction: cancel or failure rolls it back, leaving
 **            the target as it was. Holds the write lock while paused.
-**   IMPORT   CSV (RFC 4180, header row naming the columns) into a table,
-**            in one transaction; a bad row fails the job with its line
-**            number. Holds the write lock while paused.
+**   IMPORT   CSV (RFC 4180, header row naming the columns; read by csv.c)
+**            into a table, in one transaction; a bad row fails the job
+**            with its line number. Holds the write lock while paused.
 **   EXEC     a script, statement by statement (a batch). Transactional
 **            (the default): one transaction, all rolled back on cancel or
 **            failure, write lock held while paused. Otherwise each
@@ -29,6 +29,7 @@
 */
 #include "shared.h"
 #include "jobkinds.h"
+#include "csv.h"
 #include "cancel.h"
 SQLITE_EXTENSION_INIT3
 
@@ -124,6 +125,21 @@ static char *taskPartName(JobTask *t){
   return sqlite3_mprintf("%s.part-%lld", t->zFile, (long long)t->pJob->id);
 }
 
+/* Remove the part file and what SQLite may have left beside it: a write
+** or sync that fails at the end of a backup step or of VACUUM INTO
+** leaves the part file's rollback journal behind (found by
+** test/ioerr.c); WAL files too, in case. */
+static void taskRemovePart(const char *zPart){
+  static const char *azSuffix[] = { "", "-journal", "-wal", "-shm" };
+  char zPath[4200];
+  int i;
+  for(i=0; i<4; i++){
+    if( snprintf(zPath, sizeof(zPath), "%s%s", zPart, azSuffix[i])<(int)sizeof(zPath) ){
+      portUnlink(zPath);
+    }
+  }
+}
+
 /* ----------------------------------------------------- BACKUP, RESTORE */
 
 /* Copy with sqlite3_backup in steps, checking for pause and cancel
@@ -184,7 +200,7 @@ static int taskBackup(JobTask *t, char **pzErr){
   }
   if( e!=JOB_GO ){
     jobReverting(t->pJob);
-    if( zPart ) portUnlink(zPart);
+    if( zPart ) taskRemovePart(zPart);
   }
   sqlite3_free(zPart);
   sqlite3_close(pSrc);
@@ -214,108 +230,6 @@ static int taskRestore(JobTask *t, char **pzErr){
 
 /* -------------------------------------------------------------- IMPORT */
 
-/* An RFC 4180 reader: comma-separated fields, CRLF or LF line ends,
-** double-quoted fields that may hold commas, quotes ("") and newlines. */
-typedef struct Csv Csv;
-struct Csv {
-  FILE *in;
-  int iLine;          /* line the next record starts on */
-  char *z;            /* the fields of the record, each NUL-terminated */
-  int n, nAlloc;
-  int *aOfst;         /* where each field starts in z */
-  int nField, nFieldAlloc;
-  char zErr[200];
-};
-
-static int csvAppend(Csv *p, char c){
-  if( p->n>=p->nAlloc ){
-    int nNew = p->nAlloc ? p->nAlloc*2 : 256;
-    char *zNew = sqlite3_realloc(p->z, nNew);
-    if( zNew==0 ) return 1;
-    p->z = zNew;
-    p->nAlloc = nNew;
-  }
-  p->z[p->n++] = c;
-  return 0;
-}
-
-static int csvEndField(Csv *p, int iStart){
-  if( csvAppend(p, 0) ) return 1;
-  if( p->nField>=p->nFieldAlloc ){
-    int nNew = p->nFieldAlloc ? p->nFieldAlloc*2 : 16;
-    int *aNew = sqlite3_realloc(p->aOfst, sizeof(int)*nNew);
-    if( aNew==0 ) return 1;
-    p->aOfst = aNew;
-    p->nFieldAlloc = nNew;
-  }
-  p->aOfst[p->nField++] = iStart;
-  return 0;
-}
-
-/* Read the next record. Returns 1 with the record in p, 0 at the end of
-** the file, -1 on a malformed record (p->zErr says why and where). Empty
-** lines are skipped. */
-static int csvNext(Csv *p, int *piLine){
-  int c, iStart;
-  p->n = 0;
-  p->nField = 0;
-  do{
-    c = getc(p->in);
-    if( c=='\r' ){ c = getc(p->in); if( c!='\n' && c!=EOF ) ungetc(c, p->in), c = '\n'; }
-    if( c=='\n' ) p->iLine++;
-  }while( c=='\n' );
-  if( c==EOF ) return 0;
-  *piLine = p->iLine;
-  for(;;){
-    iStart = p->n;
-    if( c=='"' ){
-      int iQuoteLine = p->iLine;
-      for(;;){
-        c = getc(p->in);
-        if( c==EOF ){
-          snprintf(p->zErr, sizeof(p->zErr), "line %d: unterminated quoted field", iQuoteLine);
-          return -1;
-        }
-        if( c=='"' ){
-          c = getc(p->in);
-          if( c!='"' ) break;
-        }else if( c=='\n' ){
-          p->iLine++;
-        }
-        if( csvAppend(p, (char)c) ) goto nomem;
-      }
-      if( c!=',' && c!='\n' && c!='\r' && c!=EOF ){
-        snprintf(p->zErr, sizeof(p->zErr),
-                 "line %d: unexpected character after a closing quote", p->iLine);
-        return -1;
-      }
-    }else{
-      while( c!=',' && c!='\n' && c!='\r' && c!=EOF ){
-        if( c=='"' ){
-          snprintf(p->zErr, sizeof(p->zErr), "line %d: quote inside an unquoted field", p->iLine);
-          return -1;
-        }
-        if( csvAppend(p, (char)c) ) goto nomem;
-        c = getc(p->in);
-      }
-    }
-    if( csvEndField(p, iStart) ) goto nomem;
-    if( c==',' ){
-      c = getc(p->in);
-      continue;
-    }
-    if( c=='\r' ){
-      c = getc(p->in);
-      if( c!='\n' && c!=EOF ) ungetc(c, p->in);
-    }
-    if( c!=EOF ) p->iLine++;
-    return 1;
-  }
-nomem:
-  snprintf(p->zErr, sizeof(p->zErr), "out of memory");
-  return -1;
-}
-
 static int taskImport(JobTask *t, char **pzErr){
   sqlite3 *db = taskOpen(t, t->zDbFile, pzErr);
   sqlite3_stmt *pIns = 0;
@@ -326,8 +240,7 @@ static int taskImport(JobTask *t, char **pzErr){
   sqlite3_str *pSql;
   char *zSql = 0;
 
-  memset(&csv, 0, sizeof(csv));
-  csv.iLine = 1;
+  csvInit(&csv, 0);
   if( db==0 ) goto done;
   csv.in = fopen(t->zFile, "rb");
   if( csv.in==0 ){
@@ -345,7 +258,7 @@ static int taskImport(JobTask *t, char **pzErr){
   pSql = sqlite3_str_new(db);
   sqlite3_str_appendf(pSql, "INSERT INTO \"%w\"(", t->zTable);
   for(i=0; i<nCol; i++){
-    sqlite3_str_appendf(pSql, "%s\"%w\"", i ? "," : "", csv.z + csv.aOfst[i]);
+    sqlite3_str_appendf(pSql, "%s\"%w\"", i ? "," : "", csvField(&csv, i));
   }
   sqlite3_str_appendf(pSql, ") VALUES(");
   for(i=0; i<nCol; i++) sqlite3_str_appendf(pSql, "%s?", i ? "," : "");
@@ -378,7 +291,7 @@ static int taskImport(JobTask *t, char **pzErr){
       goto done;
     }
     for(i=0; i<nCol; i++){
-      sqlite3_bind_text(pIns, i+1, csv.z + csv.aOfst[i], -1, SQLITE_STATIC);
+      sqlite3_bind_text(pIns, i+1, csvField(&csv, i), -1, SQLITE_STATIC);
     }
     rc = sqlite3_step(pIns);
     sqlite3_reset(pIns);
@@ -407,8 +320,7 @@ done:
   if( e!=JOB_GO ) jobReverting(t->pJob);
   if( bTxn ) sqlite3_exec(db, "ROLLBACK", 0, 0, 0);
   if( csv.in ) fclose(csv.in);
-  sqlite3_free(csv.z);
-  sqlite3_free(csv.aOfst);
+  csvClear(&csv);
   sqlite3_free(zSql);
   sqlite3_close(db);
   return e;
@@ -545,7 +457,7 @@ done:
   t->zGrowing = 0;
   if( e!=JOB_GO ){
     jobReverting(t->pJob);
-    if( zPart ) portUnlink(zPart);
+    if( zPart ) taskRemovePart(zPart);
   }
   sqlite3_free(zSql);
   sqlite3_free(zPart);

@@ -249,6 +249,16 @@ void jobFinish(CancelJob *p, const char *zError){
   pthread_mutex_unlock(&jobMu);
 }
 
+/* The error text of a job (jobMu held). Its message is allocated when the
+** job ends; out of memory it is NULL, and a failed job would show no
+** error at all (found by test/oom.c): say what happened instead. */
+const char *jobErrorText(CancelJob *p){
+  if( p->zError ) return p->zError;
+  if( p->eStatus==JOB_FAILED ) return "out of memory";
+  if( p->eStatus==JOB_CANCELED ) return "canceled by cancel_job";
+  return 0;
+}
+
 void jobFinishAs(CancelJob *p, int eOutcome, const char *zError){
   if( eOutcome==JOB_GO ){
     pthread_mutex_lock(&jobMu);
@@ -353,14 +363,16 @@ int jobResume(SharedReg *pSh, i64 id, char **pzErr){
 }
 
 /* A control request from another process for the job in slot iSlot. */
-void jobsServeRemote(SharedReg *pSh, int iSlot, int eOp){
+void jobsServeRemote(SharedReg *pSh, int iSlot, u64 owner, int eOp){
   CancelJob *p;
   i64 id = 0;
   char *zErr = 0;
   if( eOp<SHJOB_CANCEL || eOp>SHJOB_RESUME ) return;
   pthread_mutex_lock(&jobMu);
   for(p=jobFirst; p; p=p->pNext){
-    if( p->pSh==pSh && p->iShSlot==iSlot ){ id = p->id; break; }
+    /* the owner word too: the slot may belong to a newer job by now (the
+    ** same race as registryServeRemote's) */
+    if( p->pSh==pSh && p->iShSlot==iSlot && p->shOwner==owner ){ id = p->id; break; }
   }
   pthread_mutex_unlock(&jobMu);
   if( id ) jobControl(0, id, eOp, &zErr);   /* moved on meanwhile: left alone */
@@ -461,7 +473,7 @@ int jobsSnapshot(CancelSession *pCaller, JobRow **paRow, int *pnRow){
       r->zDesc = sqlite3_mprintf("%s", p->zDesc);
       r->zUser = sqlite3_mprintf("%s", p->zUser);
       r->zRunning = sqlite3_mprintf("%s", p->zRunning);
-      r->zError = p->zError ? sqlite3_mprintf("%s", p->zError) : 0;
+      r->zError = jobErrorText(p) ? sqlite3_mprintf("%s", jobErrorText(p)) : 0;
       r->zStatus = azStatus[p->eStatus];
       r->fraction = p->fraction;
       r->createdMs = p->createdMs;
@@ -471,7 +483,7 @@ int jobsSnapshot(CancelSession *pCaller, JobRow **paRow, int *pnRow){
       if( p->iCoordinator ) registryFormatId(p->iCoordinator, r->zCoordinator);
       r->nodeId = (i64)portPid();
       if( !r->zType || !r->zDesc || !r->zUser || !r->zRunning
-       || (p->zError && !r->zError) ){
+       || (jobErrorText(p) && !r->zError) ){
         rc = SQLITE_NOMEM;
       }
     }

@@ -84,6 +84,9 @@ void jobFinish(CancelJob *p, const char *zError); /* succeeded, failed or cancel
 ** succeeded, even if a cancel came too late to stop it), JOB_CANCEL, or
 ** -1 (failed with zError; canceled if a cancel was asked for). */
 void jobFinishAs(CancelJob *p, int eOutcome, const char *zError);
+/* Its error text, jobs lock held ("out of memory" for a failed job whose
+** message could not be allocated). */
+const char *jobErrorText(CancelJob *p);
 void jobReverting(CancelJob *p);         /* cancel-requested -> reverting */
 void jobSetCoordinator(CancelJob *p, u64 iSerial);
 /* Sleep up to ms, or until the job's status changes (a cancel, a pause). */

@@ -196,6 +196,12 @@ CancelSession *registryEnrol(sqlite3 *db){
   atomic_init(&s->eTerm, TERM_NONE);
   atomic_init(&s->denyInstalled, 0);
   atomic_init(&s->waitingSinceMs, 0);
+  /* The caller's reference, taken before the session is listed: once it
+  ** is, any thread may pin and unpin it (cancel_sessions on every session
+  ** while a job opens its connection), and the unpin would free a session
+  ** with no reference while it is still in the list (fuzz_functions found
+  ** that use-after-free). The caller drops it with registryUnref(). */
+  s->nReg = 1;
   pthread_mutex_lock(&regMu);
   s->pid = registryMakeId((u64)++regNextPid);
   s->iSerial = registryNextQuery();
@@ -518,11 +524,20 @@ static int regRemote(CancelSession *pCaller, const char *zAction, int eKind,
 ** (the privilege check was the requester's). cancelCell holds the low 40
 ** bits of the query serial; the high bits are this process's.
 */
-void registryServeRemote(SharedReg *p, int iSlot, u64 cancelCell, int bTerm){
+void registryServeRemote(SharedReg *p, int iSlot, u64 owner, u64 cancelCell, int bTerm){
   CancelSession *s;
   pthread_mutex_lock(&regMu);
+  /* The slot's owner word too, not just its index: the session the
+  ** request was checked against may have closed since, and a new session
+  ** of this process taken the same slot (test/soak.c found a termination
+  ** meant for a closed session hitting its successor that way). */
   for(s=regFirst; s; s=s->pNext){
-    if( s->pSh==p && s->iShSlot==iSlot && regTargetable(s) ) break;
+    int bMatch;
+    if( !regTargetable(s) ) continue;
+    pthread_mutex_lock(&s->mu);
+    bMatch = s->pSh==p && s->iShSlot==iSlot && s->shOwner==owner;
+    pthread_mutex_unlock(&s->mu);
+    if( bMatch ) break;
   }
   if( s && cancelCell ){
     u64 iQuery = ((regNode & 0xffffff)<<40) | (cancelCell & 0xffffffffffull);
@@ -726,6 +741,24 @@ int registryFinishTermination(CancelSession *s){
     pthread_mutex_unlock(&regMu);
     return 0;
   }
+  /* The application may be reading the error of the statement the
+  ** termination stopped: sqlite3_errmsg() hands out a pointer that stays
+  ** valid only until the next call on the connection, and our ROLLBACK
+  ** is such a call (made from this thread, so the application's mutex
+  ** does not protect it; TSan on the Tcl suite saw a message freed under
+  ** a reader when we set a new one). So while an error is pending and a
+  ** transaction is still open (an interrupted write rolls back by
+  ** itself), wait TERM_ERROR_GRACE_US for the application to read it and
+  ** roll back itself, and never write an error message of our own. */
+  if( sqlite3_errcode(s->db)!=SQLITE_OK && !sqlite3_get_autocommit(s->db) ){
+    i64 now = registryMonoUs();
+    if( s->termErrorSinceUs==0 ) s->termErrorSinceUs = now;
+    if( now - s->termErrorSinceUs < TERM_ERROR_GRACE_US ){
+      sqlite3_mutex_leave(m);
+      pthread_mutex_unlock(&regMu);
+      return 0;
+    }
+  }
   /* The mutex is recursive: we may be the target's own thread, called
   ** from inside one of its statements. Rolling back under a running
   ** statement is not safe; leave it to the reaper. */
@@ -741,18 +774,12 @@ int registryFinishTermination(CancelSession *s){
   s->nPin++;
   pthread_mutex_unlock(&regMu);
 
-  {
-    /* The application may be about to read the error of the statement
-    ** the termination just stopped (sqlite3_step, then sqlite3_errmsg):
-    ** our ROLLBACK would leave "not an error" there. So if there was an
-    ** error, leave the terminated session's own error in its place. */
-    int bHadError = sqlite3_errcode(s->db)!=SQLITE_OK;
-    if( !sqlite3_get_autocommit(s->db) ){
-      sqlite3_exec(s->db, "ROLLBACK", 0, 0, 0);
-    }
-    hooksDenyAll(s);
-    if( bHadError ) sqlite3_exec(s->db, "SELECT 1", 0, 0, 0);  /* not authorized */
+  /* A successful ROLLBACK leaves the message bytes alone: it only marks
+  ** the error cleared. */
+  if( !sqlite3_get_autocommit(s->db) ){
+    sqlite3_exec(s->db, "ROLLBACK", 0, 0, 0);
   }
+  hooksDenyAll(s);
 
   pthread_mutex_lock(&s->mu);
   s->finishing = 0;
@@ -1030,14 +1057,17 @@ void registryFreeSnapshot(SessionRow *aRow, int nRow){
 ** a write transaction itself (it waits to commit, which in rollback-
 ** journal mode needs every reader gone), so do those holding a read
 ** transaction. Returns a JSON array (of pids or of session ids), '[]'
-** when W does not wait, NULL when W is not found or out of memory.
+** when W does not wait, NULL when W is not found or out of memory
+** (*pbFound says which: out of memory used to be reported as "not
+** found", found by test/oom.c).
 */
-char *registryBlockers(i64 pid, u64 iSerial, int bSessionIds){
+char *registryBlockers(i64 pid, u64 iSerial, int bSessionIds, int *pbFound){
   CancelSession *w, *s;
   sqlite3_str *pOut;
   int wKind, n = 0;
   pthread_mutex_lock(&regMu);
   w = pid ? regByPid(pid) : regBySerial(iSerial);
+  *pbFound = w!=0;
   if( w==0 ){
     pthread_mutex_unlock(&regMu);
     return 0;

@@ -39,6 +39,9 @@ struct ActiveStmt {
 #define TERM_NONE     0   /* alive */
 #define TERM_REQUEST  1   /* terminate requested, not yet complete */
 #define TERM_DONE     2   /* rolled back, every statement denied */
+/* How long the reaper leaves a terminated session's error for the
+** application to read before it rolls back (registryFinishTermination). */
+#define TERM_ERROR_GRACE_US 500000
 
 /* Values of CancelSession.eXactKind (SQLite's SQLITE_TXN_* values) */
 #define XACT_NONE  0
@@ -91,6 +94,7 @@ struct CancelSession {
 
   /* Guarded by the registry lock. */
   i64 iLogTerm;              /* cancel_log entry of the termination */
+  i64 termErrorSinceUs;      /* the reaper first saw the error it waits on */
 
   /* Requests, read lock-free by the hooks. */
   atomic_int anyRequest;     /* nonzero: look at iCancelQuery or eTerm */
@@ -146,7 +150,8 @@ struct SessionRow {
 #define REG_DENIED      2
 #define REG_NOMEM       3
 
-/* Enrolment: called by the entry point and by the close destructor. */
+/* Enrolment: called by the entry point. The session comes with one
+** reference (registryRef), which the caller drops with registryUnref. */
 CancelSession *registryEnrol(sqlite3 *db);
 CancelSession *registryFind(sqlite3 *db);  /* already enrolled? */
 void registryRef(CancelSession *s);
@@ -190,7 +195,7 @@ void registryFreeSnapshot(SessionRow *aRow, int nRow);
 
 /* Who holds the lock that session pid / iSerial waits for (SPEC's
 ** pg_blocking_pids): a JSON array of pids or session ids. */
-char *registryBlockers(i64 pid, u64 iSerial, int bSessionIds);
+char *registryBlockers(i64 pid, u64 iSerial, int bSessionIds, int *pbFound);
 
 /* Monotonic clock in microseconds, for deadlines. */
 i64 registryMonoUs(void);

@@ -102,9 +102,11 @@ int sharedJobsSnapshot(SharedReg *p, const char *zUser, int isAdmin,
 int sharedJobControl(SharedReg *p, i64 id, int eOp, int *peStatus);
 int sharedJobStatus(SharedReg *p, i64 id);     /* JOB_*, -1 not found */
 
-/* Called by the agent thread with requests for this process. */
-void registryServeRemote(SharedReg *p, int iSlot, u64 cancelCell, int bTerm);
-void jobsServeRemote(SharedReg *p, int iSlot, int eOp);
+/* Called by the agent thread with requests for this process: for the
+** session or job that holds slot iSlot under the owner word `owner` (the
+** one the request's generation was checked against), and no other. */
+void registryServeRemote(SharedReg *p, int iSlot, u64 owner, u64 cancelCell, int bTerm);
+void jobsServeRemote(SharedReg *p, int iSlot, u64 owner, int eOp);
 
 /* The OS start time of process ospid (0 unknown), for liveness. */
 u64 sharedProcessStart(long ospid);

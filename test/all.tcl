@@ -56,6 +56,73 @@ if {[file exists [file join $newest libtclsqlite.so]]} {
   puts "(the newest SQLite was not built: tool/newest-sqlite.sh said why)"
 }
 
+# The Tcl suite with the extension built under ASan+UBSan, under TSan
+# (build/asan, build/tsan: the runtime is preloaded into tclsh and every
+# program the tests start) and under valgrind memcheck. A sanitizer
+# report or a valgrind error in any process, peers included, fails the
+# file: the runtimes write their reports to files under test/tmp/san.
+# The ASan runtime reaches every program a test starts (bash, tr, tmux,
+# python), so its leak check is off here: leaks in tclsh, its peers and
+# the sqlite3 shell are valgrind's part, and LeakSanitizer checks the C
+# programs. windows.test does not load the extension.
+proc run_checked {tag envs cmdPrefix {skip {}}} {
+  global testdir env
+  set logdir [file join $testdir tmp san]
+  foreach f [lsort [glob -directory $testdir *.test]] {
+    if {[file tail $f] in [list windows.test {*}$skip]} continue
+    file delete -force $logdir
+    file mkdir $logdir
+    file attributes $logdir -permissions 01777   ;# (xproc.test runs a peer as nobody)
+    set saved {}
+    foreach {k v} [string map [list @LOG@ $logdir/log] $envs] {
+      if {[info exists env($k)]} { lappend saved $k $env($k) } else { lappend saved $k {} }
+      set env($k) $v
+    }
+    run_one "\[$tag\] [file tail $f]" [list {*}[string map [list @LOG@ $logdir/log] $cmdPrefix] [info nameofexecutable] $f] 1
+    foreach {k v} $saved { if {$v eq ""} { unset env($k) } else { set env($k) $v } }
+    report_logs "\[$tag\] [file tail $f]" $logdir
+  }
+}
+# Fails the label if a runtime left a report. valgrind logs every
+# process: only those with errors count (definite leaks and invalid
+# accesses are errors, see VALGRIND below).
+proc report_logs {label logdir} {
+  global nFail failed
+  set bad {}
+  foreach log [glob -nocomplain -directory $logdir *] {
+    set fd [open $log]; set text [read $fd]; close $fd
+    if {[regexp {ERROR SUMMARY: 0 errors} $text]} continue
+    if {[string trim $text] eq ""} continue
+    lappend bad $log
+    foreach line [lrange [split $text \n] 0 40] { puts "    $line" }
+  }
+  if {[llength $bad]} {
+    incr nFail
+    lappend failed "$label (report in [llength $bad] process(es))"
+    file mkdir [file join $::testdir tmp san-failed]
+    foreach log $bad { file copy -force $log [file join $::testdir tmp san-failed] }
+  }
+}
+set san [file join $topdir build]
+set lib [exec gcc -print-file-name=libasan.so]
+run_checked asan [list LD_PRELOAD $lib CANCEL_EXT $san/asan/cancel \
+    ASAN_OPTIONS "detect_leaks=0:log_path=@LOG@" \
+    UBSAN_OPTIONS "print_stacktrace=1:halt_on_error=1:log_path=@LOG@"] {}
+set lib [exec gcc -print-file-name=libtsan.so]
+set setarch [expr {[catch {exec which setarch}] ? {} : [list setarch [exec uname -m] -R]}]
+# Under TSan, dash, tmux and the sqlite3 shell crash with the runtime
+# preloaded: the files that drive them run under ASan and valgrind only.
+run_checked tsan [list LD_PRELOAD $lib CANCEL_EXT $san/tsan/cancel \
+    TSAN_OPTIONS "suppressions=$testdir/tsan.supp:log_path=@LOG@"] $setarch \
+    {monitor.test readme.test shell.test}
+# valgrind: tclsh, its peers and the sqlite3 shell; not Python, bash or
+# tmux (not ours). A definite or indirect leak or any invalid access is
+# an error.
+run_checked valgrind {} [list valgrind -q --trace-children=yes \
+    --trace-children-skip=*python*,*/bash,*/sh,*tmux*,*/env,*/id,*/which,*objdump*,*setpriv* \
+    --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect \
+    --log-file=@LOG@.%p]
+
 file mkdir [file join $testdir tmp]
 set env(TSAN_OPTIONS) "halt_on_error=1 exitcode=66"
 set env(ASAN_OPTIONS) "detect_leaks=1 abort_on_error=0"
@@ -80,6 +147,23 @@ foreach {bin} {jobstress-asan jobstress-tsan} {
 # Several processes on one database (one killed half-way).
 foreach {bin} {xstress xstress-asan} {
   run_one "$bin ${stressSeconds}s" [list [file join $testdir $bin] $stressSeconds 3] 0
+}
+
+# Faults (ASan+UBSan builds): out of memory at every allocation point
+# (N = 1..30, then every 10th), I/O errors and disk full under every job
+# kind (8 fault points per case), writers SIGKILLed at random (50 trials).
+run_one "oom (ASan)" [list [file join $testdir oom] 10] 0
+run_one "ioerr (ASan)" [list [file join $testdir ioerr] 8] 0
+run_one "killtest 50 (ASan)" [list [file join $testdir killtest] 50] 0
+# Fuzzing (libFuzzer, ASan+UBSan), a bounded run of each target on its
+# seed corpus and what earlier runs found (make fuzz runs them longer).
+foreach {target secs} {fuzz_csv 20 fuzz_functions 45 fuzz_registry 30} {
+  run_one "$target ${secs}s" [list sh [file join $testdir fuzz run.sh] $secs $target] 0
+}
+# The soak: 64 sessions, 4 processes x 16 threads, cancelling each other,
+# memory watched; 20 s in each build (make soak runs it longer).
+foreach {bin} {soak soak-asan} {
+  run_one "$bin 20s 4x16" [list [file join $testdir $bin] 20 4 16] 0
 }
 
 puts ""

@@ -120,11 +120,16 @@ proc is_refused {res} {
 
 # Did {rc msg} fail the way a statement stopped by a termination fails?
 # With $orig ("interrupted", or "database is locked" for a lock wait); or
-# with "not authorized" when the termination's rollback on that
-# connection came between the failure and the reading of its message
-# (see registryFinishTermination).
+# with "not authorized" when the statement started only after the
+# termination was finished (it is refused at prepare).
 proc terminated_with {res {orig interrupted}} {
   expr {[lindex $res 0] == 1 && [lindex $res 1] in [list $orig {not authorized}]}
+}
+
+# Run under test/all.tcl's TSan pass? (The runtime is preloaded into
+# every program started; python3, dash and tmux crash with it.)
+proc under_tsan {} {
+  expr {[info exists ::env(LD_PRELOAD)] && [string match *libtsan* $::env(LD_PRELOAD)]}
 }
 
 proc finish_test {} {

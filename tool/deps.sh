@@ -4,11 +4,11 @@
 set -e
 # `deps.sh bench` adds valgrind (instruction counts); `deps.sh bench
 # postgres` adds PostgreSQL's server and libpq (the reference column).
-pkgs="gcc make libsqlite3-dev sqlite3 tcl tcl-dev libsqlite3-tcl tcl-thread python3
-      gcc-mingw-w64-x86-64-posix tmux"
+pkgs="gcc make libsqlite3-dev sqlite3 tcl tcl-dev libsqlite3-tcl tcl-thread python3 valgrind
+      gcc-mingw-w64-x86-64-posix tmux clang libclang-rt-14-dev"
 for a in "$@"; do
   case $a in
-    bench) pkgs="$pkgs valgrind";;
+    bench) ;;
     postgres) pkgs="$pkgs postgresql libpq-dev";;
   esac
 done
