@@ -70,7 +70,7 @@ build/tsan/cancel.so: $(SRC) $(HDR)
 # the extension compiled in.
 ASAN := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 FAULT := test/oom test/ioerr test/killtest
-$(FAULT): test/%: test/%.c $(SRC) $(HDR)
+$(FAULT): test/%: test/%.c test/jobcheck.h $(SRC) $(HDR)
 	$(CC) $(ASAN) $(WARN) -Iext -o $@ $< $(SRC) -lsqlite3 $(LDLIBS)
 test/soak-asan: test/soak.c $(SRC) $(HDR)
 	$(CC) $(ASAN) $(WARN) -Iext -o $@ test/soak.c $(SRC) -lsqlite3 $(LDLIBS)

@@ -37,17 +37,14 @@
 ** Prints the figures and exits non-zero on any failure.
 */
 #include <sqlite3.h>
-#include <dirent.h>
-#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 #include "cancel.h"
+#include "jobcheck.h"
 
 /* ------------------------------------------------------------ the shim */
 
@@ -222,7 +219,6 @@ static void shimOff(long *pSeen, long *pInjected){
 
 /* ------------------------------------------------------------ helpers */
 
-static char zDir[128], zDb[160], zSrc[160], zDest[160], zCsv[160];
 static int nFail = 0;
 static char zCase[200];
 static long iN;
@@ -234,79 +230,15 @@ static void fail(const char *zFmt, const char *zA, const char *zB){
   nFail++;
 }
 
-static char zErr[512];
-static int sql1(sqlite3 *db, const char *zSql, char *zOut, int nOut){
-  sqlite3_stmt *p = 0;
-  int rc;
-  zErr[0] = 0;
-  if( zOut ) zOut[0] = 0;
-  rc = sqlite3_prepare_v2(db, zSql, -1, &p, 0);
-  if( rc==SQLITE_OK && p ){
-    int bFirst = 1;
-    while( (rc = sqlite3_step(p))==SQLITE_ROW ){
-      if( bFirst && zOut ){
-        const char *z = (const char*)sqlite3_column_text(p, 0);
-        snprintf(zOut, nOut, "%s", z ? z : "NULL");
-      }
-      bFirst = 0;
-    }
-    if( rc==SQLITE_DONE ) rc = SQLITE_OK;
-  }
-  if( rc!=SQLITE_OK ) snprintf(zErr, sizeof(zErr), "%s", sqlite3_errmsg(db));
-  sqlite3_finalize(p);
-  return rc;
-}
 static int must(sqlite3 *db, const char *zSql, char *zOut, int nOut){
-  int rc = sql1(db, zSql, zOut, nOut);
-  if( rc!=SQLITE_OK ) fail("%s: %s", zSql, zErr);
-  return rc;
+  return sqlMust(db, zSql, zOut, nOut, "%s: %s");
 }
 static int mustExec(sqlite3 *db, const char *zSql){
-  char *zE = 0;
-  int rc = sqlite3_exec(db, zSql, 0, 0, &zE);
-  if( rc!=SQLITE_OK ) fail("%s: %s", zSql, zE);
-  sqlite3_free(zE);
-  return rc;
-}
-static sqlite3 *openDb(const char *zFile){
-  sqlite3 *db = 0;
-  if( sqlite3_open_v2(zFile, &db, SQLITE_OPEN_READWRITE|SQLITE_OPEN_CREATE|SQLITE_OPEN_URI, 0)
-      !=SQLITE_OK ){
-    fail("open %s: %s", zFile, sqlite3_errmsg(db));
-    sqlite3_close(db);
-    return 0;
-  }
-  return db;
+  return execMust(db, zSql, "%s: %s");
 }
 static void closeDb(sqlite3 **pDb){
   if( *pDb && sqlite3_close(*pDb)!=SQLITE_OK ) fail("close: %s", sqlite3_errmsg(*pDb), 0);
   *pDb = 0;
-}
-static unsigned long long fileHash(const char *zFile){
-  FILE *f = fopen(zFile, "rb");
-  unsigned long long h = 1469598103934665603ULL;
-  int c;
-  if( f==0 ) return 0;
-  while( (c = getc(f))!=EOF ){ h ^= (unsigned)c; h *= 1099511628211ULL; }
-  fclose(f);
-  return h;
-}
-static int partFiles(void){
-  DIR *d = opendir(zDir);
-  struct dirent *e;
-  int n = 0;
-  if( d==0 ) return 0;
-  while( (e = readdir(d))!=0 ){
-    if( strstr(e->d_name, ".part-") ){
-      char z[400];
-      snprintf(z, sizeof(z), "%s/%s", zDir, e->d_name);
-      fprintf(stderr, "ioerr: left behind: %s\n", z);
-      remove(z);
-      n++;
-    }
-  }
-  closedir(d);
-  return n;
 }
 
 #define SUM(T) "SELECT count(*)||'/'||coalesce(sum(a*length(b)),0)||'/'||coalesce(max(b),'') FROM " T
@@ -366,17 +298,6 @@ static void makeFixtures(void){
               "................................................................");
     }
     fclose(f);
-  }
-}
-
-static void makeOldDest(void){
-  sqlite3 *d;
-  char z[200];
-  remove(zDest);
-  snprintf(z, sizeof(z), "file:%s?cancel_shared=0", zDest);
-  if( (d = openDb(z))!=0 ){
-    mustExec(d, "CREATE TABLE old(x); INSERT INTO old VALUES('the old destination')");
-    closeDb(&d);
   }
 }
 
@@ -533,13 +454,7 @@ int main(int argc, char **argv){
 
   if( nPoints<1 ) nPoints = 1;
   mainThread = pthread_self();
-  snprintf(zDir, sizeof(zDir), "test/tmp/ioerr-%d", (int)getpid());
-  mkdir("test/tmp", 0777);
-  if( mkdir(zDir, 0777)!=0 && errno!=EEXIST ){ perror(zDir); return 1; }
-  snprintf(zDb, sizeof(zDb), "%s/main.db", zDir);
-  snprintf(zSrc, sizeof(zSrc), "%s/src.db", zDir);
-  snprintf(zDest, sizeof(zDest), "%s/dest.db", zDir);
-  snprintf(zCsv, sizeof(zCsv), "%s/in.csv", zDir);
+  if( setupDir("ioerr") ) return 1;
 
   sqlite3_initialize();
   shimRegister();

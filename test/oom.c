@@ -60,16 +60,13 @@
 ** exits non-zero on any failure.
 */
 #include <sqlite3.h>
-#include <dirent.h>
-#include <errno.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 #include "cancel.h"
+#include "jobcheck.h"
 
 /* ---------------------------------------------------------- allocator */
 
@@ -130,7 +127,6 @@ static void disarm(void){ atomic_store(&memArmed, 0); }
 
 /* ------------------------------------------------------------ helpers */
 
-static char zDir[128], zDb[160], zSrc[160], zDest[160], zCsv[160];
 static int nFailRun = 0;         /* failures in the current run */
 static int bVerbose = 0;
 static const char *zScenario = "";
@@ -144,49 +140,13 @@ static void fail(const char *zFmt, const char *zA, const char *zB){
   nFailRun++;
 }
 
-/* Run zSql to the end; the first column of the first row goes to zOut.
-** Returns the rc; the error message goes to zErr. */
-static char zErr[512];
-static int sql1(sqlite3 *db, const char *zSql, char *zOut, int nOut){
-  sqlite3_stmt *p = 0;
-  int rc;
-  zErr[0] = 0;
-  if( zOut ) zOut[0] = 0;
-  rc = sqlite3_prepare_v2(db, zSql, -1, &p, 0);
-  if( rc==SQLITE_OK && p ){
-    int bFirst = 1;
-    while( (rc = sqlite3_step(p))==SQLITE_ROW ){
-      if( bFirst && zOut ){
-        const char *z = (const char*)sqlite3_column_text(p, 0);
-        if( z==0 && sqlite3_column_type(p, 0)!=SQLITE_NULL ){
-          rc = SQLITE_NOMEM;     /* the conversion to text failed */
-          snprintf(zErr, sizeof(zErr), "out of memory (reading the result)");
-          break;
-        }
-        snprintf(zOut, nOut, "%s", z ? z : "NULL");
-      }
-      bFirst = 0;
-    }
-    if( rc==SQLITE_DONE ) rc = SQLITE_OK;
-  }
-  if( rc!=SQLITE_OK && zErr[0]==0 ) snprintf(zErr, sizeof(zErr), "%s", sqlite3_errmsg(db));
-  sqlite3_finalize(p);
-  return rc;
-}
-
 /* Unarmed: a statement that must work. */
 static int must(sqlite3 *db, const char *zSql, char *zOut, int nOut){
-  int rc = sql1(db, zSql, zOut, nOut);
-  if( rc!=SQLITE_OK ) fail("setup/check failed: %s: %s", zSql, zErr);
-  return rc;
+  return sqlMust(db, zSql, zOut, nOut, "setup/check failed: %s: %s");
 }
 /* Unarmed: a script that must work. */
 static int mustExec(sqlite3 *db, const char *zSql){
-  char *zE = 0;
-  int rc = sqlite3_exec(db, zSql, 0, 0, &zE);
-  if( rc!=SQLITE_OK ) fail("setup failed: %s: %s", zSql, zE);
-  sqlite3_free(zE);
-  return rc;
+  return execMust(db, zSql, "setup failed: %s: %s");
 }
 static long mustLong(sqlite3 *db, const char *zSql){
   char z[64];
@@ -222,17 +182,6 @@ static int step(sqlite3 *db, const char *zSql, const char *zWant, char *zOut, in
   return 0;
 }
 
-static sqlite3 *openDb(const char *zFile){
-  sqlite3 *db = 0;
-  if( sqlite3_open_v2(zFile, &db, SQLITE_OPEN_READWRITE|SQLITE_OPEN_CREATE
-                      |SQLITE_OPEN_URI, 0)!=SQLITE_OK ){
-    fail("open %s: %s", zFile, sqlite3_errmsg(db));
-    sqlite3_close(db);
-    return 0;
-  }
-  return db;
-}
-
 static void closeDb(sqlite3 **pDb){
   if( *pDb && sqlite3_close(*pDb)!=SQLITE_OK ){
     fail("sqlite3_close: %s", sqlite3_errmsg(*pDb), 0);
@@ -264,35 +213,6 @@ static int threadCount(void){
 static void napMs(int ms){
   struct timespec ts = { ms/1000, (ms%1000)*1000000L };
   nanosleep(&ts, 0);
-}
-
-/* FNV-1a of a file's bytes; 0 if absent. */
-static unsigned long long fileHash(const char *zFile){
-  FILE *f = fopen(zFile, "rb");
-  unsigned long long h = 1469598103934665603ULL;
-  int c;
-  if( f==0 ) return 0;
-  while( (c = getc(f))!=EOF ){ h ^= (unsigned)c; h *= 1099511628211ULL; }
-  fclose(f);
-  return h;
-}
-
-static int partFiles(void){
-  DIR *d = opendir(zDir);
-  struct dirent *e;
-  int n = 0;
-  if( d==0 ) return 0;
-  while( (e = readdir(d))!=0 ){
-    if( strstr(e->d_name, ".part-") ){
-      char z[400];
-      snprintf(z, sizeof(z), "%s/%s", zDir, e->d_name);
-      fprintf(stderr, "oom: left behind: %s\n", z);
-      remove(z);    /* reported once */
-      n++;
-    }
-  }
-  closedir(d);
-  return n;
 }
 
 #define TABLE_SUM "SELECT count(*)||'/'||coalesce(sum(a*length(b)),0)||'/'||coalesce(max(b),'') FROM "
@@ -567,17 +487,8 @@ static void scJobExec(void){
   teardown2(&c);
 }
 
-/* Backup and vacuum: the destination exists (a small unrelated database). */
-static void makeOldDest(void){
-  sqlite3 *d;
-  char z[200];
-  remove(zDest);
-  snprintf(z, sizeof(z), "file:%s?cancel_shared=0", zDest);
-  if( (d = openDb(z))!=0 ){
-    mustExec(d, "CREATE TABLE old(x); INSERT INTO old VALUES('the old destination')");
-    closeDb(&d);
-  }
-}
+/* Backup and vacuum: the cleanup rules (the destination was made by
+** makeOldDest, with the hash hOld). */
 static void checkCopy(const char *zKind, const char *zSt, unsigned long long hOld,
                       const char *zWant){
   if( partFiles()!=0 ) fail("%s: a part file was left", zKind, 0);
@@ -915,13 +826,7 @@ int main(int argc, char **argv){
 
   if( stride<1 ) stride = 1;
   if( getenv("OOM_VERBOSE") ) bVerbose = 1;
-  snprintf(zDir, sizeof(zDir), "test/tmp/oom-%d", (int)getpid());
-  mkdir("test/tmp", 0777);
-  if( mkdir(zDir, 0777)!=0 && errno!=EEXIST ){ perror(zDir); return 1; }
-  snprintf(zDb, sizeof(zDb), "%s/main.db", zDir);
-  snprintf(zSrc, sizeof(zSrc), "%s/src.db", zDir);
-  snprintf(zDest, sizeof(zDest), "%s/dest.db", zDir);
-  snprintf(zCsv, sizeof(zCsv), "%s/in.csv", zDir);
+  if( setupDir("oom") ) return 1;
 
   sqlite3_config(SQLITE_CONFIG_GETMALLOC, &memDefault);
   m = memDefault;
