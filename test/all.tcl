@@ -118,7 +118,7 @@ run_checked tsan [list LD_PRELOAD $lib CANCEL_EXT $san/tsan/cancel \
 # valgrind: tclsh, its peers and the sqlite3 shell; not Python, bash or
 # tmux (not ours). A definite or indirect leak or any invalid access is
 # an error.
-run_checked valgrind {} [list valgrind -q --trace-children=yes \
+run_checked valgrind {CANCEL_TEST_SLOWDOWN 10} [list valgrind -q --trace-children=yes \
     --trace-children-skip=*python*,*/bash,*/sh,*tmux*,*/env,*/id,*/which,*objdump*,*setpriv* \
     --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect \
     --log-file=@LOG@.%p]

@@ -101,8 +101,10 @@ proc do_catchsql_test {name sql expected {db db}} {
 # cannot announce (a statement blocked inside SQLite's busy handler):
 # this is a bounded condition wait, never a sleep standing for a
 # handshake.
+# test/all.tcl's valgrind pass sets CANCEL_TEST_SLOWDOWN: the bound grows.
+set ::slowdown [expr {[info exists ::env(CANCEL_TEST_SLOWDOWN)] ? $::env(CANCEL_TEST_SLOWDOWN) : 1}]
 proc wait_for {cond {ms 20000}} {
-  set deadline [expr {[clock milliseconds] + $ms}]
+  set deadline [expr {[clock milliseconds] + $ms * $::slowdown}]
   while {![uplevel #0 [list expr $cond]]} {
     if {[clock milliseconds] > $deadline} { return 0 }
     after 2
