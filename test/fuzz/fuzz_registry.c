@@ -47,28 +47,12 @@ static sqlite3 *dbAdmin;              /* admin caller */
 static sqlite3 *dbBob;                /* non-admin caller (user bob) */
 static sqlite3 *dbVictim;             /* own session with an own job */
 
+/* (on this target's database) */
 static sqlite3 *openSession(const char *zApp, const char *zUser){
-  sqlite3 *db = 0;
-  char *z;
-  if( sqlite3_open_v2(zDb, &db, SQLITE_OPEN_READWRITE|SQLITE_OPEN_CREATE|SQLITE_OPEN_FULLMUTEX, 0)!=SQLITE_OK ){
-    fprintf(stderr, "fuzz_registry: cannot open %s: %s\n", zDb, sqlite3_errmsg(db));
-    exit(1);
-  }
-  z = sqlite3_mprintf("SELECT set_application_name(%Q)", zApp);
-  fuzzExec(db, z);
-  sqlite3_free(z);
-  if( zUser ){
-    z = sqlite3_mprintf("SELECT set_session_user(%Q, 0)", zUser);
-    fuzzExec(db, z);
-    sqlite3_free(z);
-  }
-  return db;
+  return fuzzOpenSession(zDb, zApp, zUser);
 }
-
 static void keepAlive(sqlite3 **pDb, const char *zApp, const char *zUser){
-  if( *pDb && fuzzExec(*pDb, "SELECT 1")==SQLITE_OK ) return;
-  sqlite3_close(*pDb);
-  *pDb = openSession(zApp, zUser);
+  fuzzKeepAlive(zDb, pDb, zApp, zUser);
 }
 
 static void fuzzAtExit(void){

@@ -86,4 +86,31 @@ static inline void fuzzDrain(sqlite3 *db, const char *zSql){
   sqlite3_finalize(p);
 }
 
+/* A session of the target's on file zDb, named zApp, dropped to user
+** zUser when not NULL (admin otherwise). Exits if it cannot open. */
+static inline sqlite3 *fuzzOpenSession(const char *zDb, const char *zApp, const char *zUser){
+  sqlite3 *db = 0;
+  char *z;
+  if( sqlite3_open_v2(zDb, &db, SQLITE_OPEN_READWRITE|SQLITE_OPEN_CREATE|SQLITE_OPEN_FULLMUTEX, 0)!=SQLITE_OK ){
+    fprintf(stderr, "fuzz: cannot open %s: %s\n", zDb, sqlite3_errmsg(db));
+    exit(1);
+  }
+  z = sqlite3_mprintf("SELECT set_application_name(%Q)", zApp);
+  fuzzExec(db, z);
+  sqlite3_free(z);
+  if( zUser ){
+    z = sqlite3_mprintf("SELECT set_session_user(%Q, 0)", zUser);
+    fuzzExec(db, z);
+    sqlite3_free(z);
+  }
+  return db;
+}
+
+/* A session the last input terminated refuses everything: reopen it. */
+static inline void fuzzKeepAlive(const char *zDb, sqlite3 **pDb, const char *zApp, const char *zUser){
+  if( *pDb && fuzzExec(*pDb, "SELECT 1")==SQLITE_OK ) return;
+  sqlite3_close(*pDb);
+  *pDb = fuzzOpenSession(zDb, zApp, zUser);
+}
+
 #endif /* FUZZUTIL_H */
