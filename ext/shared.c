@@ -163,6 +163,15 @@ static const char *const azShStatus[] = {   /* by SH_* status */
 };
 
 static ShHeader *shHdr(SharedReg *p){ return (ShHeader*)p->aMap; }
+/* The header of a new, empty registry of this version. */
+static void shHeaderInit(ShHeader *h){
+  memset(h, 0, sizeof(*h));
+  memcpy(h->zMagic, SH_MAGIC, 16);
+  h->version = SH_VERSION;
+  h->nSession = SH_NSESSION;
+  h->nJob = SH_NJOB;
+  h->slotSize = SH_SLOT_SIZE;
+}
 static ShSession *shSession(SharedReg *p, int i){
   return (ShSession*)(p->aMap + SH_HDR_SIZE + (i64)i*SH_SLOT_SIZE);
 }
@@ -384,12 +393,7 @@ static int shCheckFile(SharedReg *p, int bInit){
   }
   /* Empty (new) or a damaged registry of ours that nobody uses: start
   ** afresh. */
-  memset(&h, 0, sizeof(h));
-  memcpy(h.zMagic, SH_MAGIC, 16);
-  h.version = SH_VERSION;
-  h.nSession = SH_NSESSION;
-  h.nJob = SH_NJOB;
-  h.slotSize = SH_SLOT_SIZE;
+  shHeaderInit(&h);
   if( ftruncate(p->fd, 0)!=0 || ftruncate(p->fd, SH_FILE_SIZE)!=0
    || pwrite(p->fd, &h, sizeof(h), 0)!=(ssize_t)sizeof(h) ){
     snprintf(p->zWhy, sizeof(p->zWhy), "cannot initialize: %s", strerror(errno));

@@ -126,12 +126,7 @@ static void regWrite(i64 iOff, const void *a, int n){
 
 static void validHeader(void){
   ShHeader h;
-  memset(&h, 0, sizeof(h));
-  memcpy(h.zMagic, SH_MAGIC, 16);
-  h.version = SH_VERSION;
-  h.nSession = SH_NSESSION;
-  h.nJob = SH_NJOB;
-  h.slotSize = SH_SLOT_SIZE;
+  shHeaderInit(&h);
   /* the wake word is left as it is: the agent waits on it */
   if( pwrite(fdReg, &h, offsetof(ShHeader, wake), 0)<0 ) abort();
 }
