@@ -77,16 +77,15 @@ static int cancelReadBusyTimeout(sqlite3 *db){
 ** is exactly what a session that must be terminated may be holding. A
 ** TEMP table needs only the connection's own TEMP lock.
 **
-** Creating them reads the main schema, which needs a read lock: wait for
-** it up to CANCEL_TEMP_WAIT_MS. If they still cannot be created (a
-** database locked exclusively, or not a database at all), the connection
-** keeps the eponymous tables and loading succeeds.
+** Creating them reads the main schema, which needs a read lock. Loading
+** never waits for it: the extension exists for the moments when the
+** database is locked. If the schema cannot be read at once (a database
+** locked exclusively, or not a database at all), the connection keeps
+** the eponymous tables and loading succeeds; watching the database from
+** another connection (cancel_watch) needs no lock at all.
 */
-#define CANCEL_TEMP_WAIT_MS 2000
-
-static void cancelCreateTempTables(sqlite3 *db, CancelSession *s){
-  sqlite3_busy_timeout(db, s->busyTimeoutMs>CANCEL_TEMP_WAIT_MS
-                           ? s->busyTimeoutMs : CANCEL_TEMP_WAIT_MS);
+static void cancelCreateTempTables(sqlite3 *db){
+  sqlite3_busy_timeout(db, 0);
   if( sqlite3_exec(db, "CREATE VIRTUAL TABLE IF NOT EXISTS temp.sessions USING sessions;"
                        "CREATE VIRTUAL TABLE IF NOT EXISTS temp.jobs USING jobs;",
                    0, 0, 0)!=SQLITE_OK ){
@@ -95,7 +94,6 @@ static void cancelCreateTempTables(sqlite3 *db, CancelSession *s){
     ** clears the connection's error state.) */
     sqlite3_exec(db, "", 0, 0, 0);
   }
-  sqlite3_busy_timeout(db, 0);   /* hooksInstall() sets ours */
 }
 
 /*
@@ -152,7 +150,7 @@ int sqlite3_cancel_init(sqlite3 *db, char **pzErrMsg,
   if( rc==SQLITE_OK ) rc = cancelLogRegister(db, s);
   if( rc==SQLITE_OK ) rc = jobsTableRegister(db, s);
   if( rc==SQLITE_OK ) rc = jobFunctionsRegister(db, s);
-  if( rc==SQLITE_OK ) cancelCreateTempTables(db, s);
+  if( rc==SQLITE_OK ) cancelCreateTempTables(db);   /* hooksInstall() sets our busy handler */
   hooksInstall(s);    /* last: the set-up above is not the session's query */
   if( rc!=SQLITE_OK ){
     if( pzErrMsg ){

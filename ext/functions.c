@@ -13,6 +13,8 @@
 **   SELECT set_statement_timeout(2000);
 **   SELECT set_idle_in_transaction_session_timeout(10000);
 **   SELECT blocking_sessions('<session_id>'), pg_blocking_pids(7);
+**   SELECT cancel_watch('/srv/app.db');   -- from any connection, even
+**                                         -- while app.db is locked
 **
 ** Every function is registered SQLITE_DIRECTONLY: a view, trigger, CHECK
 ** constraint or generated column can never call it. Arguments are checked
@@ -576,6 +578,32 @@ static void funcCancelRegistry(sqlite3_context *ctx, int argc, sqlite3_value **a
   sqlite3_result_text(ctx, z, -1, sqlite3_free);
 }
 
+/* cancel_watch(path): act on the sessions and jobs of database `path`
+** through its registry file, never opening the database (so its locks
+** cannot get in the way); cancel_watch(NULL) or cancel_watch('') goes
+** back to the caller's own database. Returns what cancel_registry()
+** then says. */
+static void funcCancelWatch(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  CancelSession *s = funcSession(ctx);
+  const char *zDb = 0;
+  char *zErr = 0;
+  int rc;
+  (void)argc;
+  if( !funcCalledDirectly(ctx, "cancel_watch") ) return;
+  if( sqlite3_value_type(argv[0])!=SQLITE_NULL ){
+    zDb = funcTextArg(ctx, argv[0], "cancel_watch", "the database file name");
+    if( zDb==0 ) return;
+  }
+  rc = registryWatch(s, zDb, &zErr);
+  if( rc!=REG_OK ){
+    if( zErr ) sqlite3_result_error(ctx, zErr, -1);
+    else sqlite3_result_error_nomem(ctx);
+    sqlite3_free(zErr);
+    return;
+  }
+  funcCancelRegistry(ctx, 0, 0);
+}
+
 /* ------------------------------------------------------ registration */
 
 static const FuncDef aFunc[] = {
@@ -594,6 +622,7 @@ static const FuncDef aFunc[] = {
   { "blocking_sessions",       1, 1, funcBlockingSessions },
   { "pg_blocking_pids",        1, 1, funcPgBlockingPids },
   { "cancel_registry",         0, 0, funcCancelRegistry },
+  { "cancel_watch",            1, 1, funcCancelWatch },
 };
 
 static void funcDestroy(void *p){

@@ -186,7 +186,7 @@ static void jfWait(sqlite3_context *ctx, int argc, sqlite3_value **argv){
       return;
     }
   }
-  eStatus = jobWait(jfSession(ctx)->pShReg, id, (int)timeoutMs);
+  eStatus = jobWait(registryScope(jfSession(ctx)), id, (int)timeoutMs);
   if( eStatus<0 ){ jfNotFound(ctx, id); return; }
   sqlite3_result_text(ctx, jobStatusName(eStatus), -1, SQLITE_STATIC);
 }
@@ -214,7 +214,7 @@ static void jfCancelJob(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   if( !funcCalledDirectly(ctx, "cancel_job") || !jfAdminOnly(ctx, "cancel_job") ) return;
   if( !jfJobId(ctx, argv[0], "cancel_job", &id) ) return;
   if( !funcFlagArg(ctx, argc, argv, 1, "cancel_job", "if_exists", &bIfExists) ) return;
-  rc = jobCancel(jfSession(ctx)->pShReg, id, &zErr);
+  rc = jobCancel(registryScope(jfSession(ctx)), id, &zErr);
   jfControlResult(ctx, rc, id, zErr, bIfExists);
 }
 
@@ -225,7 +225,7 @@ static void jfPauseJob(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   (void)argc;
   if( !funcCalledDirectly(ctx, "pause_job") || !jfAdminOnly(ctx, "pause_job") ) return;
   if( !jfJobId(ctx, argv[0], "pause_job", &id) ) return;
-  rc = jobPause(jfSession(ctx)->pShReg, id, &zErr);
+  rc = jobPause(registryScope(jfSession(ctx)), id, &zErr);
   jfControlResult(ctx, rc, id, zErr, 0);
 }
 
@@ -236,7 +236,7 @@ static void jfResumeJob(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   (void)argc;
   if( !funcCalledDirectly(ctx, "resume_job") || !jfAdminOnly(ctx, "resume_job") ) return;
   if( !jfJobId(ctx, argv[0], "resume_job", &id) ) return;
-  rc = jobResume(jfSession(ctx)->pShReg, id, &zErr);
+  rc = jobResume(registryScope(jfSession(ctx)), id, &zErr);
   jfControlResult(ctx, rc, id, zErr, 0);
 }
 
@@ -260,7 +260,7 @@ static void jfCancelJobs(sqlite3_context *ctx, int argc, sqlite3_value **argv){
       funcError(ctx, "cancel_jobs: not a job ID: '%.40s'", azId[i]);
       goto done;
     }
-    if( jobExists(jfSession(ctx)->pShReg, aId[i]) ){
+    if( jobExists(registryScope(jfSession(ctx)), aId[i]) ){
       /* listed */
     }else if( bIfExists ){
       aId[i] = 0;
@@ -272,7 +272,7 @@ static void jfCancelJobs(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   for(i=0; i<nId; i++){
     char *zErr = 0;
     if( aId[i]==0 ) continue;
-    switch( jobCancel(jfSession(ctx)->pShReg, aId[i], &zErr) ){
+    switch( jobCancel(registryScope(jfSession(ctx)), aId[i], &zErr) ){
       case JOBCTL_DONE: n++; break;
       case JOBCTL_BADSTATE:
         jfErr(ctx, zErr);

@@ -467,6 +467,7 @@ int jobsSnapshot(CancelSession *pCaller, JobRow **paRow, int *pnRow){
     for(p=jobFirst; p; p=p->pNext){
       JobRow *r;
       if( !isAdmin && strcmp(p->zUser, zUser)!=0 ) continue;  /* own jobs only */
+      if( pCaller->pWatch && p->pSh!=pCaller->pWatch ) continue;  /* watching */
       r = &aRow[n++];
       r->id = p->id;
       r->zType = sqlite3_mprintf("%s", p->zType);
@@ -491,8 +492,8 @@ int jobsSnapshot(CancelSession *pCaller, JobRow **paRow, int *pnRow){
     rc = SQLITE_NOMEM;
   }
   pthread_mutex_unlock(&jobMu);
-  if( rc==SQLITE_OK && pCaller->pShReg ){
-    rc = sharedJobsSnapshot(pCaller->pShReg, zUser, isAdmin, &aRow, &n);
+  if( rc==SQLITE_OK && registryScope(pCaller) ){
+    rc = sharedJobsSnapshot(registryScope(pCaller), zUser, isAdmin, &aRow, &n);
   }
   sqlite3_free(zUser);
   if( rc!=SQLITE_OK ){

@@ -123,11 +123,11 @@ static int jobsUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
   id = sqlite3_value_int64(argv[0]);
   zStatus = (const char*)sqlite3_value_text(argv[2+JOBS_STATUS]);
   if( zStatus && strcmp(zStatus, "paused")==0 ){
-    rc = jobPause(p->pCaller->pShReg, id, &zErr);
+    rc = jobPause(registryScope(p->pCaller), id, &zErr);
   }else if( zStatus && strcmp(zStatus, "running")==0 ){
-    rc = jobResume(p->pCaller->pShReg, id, &zErr);
+    rc = jobResume(registryScope(p->pCaller), id, &zErr);
   }else if( zStatus && strcmp(zStatus, "canceled")==0 ){
-    rc = jobCancel(p->pCaller->pShReg, id, &zErr);
+    rc = jobCancel(registryScope(p->pCaller), id, &zErr);
   }else{
     return vtabError(pVtab, sqlite3_mprintf(
         "jobs: status may be set to 'paused', 'running' or 'canceled', not %Q", zStatus));

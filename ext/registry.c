@@ -452,10 +452,10 @@ int registryIdIsOurs(i64 id){
 ** database; 0 when it has none usable (then other processes' sessions
 ** are simply not found). */
 static SharedReg *regRemoteCaller(CancelSession *pCaller, char **pzUser, int *pIsAdmin){
-  if( pCaller==0 || !sharedUsable(pCaller->pShReg) ) return 0;
+  if( !sharedUsable(registryScope(pCaller)) ) return 0;
   registryCaller(pCaller, pzUser, pIsAdmin);
   if( *pzUser==0 ) return 0;
-  return pCaller->pShReg;
+  return registryScope(pCaller);
 }
 
 /* A request handed to another process: log it here, in the caller's. */
@@ -551,10 +551,47 @@ void registryServeRemote(SharedReg *p, int iSlot, u64 owner, u64 cancelCell, int
 }
 
 char *registrySharedStatus(CancelSession *pCaller){
+  if( pCaller->pWatch ){
+    char *z = sharedStatus(pCaller->pWatch);
+    char *zOut = z ? sqlite3_mprintf("watching: %s", z) : 0;
+    sqlite3_free(z);
+    return zOut;
+  }
   if( pCaller->pShReg==0 ){
     return sqlite3_mprintf(pCaller->zDatabase[0] ? "off" : "off: in-memory database");
   }
   return sharedStatus(pCaller->pShReg);
+}
+
+SharedReg *registryScope(CancelSession *pCaller){
+  if( pCaller==0 ) return 0;
+  return pCaller->pWatch ? pCaller->pWatch : pCaller->pShReg;
+}
+
+/* Watching reads and writes only the registry file beside zDb: the
+** database itself is never opened, so its locks cannot stop a watcher.
+** (Only the session's own thread reads pWatch.) */
+int registryWatch(CancelSession *pCaller, const char *zDb, char **pzErr){
+  SharedReg *p;
+  char *zPath;
+  *pzErr = 0;
+  if( zDb==0 || zDb[0]==0 ){
+    pCaller->pWatch = 0;
+    return REG_OK;
+  }
+  zPath = sharedWatchPath(zDb, pzErr);
+  if( zPath==0 ) return *pzErr ? REG_NOTFOUND : REG_NOMEM;
+  p = sharedAttach(zPath);
+  sqlite3_free(zPath);
+  if( p==0 ) return REG_NOMEM;
+  if( !sharedUsable(p) ){
+    char *zWhy = sharedStatus(p);
+    *pzErr = zWhy ? sqlite3_mprintf("cannot watch %s: %s", zDb, zWhy) : 0;
+    sqlite3_free(zWhy);
+    return *pzErr ? REG_NOTFOUND : REG_NOMEM;
+  }
+  pCaller->pWatch = p;
+  return REG_OK;
 }
 
 int registryCancelQuery(CancelSession *pCaller, u64 tag, u64 iQuery, const char *zAction){
@@ -806,8 +843,8 @@ int registryWaitGone(CancelSession *pCaller, i64 pid, int timeoutMs){
   struct timespec dl;
   int bGone = 0;
   if( !regPidIsOurs(pid) ){
-    if( pCaller==0 || !sharedUsable(pCaller->pShReg) ) return 1;
-    return sharedWaitGone(pCaller->pShReg, pid, timeoutMs);
+    if( !sharedUsable(registryScope(pCaller)) ) return 1;
+    return sharedWaitGone(registryScope(pCaller), pid, timeoutMs);
   }
   dl = portRealtimeAfter((int64_t)timeoutMs*1000);
   pthread_mutex_lock(&regMu);
@@ -981,6 +1018,8 @@ int registrySnapshot(CancelSession *pCaller, SessionRow **paRow, int *pnRow){
   for(s=regFirst; s; s=s->pNext){
     SessionRow *r;
     if( !regTargetable(s) ) continue;
+    /* a watcher sees this process's sessions of the watched database */
+    if( pCaller && pCaller->pWatch && s->pShReg!=pCaller->pWatch ) continue;
     r = &aRow[n++];
     r->pid = s->pid;
     r->nodeId = (i64)regNode;
@@ -1017,12 +1056,12 @@ int registrySnapshot(CancelSession *pCaller, SessionRow **paRow, int *pnRow){
     pthread_mutex_unlock(&s->mu);
   }
   pthread_mutex_unlock(&regMu);
-  if( rc==SQLITE_OK && pCaller && pCaller->pShReg ){
+  if( rc==SQLITE_OK && registryScope(pCaller) ){
     /* then the sessions of other processes on the caller's database */
     char *zUser = 0;
     int isAdmin = 0;
     registryCaller(pCaller, &zUser, &isAdmin);
-    rc = zUser ? sharedSnapshot(pCaller->pShReg, zUser, isAdmin, &aRow, &n) : SQLITE_NOMEM;
+    rc = zUser ? sharedSnapshot(registryScope(pCaller), zUser, isAdmin, &aRow, &n) : SQLITE_NOMEM;
     sqlite3_free(zUser);
   }
   if( rc!=SQLITE_OK ){

@@ -58,6 +58,10 @@ struct CancelSession {
   i64 startMs;               /* session_start */
   char *zDatabase;           /* main database file name, '' in memory */
   SharedReg *pShReg;         /* registry file of zDatabase, NULL if off */
+  /* The registry this session watches (cancel_watch), NULL when none:
+  ** then its tables and functions act on that database instead of its
+  ** own. Read and written by the session's own thread only. */
+  SharedReg *pWatch;
 
   /* Guarded by the registry lock. */
   CancelSession *pNext, *pPrev;
@@ -188,6 +192,12 @@ void registryLogDenied(CancelSession *pCaller, const char *zAction, u64 tag, u64
 int registryWaitGone(CancelSession *pCaller, i64 pid, int timeoutMs);  /* 1 gone, 0 timed out */
 /* The registry file state of pCaller's database, for cancel_registry(). */
 char *registrySharedStatus(CancelSession *pCaller);
+/* The registry file pCaller's tables and functions act through: the one
+** it watches, else its own database's (NULL: none). */
+SharedReg *registryScope(CancelSession *pCaller);
+/* Watch database file zDb (NULL or '': stop watching). Returns REG_OK, or
+** REG_NOTFOUND with *pzErr (sqlite3_malloc'd) saying why not. */
+int registryWatch(CancelSession *pCaller, const char *zDb, char **pzErr);
 
 /* Snapshot of every reachable session for the `sessions` table. */
 int registrySnapshot(CancelSession *pCaller, SessionRow **paRow, int *pnRow);

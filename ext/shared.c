@@ -467,6 +467,47 @@ static int shIntact(SharedReg *p){
   return p->bOk && fstat(p->fd, &st)==0 && st.st_size>=SH_FILE_SIZE;
 }
 
+char *sharedWatchPath(const char *zDb, char **pzErr){
+  char *zReal, *zOut;
+  char aHdr[16];
+  struct stat st;
+  int fd;
+  ssize_t n;
+  *pzErr = 0;
+  zReal = realpath(zDb, 0);
+  if( zReal==0 || stat(zReal, &st)!=0 ){
+    *pzErr = sqlite3_mprintf("cannot watch %s: %s", zDb,
+                 errno==ENOENT ? "no such database file" : strerror(errno));
+    free(zReal);
+    return 0;
+  }
+  if( !S_ISREG(st.st_mode) ){
+    *pzErr = sqlite3_mprintf("cannot watch %s: not a database file", zDb);
+    free(zReal);
+    return 0;
+  }
+  /* The first 16 bytes say whether it is a database; reading them takes
+  ** no lock (SQLite locks bytes far beyond them). */
+  if( st.st_size>0 ){
+    fd = open(zReal, O_RDONLY|O_CLOEXEC);
+    n = fd>=0 ? read(fd, aHdr, sizeof(aHdr)) : -1;
+    if( fd>=0 ) close(fd);
+    if( fd<0 ){
+      *pzErr = sqlite3_mprintf("cannot watch %s: %s", zDb, strerror(errno));
+      free(zReal);
+      return 0;
+    }
+    if( n!=(ssize_t)sizeof(aHdr) || memcmp(aHdr, "SQLite format 3", 16)!=0 ){
+      *pzErr = sqlite3_mprintf("cannot watch %s: not a SQLite database", zDb);
+      free(zReal);
+      return 0;
+    }
+  }
+  zOut = sqlite3_mprintf("%s", zReal);
+  free(zReal);
+  return zOut;
+}
+
 SharedReg *sharedAttach(const char *zDb){
   SharedReg *p, *q;
   char *zPath;
@@ -1083,6 +1124,11 @@ int sharedJobControl(SharedReg *p, i64 id, int eOp, int *peStatus){
 #else /* _WIN32: no cross-process registry (README, "Across processes") */
 
 u64 sharedProcessStart(long ospid){ (void)ospid; return 0; }
+char *sharedWatchPath(const char *zDb, char **pzErr){
+  *pzErr = sqlite3_mprintf("cannot watch %s: watching needs the cross-process "
+                           "registry, which Windows builds do not have yet", zDb);
+  return 0;
+}
 SharedReg *sharedAttach(const char *zDb){
   SharedReg *p;
   if( zDb==0 || zDb[0]==0 ) return 0;

@@ -47,6 +47,10 @@ int sharedSuppressed(void);
 ** the life of the process. Never NULL for a file name (NULL only when
 ** out of memory); check sharedUsable(). */
 SharedReg *sharedAttach(const char *zDb);
+/* For cancel_watch(): the absolute name of database file zDb, checked
+** (exists, a regular file, empty or a SQLite database) without opening
+** it as a database. NULL with *pzErr set (NULL too: out of memory). */
+char *sharedWatchPath(const char *zDb, char **pzErr);
 int sharedUsable(SharedReg *p);
 /* A line for cancel_registry(): the file and its state. */
 char *sharedStatus(SharedReg *p);

@@ -94,6 +94,7 @@ static const struct FuzzFn {
   { "blocking_sessions",       1, 1, 0, 0 },
   { "pg_blocking_pids",        1, 1, 0, 0 },
   { "cancel_registry",         0, 0, 0, 0 },
+  { "cancel_watch",            1, 1, F_FILE0, 0 },
   { "cancel_version",          0, 0, 0, 0 },
   { "job_backup",              1, 2, F_FILE0, 0 },
   { "job_restore",             1, 2, F_FILE0, 0 },
