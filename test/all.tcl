@@ -40,6 +40,7 @@ foreach f [lsort [glob -directory $testdir *.test]] {
 }
 
 run_one python_test.py [list /usr/bin/python3 [file join $testdir python_test.py]] 1
+run_one python_incident.py [list /usr/bin/python3 [file join $testdir python_incident.py]] 1
 
 # The Tcl suite again against the newest SQLite release, when
 # tool/newest-sqlite.sh could build it.
