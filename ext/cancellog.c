@@ -12,6 +12,7 @@
 ** by the registry when a termination is complete.
 */
 #include "cancellog.h"
+#include "shared.h"
 #include "vtab.h"
 SQLITE_EXTENSION_INIT3
 
@@ -31,7 +32,36 @@ struct LogEntry {
   u64 iTargetQuery;
   char *zQuery;
   const char *zOutcome;     /* static */
+  SharedReg *pSh;           /* published there too, as entry shId */
+  i64 shId;
 };
+
+/* Publish entry e in the registry log of the target's database. */
+static i64 logPublish(const LogEntry *e){
+  SharedLogEntry x;
+  memset(&x, 0, sizeof(x));
+  x.timeMs = e->timeMs;
+  if( e->iBySession ){
+    x.byTag = registryTag();
+    x.bySerial = e->iBySession;
+  }
+  x.targetTag = e->iTargetSession ? (e->iTargetTag ? e->iTargetTag : registryTag()) : 0;
+  x.targetSerial = e->iTargetSession;
+  x.targetQuery = e->iTargetQuery;
+  x.targetPid = e->targetPid;
+  sqlite3_snprintf(sizeof(x.zAction), x.zAction, "%s", e->zAction);
+  sqlite3_snprintf(sizeof(x.zOutcome), x.zOutcome, "%s", e->zOutcome);
+  sqlite3_snprintf(sizeof(x.zByUser), x.zByUser, "%s", e->zByUser ? e->zByUser : "");
+  if( e->zTargetUser ){
+    x.hasTargetUser = 1;
+    sqlite3_snprintf(sizeof(x.zTargetUser), x.zTargetUser, "%s", e->zTargetUser);
+  }
+  if( e->zQuery ){
+    x.hasQuery = 1;
+    sqlite3_snprintf(sizeof(x.zQuery), x.zQuery, "%s", e->zQuery);
+  }
+  return sharedLogAdd(e->pSh, &x);
+}
 
 static pthread_mutex_t logMu = PTHREAD_MUTEX_INITIALIZER;
 static LogEntry aLog[CANCEL_LOG_SIZE];
@@ -56,6 +86,7 @@ i64 cancelLogAdd(u64 iBySession, const char *zByUser, const char *zAction,
   e.iTargetQuery = pTarget->iQuery;
   e.zQuery = logDup(pTarget->zSql);
   e.zOutcome = zOutcome;
+  e.pSh = pTarget->pSh;
   if( (zByUser && !e.zByUser) || (pTarget->zUser && !e.zTargetUser)
    || (pTarget->zSql && !e.zQuery) ){
     sqlite3_free(e.zByUser);
@@ -63,6 +94,7 @@ i64 cancelLogAdd(u64 iBySession, const char *zByUser, const char *zAction,
     sqlite3_free(e.zQuery);
     return 0;
   }
+  if( e.pSh ) e.shId = logPublish(&e);
   pthread_mutex_lock(&logMu);
   e.id = ++logNextId;
   old = aLog[e.id % CANCEL_LOG_SIZE];
@@ -76,11 +108,67 @@ i64 cancelLogAdd(u64 iBySession, const char *zByUser, const char *zAction,
 
 void cancelLogOutcome(i64 id, const char *zOutcome){
   LogEntry *p;
+  SharedReg *pSh = 0;
+  i64 shId = 0;
   if( id<=0 ) return;
   pthread_mutex_lock(&logMu);
   p = &aLog[id % CANCEL_LOG_SIZE];
-  if( p->id==id ) p->zOutcome = zOutcome;   /* not yet pushed out */
+  if( p->id==id ){                          /* not yet pushed out */
+    p->zOutcome = zOutcome;
+    pSh = p->pSh;
+    shId = p->shId;
+  }
   pthread_mutex_unlock(&logMu);
+  if( shId ) sharedLogOutcome(pSh, shId, zOutcome);
+}
+
+/* The entries of the registry log of the watched database. */
+static int logWatchedSnapshot(SharedReg *pSh, const char *zUser, int isAdmin,
+                              LogRow **paRow, int *pnRow){
+  SharedLogEntry *aE = 0;
+  i64 *aId = 0;
+  LogRow *aRow;
+  int nE = 0, i, rc;
+  rc = sharedLogSnapshot(pSh, &aE, &aId, &nE);
+  if( rc!=SQLITE_OK ) return rc;
+  aRow = sqlite3_malloc64(sizeof(LogRow)*(nE ? nE : 1));
+  if( aRow==0 ){
+    sqlite3_free(aE);
+    sqlite3_free(aId);
+    return SQLITE_NOMEM;
+  }
+  memset(aRow, 0, sizeof(LogRow)*(nE ? nE : 1));
+  for(i=0; i<nE && rc==SQLITE_OK; i++){
+    SharedLogEntry *e = &aE[i];
+    LogRow *r = &aRow[i];
+    r->id = aId[i];
+    r->timeMs = e->timeMs;
+    memcpy(r->zActionBuf, e->zAction, sizeof(r->zActionBuf));
+    r->zAction = r->zActionBuf;
+    if( e->bySerial ) registryFormatIdTag(e->byTag, e->bySerial, r->zBySession);
+    r->zByUser = logDup(e->zByUser);
+    if( e->targetSerial ) registryFormatIdTag(e->targetTag, e->targetSerial, r->zTargetSession);
+    r->targetPid = e->targetPid;
+    r->zTargetUser = e->hasTargetUser ? logDup(e->zTargetUser) : 0;
+    if( e->targetQuery ) registryFormatIdTag(e->targetTag, e->targetQuery, r->zTargetQuery);
+    r->zQuery = !e->hasQuery ? 0
+              : (!isAdmin && (!e->hasTargetUser || strcmp(e->zTargetUser, zUser)!=0))
+              ? logDup("<insufficient privilege>") : logDup(e->zQuery);
+    memcpy(r->zOutcomeBuf, e->zOutcome, sizeof(r->zOutcomeBuf));
+    r->zOutcome = r->zOutcomeBuf;
+    if( !r->zByUser || (e->hasTargetUser && !r->zTargetUser) || (e->hasQuery && !r->zQuery) ){
+      rc = SQLITE_NOMEM;
+    }
+  }
+  sqlite3_free(aE);
+  sqlite3_free(aId);
+  if( rc!=SQLITE_OK ){
+    cancelLogFreeSnapshot(aRow, i);
+    return rc;
+  }
+  *paRow = aRow;
+  *pnRow = nE;
+  return SQLITE_OK;
 }
 
 int cancelLogSnapshot(CancelSession *pCaller, LogRow **paRow, int *pnRow){
@@ -90,6 +178,11 @@ int cancelLogSnapshot(CancelSession *pCaller, LogRow **paRow, int *pnRow){
   char *zUser = 0;
   registryCaller(pCaller, &zUser, &isAdmin);
   if( zUser==0 ) return SQLITE_NOMEM;
+  if( pCaller->pWatch ){
+    rc = logWatchedSnapshot(pCaller->pWatch, zUser, isAdmin, paRow, pnRow);
+    sqlite3_free(zUser);
+    return rc;
+  }
   aRow = sqlite3_malloc64(sizeof(LogRow)*CANCEL_LOG_SIZE);
   if( aRow==0 ){ sqlite3_free(zUser); return SQLITE_NOMEM; }
   memset(aRow, 0, sizeof(LogRow)*CANCEL_LOG_SIZE);

@@ -4,7 +4,8 @@
 ** A ring of the CANCEL_LOG_SIZE most recent entries, behind its own lock
 ** (a leaf: nothing else is locked while it is held, so it may be called
 ** with the registry lock or a session's mu held). Read through the
-** `cancel_log` table.
+** `cancel_log` table. Entries about sessions of a shared database are
+** also published in its registry file (shared.c), for watchers.
 */
 #ifndef CANCEL_CANCELLOG_H
 #define CANCEL_CANCELLOG_H
@@ -34,6 +35,8 @@ struct LogTarget {
   const char *zUser;
   u64 iQuery;            /* 0 when none */
   const char *zSql;
+  SharedReg *pSh;        /* the registry of the target's database, where
+                         ** watchers read the entry too; NULL none */
 };
 
 /* Add an entry; returns its id (0 when out of memory). pBy is the
@@ -55,7 +58,12 @@ struct LogRow {
   char zTargetQuery[33];     /* '' when none */
   char *zQuery;
   const char *zOutcome;
+  char zActionBuf[64];       /* what zAction and zOutcome point to when */
+  char zOutcomeBuf[32];      /* read from a registry file's log */
 };
+/* The caller's log: this process's, or, for a session that watches a
+** database (cancel_watch), that database's registry log, which holds
+** the entries of every process. */
 int cancelLogSnapshot(CancelSession *pCaller, LogRow **paRow, int *pnRow);
 void cancelLogFreeSnapshot(LogRow *aRow, int nRow);
 

@@ -90,6 +90,7 @@ static void hooksTimedOut(CancelSession *s, const char *zOutcome){
   t.iSession = s->iSerial;
   t.pid = s->pid;
   t.zUser = zUser;
+  t.pSh = s->pShReg;
   cancelLogAdd(s->iSerial, zUser, "statement_timeout", &t, zOutcome);
   pthread_mutex_unlock(&s->mu);
   sqlite3_free(zUser);

@@ -389,6 +389,9 @@ static i64 regLog(CancelSession *pCaller, const char *zAction,
     pT->pid = s->pid;
     pT->zUser = s->zUser;
   }
+  /* published in the registry of the target's database (or of the one
+  ** the caller acts on), where watchers read it */
+  pT->pSh = s ? s->pShReg : registryScope(pCaller);
   return cancelLogAdd(pBy ? pBy->iSerial : 0, pBy ? pBy->zUser : 0,
                       zAction, pT, zOutcome);
 }

@@ -51,12 +51,15 @@ SQLITE_EXTENSION_INIT3
 #endif
 
 #define SH_MAGIC       "cancel registry\n"   /* 16 bytes */
-#define SH_VERSION     1
+#define SH_VERSION     2
 #define SH_NSESSION    1024
 #define SH_NJOB        256
 #define SH_SLOT_SIZE   4096
 #define SH_HDR_SIZE    4096
-#define SH_FILE_SIZE   (SH_HDR_SIZE + (i64)(SH_NSESSION+SH_NJOB)*SH_SLOT_SIZE)
+#define SH_NLOG        512      /* cancel log entries, a ring */
+#define SH_LOG_SIZE    1024
+#define SH_LOG_OFFSET  (SH_HDR_SIZE + (i64)(SH_NSESSION+SH_NJOB)*SH_SLOT_SIZE)
+#define SH_FILE_SIZE   (SH_LOG_OFFSET + (i64)SH_NLOG*SH_LOG_SIZE)
 #define SH_NQUERY      4        /* running query ids published per session */
 #define SH_TXT         1480     /* bytes of statement text published */
 
@@ -65,6 +68,7 @@ struct ShHeader {
   char zMagic[16];
   uint32_t version, nSession, nJob, slotSize;
   _Atomic uint32_t wake;       /* futex word: bumped by every request */
+  _Atomic u64 logNext;         /* the last cancel log id handed out */
 };
 
 /* Values of ShSession.status */
@@ -109,7 +113,22 @@ struct ShJob {
   char zType[64], zUser[128], zRunning[512], zError[512], zDesc[2700];
 };
 
+/* One entry of the registry's cancel log: the actions of every process
+** on this database, for watchers (cancel_watch). Entry id lives at index
+** id % SH_NLOG. Any process may write an entry (its creator) or its
+** outcome (the creator, or later the target's process), so the sequence
+** word doubles as a spin lock: a writer makes it odd by compare-and-swap
+** and even again when done; readers copy and check as for slots. */
+typedef struct ShLog ShLog;
+struct ShLog {
+  _Atomic u64 id;              /* 0: empty */
+  _Atomic uint32_t seq;
+  uint32_t pad;
+  SharedLogEntry e;
+};
+
 _Static_assert(sizeof(ShHeader)<=SH_HDR_SIZE, "header fits its page");
+_Static_assert(sizeof(ShLog)<=SH_LOG_SIZE, "log entry fits");
 _Static_assert(sizeof(ShSession)<=SH_SLOT_SIZE, "session slot fits");
 _Static_assert(sizeof(ShJob)<=SH_SLOT_SIZE, "job slot fits");
 
@@ -177,6 +196,10 @@ static ShSession *shSession(SharedReg *p, int i){
 }
 static ShJob *shJob(SharedReg *p, int i){
   return (ShJob*)(p->aMap + SH_HDR_SIZE + (i64)(SH_NSESSION+i)*SH_SLOT_SIZE);
+}
+
+static ShLog *shLog(SharedReg *p, i64 id){
+  return (ShLog*)(p->aMap + SH_LOG_OFFSET + (id % SH_NLOG)*SH_LOG_SIZE);
 }
 
 static long shMyPid(void){
@@ -1121,8 +1144,107 @@ int sharedJobControl(SharedReg *p, i64 id, int eOp, int *peStatus){
   return rc;
 }
 
+/* ---------------------------------------------------------- the log */
+
+/* Take entry pL's write lock (its odd sequence number); 0 if another
+** writer keeps it (a writer that died mid-write: the entry is lost). */
+static int shLogLock(ShLog *pL){
+  int nTry;
+  for(nTry=0; nTry<1000; nTry++){
+    uint32_t v = atomic_load_explicit(&pL->seq, memory_order_relaxed);
+    if( (v&1u)==0 && atomic_compare_exchange_weak(&pL->seq, &v, v|1u) ){
+      atomic_thread_fence(memory_order_release);
+      return 1;
+    }
+    sched_yield();
+  }
+  return 0;
+}
+static void shLogUnlock(ShLog *pL){
+  uint32_t v = atomic_load_explicit(&pL->seq, memory_order_relaxed);
+  atomic_store_explicit(&pL->seq, v+1u, memory_order_release);
+}
+
+i64 sharedLogAdd(SharedReg *p, const SharedLogEntry *pE){
+  i64 id;
+  ShLog *pL;
+  if( !sharedUsable(p) || !shIntact(p) ) return 0;
+  id = (i64)atomic_fetch_add(&shHdr(p)->logNext, 1) + 1;
+  pL = shLog(p, id);
+  if( !shLogLock(pL) ) return 0;
+  atomic_store_explicit(&pL->id, 0, memory_order_relaxed);
+  shCopyRacy(&pL->e, pE, sizeof(*pE));
+  pL->e.zAction[sizeof(pL->e.zAction)-1] = 0;
+  atomic_store_explicit(&pL->id, (u64)id, memory_order_relaxed);
+  shLogUnlock(pL);
+  return id;
+}
+
+void sharedLogOutcome(SharedReg *p, i64 id, const char *zOutcome){
+  ShLog *pL;
+  if( id<=0 || !sharedUsable(p) || !shIntact(p) ) return;
+  pL = shLog(p, id);
+  if( !shLogLock(pL) ) return;
+  if( atomic_load_explicit(&pL->id, memory_order_relaxed)==(u64)id ){
+    shCopy(pL->e.zOutcome, sizeof(pL->e.zOutcome), zOutcome);
+  }
+  shLogUnlock(pL);
+}
+
+int sharedLogSnapshot(SharedReg *p, SharedLogEntry **paOut, i64 **paId, int *pnOut){
+  SharedLogEntry *aOut;
+  i64 *aId, last, id;
+  int n = 0;
+  *paOut = 0; *paId = 0; *pnOut = 0;
+  if( !sharedUsable(p) || !shIntact(p) ) return SQLITE_OK;
+  aOut = sqlite3_malloc64(sizeof(SharedLogEntry)*SH_NLOG);
+  aId = sqlite3_malloc64(sizeof(i64)*SH_NLOG);
+  if( aOut==0 || aId==0 ){
+    sqlite3_free(aOut);
+    sqlite3_free(aId);
+    return SQLITE_NOMEM;
+  }
+  last = (i64)atomic_load(&shHdr(p)->logNext);
+  for(id=(last>SH_NLOG ? last-SH_NLOG+1 : 1); id<=last; id++){
+    ShLog *pL = shLog(p, id);
+    SharedLogEntry *pE = &aOut[n];
+    int nTry, ok = 0;
+    for(nTry=0; nTry<20 && !ok; nTry++){
+      uint32_t v1 = atomic_load_explicit(&pL->seq, memory_order_acquire);
+      if( v1&1u ){ sched_yield(); continue; }
+      if( atomic_load_explicit(&pL->id, memory_order_relaxed)!=(u64)id ) break;
+      shCopyRacy(pE, &pL->e, sizeof(*pE));
+      atomic_thread_fence(memory_order_acquire);
+      ok = atomic_load_explicit(&pL->seq, memory_order_relaxed)==v1
+        && atomic_load_explicit(&pL->id, memory_order_relaxed)==(u64)id;
+    }
+    /* nothing from the file is trusted: every string terminated */
+    if( !ok
+     || !shTerminated(pE->zAction, sizeof(pE->zAction))
+     || !shTerminated(pE->zByUser, sizeof(pE->zByUser))
+     || !shTerminated(pE->zTargetUser, sizeof(pE->zTargetUser))
+     || !shTerminated(pE->zQuery, sizeof(pE->zQuery))
+     || !shTerminated(pE->zOutcome, sizeof(pE->zOutcome)) ){
+      continue;
+    }
+    aId[n++] = id;
+  }
+  *paOut = aOut;
+  *paId = aId;
+  *pnOut = n;
+  return SQLITE_OK;
+}
+
 #else /* _WIN32: no cross-process registry (README, "Across processes") */
 
+i64 sharedLogAdd(SharedReg *p, const SharedLogEntry *pE){ (void)p; (void)pE; return 0; }
+void sharedLogOutcome(SharedReg *p, i64 id, const char *zOutcome){
+  (void)p; (void)id; (void)zOutcome;
+}
+int sharedLogSnapshot(SharedReg *p, SharedLogEntry **paOut, i64 **paId, int *pnOut){
+  (void)p; *paOut = 0; *paId = 0; *pnOut = 0;
+  return SQLITE_OK;
+}
 u64 sharedProcessStart(long ospid){ (void)ospid; return 0; }
 char *sharedWatchPath(const char *zDb, char **pzErr){
   *pzErr = sqlite3_mprintf("cannot watch %s: watching needs the cross-process "

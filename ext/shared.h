@@ -112,6 +112,29 @@ int sharedJobStatus(SharedReg *p, i64 id);     /* JOB_*, -1 not found */
 void registryServeRemote(SharedReg *p, int iSlot, u64 owner, u64 cancelCell, int bTerm);
 void jobsServeRemote(SharedReg *p, int iSlot, u64 owner, int eOp);
 
+/* The registry's cancel log: what every process did to this database's
+** sessions, for watchers. Fixed-size text fields, always terminated. */
+typedef struct SharedLogEntry SharedLogEntry;
+struct SharedLogEntry {
+  i64 timeMs;
+  u64 byTag, bySerial;         /* who asked (0: unknown) */
+  u64 targetTag, targetSerial; /* the target session (0: not found) */
+  u64 targetQuery;             /* the execution named (0: none) */
+  i64 targetPid;               /* 0: unknown */
+  uint8_t hasTargetUser, hasQuery;
+  char zAction[64];
+  char zOutcome[32];
+  char zByUser[128];
+  char zTargetUser[128];
+  char zQuery[560];
+};
+/* Add an entry: returns its id in p's log (0: not added). */
+i64 sharedLogAdd(SharedReg *p, const SharedLogEntry *pE);
+void sharedLogOutcome(SharedReg *p, i64 id, const char *zOutcome);
+/* Copies of the entries still in p's log, oldest first, with their ids
+** (both arrays sqlite3_malloc'd; empty when p is not usable). */
+int sharedLogSnapshot(SharedReg *p, SharedLogEntry **paOut, i64 **paId, int *pnOut);
+
 /* The OS start time of process ospid (0 unknown), for liveness. */
 u64 sharedProcessStart(long ospid);
 
