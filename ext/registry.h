@@ -52,7 +52,7 @@ struct ActiveStmt {
 #define CANCEL_REASON_MAX 512      /* bytes of a reason, NUL included */
 typedef struct CancelAsker CancelAsker;
 struct CancelAsker {
-  char zAction[24];          /* pg_terminate_backend, statement_timeout... */
+  char zAction[40];          /* pg_terminate_backend, statement_timeout... */
   char zUser[128];           /* '' for the extension itself (a timeout) */
   i64 pid;                   /* the asking session's backend pid, 0 none */
   i64 osPid;                 /* its OS process id when another process's */
