@@ -208,6 +208,12 @@ int cancel_set_idle_in_transaction_session_timeout(sqlite3 *db, int ms){
   return SQLITE_OK;
 }
 
+char *cancel_reason(sqlite3 *db){
+  CancelSession *s = registryFind(db);
+  if( s==0 ) return 0;
+  return registryReason(s);
+}
+
 void cancel_set_shared(int bOn){
   sharedSetDefault(bOn);
 }

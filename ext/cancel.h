@@ -31,6 +31,15 @@ int sqlite3_cancel_init(sqlite3 *db, char **pzErrMsg,
 /* Shown in the client_address column; NULL clears it. */
 int cancel_set_client_address(sqlite3 *db, const char *zAddr);
 
+/* Why db's last stopped statement was stopped, or why its session was
+** terminated, as SELECT cancel_reason() says, e.g.
+**   "terminated by pg_terminate_backend: user root, pid 7, at 2026-11-26 12:34:56.789"
+**   "cancelled by statement_timeout (500 ms) at 2026-11-26 12:34:56.789"
+** NULL when nothing stopped any statement of db, when db is not a
+** session, or when out of memory. Works on a terminated session. The
+** string is from sqlite3_malloc(): free it with sqlite3_free(). */
+char *cancel_reason(sqlite3 *db);
+
 /* Chain an application progress handler behind the extension's own: it
 ** is called every few VM instructions (not every N you choose) while no
 ** cancel is pending; return nonzero to interrupt, as with

@@ -15,6 +15,7 @@
 **   SELECT blocking_sessions('<session_id>'), pg_blocking_pids(7);
 **   SELECT cancel_watch('/srv/app.db');   -- from any connection, even
 **                                         -- while app.db is locked
+**   SELECT cancel_reason();
 **
 ** Every function is registered SQLITE_DIRECTONLY: a view, trigger, CHECK
 ** constraint or generated column can never call it. Arguments are checked
@@ -263,7 +264,7 @@ void funcFreeIds(char **azId, int nId){
 ** terminate each. Returns the number terminated, or -1 after an error. */
 static int funcTerminateIds(sqlite3_context *ctx, CancelSession *s,
                             const char *zAction, char **azId, int nId,
-                            int bIfExists){
+                            int bIfExists, int bBulk){
   u64 *aSerial, *aTag;
   int i, n = 0;
   aSerial = sqlite3_malloc64(sizeof(u64)*2*(nId ? nId : 1));
@@ -294,6 +295,8 @@ static int funcTerminateIds(sqlite3_context *ctx, CancelSession *s,
     }
   }
   for(i=0; i<nId; i++){
+    /* A bulk form never stops its caller (nor counts it). */
+    if( bBulk && aTag[i]==registryTag() && aSerial[i]==s->iSerial ) continue;
     if( aSerial[i] && registryTerminateBySerial(s, aTag[i], aSerial[i], zAction)==REG_OK ) n++;
   }
   sqlite3_free(aSerial);
@@ -339,7 +342,7 @@ static void funcCancelSession(sqlite3_context *ctx, int argc, sqlite3_value **ar
       return;
     }
   }
-  n = funcTerminateIds(ctx, s, "cancel_session", azId, nId, bIfExists);
+  n = funcTerminateIds(ctx, s, "cancel_session", azId, nId, bIfExists, 0);
   funcFreeIds(azId, nId);
   if( n>=0 ) sqlite3_result_int(ctx, n);
 }
@@ -354,7 +357,7 @@ static void funcCancelSessions(sqlite3_context *ctx, int argc, sqlite3_value **a
   if( zSql==0 ) return;
   if( !funcFlagArg(ctx, argc, argv, 1, "cancel_sessions", "if_exists", &bIfExists) ) return;
   if( !funcSelectIds(ctx, "cancel_sessions", zSql, &azId, &nId) ) return;
-  n = funcTerminateIds(ctx, s, "cancel_sessions", azId, nId, bIfExists);
+  n = funcTerminateIds(ctx, s, "cancel_sessions", azId, nId, bIfExists, 1);
   funcFreeIds(azId, nId);
   if( n>=0 ) sqlite3_result_int(ctx, n);
 }
@@ -399,7 +402,9 @@ static void funcPgTerminateBackend(sqlite3_context *ctx, int argc, sqlite3_value
     funcRegError(ctx, rc, "terminate", zWhat);
     return;
   }
-  if( rc==REG_OK && timeoutMs>0 ){
+  /* Terminating itself: nothing to wait for, the termination takes
+  ** effect when this statement has ended. */
+  if( rc==REG_OK && timeoutMs>0 && pid!=s->pid ){
     rc = registryWaitGone(s, pid, (int)timeoutMs) ? REG_OK : REG_NOTFOUND;
   }
   sqlite3_result_int(ctx, rc==REG_OK);
@@ -604,6 +609,25 @@ static void funcCancelWatch(sqlite3_context *ctx, int argc, sqlite3_value **argv
   funcCancelRegistry(ctx, 0, 0);
 }
 
+/* -------------------------------------------------- cancel_reason */
+
+/* Why this session's last stopped statement was stopped, or why the
+** session was terminated; NULL if nothing stopped it. Runs on a
+** terminated session too (hooks.c lets exactly this statement through). */
+static void funcCancelReason(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  CancelSession *s = funcSession(ctx);
+  int bSome;
+  char *z;
+  (void)argc; (void)argv;
+  pthread_mutex_lock(&s->mu);
+  bSome = s->zReason[0]!=0;
+  pthread_mutex_unlock(&s->mu);
+  if( !bSome ) return;                  /* NULL */
+  z = registryReason(s);
+  if( z==0 ){ sqlite3_result_error_nomem(ctx); return; }
+  sqlite3_result_text(ctx, z, -1, sqlite3_free);
+}
+
 /* ------------------------------------------------------ registration */
 
 static const FuncDef aFunc[] = {
@@ -623,6 +647,7 @@ static const FuncDef aFunc[] = {
   { "pg_blocking_pids",        1, 1, funcPgBlockingPids },
   { "cancel_registry",         0, 0, funcCancelRegistry },
   { "cancel_watch",            1, 1, funcCancelWatch },
+  { "cancel_reason",           0, 0, funcCancelReason },
 };
 
 static void funcDestroy(void *p){

@@ -53,6 +53,7 @@ static void hooksStopped(CancelSession *s, int eWhy, const char *zOutcome){
     pthread_mutex_lock(&s->mu);
     iLog = s->iLogCancel;
     s->iLogCancel = 0;
+    registrySetReasonLocked(s, "cancelled", &s->cancelBy);
     pthread_mutex_unlock(&s->mu);
     cancelLogOutcome(iLog, zOutcome);
   }
@@ -75,12 +76,15 @@ static int hooksStopReason(CancelSession *s){
 ** disarm it (the statement is stopping). */
 static void hooksTimedOut(CancelSession *s, const char *zOutcome){
   LogTarget t;
+  CancelAsker by;
   char *zUser = 0;
   int isAdmin;
   memset(&t, 0, sizeof(t));
   s->curDeadlineUs = 0;
   registryCaller(s, &zUser, &isAdmin);
+  registryTimeoutAsker(&by, "statement_timeout", atomic_load(&s->stmtTimeoutMs));
   pthread_mutex_lock(&s->mu);
+  registrySetReasonLocked(s, "cancelled", &by);
   if( s->nStmt>0 ){
     ActiveStmt *a = &s->aStmt[s->nStmt-1];
     a->deadlineUs = 0;
@@ -98,11 +102,22 @@ static void hooksTimedOut(CancelSession *s, const char *zOutcome){
 
 /* Deny everything but ROLLBACK: an application's error path that rolls
 ** back must still be able to release its locks (the only way to do so
-** in SQLITE_OPEN_NOMUTEX mode, see registryFinishTermination). */
+** in SQLITE_OPEN_NOMUTEX mode, see registryFinishTermination).
+**
+** And `SELECT cancel_reason()`, so the application can learn why: it
+** makes SQLite ask for SQLITE_SELECT (before anything else, so that
+** must pass) and SQLITE_FUNCTION "cancel_reason". Any table, any other
+** function is denied here; a statement of constants alone (SELECT 1)
+** gets through and is stopped at its first step (hooksStmtStart), where
+** its text is known. */
 static int hooksDenyAuth(void *p, int op, const char *z1, const char *z2,
                          const char *z3, const char *z4){
-  (void)p; (void)z2; (void)z3; (void)z4;
+  (void)p; (void)z3; (void)z4;
   if( op==SQLITE_TRANSACTION && z1 && sqlite3_stricmp(z1, "ROLLBACK")==0 ){
+    return SQLITE_OK;
+  }
+  if( op==SQLITE_SELECT ) return SQLITE_OK;
+  if( op==SQLITE_FUNCTION && z2 && sqlite3_stricmp(z2, "cancel_reason")==0 ){
     return SQLITE_OK;
   }
   return SQLITE_DENY;
@@ -136,6 +151,64 @@ static int hooksIsRollback(const char *zSql){
   return *zSql==0 || *zSql==';';
 }
 
+/* Skip blanks and SQL comments. */
+const char *hooksSkipSpace(const char *z){
+  for(;;){
+    while( *z==' ' || *z=='\t' || *z=='\n' || *z=='\r' || *z=='\f' ) z++;
+    if( z[0]=='-' && z[1]=='-' ){
+      while( *z && *z!='\n' ) z++;
+    }else if( z[0]=='/' && z[1]=='*' ){
+      const char *zEnd = strstr(z+2, "*/");
+      if( zEnd==0 ) return z+strlen(z);
+      z = zEnd+2;
+    }else{
+      return z;
+    }
+  }
+}
+
+/* Does z start with keyword zKw (case-insensitive, a whole word)? Then
+** the text after it, else NULL. */
+const char *hooksKeyword(const char *z, const char *zKw){
+  int n = (int)strlen(zKw);
+  char c;
+  if( sqlite3_strnicmp(z, zKw, n)!=0 ) return 0;
+  c = z[n];
+  if( (c>='a' && c<='z') || (c>='A' && c<='Z') || (c>='0' && c<='9')
+   || c=='_' || c=='$' || (c & 0x80) ){
+    return 0;
+  }
+  return z+n;
+}
+
+/* Is zSql exactly `SELECT cancel_reason() [[AS] name] [;]` (blanks and
+** comments anywhere)? The one statement a terminated session may still
+** run besides ROLLBACK. */
+int hooksIsReasonQuery(const char *zSql){
+  const char *z = hooksSkipSpace(zSql);
+  if( (z = hooksKeyword(z, "SELECT"))==0 ) return 0;
+  z = hooksSkipSpace(z);
+  if( (z = hooksKeyword(z, "cancel_reason"))==0 ) return 0;
+  z = hooksSkipSpace(z);
+  if( *z++!='(' ) return 0;
+  z = hooksSkipSpace(z);
+  if( *z++!=')' ) return 0;
+  z = hooksSkipSpace(z);
+  if( hooksKeyword(z, "AS") ) z = hooksSkipSpace(z+2);
+  if( *z=='"' || *z=='`' || *z=='[' || *z=='\'' ){
+    char cEnd = *z=='[' ? ']' : *z;
+    z = strchr(z+1, cEnd);
+    if( z==0 ) return 0;
+    z = hooksSkipSpace(z+1);
+  }else{
+    while( (*z>='a' && *z<='z') || (*z>='A' && *z<='Z') || (*z>='0' && *z<='9')
+        || *z=='_' ) z++;
+    z = hooksSkipSpace(z);
+  }
+  if( *z==';' ) z = hooksSkipSpace(z+1);
+  return *z==0;
+}
+
 /* A new query id. Taken from the process-wide counter in blocks, so
 ** that threads running many small statements do not all contend for
 ** one cache line; ids stay unique, and never reused. */
@@ -165,7 +238,7 @@ static void hooksStmtStart(CancelSession *s, void *pStmt, const char *zSql){
     bFinishing = s->finishing;
     pthread_mutex_unlock(&s->mu);
     if( bFinishing ) return;
-    if( !hooksIsRollback(zSql) ) hooksRefuse(s);
+    if( !hooksIsRollback(zSql) && !hooksIsReasonQuery(zSql) ) hooksRefuse(s);
   }
   pthread_mutex_lock(&s->mu);
   for(i=0; i<s->nStmt && s->aStmt[i].pStmt!=pStmt; i++){}
@@ -206,7 +279,7 @@ static void hooksStmtEnd(CancelSession *s, void *pStmt){
   ** left: spare the call (it takes the connection mutex). */
   int eKind = (bAutocommit && s->nStmt<=1) ? XACT_NONE : sqlite3_txn_state(s->db, 0);
   int idleMs = atomic_load_explicit(&s->idleTimeoutMs, memory_order_relaxed);
-  int i, bIdleInXact;
+  int i, bIdleInXact, bSelfTerm;
   i64 iLogFinished = 0;
   pthread_mutex_lock(&s->mu);
   for(i=0; i<s->nStmt && s->aStmt[i].pStmt!=pStmt; i++){}
@@ -238,8 +311,13 @@ static void hooksStmtEnd(CancelSession *s, void *pStmt){
   s->eXactKind = eKind;
   if( bAutocommit && s->nStmt==0 ) s->xactStartMs = 0;
   bIdleInXact = s->inXact && s->nStmt==0;
+  bSelfTerm = s->selfTerm && s->nStmt==0;
   sharedPublishActivity(s);
   pthread_mutex_unlock(&s->mu);
+  if( bSelfTerm ){
+    registrySelfTerminate(s);     /* it asked to be terminated */
+    bIdleInXact = 0;
+  }
   registrySetWaiting(s, 0);
   cancelLogOutcome(iLogFinished, LOG_FINISHED);
   if( bIdleInXact && idleMs>0 && atomic_load(&s->eTerm)==TERM_NONE ){

@@ -164,6 +164,62 @@ void registryFormatTime(i64 ms, char *zOut){
            tm.tm_hour%100, tm.tm_min%100, tm.tm_sec%100, (int)(ms%1000));
 }
 
+/* ----------------------------------------------------------- reasons */
+
+/* The asker of an action of pCaller (regMu held: pCaller->zUser); a NULL
+** pCaller is the extension itself. */
+static void regAskerOf(CancelSession *pCaller, const char *zAction, CancelAsker *pBy){
+  pthread_once(&regOnce, regInitOnce);
+  memset(pBy, 0, sizeof(*pBy));
+  snprintf(pBy->zAction, sizeof(pBy->zAction), "%s", zAction ? zAction : "");
+  if( pCaller ){
+    snprintf(pBy->zUser, sizeof(pBy->zUser), "%s", pCaller->zUser);
+    pBy->pid = pCaller->pid;
+  }
+  pBy->timeMs = registryNowMs();
+}
+
+void registryTimeoutAsker(CancelAsker *pBy, const char *zAction, int timeoutMs){
+  regAskerOf(0, zAction, pBy);
+  pBy->timeoutMs = timeoutMs;
+}
+
+/*
+** s->mu held. The text of cancel_reason(), e.g.
+**   cancelled by statement_timeout (500 ms) at 2026-11-26 12:34:56.789
+**   terminated by pg_terminate_backend: user root, pid 7, at ...
+**   terminated by DELETE FROM sessions: user root, pid 7 (process 4242), at ...
+** A termination is final: its reason is never replaced.
+*/
+void registrySetReasonLocked(CancelSession *s, const char *zVerb, const CancelAsker *pBy){
+  char zTime[32];
+  if( strncmp(s->zReason, "terminated", 10)==0 ) return;
+  registryFormatTime(pBy->timeMs, zTime);
+  if( pBy->timeoutMs>0 ){
+    snprintf(s->zReason, sizeof(s->zReason), "%s by %s (%d ms) at %s",
+             zVerb, pBy->zAction, pBy->timeoutMs, zTime);
+  }else if( pBy->zUser[0]==0 ){
+    snprintf(s->zReason, sizeof(s->zReason), "%s by %s at %s",
+             zVerb, pBy->zAction, zTime);
+  }else if( pBy->osPid>0 && pBy->osPid!=(i64)regNode ){
+    snprintf(s->zReason, sizeof(s->zReason),
+             "%s by %s: user %s, pid %lld (process %lld), at %s",
+             zVerb, pBy->zAction, pBy->zUser, (long long)pBy->pid,
+             (long long)pBy->osPid, zTime);
+  }else{
+    snprintf(s->zReason, sizeof(s->zReason), "%s by %s: user %s, pid %lld, at %s",
+             zVerb, pBy->zAction, pBy->zUser, (long long)pBy->pid, zTime);
+  }
+}
+
+char *registryReason(CancelSession *s){
+  char *z = 0;
+  pthread_mutex_lock(&s->mu);
+  if( s->zReason[0] ) z = sqlite3_mprintf("%s", s->zReason);
+  pthread_mutex_unlock(&s->mu);
+  return z;
+}
+
 /* --------------------------------------------------------- enrolment */
 
 CancelSession *registryEnrol(sqlite3 *db){
@@ -412,11 +468,17 @@ static ActiveStmt *regRunning(CancelSession *s, u64 iQuery){
 ** The progress and busy handlers compare it with the statement they
 ** run, and fill in the log entry's outcome. regMu is held. */
 static void regRequestIfRunning(CancelSession *pCaller, const char *zAction,
-                                CancelSession *s, u64 iQuery){
+                                CancelSession *s, u64 iQuery,
+                                const CancelAsker *pBy){
   LogTarget t;
   ActiveStmt *a;
   i64 iLog;
+  CancelAsker by;
   memset(&t, 0, sizeof(t));
+  if( pBy==0 ){
+    regAskerOf(pCaller, zAction, &by);
+    pBy = &by;
+  }
   pthread_mutex_lock(&s->mu);
   if( iQuery==0 && s->nStmt>0 ) iQuery = s->aStmt[s->nStmt-1].iQuery;
   a = iQuery ? regRunning(s, iQuery) : 0;
@@ -426,6 +488,7 @@ static void regRequestIfRunning(CancelSession *pCaller, const char *zAction,
     iLog = regLog(pCaller, zAction, s, &t, LOG_REQUESTED);
     if( s->iLogCancel ) cancelLogOutcome(s->iLogCancel, LOG_FINISHED);
     s->iLogCancel = iLog;
+    s->cancelBy = *pBy;          /* the reason, if it stops the statement */
     atomic_store(&s->iCancelQuery, iQuery);
     pthread_cond_broadcast(&s->cond);
   }else{
@@ -439,7 +502,8 @@ static void regRequestIfRunning(CancelSession *pCaller, const char *zAction,
 /* ----------------------------------------------- other processes */
 
 static int regTerminateLocked(CancelSession *pCaller, const char *zAction,
-                              CancelSession *s, u64 iSerial, i64 pid);
+                              CancelSession *s, u64 iSerial, i64 pid,
+                              const CancelAsker *pBy);
 
 /* Is pid (registryMakeId) one of this process's? */
 static int regPidIsOurs(i64 pid){
@@ -488,7 +552,15 @@ static int regRemote(CancelSession *pCaller, const char *zAction, int eKind,
   char *zUser = 0;
   int isAdmin = 0, rc = REG_NOTFOUND;
   SharedReg *p = regRemoteCaller(pCaller, &zUser, &isAdmin);
+  CancelAsker by;
   memset(&t, 0, sizeof(t));
+  if( p ){
+    pthread_mutex_lock(&regMu);
+    regAskerOf(pCaller, zAction, &by);
+    pthread_mutex_unlock(&regMu);
+    by.osPid = (i64)regNode;
+    t.pBy = &by;
+  }
   t.tag = tag;
   t.iSerial = eKind==REMOTE_CANCEL_QUERY ? 0 : iSerial;
   t.iQuery = eKind==REMOTE_CANCEL_QUERY ? iSerial : 0;
@@ -527,7 +599,8 @@ static int regRemote(CancelSession *pCaller, const char *zAction, int eKind,
 ** (the privilege check was the requester's). cancelCell holds the low 40
 ** bits of the query serial; the high bits are this process's.
 */
-void registryServeRemote(SharedReg *p, int iSlot, u64 owner, u64 cancelCell, int bTerm){
+void registryServeRemote(SharedReg *p, int iSlot, u64 owner, u64 cancelCell, int bTerm,
+                         const CancelAsker *pCancelBy, const CancelAsker *pTermBy){
   CancelSession *s;
   pthread_mutex_lock(&regMu);
   /* The slot's owner word too, not just its index: the session the
@@ -544,10 +617,10 @@ void registryServeRemote(SharedReg *p, int iSlot, u64 owner, u64 cancelCell, int
   }
   if( s && cancelCell ){
     u64 iQuery = ((regNode & 0xffffff)<<40) | (cancelCell & 0xffffffffffull);
-    regRequestIfRunning(0, "cancel from another process", s, iQuery);
+    regRequestIfRunning(0, "cancel from another process", s, iQuery, pCancelBy);
   }
   if( s && bTerm ){
-    regTerminateLocked(0, "terminate from another process", s, 0, s->pid);
+    regTerminateLocked(0, "terminate from another process", s, 0, s->pid, pTermBy);
     return;                                   /* (released regMu) */
   }
   pthread_mutex_unlock(&regMu);
@@ -618,7 +691,7 @@ int registryCancelQuery(CancelSession *pCaller, u64 tag, u64 iQuery, const char 
       t.iQuery = iQuery;
       regLog(pCaller, zAction, s, &t, LOG_DENIED);
     }else{
-      regRequestIfRunning(pCaller, zAction, s, iQuery);
+      regRequestIfRunning(pCaller, zAction, s, iQuery, 0);
       rc = REG_OK;
     }
     break;
@@ -650,7 +723,7 @@ int registryCancelBackend(CancelSession *pCaller, i64 pid, const char *zAction){
     rc = REG_DENIED;
     regLog(pCaller, zAction, s, &t, LOG_DENIED);
   }else{
-    regRequestIfRunning(pCaller, zAction, s, 0);
+    regRequestIfRunning(pCaller, zAction, s, 0, 0);
     rc = REG_OK;
   }
   pthread_mutex_unlock(&regMu);
@@ -691,9 +764,11 @@ static void reaperKickLocked(void);
 /* Mark s terminated (regMu held, released here), then try to finish at
 ** once. A NULL s was not found: iSerial or pid says what was asked. */
 static int regTerminateLocked(CancelSession *pCaller, const char *zAction,
-                              CancelSession *s, u64 iSerial, i64 pid){
+                              CancelSession *s, u64 iSerial, i64 pid,
+                              const CancelAsker *pBy){
   int expected = TERM_NONE;
   LogTarget t;
+  CancelAsker by;
   memset(&t, 0, sizeof(t));
   if( s==0 ){
     t.iSession = iSerial;
@@ -707,13 +782,34 @@ static int regTerminateLocked(CancelSession *pCaller, const char *zAction,
     pthread_mutex_unlock(&regMu);
     return REG_DENIED;
   }
+  if( pBy==0 ){
+    regAskerOf(pCaller, zAction, &by);
+    pBy = &by;
+  }
   pthread_mutex_lock(&s->mu);
   if( s->nStmt>0 ){
     t.iQuery = s->aStmt[s->nStmt-1].iQuery;
     t.zSql = s->aStmt[s->nStmt-1].zSql;
   }
+  if( s==pCaller && s->nStmt>0 && pthread_equal(s->execThread, pthread_self())
+   && atomic_load(&s->eTerm)==TERM_NONE ){
+    /* A session terminating itself from inside a statement: that
+    ** statement completes normally, and the termination takes effect
+    ** once it has ended (registrySelfTerminate, from its end hook). */
+    if( !s->selfTerm ){
+      s->selfTerm = 1;
+      s->selfTermBy = *pBy;
+      s->iLogTerm = regLog(pCaller, zAction, s, &t, LOG_TERMINATING);
+    }else{
+      regLog(pCaller, zAction, s, &t, LOG_ALREADY);
+    }
+    pthread_mutex_unlock(&s->mu);
+    pthread_mutex_unlock(&regMu);
+    return REG_OK;
+  }
   if( atomic_compare_exchange_strong(&s->eTerm, &expected, TERM_REQUEST) ){
     s->iLogTerm = regLog(pCaller, zAction, s, &t, LOG_TERMINATING);
+    registrySetReasonLocked(s, "terminated", pBy);
   }else{
     regLog(pCaller, zAction, s, &t, LOG_ALREADY);
   }
@@ -737,7 +833,7 @@ int registryTerminateBySerial(CancelSession *pCaller, u64 tag, u64 iSerial, cons
     return regRemote(pCaller, zAction, REMOTE_TERMINATE, tag, iSerial, 0);
   }
   pthread_mutex_lock(&regMu);
-  return regTerminateLocked(pCaller, zAction, regBySerial(iSerial), iSerial, 0);
+  return regTerminateLocked(pCaller, zAction, regBySerial(iSerial), iSerial, 0, 0);
 }
 
 int registryTerminateByPid(CancelSession *pCaller, i64 pid, const char *zAction){
@@ -746,7 +842,31 @@ int registryTerminateByPid(CancelSession *pCaller, i64 pid, const char *zAction)
     return regRemote(pCaller, zAction, REMOTE_TERMINATE, 0, 0, pid);
   }
   pthread_mutex_lock(&regMu);
-  return regTerminateLocked(pCaller, zAction, regByPid(pid), 0, pid);
+  return regTerminateLocked(pCaller, zAction, regByPid(pid), 0, pid, 0);
+}
+
+/* The own thread of s, from its statement-end hook, once none of its
+** statements runs: a self-termination deferred by regTerminateLocked
+** takes effect. The rollback is left to the reaper (we are inside
+** SQLite's end of a statement); the deny-all authorizer goes in now, so
+** that every later statement is refused at prepare. */
+void registrySelfTerminate(CancelSession *s){
+  int expected = TERM_NONE, bDo = 0;
+  pthread_mutex_lock(&regMu);
+  pthread_mutex_lock(&s->mu);
+  if( s->selfTerm && s->nStmt==0 ){
+    s->selfTerm = 0;
+    if( !s->closing
+     && atomic_compare_exchange_strong(&s->eTerm, &expected, TERM_REQUEST) ){
+      registrySetReasonLocked(s, "terminated", &s->selfTermBy);
+      sharedPublish(s);
+      bDo = 1;
+    }
+  }
+  pthread_mutex_unlock(&s->mu);
+  if( bDo ) reaperKickLocked();
+  pthread_mutex_unlock(&regMu);
+  if( bDo ) hooksDenyAll(s);
 }
 
 /*
@@ -926,8 +1046,11 @@ static void *reaperMain(void *pArg){
       if( aIdle[i]->closing || atomic_load(&aIdle[i]->eTerm)!=TERM_NONE ){
         pthread_mutex_unlock(&regMu);
       }else{
+        CancelAsker by;
+        registryTimeoutAsker(&by, "idle_in_transaction_session_timeout",
+                             atomic_load(&aIdle[i]->idleTimeoutMs));
         regTerminateLocked(0, "idle_in_transaction_session_timeout",
-                           aIdle[i], 0, aIdle[i]->pid);
+                           aIdle[i], 0, aIdle[i]->pid, &by);
       }
       regUnpin(aIdle[i]);
     }

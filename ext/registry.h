@@ -48,6 +48,18 @@ struct ActiveStmt {
 #define XACT_READ  1
 #define XACT_WRITE 2
 
+/* Who asked for a cancel or a termination, for cancel_reason(). */
+#define CANCEL_REASON_MAX 512      /* bytes of a reason, NUL included */
+typedef struct CancelAsker CancelAsker;
+struct CancelAsker {
+  char zAction[40];          /* pg_terminate_backend, statement_timeout... */
+  char zUser[128];           /* '' for the extension itself (a timeout) */
+  i64 pid;                   /* the asking session's backend pid, 0 none */
+  i64 osPid;                 /* its OS process id when another process's */
+  i64 timeMs;                /* when it asked */
+  int timeoutMs;             /* for a timeout: its limit */
+};
+
 typedef struct SharedReg SharedReg;
 typedef struct CancelSession CancelSession;
 struct CancelSession {
@@ -89,6 +101,11 @@ struct CancelSession {
   int finishing;             /* registry.c is rolling back on our behalf */
   int eXactKind;             /* XACT_*: what the open transaction holds */
   i64 iLogCancel;            /* cancel_log entry of the pending iCancelQuery */
+  CancelAsker cancelBy;      /* who asked for the pending iCancelQuery */
+  char zReason[CANCEL_REASON_MAX];  /* cancel_reason(), '' none */
+  int selfTerm;              /* the session terminated itself: takes
+                             ** effect when its statements have ended */
+  CancelAsker selfTermBy;
 
   /* Set and read by the session's own thread only. */
   int busyTimeoutMs;         /* honoured by our busy handler */
@@ -225,5 +242,18 @@ extern atomic_int registryDefaultIdleTimeoutMs;
 void registryKickReaper(void);
 void registryIdleDeadline(i64 deadlineUs);
 int registryFinishTermination(CancelSession *s);
+
+/* cancel_reason(): why the session's last stopped statement was stopped,
+** or why it was terminated; NULL when nothing stopped it (or out of
+** memory). sqlite3_malloc'd. */
+char *registryReason(CancelSession *s);
+/* s->mu held: record the reason of a stop (zVerb "cancelled" or
+** "terminated"). A termination's reason is never replaced. */
+void registrySetReasonLocked(CancelSession *s, const char *zVerb, const CancelAsker *pBy);
+/* The asker for a statement or idle timeout of s. */
+void registryTimeoutAsker(CancelAsker *pBy, const char *zAction, int timeoutMs);
+/* The own thread, once no statement of s runs: a self-termination that
+** was deferred until the statement that asked ended takes effect. */
+void registrySelfTerminate(CancelSession *s);
 
 #endif /* CANCEL_REGISTRY_H */

@@ -8,12 +8,15 @@
 ** scan holds no lock while SQLite walks the rows and a cancel issued per
 ** row cannot deadlock with it. The rowid is the session's pid. DELETE
 ** terminates each matching session with the checks of cancel_session;
-** INSERT and UPDATE are refused.
+** INSERT and UPDATE are refused. A DELETE never sees (so never
+** terminates, nor counts in changes()) the session that runs it.
 */
 #include "sessions.h"
 #include "vtab.h"
+#include "hooks.h"
 SQLITE_EXTENSION_INIT3
 
+#include <pthread.h>
 #include <string.h>
 
 #define SESSIONS_SCHEMA \
@@ -60,14 +63,101 @@ static void sessionsFreeRows(void *aRow, int nRow){
   registryFreeSnapshot((SessionRow*)aRow, nRow);
 }
 
+/* One identifier, bare or quoted: the text after it, its name in
+** *pz and *pn; NULL if there is none. */
+static const char *sessionsIdent(const char *z, const char **pz, int *pn){
+  if( *z=='"' || *z=='`' || *z=='[' ){
+    char cEnd = *z=='[' ? ']' : *z;
+    const char *zEnd = strchr(z+1, cEnd);
+    if( zEnd==0 ) return 0;
+    *pz = z+1;
+    *pn = (int)(zEnd-z-1);
+    return zEnd+1;
+  }
+  *pz = z;
+  while( (*z>='a' && *z<='z') || (*z>='A' && *z<='Z') || (*z>='0' && *z<='9')
+      || *z=='_' || *z=='$' || (*z & 0x80) ) z++;
+  *pn = (int)(z-*pz);
+  return *pn>0 ? z : 0;
+}
+
+/* Is zSql a DELETE from the sessions table: [WITH ...] DELETE FROM
+** [schema.]sessions ...? */
+static int sessionsIsDelete(const char *zSql){
+  const char *z = hooksSkipSpace(zSql);
+  const char *zName;
+  int nName;
+  if( hooksKeyword(z, "WITH") ){
+    /* a CTE first: find its DELETE (a word of its own) */
+    const char *p;
+    for(p=z; *p; p++){
+      if( (p==z || !((p[-1]>='a' && p[-1]<='z') || (p[-1]>='A' && p[-1]<='Z')
+                     || p[-1]=='_')) && hooksKeyword(p, "DELETE") ){
+        break;
+      }
+    }
+    z = p;
+  }
+  if( (z = hooksKeyword(z, "DELETE"))==0 ) return 0;
+  z = hooksSkipSpace(z);
+  if( (z = hooksKeyword(z, "FROM"))==0 ) return 0;
+  z = sessionsIdent(hooksSkipSpace(z), &zName, &nName);
+  if( z==0 ) return 0;
+  z = hooksSkipSpace(z);
+  if( *z=='.' ){
+    z = sessionsIdent(hooksSkipSpace(z+1), &zName, &nName);
+    if( z==0 ) return 0;
+  }
+  return nName==8 && sqlite3_strnicmp(zName, "sessions", 8)==0;
+}
+
+/* Is the caller's own thread scanning for its DELETE FROM sessions? (The
+** newest statement it runs: the scan runs inside it.) */
+static int sessionsOwnDelete(CancelSession *s){
+  int bDel = 0;
+  pthread_mutex_lock(&s->mu);
+  if( s->nStmt>0 && pthread_equal(s->execThread, pthread_self()) ){
+    ActiveStmt *a = &s->aStmt[s->nStmt-1];
+    bDel = !sqlite3_stmt_readonly((sqlite3_stmt*)a->pStmt) && sessionsIsDelete(a->zSql);
+  }
+  pthread_mutex_unlock(&s->mu);
+  return bDel;
+}
+
+/* Take the caller's own row out of a snapshot. */
+static void sessionsDropOwn(CancelSession *s, SessionRow *aRow, int *pnRow){
+  char zId[33];
+  int i;
+  registryFormatId(s->iSerial, zId);
+  for(i=0; i<*pnRow; i++){
+    SessionRow *r = &aRow[i];
+    if( r->pid!=s->pid || strcmp(r->zSessionId, zId)!=0 ) continue;
+    sqlite3_free(r->zUser);
+    sqlite3_free(r->zAppName);
+    sqlite3_free(r->zClientAddr);
+    sqlite3_free(r->zDatabase);
+    sqlite3_free(r->zActive);
+    sqlite3_free(r->zLast);
+    memmove(r, r+1, sizeof(SessionRow)*(*pnRow-i-1));
+    (*pnRow)--;
+    return;
+  }
+}
+
 /* xFilter */
 static int sessionsFilter(sqlite3_vtab_cursor *cur, int idxNum,
                           const char *idxStr, int argc, sqlite3_value **argv){
   VtabCursor *c = (VtabCursor*)cur;
   SessionRow *aRow = 0;
   int nRow = 0, rc;
+  CancelSession *pCaller = ((Vtab*)cur->pVtab)->pCaller;
   (void)idxNum; (void)idxStr; (void)argc; (void)argv;
-  rc = registrySnapshot(((Vtab*)cur->pVtab)->pCaller, &aRow, &nRow);
+  rc = registrySnapshot(pCaller, &aRow, &nRow);
+  if( rc==SQLITE_OK && pCaller && sessionsOwnDelete(pCaller) ){
+    /* A bulk DELETE never stops its caller, nor counts it in changes()
+    ** (SQLite counts every row handed to xUpdate): it does not see it. */
+    sessionsDropOwn(pCaller, aRow, &nRow);
+  }
   vtabSetRows(c, aRow, nRow, sessionsFreeRows);
   return rc;
 }
@@ -145,6 +235,7 @@ static int sessionsUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
         "sessions: only DELETE is supported (it terminates sessions)"));
   }
   pid = sqlite3_value_int64(argv[0]);
+  if( p->pCaller && pid==p->pCaller->pid ) return SQLITE_OK;  /* never itself */
   rc = registryTerminateByPid(p->pCaller, pid, "DELETE FROM sessions");
   if( rc==REG_DENIED ){
     return vtabError(pVtab, sqlite3_mprintf(

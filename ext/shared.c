@@ -22,7 +22,11 @@
 **              bits (its high bits are the owner's pid, implied)
 **   termReq    the generation of the session to terminate
 **   ctlReq     (generation << 4) | SHJOB_* for a job
-** then the header's wake word is bumped and futex-woken. The owner's
+** A cancel or termination first writes who asks (user, backend pid, OS
+** pid, action, time: cancelBy / termBy, under their own sequence word,
+** tagged with the request word they go with), for the target's
+** cancel_reason(); then the request word; then the header's wake word
+** is bumped and futex-woken. The owner's
 ** agent thread swaps each cell to 0 and passes what it found to
 ** registry.c / jobs.c, which check everything again.
 */
@@ -51,7 +55,7 @@ SQLITE_EXTENSION_INIT3
 #endif
 
 #define SH_MAGIC       "cancel registry\n"   /* 16 bytes */
-#define SH_VERSION     2
+#define SH_VERSION     2        /* 2: cancelBy, termBy, SH_TXT 1280; the cancel log */
 #define SH_NSESSION    1024
 #define SH_NJOB        256
 #define SH_SLOT_SIZE   4096
@@ -61,7 +65,7 @@ SQLITE_EXTENSION_INIT3
 #define SH_LOG_OFFSET  (SH_HDR_SIZE + (i64)(SH_NSESSION+SH_NJOB)*SH_SLOT_SIZE)
 #define SH_FILE_SIZE   (SH_LOG_OFFSET + (i64)SH_NLOG*SH_LOG_SIZE)
 #define SH_NQUERY      4        /* running query ids published per session */
-#define SH_TXT         1480     /* bytes of statement text published */
+#define SH_TXT         1280     /* bytes of statement text published */
 
 typedef struct ShHeader ShHeader;
 struct ShHeader {
@@ -79,6 +83,19 @@ struct ShHeader {
 #define SH_TERMINATING 4
 #define SH_GONE        5        /* terminated: no longer listed */
 
+/* Who asked for the request in cancelReq or termReq: written by the
+** requesting process (seq odd while it writes; requesters take it by
+** compare-and-swap) before the request word; cell is that word. */
+typedef struct ShAsker ShAsker;
+struct ShAsker {
+  _Atomic uint32_t seq;
+  uint32_t osPid;
+  u64 cell;
+  i64 pid, timeMs;
+  char zAction[24];
+  char zUser[128];
+};
+
 typedef struct ShSession ShSession;
 struct ShSession {
   _Atomic u64 owner;
@@ -86,6 +103,7 @@ struct ShSession {
   _Atomic uint32_t termReq;
   _Atomic u64 cancelReq;
   _Atomic u64 procStart;       /* read by reapers outside seq */
+  ShAsker cancelBy, termBy;    /* outside seq: see ShAsker */
   /* published under seq */
   u64 tag, iSerial;
   i64 pid, startMs, xactStartMs, waitingSinceMs, queryStartMs;
@@ -618,6 +636,60 @@ static void shReapDead(SharedReg *p){
   }
 }
 
+/* Record who asks (pBy, may be NULL) in asker record pA of a slot, for
+** the request word `cell` about to be written. A requester that finds
+** another one writing the record waits a little, then leaves it theirs
+** (the target then names "another process": a reason, never a right). */
+static void shPutAsker(ShAsker *pA, u64 cell, const CancelAsker *pBy){
+  uint32_t q = 0;
+  int n;
+  if( pBy==0 ) return;
+  for(n=0; n<200; n++){
+    q = atomic_load_explicit(&pA->seq, memory_order_relaxed);
+    if( (q&1u)==0 && atomic_compare_exchange_weak(&pA->seq, &q, q+1u) ) break;
+    sched_yield();
+  }
+  if( n==200 ) return;
+  pA->osPid = (uint32_t)shMyPid();
+  pA->cell = cell;
+  pA->pid = pBy->pid;
+  pA->timeMs = pBy->timeMs;
+  shCopy(pA->zAction, sizeof(pA->zAction), pBy->zAction);
+  shCopy(pA->zUser, sizeof(pA->zUser), pBy->zUser);
+  atomic_store_explicit(&pA->seq, q+2u, memory_order_release);
+}
+
+/* Who asked for request word `cell`, just taken from a slot: from the
+** slot's asker record pA if it is that request's and intact; else
+** "another process", now. Nothing in it is trusted beyond being text. */
+static void shGetAsker(ShAsker *pA, u64 cell, CancelAsker *pOut){
+  ShAsker x;
+  int nTry;
+  memset(&x, 0, sizeof(x));
+  memset(pOut, 0, sizeof(*pOut));
+  snprintf(pOut->zAction, sizeof(pOut->zAction), "another process");
+  pOut->timeMs = registryNowMs();
+  for(nTry=0; nTry<20; nTry++){
+    uint32_t v1 = atomic_load_explicit(&pA->seq, memory_order_acquire), v2;
+    if( v1&1u ){ sched_yield(); continue; }
+    shCopyRacy(&x, pA, (int)sizeof(x));
+    atomic_thread_fence(memory_order_acquire);
+    v2 = atomic_load_explicit(&pA->seq, memory_order_relaxed);
+    if( v1!=v2 ) continue;
+    if( x.cell!=cell || x.pid<0 || x.osPid==0
+     || !shTerminated(x.zAction, sizeof(x.zAction))
+     || !shTerminated(x.zUser, sizeof(x.zUser)) ){
+      return;
+    }
+    shCopy(pOut->zAction, sizeof(pOut->zAction), x.zAction);
+    shCopy(pOut->zUser, sizeof(pOut->zUser), x.zUser);
+    pOut->pid = x.pid;
+    pOut->osPid = x.osPid;
+    pOut->timeMs = x.timeMs;
+    return;
+  }
+}
+
 /* The cancel request waiting in session slot pS, owned by o; 0 if none
 ** or if it was meant for an earlier owner of the slot. */
 static u64 shTakeCancel(ShSession *pS, u64 o){
@@ -640,7 +712,12 @@ static void shServe(SharedReg *p){
     c = shTakeCancel(pS, o);
     t = atomic_exchange(&pS->termReq, 0);
     if( t && t!=SH_GEN(o) ) t = 0;
-    if( c || t ) registryServeRemote(p, i, o, c, t!=0);
+    if( c || t ){
+      CancelAsker cBy, tBy;
+      if( c ) shGetAsker(&pS->cancelBy, c, &cBy);
+      if( t ) shGetAsker(&pS->termBy, t, &tBy);
+      registryServeRemote(p, i, o, c, t!=0, c ? &cBy : 0, t ? &tBy : 0);
+    }
   }
   for(i=0; i<SH_NJOB; i++){
     ShJob *pJ;
@@ -706,6 +783,8 @@ void sharedClaim(SharedReg *p, CancelSession *s){
   pS = shSession(p, i);
   atomic_store(&pS->cancelReq, 0);
   atomic_store(&pS->termReq, 0);
+  atomic_store(&pS->cancelBy.seq, 0);   /* (a requester that died writing) */
+  atomic_store(&pS->termBy.seq, 0);
   shWriteBegin(&pS->seq);
   atomic_store_explicit(&pS->procStart, shMyStart(), memory_order_relaxed);
   pS->tag = registryTag();
@@ -747,7 +826,11 @@ void sharedServeOwnCancel(CancelSession *s){
   pS = shSession(s->pSh, s->iShSlot);
   if( atomic_load_explicit(&pS->cancelReq, memory_order_relaxed)==0 ) return;
   c = shTakeCancel(pS, s->shOwner);
-  if( c ) registryServeRemote(s->pSh, s->iShSlot, s->shOwner, c, 0);
+  if( c ){
+    CancelAsker by;
+    shGetAsker(&pS->cancelBy, c, &by);
+    registryServeRemote(s->pSh, s->iShSlot, s->shOwner, c, 0, &by, 0);
+  }
 }
 
 /* What a session does now (s->mu held, the slot's seqlock taken). */
@@ -922,8 +1005,10 @@ static int shFind(SharedReg *p, u64 tag, u64 iSerial, i64 pid, u64 iQuery,
 }
 
 /* Ask the owner of slot i (generation of o) to interrupt iQuery. */
-static void shSendCancel(SharedReg *p, int i, u64 o, u64 iQuery){
+static void shSendCancel(SharedReg *p, int i, u64 o, u64 iQuery,
+                         const CancelAsker *pBy){
   u64 cell = ((u64)(SH_GEN(o) & 0xffffff)<<40) | (iQuery & 0xffffffffffull);
+  shPutAsker(&shSession(p, i)->cancelBy, cell, pBy);
   atomic_store(&shSession(p, i)->cancelReq, cell);
   shWake(p);
 }
@@ -937,7 +1022,7 @@ int sharedCancelQuery(SharedReg *p, const char *zUser, int isAdmin,
   shFillTarget(pT, &x, o);
   pT->iQuery = iQuery;
   if( !shAllowed(zUser, isAdmin, x.zUser) ) return REG_DENIED;
-  shSendCancel(p, i, o, iQuery);
+  shSendCancel(p, i, o, iQuery, pT->pBy);
   return REG_OK;
 }
 
@@ -952,7 +1037,7 @@ int sharedCancelBackend(SharedReg *p, const char *zUser, int isAdmin,
   /* aimed at the statement running now, decided here: a statement that
   ** starts after this call is never hit */
   pT->iQuery = x.iNewest;
-  if( x.iNewest ) shSendCancel(p, i, o, x.iNewest);
+  if( x.iNewest ) shSendCancel(p, i, o, x.iNewest, pT->pBy);
   return REG_OK;
 }
 
@@ -974,6 +1059,7 @@ int sharedTerminate(SharedReg *p, const char *zUser, int isAdmin,
   if( i<0 ) return REG_NOTFOUND;
   shFillTarget(pT, &x, o);
   if( !shAllowed(zUser, isAdmin, x.zUser) ) return REG_DENIED;
+  shPutAsker(&shSession(p, i)->termBy, SH_GEN(o), pT->pBy);
   atomic_store(&shSession(p, i)->termReq, SH_GEN(o));
   shWake(p);
   return REG_OK;

@@ -80,6 +80,8 @@ struct SharedTarget {
   i64 nodeId;
   char zUser[128];
   u64 iQuery;              /* the execution asked for, 0 none */
+  const CancelAsker *pBy;  /* in: who asks, for the target's
+                           ** cancel_reason(); NULL unknown */
 };
 int sharedCancelQuery(SharedReg *p, const char *zUser, int isAdmin,
                       u64 tag, u64 iQuery, SharedTarget *pT);
@@ -109,7 +111,8 @@ int sharedJobStatus(SharedReg *p, i64 id);     /* JOB_*, -1 not found */
 /* Called by the agent thread with requests for this process: for the
 ** session or job that holds slot iSlot under the owner word `owner` (the
 ** one the request's generation was checked against), and no other. */
-void registryServeRemote(SharedReg *p, int iSlot, u64 owner, u64 cancelCell, int bTerm);
+void registryServeRemote(SharedReg *p, int iSlot, u64 owner, u64 cancelCell, int bTerm,
+                         const CancelAsker *pCancelBy, const CancelAsker *pTermBy);
 void jobsServeRemote(SharedReg *p, int iSlot, u64 owner, int eOp);
 
 /* The registry's cancel log: what every process did to this database's

@@ -63,6 +63,11 @@ int main(int argc, char **argv){
   ms = nowMs()-t0;
   CHECK(rc==SQLITE_INTERRUPT, "statement timeout interrupts");
   CHECK(ms>=150, "not before its time");
+  /* cancel_reason(db) says why, in its own string (sqlite3_free). */
+  z = cancel_reason(db);
+  CHECK(z && strncmp(z, "cancelled by statement_timeout (150 ms) at 20", 45)==0
+        && strlen(z)==66, "cancel_reason after a statement timeout");
+  sqlite3_free(z);
   cancel_set_default_statement_timeout(0);
   CHECK(cancel_set_statement_timeout(db, 0)==SQLITE_OK, "per-session timeout");
   rc = sqlite3_exec(db, "WITH RECURSIVE c(x) AS (VALUES(1) UNION ALL SELECT x+1 FROM c "
@@ -101,6 +106,18 @@ int main(int argc, char **argv){
   sqlite3_free(z);
   rc = sqlite3_exec(db2, "SELECT 1", 0, 0, 0);
   CHECK(rc==SQLITE_AUTH || rc==SQLITE_INTERRUPT, "terminated session refuses");
+  /* ... and says why, from C and from SQL, although terminated. */
+  z = cancel_reason(db2);
+  CHECK(z && strncmp(z, "terminated by idle_in_transaction_session_timeout (150 ms) at 20", 63)==0,
+        "cancel_reason of a terminated session");
+  {
+    char *z2 = text(db2, "SELECT cancel_reason()");
+    CHECK(z && z2 && strcmp(z, z2)==0, "SELECT cancel_reason() on a terminated session");
+    sqlite3_free(z2);
+  }
+  sqlite3_free(z);
+  z = cancel_reason(db3);
+  CHECK(z==0, "NULL when nothing stopped the session");
 
   /* A chained busy handler is called while a statement waits. */
   sqlite3_exec(db, "BEGIN IMMEDIATE", 0, 0, 0);
@@ -160,6 +177,7 @@ int main(int argc, char **argv){
   sqlite3_open(zDb, &plain);
   CHECK(cancel_set_client_address(plain, "x")==SQLITE_MISUSE, "MISUSE for a non-session");
   CHECK(cancel_set_busy_timeout(plain, 1)==SQLITE_MISUSE, "MISUSE for a non-session");
+  CHECK(cancel_reason(plain)==0, "no reason for a non-session");
 
   sqlite3_close(plain);
   sqlite3_close(db3);

@@ -97,7 +97,7 @@ def main():
         check(name + ".worker", fut.result(30) in (("OperationalError", "interrupted"),
                                                    ("DatabaseError", "not authorized")), True)
         admin.execute("SELECT pg_terminate_backend(?, 10000)", (w.pid,))
-        check(name + ".refused", pool.submit(w.run, "SELECT 1").result(30),
+        check(name + ".refused", pool.submit(w.run, "INSERT INTO t VALUES(0)").result(30),
               ("DatabaseError", "not authorized"))
         w.db.close()
 
@@ -117,6 +117,31 @@ def main():
     check("terminate.rows", [r[0] for r in admin.execute("SELECT x FROM t")], ["other"])
     check("terminate.commit", pool.submit(w.run, "COMMIT").result(),
           ("DatabaseError", "not authorized"))
+    # what a connection pool does with a failed statement: ask
+    # cancel_reason() whether the connection was terminated (discard it)
+    # or the statement simply failed (keep it)
+    import re
+    def pool_check(db, sql):
+        try:
+            return ("ok", db.execute(sql).fetchall())
+        except sqlite3.Error as e:
+            why = db.execute("SELECT cancel_reason()").fetchone()[0]
+            if why and why.startswith("terminated"):
+                return ("discard", str(e), re.sub(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}$", "T", why))
+            return ("keep", str(e), why)
+    apid = admin.execute("SELECT pg_backend_pid()").fetchone()[0]
+    user = admin.execute("SELECT user_name FROM sessions WHERE pid=?", (apid,)).fetchone()[0]
+    check("reason.terminated", pool.submit(pool_check, w.db, "SELECT x FROM t").result(),
+          ("discard", "access to t.x is prohibited",
+           f"terminated by cancel_session: user {user}, pid {apid}, at T"))
+    w.db.close()
+    w = Worker()
+    check("reason.real_error", pool.submit(pool_check, w.db, "SELECT * FROM nosuch").result(),
+          ("keep", "no such table: nosuch", None))
+    w.db.execute("SELECT set_statement_timeout(20)")
+    r = pool.submit(pool_check, w.db, LONG).result()
+    check("reason.timeout", (r[0], r[1], re.sub(r"at .*", "at T", r[2] or "")),
+          ("keep", "interrupted", "cancelled by statement_timeout (20 ms) at T"))
     w.db.close()
 
     # many workers at once, cancelled in bulk by SELECT
