@@ -106,6 +106,18 @@ i64 cancelLogAdd(u64 iBySession, const char *zByUser, const char *zAction,
   return e.id;
 }
 
+const char *cancelLogAction(const char *zName, const char *zDefault){
+  static const char *const azKnown[] = {
+    "pg_cancel_backend", "pg_terminate_backend", "cancel_query",
+    "cancel_session", "cancel_sessions", "DELETE FROM sessions",
+  };
+  int i;
+  for(i=0; i<(int)(sizeof(azKnown)/sizeof(azKnown[0])); i++){
+    if( strcmp(zName, azKnown[i])==0 ) return azKnown[i];
+  }
+  return zDefault;
+}
+
 void cancelLogOutcome(i64 id, const char *zOutcome){
   LogEntry *p;
   SharedReg *pSh = 0;

@@ -37,7 +37,14 @@ struct LogTarget {
   const char *zSql;
   SharedReg *pSh;        /* the registry of the target's database, where
                          ** watchers read the entry too; NULL none */
+  int bLocal;            /* this process's log only: a request served by
+                         ** another process, which publishes the entry */
+  const CancelAsker *pAsker;  /* a request from another process: who */
 };
+
+/* The static name of an action received from another process (the
+** request carries its text); unknown ones become zDefault. */
+const char *cancelLogAction(const char *zName, const char *zDefault);
 
 /* Add an entry; returns its id (0 when out of memory). pBy is the
 ** session that asked (for a timeout: the session itself). */

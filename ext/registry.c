@@ -445,9 +445,15 @@ static i64 regLog(CancelSession *pCaller, const char *zAction,
     pT->pid = s->pid;
     pT->zUser = s->zUser;
   }
-  /* published in the registry of the target's database (or of the one
-  ** the caller acts on), where watchers read it */
-  pT->pSh = s ? s->pShReg : registryScope(pCaller);
+  /* Published in the registry of the target's database (or of the one
+  ** the caller acts on), where watchers read it. A request that another
+  ** process serves is published by that process, with the outcome it
+  ** sees, and under the asker's action and user. */
+  pT->pSh = pT->bLocal ? 0 : s ? s->pShReg : registryScope(pCaller);
+  if( pCaller==0 && pT->pAsker && pT->pAsker->osPid ){
+    return cancelLogAdd(0, pT->pAsker->zUser,
+                        cancelLogAction(pT->pAsker->zAction, zAction), pT, zOutcome);
+  }
   return cancelLogAdd(pBy ? pBy->iSerial : 0, pBy ? pBy->zUser : 0,
                       zAction, pT, zOutcome);
 }
@@ -479,6 +485,7 @@ static void regRequestIfRunning(CancelSession *pCaller, const char *zAction,
     regAskerOf(pCaller, zAction, &by);
     pBy = &by;
   }
+  t.pAsker = pBy;
   pthread_mutex_lock(&s->mu);
   if( iQuery==0 && s->nStmt>0 ) iQuery = s->aStmt[s->nStmt-1].iQuery;
   a = iQuery ? regRunning(s, iQuery) : 0;
@@ -535,6 +542,7 @@ static void regLogRemote(CancelSession *pCaller, const char *zAction,
   t.pid = pT->pid;
   t.zUser = pT->zUser[0] ? pT->zUser : 0;
   t.iQuery = pT->iQuery;
+  t.bLocal = rc==REG_OK && strcmp(zOk, LOG_IDLE)!=0;  /* (idle: nothing sent) */
   pthread_mutex_lock(&regMu);
   regLog(pCaller, zAction, 0, &t, rc==REG_OK ? zOk
                           : rc==REG_DENIED ? LOG_DENIED : LOG_NOTFOUND);
@@ -786,6 +794,7 @@ static int regTerminateLocked(CancelSession *pCaller, const char *zAction,
     regAskerOf(pCaller, zAction, &by);
     pBy = &by;
   }
+  t.pAsker = pBy;
   pthread_mutex_lock(&s->mu);
   if( s->nStmt>0 ){
     t.iQuery = s->aStmt[s->nStmt-1].iQuery;
