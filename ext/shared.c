@@ -528,6 +528,18 @@ static int shIdInFile(SharedReg *p, int iKind, i64 v){
   return 0;
 }
 
+/* The id counter of kind iKind in p, or 0: p is not usable, or the word
+** holds what no process of ours writes (a wrap count of 2^31 or more
+** takes 2^62 ids: a hostile or damaged file, left out of the count). */
+static _Atomic u64 *shIdWord(SharedReg *p, int iKind){
+  _Atomic u64 *pW;
+  if( !p->bOk || !shIntact(p) ) return 0;
+  pW = &shHdr(p)->aIdLast[iKind];
+  return (atomic_load(pW)>>32)>=0x80000000u ? 0 : pW;
+}
+
+#define SH_ID_RACES 1000   /* lost claims before files are left out */
+
 i64 sharedNextId(int iKind, int (*xUsed)(i64)){
   SharedReg *p;
   u64 *pProc, c;
@@ -536,38 +548,36 @@ i64 sharedNextId(int iKind, int (*xUsed)(i64)){
   pProc = shIdProcGet(iKind);
   for(;;){
     int bRace = 0, bUsed;
+    i64 v;
     c = *pProc;
-    if( nRace<1000 ){
-      for(p=shFirst; p; p=p->pNext){
-        if( p->bOk && shIntact(p) ){
-          u64 x = atomic_load(&shHdr(p)->aIdLast[iKind]);
-          if( x>c ) c = x;
-        }
-      }
+    for(p=shFirst; p && nRace<SH_ID_RACES; p=p->pNext){
+      _Atomic u64 *pW = shIdWord(p, iKind);
+      u64 x = pW ? atomic_load(pW) : 0;
+      if( x>c ) c = x;
     }
     c = shIdNext(c);
     /* claim c in every attached file: each word goes from below c to c */
-    for(p=shFirst; p && nRace<1000; p=p->pNext){
-      _Atomic u64 *pW;
+    for(p=shFirst; p && nRace<SH_ID_RACES; p=p->pNext){
+      _Atomic u64 *pW = shIdWord(p, iKind);
       u64 o;
-      if( !p->bOk || !shIntact(p) ) continue;
-      pW = &shHdr(p)->aIdLast[iKind];
+      if( pW==0 ) continue;
       o = atomic_load(pW);
       while( o<c && !atomic_compare_exchange_weak(pW, &o, c) ){}
       if( o>=c ){ bRace = 1; break; }    /* taken meanwhile: next value */
     }
     *pProc = c;
     if( bRace ){
-      if( ++nRace==1000 ){
-        sqlite3_log(SQLITE_WARNING, "cancel: id counters of the registry "
+      if( ++nRace==SH_ID_RACES ){
+        sqlite3_log(SQLITE_WARNING, "cancel: the id counters of the registry "
                     "files keep changing: ids from this process's counter only");
       }
       continue;
     }
+    v = (i64)(c & 0xffffffffu);
     if( (c>>32)==0 ) break;              /* never wrapped: never used */
-    bUsed = xUsed((i64)(c & 0xffffffffu));
+    bUsed = xUsed(v);
     for(p=shFirst; p && !bUsed; p=p->pNext){
-      if( p->bOk && shIntact(p) ) bUsed = shIdInFile(p, iKind, (i64)(c & 0xffffffffu));
+      if( p->bOk && shIntact(p) ) bUsed = shIdInFile(p, iKind, v);
     }
     if( !bUsed ) break;
   }
@@ -586,9 +596,10 @@ static void shIdMerge(SharedReg *p){
   int k;
   for(k=0; k<2; k++){
     u64 *pProc = shIdProcGet(k);
-    u64 x = atomic_load(&shHdr(p)->aIdLast[k]);
-    if( x>*pProc ) *pProc = x;
-    shAtomicMax(&shHdr(p)->aIdLast[k], *pProc);
+    _Atomic u64 *pW = shIdWord(p, k);
+    if( pW==0 ) continue;
+    if( atomic_load(pW)>*pProc ) *pProc = atomic_load(pW);
+    shAtomicMax(pW, *pProc);
   }
 }
 
