@@ -18,7 +18,6 @@ SQLITE_EXTENSION_INIT3
 
 static pthread_mutex_t jobMu = PTHREAD_MUTEX_INITIALIZER;
 static CancelJob *jobFirst = 0;
-static i64 jobNextId = 0;
 static i64 jobRetentionSec = 24*60*60;   /* finished jobs stay a day */
 
 static const char *azStatus[] = {
@@ -66,6 +65,14 @@ static void jobPurgeLocked(void){
   }
 }
 
+static CancelJob *jobFindLocked(i64 id);
+
+/* Is job id taken here, finished jobs included? (jobMu held; for
+** sharedNextId once its counter has wrapped.) */
+static int jobIdUsed(i64 id){
+  return jobFindLocked(id)!=0;
+}
+
 CancelJob *jobCreate(CancelSession *pCoord, const char *zType,
                      const char *zDesc, int bBuiltin){
   CancelJob *p = sqlite3_malloc(sizeof(*p));
@@ -98,7 +105,7 @@ CancelJob *jobCreate(CancelSession *pCoord, const char *zType,
   p->nRef = 2;                 /* the list's and the caller's */
   pthread_mutex_lock(&jobMu);
   jobPurgeLocked();
-  p->id = registryMakeId((u64)++jobNextId);
+  p->id = sharedNextId(1, jobIdUsed);
   for(pp=&jobFirst; *pp; pp=&(*pp)->pNext){}
   *pp = p;
   sharedClaimJob(pCoord->pShReg, p);   /* seen by other processes */
@@ -130,11 +137,13 @@ CancelJob *jobFind(i64 id){
 }
 
 int jobExists(SharedReg *pSh, i64 id){
-  CancelJob *p;
-  if( !registryIdIsOurs(id) ) return sharedUsable(pSh) && sharedJobStatus(pSh, id)>=0;
-  p = jobFind(id);
-  if( p ) jobRelease(p);
-  return p!=0;
+  CancelJob *p = jobFind(id);
+  if( p ){
+    jobRelease(p);
+    return 1;
+  }
+  /* not a job of this process: one of another? (doc/ids.md) */
+  return sharedUsable(pSh) && sharedJobStatus(pSh, id)>=0;
 }
 
 /* With jobMu held: move p to eStatus and wake everyone waiting on it. */
@@ -323,17 +332,16 @@ static char *jobBadState(i64 id, int eStatus, int eOp){
 static int jobControl(SharedReg *pSh, i64 id, int eOp, char **pzErr){
   CancelJob *p;
   int rc, eNew;
-  if( !registryIdIsOurs(id) ){
-    /* a job of another process: its owner applies the same rules */
-    int eStatus = 0;
-    rc = sharedUsable(pSh) ? sharedJobControl(pSh, id, eOp, &eStatus) : JOBCTL_NOTFOUND;
-    if( rc==JOBCTL_BADSTATE ) *pzErr = jobBadState(id, eStatus, eOp);
-    return rc;
-  }
   pthread_mutex_lock(&jobMu);
   p = jobFindLocked(id);
   if( p==0 ){
-    rc = JOBCTL_NOTFOUND;
+    /* not a job of this process: one of another, whose owner applies the
+    ** same rules (doc/ids.md) */
+    int eStatus = 0;
+    pthread_mutex_unlock(&jobMu);
+    rc = sharedUsable(pSh) ? sharedJobControl(pSh, id, eOp, &eStatus) : JOBCTL_NOTFOUND;
+    if( rc==JOBCTL_BADSTATE ) *pzErr = jobBadState(id, eStatus, eOp);
+    return rc;
   }else if( (eNew = aaRule[eOp][p->eStatus])==J_NOOP ){
     rc = JOBCTL_NOOP;
   }else if( eNew==J_BAD ){
@@ -395,15 +403,13 @@ int jobWait(SharedReg *pSh, i64 id, int timeoutMs){
   CancelJob *p;
   int eStatus;
   struct timespec dl;
-  if( !registryIdIsOurs(id) ){
-    return sharedUsable(pSh) ? jobWaitRemote(pSh, id, timeoutMs) : -1;
-  }
   dl = portRealtimeAfter(timeoutMs>=0 ? (int64_t)timeoutMs*1000 : 0);
   pthread_mutex_lock(&jobMu);
   p = jobFindLocked(id);
   if( p==0 ){
+    /* not a job of this process: one of another? (doc/ids.md) */
     pthread_mutex_unlock(&jobMu);
-    return -1;
+    return sharedUsable(pSh) ? jobWaitRemote(pSh, id, timeoutMs) : -1;
   }
   p->nRef++;
   while( !jobIsFinished(p->eStatus) ){

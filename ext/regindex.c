@@ -31,7 +31,7 @@ static u64 regIndexKey(int eKey, CancelSession *s){
   }
 }
 
-/* Spread keys that differ in any bits (pids step by 10^7, pointers by
+/* Spread keys that differ in any bits (pids step by 1, pointers by
 ** allocation sizes) over the buckets. */
 static u64 regIndexHash(u64 k){
   k ^= k>>33;

@@ -32,7 +32,6 @@ static pthread_cond_t regGone = PTHREAD_COND_INITIALIZER;  /* a termination
                                         ** finished or a session left */
 static CancelSession *regFirst = 0;
 static CancelSession *regLast = 0;
-static i64 regNextPid = 0;
 static _Atomic u64 regNextSerial = 0;  /* sessions and queries share it,
                                        ** so no two ids are ever equal */
 
@@ -75,14 +74,6 @@ void registryFormatIdTag(u64 tag, u64 iSerial, char *zOut){
 u64 registryTag(void){
   pthread_once(&regOnce, regInitOnce);
   return regTag;
-}
-
-/* Backend pids and job ids: n * 10^7 + the OS process id, so that they
-** are unique among every process on the machine without asking anyone
-** (OS pids are below 10^7), and read like PostgreSQL's pids. */
-i64 registryMakeId(u64 n){
-  pthread_once(&regOnce, regInitOnce);
-  return (i64)n*10000000 + (i64)(regNode % 10000000);
 }
 
 int registryIsIdShape(const char *z){
@@ -222,6 +213,16 @@ char *registryReason(CancelSession *s){
 
 /* --------------------------------------------------------- enrolment */
 
+/* Is pid held by a session of this process, even one that is closing?
+** (regMu held; for sharedNextId after its counter wrapped.) */
+static int regPidUsed(i64 pid){
+  CancelSession *s;
+  for(s=regIndexFirst(REGKEY_PID, (u64)pid); s; s=regIndexNext(REGKEY_PID, s)){
+    if( s->pid==pid ) return 1;
+  }
+  return 0;
+}
+
 CancelSession *registryEnrol(sqlite3 *db){
   CancelSession *s;
   const char *zFile;
@@ -258,21 +259,22 @@ CancelSession *registryEnrol(sqlite3 *db){
   ** with no reference while it is still in the list (fuzz_functions found
   ** that use-after-free). The caller drops it with registryUnref(). */
   s->nReg = 1;
+  /* Across processes (SPEC 6), unless switched off for the process or by
+  ** the URI parameter cancel_shared=0 of this connection. The file is
+  ** attached before the pid is chosen: its counter takes part. */
+  if( zFile && zFile[0] && sharedDefault() && !sharedSuppressed()
+   && sqlite3_uri_boolean(zFile, "cancel_shared", 1) ){
+    s->pShReg = sharedAttach(zFile);
+  }
   pthread_mutex_lock(&regMu);
-  s->pid = registryMakeId((u64)++regNextPid);
+  s->pid = sharedNextId(0, regPidUsed);
   s->iSerial = registryNextQuery();
   s->pPrev = regLast;
   if( regLast ) regLast->pNext = s; else regFirst = s;
   regLast = s;
   regIndexAdd(s);
   pthread_mutex_unlock(&regMu);
-  /* Across processes (SPEC 6), unless switched off for the process or by
-  ** the URI parameter cancel_shared=0 of this connection. */
-  if( zFile && zFile[0] && sharedDefault() && !sharedSuppressed()
-   && sqlite3_uri_boolean(zFile, "cancel_shared", 1) ){
-    s->pShReg = sharedAttach(zFile);
-    sharedClaim(s->pShReg, s);
-  }
+  if( s->pShReg ) sharedClaim(s->pShReg, s);
   return s;
 }
 
@@ -512,16 +514,6 @@ static int regTerminateLocked(CancelSession *pCaller, const char *zAction,
                               CancelSession *s, u64 iSerial, i64 pid,
                               const CancelAsker *pBy);
 
-/* Is pid (registryMakeId) one of this process's? */
-static int regPidIsOurs(i64 pid){
-  return pid>0 && pid%10000000==(i64)(regNode % 10000000);
-}
-
-int registryIdIsOurs(i64 id){
-  pthread_once(&regOnce, regInitOnce);
-  return regPidIsOurs(id);
-}
-
 /* The caller's user and admin flag, and the registry file of its
 ** database; 0 when it has none usable (then other processes' sessions
 ** are simply not found). */
@@ -717,12 +709,13 @@ int registryCancelBackend(CancelSession *pCaller, i64 pid, const char *zAction){
   int rc;
   LogTarget t;
   memset(&t, 0, sizeof(t));
-  pthread_once(&regOnce, regInitOnce);
-  if( pid>0 && !regPidIsOurs(pid) ){
-    return regRemote(pCaller, zAction, REMOTE_CANCEL_BACKEND, 0, 0, pid);
-  }
   pthread_mutex_lock(&regMu);
   s = regByPid(pid);
+  if( s==0 && pid>0 ){
+    /* not a session of this process: one of another (doc/ids.md) */
+    pthread_mutex_unlock(&regMu);
+    return regRemote(pCaller, zAction, REMOTE_CANCEL_BACKEND, 0, 0, pid);
+  }
   if( s==0 ){
     rc = REG_NOTFOUND;
     t.pid = pid;
@@ -846,12 +839,15 @@ int registryTerminateBySerial(CancelSession *pCaller, u64 tag, u64 iSerial, cons
 }
 
 int registryTerminateByPid(CancelSession *pCaller, i64 pid, const char *zAction){
-  pthread_once(&regOnce, regInitOnce);
-  if( pid>0 && !regPidIsOurs(pid) ){
+  CancelSession *s;
+  pthread_mutex_lock(&regMu);
+  s = regByPid(pid);
+  if( s==0 && pid>0 ){
+    /* not a session of this process: one of another (doc/ids.md) */
+    pthread_mutex_unlock(&regMu);
     return regRemote(pCaller, zAction, REMOTE_TERMINATE, 0, 0, pid);
   }
-  pthread_mutex_lock(&regMu);
-  return regTerminateLocked(pCaller, zAction, regByPid(pid), 0, pid, 0);
+  return regTerminateLocked(pCaller, zAction, s, 0, pid, 0);
 }
 
 /* The own thread of s, from its statement-end hook, once none of its
@@ -974,12 +970,14 @@ int registryFinishTermination(CancelSession *s){
 int registryWaitGone(CancelSession *pCaller, i64 pid, int timeoutMs){
   struct timespec dl;
   int bGone = 0;
-  if( !regPidIsOurs(pid) ){
+  pthread_mutex_lock(&regMu);
+  if( regByPid(pid)==0 ){
+    /* not (or no longer) a session of this process: one of another? */
+    pthread_mutex_unlock(&regMu);
     if( !sharedUsable(registryScope(pCaller)) ) return 1;
     return sharedWaitGone(registryScope(pCaller), pid, timeoutMs);
   }
   dl = portRealtimeAfter((int64_t)timeoutMs*1000);
-  pthread_mutex_lock(&regMu);
   for(;;){
     if( regByPid(pid)==0 ){ bGone = 1; break; }
     if( pthread_cond_timedwait(&regGone, &regMu, &dl)==ETIMEDOUT ){

@@ -184,8 +184,7 @@ void registryFormatIdTag(u64 tag, u64 iSerial, char *zOut); /* tag 0: ours */
 u64 registryTag(void);                    /* this process's id prefix */
 /* Split an id into its process tag and serial; 0 if not 32 hex digits. */
 int registryParseId(const char *z, u64 *pTag, u64 *piSerial);
-i64 registryMakeId(u64 n);    /* pids and job ids: n*10^7 + OS pid */
-int registryIdIsOurs(i64 id);  /* made by registryMakeId() here? */
+/* (pids and job ids: sharedNextId(), shared.h) */
 int registryIsIdShape(const char *z);     /* 32 hex digits? */
 u64 registryNextQuery(void);
 u64 registryReserveQueries(int n);  /* first of n consecutive serials */

@@ -55,7 +55,8 @@ SQLITE_EXTENSION_INIT3
 #endif
 
 #define SH_MAGIC       "cancel registry\n"   /* 16 bytes */
-#define SH_VERSION     2        /* 2: cancelBy, termBy, SH_TXT 1280; the cancel log */
+#define SH_VERSION     2        /* 2: id counters (doc/ids.md), cancelBy,
+                                ** termBy, SH_TXT 1280, the cancel log */
 #define SH_NSESSION    1024
 #define SH_NJOB        256
 #define SH_SLOT_SIZE   4096
@@ -72,6 +73,11 @@ struct ShHeader {
   char zMagic[16];
   uint32_t version, nSession, nJob, slotSize;
   _Atomic uint32_t wake;       /* futex word: bumped by every request */
+  uint32_t unused;
+  /* The last session pid [0] and job id [1] handed out on this database:
+  ** (number of wraps << 32) | value, value 1..SH_ID_MAX (doc/ids.md).
+  ** Any process may write anything here: read as numbers, never trusted. */
+  _Atomic u64 aIdLast[2];
   _Atomic u64 logNext;         /* the last cancel log id handed out */
 };
 
@@ -192,6 +198,45 @@ char *sharedStatus(SharedReg *p){
   return sqlite3_mprintf("not shared: %s: %s", p->zPath, p->zWhy);
 }
 
+/* ---------------------------------------------------------------- ids */
+
+/*
+** Session pids and job ids (doc/ids.md). A counter per kind in this
+** process and in the header of every registry file the process has
+** attached; a new id is one past the largest of them all, written into
+** every attached file's counter by compare-and-swap from a smaller value.
+** The file counters only grow, so two processes that share a file never
+** both write the same value into it: no two processes on one database,
+** and no two sessions of one process, get the same id. Past SH_ID_MAX the
+** counters wrap to 1 (the wrap count is kept in the high half of the
+** word) and from then on values still in use are skipped.
+*/
+#define SH_ID_MAX   0x7fffffff        /* int4's largest */
+#define SH_ID_BASE  10000             /* new counters start at 5 digits */
+
+/* A new counter's start: random in [SH_ID_BASE, 10*SH_ID_BASE), so that
+** processes and databases that have never met use different ranges
+** (their ids stay distinct if they meet later: doc/ids.md). */
+static u64 shIdBase(void){
+  u64 r = portRandom64();
+  if( r==0 ) r = (u64)time(0)*2654435761u ^ (u64)portPid();
+  return SH_ID_BASE + r % (9*SH_ID_BASE);
+}
+
+/* The counter word after c: the next value, or 1 of the next wrap once
+** past SH_ID_MAX (also for any larger value a hostile file holds). */
+static u64 shIdNext(u64 c){
+  if( (c & 0xffffffffu)>=SH_ID_MAX ) return (((c>>32)+1)<<32) | 1;
+  return c+1;
+}
+
+/* This process's counters, shMu held; 0 until first used. */
+static u64 shIdProc[2];
+static u64 *shIdProcGet(int iKind){
+  if( shIdProc[iKind]==0 ) shIdProc[iKind] = shIdBase();
+  return &shIdProc[iKind];
+}
+
 #ifndef _WIN32
 /* ------------------------------------------------------------ helpers */
 
@@ -208,6 +253,8 @@ static void shHeaderInit(ShHeader *h){
   h->nSession = SH_NSESSION;
   h->nJob = SH_NJOB;
   h->slotSize = SH_SLOT_SIZE;
+  atomic_store(&h->aIdLast[0], shIdBase());
+  atomic_store(&h->aIdLast[1], shIdBase());
 }
 static ShSession *shSession(SharedReg *p, int i){
   return (ShSession*)(p->aMap + SH_HDR_SIZE + (i64)i*SH_SLOT_SIZE);
@@ -549,6 +596,96 @@ char *sharedWatchPath(const char *zDb, char **pzErr){
   return zOut;
 }
 
+/* Is id v held by a live slot of kind iKind in p? (Read racily: the
+** answer only makes the caller skip a value.) */
+static int shIdInFile(SharedReg *p, int iKind, i64 v){
+  int i, n = iKind ? SH_NJOB : SH_NSESSION;
+  for(i=0; i<n; i++){
+    _Atomic u64 *pOwner = iKind ? &shJob(p, i)->owner : &shSession(p, i)->owner;
+    const i64 *pId = iKind ? &shJob(p, i)->id : &shSession(p, i)->pid;
+    i64 x;
+    if( SH_OSPID(atomic_load_explicit(pOwner, memory_order_acquire))==0 ) continue;
+    shCopyRacy(&x, pId, sizeof(x));
+    if( x==v ) return 1;
+  }
+  return 0;
+}
+
+/* The id counter of kind iKind in p, or 0: p is not usable, or the word
+** holds what no process of ours writes (a wrap count of 2^31 or more
+** takes 2^62 ids: a hostile or damaged file, left out of the count). */
+static _Atomic u64 *shIdWord(SharedReg *p, int iKind){
+  _Atomic u64 *pW;
+  if( !p->bOk || !shIntact(p) ) return 0;
+  pW = &shHdr(p)->aIdLast[iKind];
+  return (atomic_load(pW)>>32)>=0x80000000u ? 0 : pW;
+}
+
+#define SH_ID_RACES 1000   /* lost claims before files are left out */
+
+i64 sharedNextId(int iKind, int (*xUsed)(i64)){
+  SharedReg *p;
+  u64 *pProc, c;
+  int nRace = 0;
+  pthread_mutex_lock(&shMu);
+  pProc = shIdProcGet(iKind);
+  for(;;){
+    int bRace = 0, bUsed;
+    i64 v;
+    c = *pProc;
+    for(p=shFirst; p && nRace<SH_ID_RACES; p=p->pNext){
+      _Atomic u64 *pW = shIdWord(p, iKind);
+      u64 x = pW ? atomic_load(pW) : 0;
+      if( x>c ) c = x;
+    }
+    c = shIdNext(c);
+    /* claim c in every attached file: each word goes from below c to c */
+    for(p=shFirst; p && nRace<SH_ID_RACES; p=p->pNext){
+      _Atomic u64 *pW = shIdWord(p, iKind);
+      u64 o;
+      if( pW==0 ) continue;
+      o = atomic_load(pW);
+      while( o<c && !atomic_compare_exchange_weak(pW, &o, c) ){}
+      if( o>=c ){ bRace = 1; break; }    /* taken meanwhile: next value */
+    }
+    *pProc = c;
+    if( bRace ){
+      if( ++nRace==SH_ID_RACES ){
+        sqlite3_log(SQLITE_WARNING, "cancel: the id counters of the registry "
+                    "files keep changing: ids from this process's counter only");
+      }
+      continue;
+    }
+    v = (i64)(c & 0xffffffffu);
+    if( (c>>32)==0 ) break;              /* never wrapped: never used */
+    bUsed = xUsed(v);
+    for(p=shFirst; p && !bUsed; p=p->pNext){
+      if( p->bOk && shIntact(p) ) bUsed = shIdInFile(p, iKind, v);
+    }
+    if( !bUsed ) break;
+  }
+  pthread_mutex_unlock(&shMu);
+  return (i64)(c & 0xffffffffu);
+}
+
+static void shAtomicMax(_Atomic u64 *p, u64 v){
+  u64 o = atomic_load(p);
+  while( o<v && !atomic_compare_exchange_weak(p, &o, v) ){}
+}
+
+/* A file attached now: its counters and this process's meet at their
+** maximum (shMu held), so that later ids of either are past both. */
+static void shIdMerge(SharedReg *p){
+  int k;
+  for(k=0; k<2; k++){
+    u64 *pProc = shIdProcGet(k);
+    _Atomic u64 *pW = shIdWord(p, k);
+    if( pW==0 ) continue;
+    if( atomic_load(pW)>*pProc ) *pProc = atomic_load(pW);
+    shAtomicMax(pW, *pProc);
+  }
+}
+
 SharedReg *sharedAttach(const char *zDb){
   SharedReg *p, *q;
   char *zPath;
@@ -598,6 +735,8 @@ SharedReg *sharedAttach(const char *zDb){
         p->bOk = 0;
         p->aMap = 0;
         snprintf(p->zWhy, sizeof(p->zWhy), "cannot start its thread");
+      }else{
+        shIdMerge(p);
       }
       pthread_attr_destroy(&attr);
     }
@@ -1336,6 +1475,16 @@ char *sharedWatchPath(const char *zDb, char **pzErr){
   *pzErr = sqlite3_mprintf("cannot watch %s: watching needs the cross-process "
                            "registry, which Windows builds do not have yet", zDb);
   return 0;
+}
+i64 sharedNextId(int iKind, int (*xUsed)(i64)){
+  u64 c;
+  pthread_mutex_lock(&shMu);
+  do{
+    c = shIdNext(*shIdProcGet(iKind));
+    shIdProc[iKind] = c;
+  }while( (c>>32)!=0 && xUsed((i64)(c & 0xffffffffu)) );
+  pthread_mutex_unlock(&shMu);
+  return (i64)(c & 0xffffffffu);
 }
 SharedReg *sharedAttach(const char *zDb){
   SharedReg *p;

@@ -55,6 +55,12 @@ int sharedUsable(SharedReg *p);
 /* A line for cancel_registry(): the file and its state. */
 char *sharedStatus(SharedReg *p);
 
+/* A new session pid (iKind 0) or job id (iKind 1): 1..2147483647, not
+** used by this process (xUsed(v) says if v is, called with the caller's
+** lock held) nor by any process sharing a registry file with it, and not
+** handed out again before the counter wraps (doc/ids.md). */
+i64 sharedNextId(int iKind, int (*xUsed)(i64));
+
 /* Sessions. The slot is claimed at enrolment and released when the
 ** connection closes; sharedPublish copies what the `sessions` table shows
 ** into it (s->mu held by the caller). */

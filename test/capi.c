@@ -172,6 +172,36 @@ int main(int argc, char **argv){
     unlink(zJunk);
   }
 
+  /* pids fit int4 however many connections a process opens (doc/ids.md):
+  ** sqlite3_column_int reads the whole value, and it names the session. */
+  {
+    static sqlite3 *aDb[300];
+    static int aPid[300];
+    int i, j, nBad = 0;
+    for(i=0; i<300; i++){
+      sqlite3_stmt *p = 0;
+      aPid[i] = 0;
+      if( sqlite3_open(zDb, &aDb[i])!=SQLITE_OK ){ nBad++; continue; }
+      if( sqlite3_prepare_v2(aDb[i], "SELECT pg_backend_pid()", -1, &p, 0)==SQLITE_OK
+       && sqlite3_step(p)==SQLITE_ROW
+       && sqlite3_column_int64(p, 0)==(sqlite3_int64)sqlite3_column_int(p, 0) ){
+        aPid[i] = sqlite3_column_int(p, 0);
+      }
+      sqlite3_finalize(p);
+      if( aPid[i]<=0 ) nBad++;
+      for(j=0; j<i; j++) if( aPid[j]==aPid[i] ) nBad++;
+    }
+    CHECK(nBad==0, "300 connections: positive, distinct pids read whole by sqlite3_column_int");
+    {
+      char *zSql = sqlite3_mprintf("SELECT pg_cancel_backend(%d)", aPid[299]);
+      z = zSql ? text(db, zSql) : 0;
+      CHECK(z && strcmp(z, "1")==0, "pg_cancel_backend(the int) finds the session");
+      sqlite3_free(z);
+      sqlite3_free(zSql);
+    }
+    for(i=0; i<300; i++) sqlite3_close(aDb[i]);
+  }
+
   /* A connection without the extension is not a session. */
   sqlite3_reset_auto_extension();
   sqlite3_open(zDb, &plain);

@@ -47,7 +47,7 @@ say "\nadmin: SELECT pid, application_name, status, active_query FROM sessions;"
 admin eval {SELECT pid, application_name, status, query_start,
                    substr(trim(replace(active_query, char(10), ' ')), 1, 60) AS q
             FROM sessions ORDER BY pid} r {
-  say [format "  %-4s %-14s %-7s %-24s %s" $r(pid) $r(application_name) $r(status) $r(query_start) $r(q)]
+  say [format "  %-6s %-14s %-7s %-24s %s" $r(pid) $r(application_name) $r(status) $r(query_start) $r(q)]
 }
 set pid [admin onecolumn {SELECT pid FROM sessions WHERE application_name='report-worker'}]
 say "\nadmin: SELECT pg_cancel_backend($pid);"
