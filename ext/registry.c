@@ -709,10 +709,28 @@ int registryTerminateByPid(CancelSession *pCaller, i64 pid, const char *zAction)
   return regTerminateLocked(pCaller, zAction, regByPid(pid), 0, pid);
 }
 
+/* With the connection's mutex held: reset every statement of db that is
+** in the middle of a run (stepped, not reset). Returns how many it
+** found. */
+static int regResetAll(sqlite3 *db){
+  sqlite3_stmt *p;
+  int n = 0;
+  for(p=sqlite3_next_stmt(db, 0); p; p=sqlite3_next_stmt(db, p)){
+    if( sqlite3_stmt_busy(p) ){
+      sqlite3_reset(p);
+      n++;
+    }
+  }
+  return n;
+}
+
 /*
-** Complete the termination of s: roll back its transaction (releasing
-** its locks) and install the deny-all authorizer, which also expires
-** every prepared statement so that none can run again.
+** Complete the termination of s: reset its open statements and roll
+** back its transaction (releasing every lock it holds) and install the
+** deny-all authorizer, which also expires every prepared statement so
+** that none can run again. TERM_DONE (the session leaves the list, here
+** and in other processes, and the cancel log says 'terminated') is set
+** only once no transaction and no statement is left.
 **
 ** Returns 1 when nothing is left to do (done, closing, or impossible
 ** because the connection has no mutex), 0 to be retried later.
@@ -723,7 +741,7 @@ int registryTerminateByPid(CancelSession *pCaller, i64 pid, const char *zAction)
 */
 int registryFinishTermination(CancelSession *s){
   sqlite3_mutex *m;
-  int bSameThread;
+  int bSameThread, bLeft, rcErr;
   pthread_mutex_lock(&regMu);
   if( s->closing || atomic_load(&s->eTerm)!=TERM_REQUEST ){
     pthread_mutex_unlock(&regMu);
@@ -750,7 +768,10 @@ int registryFinishTermination(CancelSession *s){
   ** transaction is still open (an interrupted write rolls back by
   ** itself), wait TERM_ERROR_GRACE_US for the application to read it and
   ** roll back itself, and never write an error message of our own. */
-  if( sqlite3_errcode(s->db)!=SQLITE_OK && !sqlite3_get_autocommit(s->db) ){
+  rcErr = sqlite3_errcode(s->db);     /* (a step that returned a row or
+                                      ** finished leaves ROW or DONE) */
+  if( rcErr!=SQLITE_OK && rcErr!=SQLITE_ROW && rcErr!=SQLITE_DONE
+   && !sqlite3_get_autocommit(s->db) ){
     i64 now = registryMonoUs();
     if( s->termErrorSinceUs==0 ) s->termErrorSinceUs = now;
     if( now - s->termErrorSinceUs < TERM_ERROR_GRACE_US ){
@@ -774,12 +795,28 @@ int registryFinishTermination(CancelSession *s){
   s->nPin++;
   pthread_mutex_unlock(&regMu);
 
-  /* A successful ROLLBACK leaves the message bytes alone: it only marks
-  ** the error cleared. */
+  /* Every lock goes: first the statements the application stepped and
+  ** left (a forgotten cursor keeps a read transaction open, in autocommit
+  ** mode too), then the transaction. We hold the connection mutex, so no
+  ** statement of it runs now (one running on this very thread was ruled
+  ** out above): sqlite3_stmt_busy() and sqlite3_reset() are safe here,
+  ** and only here. Each reset fires the trace's PROFILE event, which
+  ** takes the statement off the session's list. The deny-all authorizer
+  ** expires every statement: one the application steps again is
+  ** re-prepared, and refused ("not authorized"), never restarted. A
+  ** successful ROLLBACK leaves the message bytes alone: it only marks
+  ** the error cleared; a reset of a statement that returned a row has no
+  ** error to transfer. */
+  hooksDenyAll(s);
+  regResetAll(s->db);
   if( !sqlite3_get_autocommit(s->db) ){
     sqlite3_exec(s->db, "ROLLBACK", 0, 0, 0);
   }
-  hooksDenyAll(s);
+  /* Report success only once the locks are gone: otherwise stay
+  ** 'terminating' (listed, not logged as terminated, the waiting forms
+  ** keep waiting) and let the reaper try again. */
+  bLeft = regResetAll(s->db)>0
+       || sqlite3_txn_state(s->db, 0)!=SQLITE_TXN_NONE;
 
   pthread_mutex_lock(&s->mu);
   s->finishing = 0;
@@ -787,6 +824,11 @@ int registryFinishTermination(CancelSession *s){
   s->eXactKind = sqlite3_txn_state(s->db, 0);
   if( !s->inXact && s->nStmt==0 ) s->xactStartMs = 0;
   pthread_mutex_unlock(&s->mu);
+  if( bLeft ){
+    sqlite3_mutex_leave(m);
+    regUnpin(s);
+    return 0;
+  }
   atomic_store(&s->idleDeadlineUs, 0);
   atomic_store(&s->eTerm, TERM_DONE);
   pthread_mutex_lock(&s->mu);
