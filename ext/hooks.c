@@ -151,9 +151,17 @@ static void hooksStmtStart(CancelSession *s, void *pStmt, const char *zSql){
   u64 iQuery = hooksNextQuery(s);
   int bAutocommit = sqlite3_get_autocommit(s->db);
   int timeoutMs = atomic_load_explicit(&s->stmtTimeoutMs, memory_order_relaxed);
+  int idleMs = atomic_load_explicit(&s->idleTimeoutMs, memory_order_relaxed);
   i64 deadlineUs = timeoutMs>0 ? registryMonoUs() + (i64)timeoutMs*1000 : 0;
   int i;
-  if( atomic_load_explicit(&s->idleDeadlineUs, memory_order_relaxed) ){
+  if( idleMs>0 && atomic_load(&s->eTerm)==TERM_NONE ){
+    /* With an idle timeout only: the statement may be left open after a
+    ** row (a forgotten cursor, which the hooks cannot see); the reaper
+    ** looks at it then (registry.c, regIdleExpired). */
+    i64 d = registryMonoUs() + (i64)idleMs*1000;
+    atomic_store(&s->idleDeadlineUs, d);
+    registryIdleDeadline(d);
+  }else if( atomic_load_explicit(&s->idleDeadlineUs, memory_order_relaxed) ){
     atomic_store(&s->idleDeadlineUs, 0);    /* no longer idle */
   }
   if( atomic_load(&s->eTerm)!=TERM_NONE ){
@@ -192,6 +200,7 @@ static void hooksStmtStart(CancelSession *s, void *pStmt, const char *zSql){
   s->aStmt[i].startMs = now;
   s->aStmt[i].deadlineUs = deadlineUs;
   s->aStmt[i].zSql = zSql;
+  s->cursorIdle = 0;
   s->curDeadlineUs = deadlineUs;
   s->execThread = pthread_self();
   if( bAutocommit && s->xactStartMs==0 ) s->xactStartMs = now;
@@ -205,7 +214,7 @@ static void hooksStmtEnd(CancelSession *s, void *pStmt){
   ** left: spare the call (it takes the connection mutex). */
   int eKind = (bAutocommit && s->nStmt<=1) ? XACT_NONE : sqlite3_txn_state(s->db, 0);
   int idleMs = atomic_load_explicit(&s->idleTimeoutMs, memory_order_relaxed);
-  int i, bIdleInXact;
+  int i, bIdleInXact, bOpenLeft;
   i64 iLogFinished = 0;
   pthread_mutex_lock(&s->mu);
   for(i=0; i<s->nStmt && s->aStmt[i].pStmt!=pStmt; i++){}
@@ -233,6 +242,8 @@ static void hooksStmtEnd(CancelSession *s, void *pStmt){
     s->nStmt--;
   }
   s->curDeadlineUs = s->nStmt>0 ? s->aStmt[s->nStmt-1].deadlineUs : 0;
+  s->cursorIdle = 0;
+  bOpenLeft = s->nStmt>0;
   s->inXact = !bAutocommit;
   s->eXactKind = eKind;
   if( bAutocommit && s->nStmt==0 ) s->xactStartMs = 0;
@@ -241,10 +252,14 @@ static void hooksStmtEnd(CancelSession *s, void *pStmt){
   pthread_mutex_unlock(&s->mu);
   registrySetWaiting(s, 0);
   cancelLogOutcome(iLogFinished, LOG_FINISHED);
-  if( bIdleInXact && idleMs>0 && atomic_load(&s->eTerm)==TERM_NONE ){
+  if( (bIdleInXact || bOpenLeft) && idleMs>0 && atomic_load(&s->eTerm)==TERM_NONE ){
+    /* idle in a transaction, or another statement is still open (maybe
+    ** a forgotten cursor: the reaper looks) */
     i64 d = registryMonoUs() + (i64)idleMs*1000;
     atomic_store(&s->idleDeadlineUs, d);
     registryIdleDeadline(d);
+  }else if( atomic_load_explicit(&s->idleDeadlineUs, memory_order_relaxed) ){
+    atomic_store(&s->idleDeadlineUs, 0);
   }
   if( atomic_load(&s->eTerm)==TERM_REQUEST ) registryKickReaper();
 }

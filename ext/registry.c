@@ -864,6 +864,79 @@ int registryWaitGone(CancelSession *pCaller, i64 pid, int timeoutMs){
   return bGone;
 }
 
+/* ------------------------------------------------- forgotten cursors */
+
+/*
+** A statement that returned a row and was left without a reset (a
+** forgotten cursor: the most common way a Python or ORM application
+** holds a lock) keeps a read transaction, and its lock, until it is
+** reset or finalized. hooks.c lists a statement from its first step
+** (trace STMT) to its end (PROFILE: done, reset or finalize), so such a
+** statement stays listed exactly as a running one does. SQLite reports
+** no "row returned" event, and wrapping sqlite3_step is not open to an
+** extension; a check at every step would tax every statement of every
+** session for the sake of the rare one. So the difference is found out
+** when someone looks: the `sessions` table, pg_blocking_pids() and
+** blocking_sessions(), and the idle-in-transaction check of the reaper.
+**
+** The look takes the connection mutex with a try-lock, with regMu held
+** (as registryFinishTermination does, so close cannot race it). If the
+** mutex is free, nothing of that connection runs: what is listed is
+** open and left, and sqlite3_txn_state() says what it holds. If it is
+** taken, a statement runs: 'active'. Undecidable, and left as the hooks
+** recorded it ('active'): a connection without a mutex, and one whose
+** newest statement was started by the very thread that looks (it may be
+** inside that statement; the recursive mutex would let it in).
+**
+** Returns 1 when the session was found idle with statements left open
+** (*pOut filled in, s->cursorIdle set and published), else 0.
+*/
+typedef struct RegProbe RegProbe;
+struct RegProbe {
+  int eKind;                 /* XACT_* from sqlite3_txn_state() */
+  i64 nSteps;                /* VM steps of the open statements */
+  u64 iNewest;               /* the newest listed execution */
+};
+static int regProbeLocked(CancelSession *s, RegProbe *pOut){
+  sqlite3_mutex *m;
+  sqlite3_stmt *p;
+  int bOwn, nStmt;
+  if( s->closing ) return 0;
+  pthread_mutex_lock(&s->mu);
+  nStmt = s->nStmt;
+  bOwn = nStmt>0 && pthread_equal(s->execThread, pthread_self());
+  pOut->iNewest = nStmt>0 ? s->aStmt[nStmt-1].iQuery : 0;
+  pthread_mutex_unlock(&s->mu);
+  if( nStmt==0 || bOwn ) return 0;
+  m = sqlite3_db_mutex(s->db);
+  if( m==0 ) return 0;
+  if( sqlite3_mutex_try(m)!=SQLITE_OK ){
+    pthread_mutex_lock(&s->mu);
+    if( s->cursorIdle ){            /* it runs again (a re-step) */
+      s->cursorIdle = 0;
+      sharedPublishActivity(s);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return 0;
+  }
+  pOut->eKind = sqlite3_txn_state(s->db, 0);
+  pOut->nSteps = 0;
+  for(p=sqlite3_next_stmt(s->db, 0); p; p=sqlite3_next_stmt(s->db, p)){
+    if( sqlite3_stmt_busy(p) ){
+      pOut->nSteps += sqlite3_stmt_status(p, SQLITE_STMTSTATUS_VM_STEP, 0);
+    }
+  }
+  pthread_mutex_lock(&s->mu);
+  if( !s->cursorIdle || s->eXactKind!=pOut->eKind ){
+    s->cursorIdle = 1;
+    s->eXactKind = pOut->eKind;
+    sharedPublishActivity(s);       /* other processes see it too */
+  }
+  pthread_mutex_unlock(&s->mu);
+  sqlite3_mutex_leave(m);
+  return 1;
+}
+
 /* ----------------------------------------------------------- reaper */
 
 /* With regMu held: sessions whose idle-in-transaction limit has passed
@@ -872,7 +945,7 @@ int registryWaitGone(CancelSession *pCaller, i64 pid, int timeoutMs){
 static int regIdleExpired(CancelSession **aOut, int nMax, i64 *pNextUs){
   CancelSession *s;
   i64 nowUs = registryMonoUs();
-  int n = 0;
+  int n = 0, nStmt, bIdle;
   *pNextUs = 0;
   for(s=regFirst; s; s=s->pNext){
     i64 d = atomic_load(&s->idleDeadlineUs);
@@ -883,12 +956,45 @@ static int regIdleExpired(CancelSession **aOut, int nMax, i64 *pNextUs){
     }
     if( n==nMax ){ *pNextUs = nowUs; continue; }   /* next round */
     pthread_mutex_lock(&s->mu);
-    if( s->nStmt==0 && s->inXact ){       /* still idle in a transaction */
+    nStmt = s->nStmt;
+    bIdle = nStmt==0 && s->inXact;        /* still idle in a transaction */
+    pthread_mutex_unlock(&s->mu);
+    if( nStmt>0 ){
+      /* A statement is listed: it runs, or it is a forgotten cursor
+      ** (regProbeLocked). The hooks see no "row returned", so the idle
+      ** time of a cursor is measured from the first look that finds it
+      ** left open: it is terminated when a second look, a timeout
+      ** later, finds the same execution with no step taken meanwhile
+      ** (between one and two timeouts after it was left). */
+      RegProbe pr;
+      i64 next = nowUs + (i64)atomic_load(&s->idleTimeoutMs)*1000;
+      if( next==nowUs ){                  /* the timeout was turned off */
+        atomic_compare_exchange_strong(&s->idleDeadlineUs, &d, 0);
+        continue;
+      }
+      if( regProbeLocked(s, &pr) && pr.eKind!=XACT_NONE ){
+        if( s->idleProbeQuery==pr.iNewest && s->idleProbeSteps==pr.nSteps ){
+          bIdle = 1;
+        }
+        s->idleProbeQuery = pr.iNewest;
+        s->idleProbeSteps = pr.nSteps;
+      }else{
+        s->idleProbeQuery = 0;
+      }
+      if( !bIdle ){
+        /* look again later (unless its own thread re-armed it meanwhile) */
+        if( atomic_compare_exchange_strong(&s->idleDeadlineUs, &d, next) ){
+          if( *pNextUs==0 || next<*pNextUs ) *pNextUs = next;
+        }
+        continue;
+      }
+    }
+    if( bIdle ){
+      s->idleProbeQuery = 0;
       atomic_store(&s->idleDeadlineUs, 0);
       s->nPin++;
       aOut[n++] = s;
     }
-    pthread_mutex_unlock(&s->mu);
   }
   return n;
 }
@@ -1000,11 +1106,16 @@ void registryKickReaper(void){
 
 /* ---------------------------------------------------------- snapshot */
 
+/* s->mu held. A forgotten cursor (see regProbeLocked) is idle in its
+** (read) transaction, as PostgreSQL shows a session between two fetches
+** of a cursor; active_query still names the open statement. */
 static const char *regStatus(CancelSession *s){
   if( atomic_load(&s->eTerm)!=TERM_NONE ) return "terminating";
   if( atomic_load(&s->waitingSinceMs)!=0 ) return "waiting";
-  if( s->nStmt>0 ) return "active";
-  if( s->inXact ) return "idle in transaction";
+  if( s->nStmt>0 && !s->cursorIdle ) return "active";
+  if( s->inXact || (s->cursorIdle && s->eXactKind!=XACT_NONE) ){
+    return "idle in transaction";
+  }
   return "idle";
 }
 
@@ -1036,6 +1147,10 @@ int registrySnapshot(CancelSession *pCaller, SessionRow **paRow, int *pnRow){
     if( r->zUser==0 || r->zAppName==0 || r->zDatabase==0
      || (s->zClientAddr && r->zClientAddr==0) ){
       rc = SQLITE_NOMEM;
+    }
+    {
+      RegProbe pr;
+      regProbeLocked(s, &pr);     /* a forgotten cursor is idle */
     }
     pthread_mutex_lock(&s->mu);
     r->zStatus = regStatus(s);
@@ -1125,9 +1240,16 @@ char *registryBlockers(i64 pid, u64 iSerial, int bSessionIds, int *pbFound){
       if( s==w || !regTargetable(s) || strcmp(s->zDatabase, w->zDatabase)!=0 ){
         continue;
       }
-      pthread_mutex_lock(&s->mu);
-      kind = s->eXactKind;
-      pthread_mutex_unlock(&s->mu);
+      {
+        RegProbe pr;
+        if( regProbeLocked(s, &pr) ){
+          kind = pr.eKind;           /* a forgotten cursor: it reads */
+        }else{
+          pthread_mutex_lock(&s->mu);
+          kind = s->eXactKind;
+          pthread_mutex_unlock(&s->mu);
+        }
+      }
       if( kind==XACT_WRITE || (wKind==XACT_WRITE && kind==XACT_READ) ){
         if( bSessionIds ){
           char zId[33];

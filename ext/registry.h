@@ -85,6 +85,11 @@ struct CancelSession {
   int finishing;             /* registry.c is rolling back on our behalf */
   int eXactKind;             /* XACT_*: what the open transaction holds */
   i64 iLogCancel;            /* cancel_log entry of the pending iCancelQuery */
+  int cursorIdle;            /* a look (registry.c, regProbeLocked) found
+                             ** the listed statements left open, nothing
+                             ** running: a forgotten cursor. Cleared by
+                             ** the own thread at every statement start
+                             ** and end. */
 
   /* Set and read by the session's own thread only. */
   int busyTimeoutMs;         /* honoured by our busy handler */
@@ -95,6 +100,8 @@ struct CancelSession {
   /* Guarded by the registry lock. */
   i64 iLogTerm;              /* cancel_log entry of the termination */
   i64 termErrorSinceUs;      /* the reaper first saw the error it waits on */
+  u64 idleProbeQuery;        /* forgotten cursor seen by the idle check: */
+  i64 idleProbeSteps;        /* its newest execution and VM steps then */
 
   /* Requests, read lock-free by the hooks. */
   atomic_int anyRequest;     /* nonzero: look at iCancelQuery or eTerm */
