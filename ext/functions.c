@@ -22,6 +22,7 @@
 #include "functions.h"
 #include "registry.h"
 #include "cancel.h"
+#include "hooks.h"
 SQLITE_EXTENSION_INIT3
 
 #include <ctype.h>
@@ -398,7 +399,20 @@ static void funcPgTerminateBackend(sqlite3_context *ctx, int argc, sqlite3_value
     return;
   }
   if( rc==REG_OK && timeoutMs>0 ){
-    rc = registryWaitGone(s, pid, (int)timeoutMs) ? REG_OK : REG_NOTFOUND;
+    /* A wait of ours: the caller's cancel, termination and statement
+    ** timeout end it. When the caller terminated itself, that is at
+    ** once: 1, its locks go when this statement ends. */
+    int r = registryWaitGoneStop(s, pid, (int)timeoutMs, hooksWaitStop, s);
+    if( r<0 ){
+      if( pid==s->pid ){
+        sqlite3_result_int(ctx, 1);
+      }else{
+        sqlite3_result_error(ctx, "interrupted", -1);
+        sqlite3_result_error_code(ctx, SQLITE_INTERRUPT);
+      }
+      return;
+    }
+    rc = r ? REG_OK : REG_NOTFOUND;
   }
   sqlite3_result_int(ctx, rc==REG_OK);
 }

@@ -306,6 +306,31 @@ static int hooksProgress(void *p){
   return 0;
 }
 
+/*
+** For the waits the extension itself causes inside a statement of s, on
+** s's own thread (job_progress on a paused job, job_wait, the wait of
+** pg_terminate_backend(pid, timeout_ms)): nonzero when that statement
+** must stop now, for the reasons the progress handler stops one: a
+** cancel names it, the session was terminated, or its statement timeout
+** passed. Logged as the progress handler logs ('interrupted'). The
+** caller then fails the statement with SQLITE_INTERRUPT.
+*/
+int hooksWaitStop(void *p){
+  CancelSession *s = (CancelSession*)p;
+  int eWhy;
+  sharedServeOwnCancel(s);
+  eWhy = hooksStopReason(s);
+  if( eWhy ){
+    hooksStopped(s, eWhy, LOG_INTERRUPTED);
+    return 1;
+  }
+  if( s->curDeadlineUs && registryMonoUs()>=s->curDeadlineUs ){
+    hooksTimedOut(s, LOG_INTERRUPTED);
+    return 1;
+  }
+  return 0;
+}
+
 /* The same back-off as SQLite's own busy handler. */
 static const int aBusyDelayMs[] = { 1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50, 100 };
 

@@ -22,5 +22,8 @@
 void hooksInstall(CancelSession *s);
 void hooksRemove(CancelSession *s);
 void hooksDenyAll(CancelSession *s);   /* install the deny-all authorizer */
+/* An extension's own wait inside a statement of session p (own thread):
+** nonzero when the statement must stop (cancel, terminate, timeout). */
+int hooksWaitStop(void *p);
 
 #endif /* CANCEL_HOOKS_H */

@@ -845,20 +845,46 @@ int registryFinishTermination(CancelSession *s){
 }
 
 int registryWaitGone(CancelSession *pCaller, i64 pid, int timeoutMs){
+  return registryWaitGoneStop(pCaller, pid, timeoutMs, 0, 0)==1;
+}
+
+/* How often the wait looks at xStop (a cancel or timeout of the waiting
+** statement is signalled on the caller's own condition, not regGone). */
+#define REG_STOP_POLL_MS 10
+
+int registryWaitGoneStop(CancelSession *pCaller, i64 pid, int timeoutMs,
+                         int (*xStop)(void*), void *pArg){
   struct timespec dl;
   int bGone = 0;
+  i64 endUs = registryMonoUs() + (i64)timeoutMs*1000;
   if( !regPidIsOurs(pid) ){
     if( pCaller==0 || !sharedUsable(pCaller->pShReg) ) return 1;
-    return sharedWaitGone(pCaller->pShReg, pid, timeoutMs);
+    if( xStop==0 ) return sharedWaitGone(pCaller->pShReg, pid, timeoutMs);
+    for(;;){
+      i64 leftUs = endUs - registryMonoUs();
+      int slice = leftUs<REG_STOP_POLL_MS*1000 ? (int)(leftUs/1000) : REG_STOP_POLL_MS;
+      if( xStop(pArg) ) return -1;
+      if( sharedWaitGone(pCaller->pShReg, pid, slice>0 ? slice : 0) ) return 1;
+      if( registryMonoUs()>=endUs ) return 0;
+    }
   }
-  dl = portRealtimeAfter((int64_t)timeoutMs*1000);
   pthread_mutex_lock(&regMu);
   for(;;){
+    i64 leftUs;
     if( regByPid(pid)==0 ){ bGone = 1; break; }
-    if( pthread_cond_timedwait(&regGone, &regMu, &dl)==ETIMEDOUT ){
-      bGone = regByPid(pid)==0;
-      break;
+    if( xStop ){
+      int bStop;
+      pthread_mutex_unlock(&regMu);      /* (xStop may take regMu) */
+      bStop = xStop(pArg);
+      pthread_mutex_lock(&regMu);
+      if( bStop ){ bGone = -1; break; }
+      if( regByPid(pid)==0 ){ bGone = 1; break; }
     }
+    leftUs = endUs - registryMonoUs();
+    if( leftUs<=0 ) break;
+    if( xStop && leftUs>REG_STOP_POLL_MS*1000 ) leftUs = REG_STOP_POLL_MS*1000;
+    dl = portRealtimeAfter(leftUs);
+    pthread_cond_timedwait(&regGone, &regMu, &dl);
   }
   pthread_mutex_unlock(&regMu);
   return bGone;

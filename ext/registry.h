@@ -193,6 +193,10 @@ int registryTerminateByPid(CancelSession *pCaller, i64 pid, const char *zAction)
 int registryCheckSerial(CancelSession *pCaller, u64 tag, u64 iSerial);
 void registryLogDenied(CancelSession *pCaller, const char *zAction, u64 tag, u64 iSerial);
 int registryWaitGone(CancelSession *pCaller, i64 pid, int timeoutMs);  /* 1 gone, 0 timed out */
+/* The same inside a statement of pCaller: -1 when xStop(pArg) says the
+** statement must stop (hooksWaitStop: cancel, terminate, timeout). */
+int registryWaitGoneStop(CancelSession *pCaller, i64 pid, int timeoutMs,
+                         int (*xStop)(void*), void *pArg);
 /* The registry file state of pCaller's database, for cancel_registry(). */
 char *registrySharedStatus(CancelSession *pCaller);
 
