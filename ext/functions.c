@@ -25,6 +25,7 @@
 #include "functions.h"
 #include "registry.h"
 #include "cancel.h"
+#include "hooks.h"
 SQLITE_EXTENSION_INIT3
 
 #include <ctype.h>
@@ -403,9 +404,16 @@ static void funcPgTerminateBackend(sqlite3_context *ctx, int argc, sqlite3_value
     return;
   }
   /* Terminating itself: nothing to wait for, the termination takes
-  ** effect when this statement has ended. */
+  ** effect when this statement has ended. Any other wait is one of ours:
+  ** the caller's cancel, termination and statement timeout end it. */
   if( rc==REG_OK && timeoutMs>0 && pid!=s->pid ){
-    rc = registryWaitGone(s, pid, (int)timeoutMs) ? REG_OK : REG_NOTFOUND;
+    int r = registryWaitGoneStop(s, pid, (int)timeoutMs, hooksWaitStop, s);
+    if( r<0 ){
+      sqlite3_result_error(ctx, "interrupted", -1);
+      sqlite3_result_error_code(ctx, SQLITE_INTERRUPT);
+      return;
+    }
+    rc = r ? REG_OK : REG_NOTFOUND;
   }
   sqlite3_result_int(ctx, rc==REG_OK);
 }

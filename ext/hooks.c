@@ -225,9 +225,17 @@ static void hooksStmtStart(CancelSession *s, void *pStmt, const char *zSql){
   u64 iQuery = hooksNextQuery(s);
   int bAutocommit = sqlite3_get_autocommit(s->db);
   int timeoutMs = atomic_load_explicit(&s->stmtTimeoutMs, memory_order_relaxed);
+  int idleMs = atomic_load_explicit(&s->idleTimeoutMs, memory_order_relaxed);
   i64 deadlineUs = timeoutMs>0 ? registryMonoUs() + (i64)timeoutMs*1000 : 0;
   int i;
-  if( atomic_load_explicit(&s->idleDeadlineUs, memory_order_relaxed) ){
+  if( idleMs>0 && atomic_load(&s->eTerm)==TERM_NONE ){
+    /* With an idle timeout only: the statement may be left open after a
+    ** row (a forgotten cursor, which the hooks cannot see); the reaper
+    ** looks at it then (registry.c, regIdleExpired). */
+    i64 d = registryMonoUs() + (i64)idleMs*1000;
+    atomic_store(&s->idleDeadlineUs, d);
+    registryIdleDeadline(d);
+  }else if( atomic_load_explicit(&s->idleDeadlineUs, memory_order_relaxed) ){
     atomic_store(&s->idleDeadlineUs, 0);    /* no longer idle */
   }
   if( atomic_load(&s->eTerm)!=TERM_NONE ){
@@ -266,6 +274,7 @@ static void hooksStmtStart(CancelSession *s, void *pStmt, const char *zSql){
   s->aStmt[i].startMs = now;
   s->aStmt[i].deadlineUs = deadlineUs;
   s->aStmt[i].zSql = zSql;
+  s->cursorIdle = 0;
   s->curDeadlineUs = deadlineUs;
   s->execThread = pthread_self();
   if( bAutocommit && s->xactStartMs==0 ) s->xactStartMs = now;
@@ -279,7 +288,7 @@ static void hooksStmtEnd(CancelSession *s, void *pStmt){
   ** left: spare the call (it takes the connection mutex). */
   int eKind = (bAutocommit && s->nStmt<=1) ? XACT_NONE : sqlite3_txn_state(s->db, 0);
   int idleMs = atomic_load_explicit(&s->idleTimeoutMs, memory_order_relaxed);
-  int i, bIdleInXact, bSelfTerm;
+  int i, bIdleInXact, bSelfTerm, bOpenLeft;
   i64 iLogFinished = 0;
   pthread_mutex_lock(&s->mu);
   for(i=0; i<s->nStmt && s->aStmt[i].pStmt!=pStmt; i++){}
@@ -307,6 +316,8 @@ static void hooksStmtEnd(CancelSession *s, void *pStmt){
     s->nStmt--;
   }
   s->curDeadlineUs = s->nStmt>0 ? s->aStmt[s->nStmt-1].deadlineUs : 0;
+  s->cursorIdle = 0;
+  bOpenLeft = s->nStmt>0;
   s->inXact = !bAutocommit;
   s->eXactKind = eKind;
   if( bAutocommit && s->nStmt==0 ) s->xactStartMs = 0;
@@ -320,10 +331,14 @@ static void hooksStmtEnd(CancelSession *s, void *pStmt){
   }
   registrySetWaiting(s, 0);
   cancelLogOutcome(iLogFinished, LOG_FINISHED);
-  if( bIdleInXact && idleMs>0 && atomic_load(&s->eTerm)==TERM_NONE ){
+  if( (bIdleInXact || bOpenLeft) && idleMs>0 && atomic_load(&s->eTerm)==TERM_NONE ){
+    /* idle in a transaction, or another statement is still open (maybe
+    ** a forgotten cursor: the reaper looks) */
     i64 d = registryMonoUs() + (i64)idleMs*1000;
     atomic_store(&s->idleDeadlineUs, d);
     registryIdleDeadline(d);
+  }else if( atomic_load_explicit(&s->idleDeadlineUs, memory_order_relaxed) ){
+    atomic_store(&s->idleDeadlineUs, 0);
   }
   if( atomic_load(&s->eTerm)==TERM_REQUEST ) registryKickReaper();
 }
@@ -367,6 +382,31 @@ static int hooksProgress(void *p){
     registrySetWaiting(s, 0);
   }
   if( s->xAppProgress ) return s->xAppProgress(s->pAppProgressArg);
+  return 0;
+}
+
+/*
+** For the waits the extension itself causes inside a statement of s, on
+** s's own thread (job_progress on a paused job, job_wait, the wait of
+** pg_terminate_backend(pid, timeout_ms)): nonzero when that statement
+** must stop now, for the reasons the progress handler stops one: a
+** cancel names it, the session was terminated, or its statement timeout
+** passed. Logged as the progress handler logs ('interrupted'). The
+** caller then fails the statement with SQLITE_INTERRUPT.
+*/
+int hooksWaitStop(void *p){
+  CancelSession *s = (CancelSession*)p;
+  int eWhy;
+  sharedServeOwnCancel(s);
+  eWhy = hooksStopReason(s);
+  if( eWhy ){
+    hooksStopped(s, eWhy, LOG_INTERRUPTED);
+    return 1;
+  }
+  if( s->curDeadlineUs && registryMonoUs()>=s->curDeadlineUs ){
+    hooksTimedOut(s, LOG_INTERRUPTED);
+    return 1;
+  }
   return 0;
 }
 

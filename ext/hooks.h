@@ -28,5 +28,8 @@ int hooksIsReasonQuery(const char *zSql);
 ** (returns the text after it, or NULL). */
 const char *hooksSkipSpace(const char *z);
 const char *hooksKeyword(const char *z, const char *zKw);
+/* An extension's own wait inside a statement of session p (own thread):
+** nonzero when the statement must stop (cancel, terminate, timeout). */
+int hooksWaitStop(void *p);
 
 #endif /* CANCEL_HOOKS_H */

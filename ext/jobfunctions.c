@@ -16,6 +16,7 @@
 #include "jobfunctions.h"
 #include "functions.h"
 #include "jobkinds.h"
+#include "hooks.h"
 SQLITE_EXTENSION_INIT3
 
 #include <stdio.h>
@@ -164,6 +165,14 @@ static void jfVacuum(sqlite3_context *ctx, int argc, sqlite3_value **argv){
 
 /* ------------------------------------------------------------ waiting */
 
+/* A wait of ours ended because the statement was cancelled, its session
+** terminated or its statement timeout passed (hooksWaitStop): fail the
+** statement as the progress handler would. */
+static void jfInterrupted(sqlite3_context *ctx){
+  sqlite3_result_error(ctx, "interrupted", -1);
+  sqlite3_result_error_code(ctx, SQLITE_INTERRUPT);
+}
+
 static int jfJobId(sqlite3_context *ctx, sqlite3_value *v, const char *zFunc, i64 *pId){
   return funcIntArg(ctx, v, zFunc, "job_id", pId);
 }
@@ -186,7 +195,9 @@ static void jfWait(sqlite3_context *ctx, int argc, sqlite3_value **argv){
       return;
     }
   }
-  eStatus = jobWait(registryScope(jfSession(ctx)), id, (int)timeoutMs);
+  eStatus = jobWaitStop(registryScope(jfSession(ctx)), id, (int)timeoutMs,
+                        hooksWaitStop, jfSession(ctx));
+  if( eStatus==-2 ){ jfInterrupted(ctx); return; }
   if( eStatus<0 ){ jfNotFound(ctx, id); return; }
   sqlite3_result_text(ctx, jobStatusName(eStatus), -1, SQLITE_STATIC);
 }
@@ -335,6 +346,7 @@ static CancelJob *jfOwnJob(sqlite3_context *ctx, sqlite3_value *v, const char *z
 ** canceled" once a cancel was asked for; blocks while paused. */
 static void jfProgress(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   CancelJob *p;
+  int rc;
   double f;
   const char *zStatus = 0;
   int t = sqlite3_value_numeric_type(argv[1]);
@@ -352,9 +364,11 @@ static void jfProgress(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   if( (p = jfOwnJob(ctx, argv[0], "job_progress"))==0 ) return;
   if( jobIsFinished(jobGetStatus(p)) ){
     jfErr(ctx, sqlite3_mprintf("job_progress: job %lld has ended", (long long)p->id));
-  }else if( jobCheckpoint(p)==JOB_CANCEL ){
+  }else if( (rc = jobCheckpointStop(p, hooksWaitStop, jfSession(ctx)))==JOB_CANCEL ){
     jobReverting(p);
     sqlite3_result_error(ctx, "job canceled", -1);
+  }else if( rc==JOB_STOPPED ){
+    jfInterrupted(ctx);            /* the job stays paused */
   }else{
     jobProgress(p, f, zStatus);
     sqlite3_result_double(ctx, f);

@@ -162,7 +162,53 @@ void jobStart(CancelJob *p){
   pthread_mutex_unlock(&jobMu);
 }
 
+/*
+** How often a wait inside a statement (job_progress on a paused job,
+** job_wait) looks at xStop: a change of the job's status wakes it at
+** once (p->cond), but a cancel, a termination or a statement timeout of
+** the waiting statement is signalled on the session's own condition,
+** and one thread cannot wait on two conditions. A look every
+** JOB_STOP_POLL_MS while blocked costs nothing next to the wait.
+*/
+#define JOB_STOP_POLL_MS 10
+
+/* With jobMu held: wait on p->cond, for at most JOB_STOP_POLL_MS when
+** xStop is given (and no later than *pDl when pDl is given). Returns
+** nonzero if *pDl passed. */
+static int jobCondWait(CancelJob *p, int (*xStop)(void*), const struct timespec *pDl){
+  struct timespec dl;
+  if( xStop==0 ){
+    if( pDl==0 ){
+      pthread_cond_wait(&p->cond, &jobMu);
+      return 0;
+    }
+    return pthread_cond_timedwait(&p->cond, &jobMu, pDl)==ETIMEDOUT;
+  }
+  dl = portRealtimeAfter((int64_t)JOB_STOP_POLL_MS*1000);
+  if( pDl && (pDl->tv_sec<dl.tv_sec
+           || (pDl->tv_sec==dl.tv_sec && pDl->tv_nsec<dl.tv_nsec)) ){
+    return pthread_cond_timedwait(&p->cond, &jobMu, pDl)==ETIMEDOUT;
+  }
+  pthread_cond_timedwait(&p->cond, &jobMu, &dl);
+  return 0;
+}
+
+/* With jobMu held: ask xStop (without jobMu: it takes the session's
+** locks and may write the cancel log). */
+static int jobAskStop(int (*xStop)(void*), void *pArg){
+  int b;
+  if( xStop==0 ) return 0;
+  pthread_mutex_unlock(&jobMu);
+  b = xStop(pArg);
+  pthread_mutex_lock(&jobMu);
+  return b;
+}
+
 int jobCheckpoint(CancelJob *p){
+  return jobCheckpointStop(p, 0, 0);
+}
+
+int jobCheckpointStop(CancelJob *p, int (*xStop)(void*), void *pArg){
   int rc;
   pthread_mutex_lock(&jobMu);
   for(;;){
@@ -172,7 +218,9 @@ int jobCheckpoint(CancelJob *p){
       continue;
     }
     if( p->eStatus==JOB_PAUSED ){
-      pthread_cond_wait(&p->cond, &jobMu);
+      if( jobAskStop(xStop, pArg) ){ rc = JOB_STOPPED; break; }
+      if( p->eStatus!=JOB_PAUSED ) continue;
+      jobCondWait(p, xStop, 0);
       continue;
     }
     rc = JOB_GO;
@@ -388,18 +436,25 @@ void jobsServeRemote(SharedReg *pSh, int iSlot, u64 owner, int eOp){
 }
 
 /* job_wait() on a job of another process: its status is polled. */
-static int jobWaitRemote(SharedReg *pSh, i64 id, int timeoutMs){
+static int jobWaitRemote(SharedReg *pSh, i64 id, int timeoutMs,
+                         int (*xStop)(void*), void *pArg){
   i64 endUs = registryMonoUs() + (i64)timeoutMs*1000;
   for(;;){
     int e = sharedJobStatus(pSh, id);
     struct timespec ts = { 0, 2000000 };    /* 2 ms */
     if( e<0 || jobIsFinished(e) ) return e;
     if( timeoutMs>=0 && registryMonoUs()>=endUs ) return e;
+    if( xStop && xStop(pArg) ) return -2;
     nanosleep(&ts, 0);
   }
 }
 
 int jobWait(SharedReg *pSh, i64 id, int timeoutMs){
+  return jobWaitStop(pSh, id, timeoutMs, 0, 0);
+}
+
+int jobWaitStop(SharedReg *pSh, i64 id, int timeoutMs,
+                int (*xStop)(void*), void *pArg){
   CancelJob *p;
   int eStatus;
   struct timespec dl;
@@ -409,17 +464,16 @@ int jobWait(SharedReg *pSh, i64 id, int timeoutMs){
   if( p==0 ){
     /* not a job of this process: one of another? (doc/ids.md) */
     pthread_mutex_unlock(&jobMu);
-    return sharedUsable(pSh) ? jobWaitRemote(pSh, id, timeoutMs) : -1;
+    return sharedUsable(pSh) ? jobWaitRemote(pSh, id, timeoutMs, xStop, pArg) : -1;
   }
   p->nRef++;
+  eStatus = -3;
   while( !jobIsFinished(p->eStatus) ){
-    if( timeoutMs<0 ){
-      pthread_cond_wait(&p->cond, &jobMu);
-    }else if( pthread_cond_timedwait(&p->cond, &jobMu, &dl)==ETIMEDOUT ){
-      break;
-    }
+    if( jobAskStop(xStop, pArg) ){ eStatus = -2; break; }
+    if( jobIsFinished(p->eStatus) ) break;
+    if( jobCondWait(p, xStop, timeoutMs<0 ? 0 : &dl) ) break;
   }
-  eStatus = p->eStatus;
+  if( eStatus!=-2 ) eStatus = p->eStatus;
   pthread_mutex_unlock(&jobMu);
   jobRelease(p);
   return eStatus;

@@ -34,8 +34,9 @@
 #define JOB_SUCCEEDED        8
 
 /* Results of jobCheckpoint() */
-#define JOB_GO     0
-#define JOB_CANCEL 1
+#define JOB_GO      0
+#define JOB_CANCEL  1
+#define JOB_STOPPED 2   /* jobCheckpointStop: xStop said stop */
 
 typedef struct CancelJob CancelJob;
 struct CancelJob {
@@ -76,6 +77,9 @@ int jobExists(SharedReg *pSh, i64 id);   /* here or in another process */
 /* For the thread doing the work. */
 void jobStart(CancelJob *p);             /* pending -> running */
 int jobCheckpoint(CancelJob *p);         /* JOB_GO or JOB_CANCEL; blocks when paused */
+/* The same, inside a statement: while paused, xStop(pArg) is asked (at
+** least every 10 ms) whether the statement must stop; JOB_STOPPED if so. */
+int jobCheckpointStop(CancelJob *p, int (*xStop)(void*), void *pArg);
 int jobWantsCancel(CancelJob *p);        /* non-blocking: cancel asked for? */
 int jobWantsPause(CancelJob *p);         /* non-blocking: pause asked for? */
 void jobProgress(CancelJob *p, double fraction, const char *zRunning);
@@ -111,6 +115,9 @@ int jobIsFinished(int eStatus);
 /* Block until the job has finished or timeoutMs passed (<0: forever).
 ** Returns the status, or -1 if not found. */
 int jobWait(SharedReg *pSh, i64 id, int timeoutMs);
+/* The same, inside a statement: -2 when xStop(pArg) said stop. */
+int jobWaitStop(SharedReg *pSh, i64 id, int timeoutMs,
+                int (*xStop)(void*), void *pArg);
 
 /* The coordinator session of application jobs closed: fail its
 ** unfinished jobs. */

@@ -874,10 +874,28 @@ void registrySelfTerminate(CancelSession *s){
   if( bDo ) hooksDenyAll(s);
 }
 
+/* With the connection's mutex held: reset every statement of db that is
+** in the middle of a run (stepped, not reset). Returns how many it
+** found. */
+static int regResetAll(sqlite3 *db){
+  sqlite3_stmt *p;
+  int n = 0;
+  for(p=sqlite3_next_stmt(db, 0); p; p=sqlite3_next_stmt(db, p)){
+    if( sqlite3_stmt_busy(p) ){
+      sqlite3_reset(p);
+      n++;
+    }
+  }
+  return n;
+}
+
 /*
-** Complete the termination of s: roll back its transaction (releasing
-** its locks) and install the deny-all authorizer, which also expires
-** every prepared statement so that none can run again.
+** Complete the termination of s: reset its open statements and roll
+** back its transaction (releasing every lock it holds) and install the
+** deny-all authorizer, which also expires every prepared statement so
+** that none can run again. TERM_DONE (the session leaves the list, here
+** and in other processes, and the cancel log says 'terminated') is set
+** only once no transaction and no statement is left.
 **
 ** Returns 1 when nothing is left to do (done, closing, or impossible
 ** because the connection has no mutex), 0 to be retried later.
@@ -888,7 +906,7 @@ void registrySelfTerminate(CancelSession *s){
 */
 int registryFinishTermination(CancelSession *s){
   sqlite3_mutex *m;
-  int bSameThread;
+  int bSameThread, bLeft, rcErr;
   pthread_mutex_lock(&regMu);
   if( s->closing || atomic_load(&s->eTerm)!=TERM_REQUEST ){
     pthread_mutex_unlock(&regMu);
@@ -915,7 +933,10 @@ int registryFinishTermination(CancelSession *s){
   ** transaction is still open (an interrupted write rolls back by
   ** itself), wait TERM_ERROR_GRACE_US for the application to read it and
   ** roll back itself, and never write an error message of our own. */
-  if( sqlite3_errcode(s->db)!=SQLITE_OK && !sqlite3_get_autocommit(s->db) ){
+  rcErr = sqlite3_errcode(s->db);     /* (a step that returned a row or
+                                      ** finished leaves ROW or DONE) */
+  if( rcErr!=SQLITE_OK && rcErr!=SQLITE_ROW && rcErr!=SQLITE_DONE
+   && !sqlite3_get_autocommit(s->db) ){
     i64 now = registryMonoUs();
     if( s->termErrorSinceUs==0 ) s->termErrorSinceUs = now;
     if( now - s->termErrorSinceUs < TERM_ERROR_GRACE_US ){
@@ -939,12 +960,28 @@ int registryFinishTermination(CancelSession *s){
   s->nPin++;
   pthread_mutex_unlock(&regMu);
 
-  /* A successful ROLLBACK leaves the message bytes alone: it only marks
-  ** the error cleared. */
+  /* Every lock goes: first the statements the application stepped and
+  ** left (a forgotten cursor keeps a read transaction open, in autocommit
+  ** mode too), then the transaction. We hold the connection mutex, so no
+  ** statement of it runs now (one running on this very thread was ruled
+  ** out above): sqlite3_stmt_busy() and sqlite3_reset() are safe here,
+  ** and only here. Each reset fires the trace's PROFILE event, which
+  ** takes the statement off the session's list. The deny-all authorizer
+  ** expires every statement: one the application steps again is
+  ** re-prepared, and refused ("not authorized"), never restarted. A
+  ** successful ROLLBACK leaves the message bytes alone: it only marks
+  ** the error cleared; a reset of a statement that returned a row has no
+  ** error to transfer. */
+  hooksDenyAll(s);
+  regResetAll(s->db);
   if( !sqlite3_get_autocommit(s->db) ){
     sqlite3_exec(s->db, "ROLLBACK", 0, 0, 0);
   }
-  hooksDenyAll(s);
+  /* Report success only once the locks are gone: otherwise stay
+  ** 'terminating' (listed, not logged as terminated, the waiting forms
+  ** keep waiting) and let the reaper try again. */
+  bLeft = regResetAll(s->db)>0
+       || sqlite3_txn_state(s->db, 0)!=SQLITE_TXN_NONE;
 
   pthread_mutex_lock(&s->mu);
   s->finishing = 0;
@@ -952,6 +989,11 @@ int registryFinishTermination(CancelSession *s){
   s->eXactKind = sqlite3_txn_state(s->db, 0);
   if( !s->inXact && s->nStmt==0 ) s->xactStartMs = 0;
   pthread_mutex_unlock(&s->mu);
+  if( bLeft ){
+    sqlite3_mutex_leave(m);
+    regUnpin(s);
+    return 0;
+  }
   atomic_store(&s->idleDeadlineUs, 0);
   atomic_store(&s->eTerm, TERM_DONE);
   pthread_mutex_lock(&s->mu);
@@ -968,25 +1010,125 @@ int registryFinishTermination(CancelSession *s){
 }
 
 int registryWaitGone(CancelSession *pCaller, i64 pid, int timeoutMs){
+  return registryWaitGoneStop(pCaller, pid, timeoutMs, 0, 0)==1;
+}
+
+/* How often the wait looks at xStop (a cancel or timeout of the waiting
+** statement is signalled on the caller's own condition, not regGone). */
+#define REG_STOP_POLL_MS 10
+
+int registryWaitGoneStop(CancelSession *pCaller, i64 pid, int timeoutMs,
+                         int (*xStop)(void*), void *pArg){
   struct timespec dl;
   int bGone = 0;
+  i64 endUs = registryMonoUs() + (i64)timeoutMs*1000;
+  SharedReg *pSh = registryScope(pCaller);
   pthread_mutex_lock(&regMu);
   if( regByPid(pid)==0 ){
     /* not (or no longer) a session of this process: one of another? */
     pthread_mutex_unlock(&regMu);
-    if( !sharedUsable(registryScope(pCaller)) ) return 1;
-    return sharedWaitGone(registryScope(pCaller), pid, timeoutMs);
-  }
-  dl = portRealtimeAfter((int64_t)timeoutMs*1000);
-  for(;;){
-    if( regByPid(pid)==0 ){ bGone = 1; break; }
-    if( pthread_cond_timedwait(&regGone, &regMu, &dl)==ETIMEDOUT ){
-      bGone = regByPid(pid)==0;
-      break;
+    if( !sharedUsable(pSh) ) return 1;
+    if( xStop==0 ) return sharedWaitGone(pSh, pid, timeoutMs);
+    for(;;){
+      i64 leftUs = endUs - registryMonoUs();
+      int slice = leftUs<REG_STOP_POLL_MS*1000 ? (int)(leftUs/1000) : REG_STOP_POLL_MS;
+      if( xStop(pArg) ) return -1;
+      if( sharedWaitGone(pSh, pid, slice>0 ? slice : 0) ) return 1;
+      if( registryMonoUs()>=endUs ) return 0;
     }
+  }
+  for(;;){
+    i64 leftUs;
+    if( regByPid(pid)==0 ){ bGone = 1; break; }
+    if( xStop ){
+      int bStop;
+      pthread_mutex_unlock(&regMu);      /* (xStop may take regMu) */
+      bStop = xStop(pArg);
+      pthread_mutex_lock(&regMu);
+      if( bStop ){ bGone = -1; break; }
+      if( regByPid(pid)==0 ){ bGone = 1; break; }
+    }
+    leftUs = endUs - registryMonoUs();
+    if( leftUs<=0 ) break;
+    if( xStop && leftUs>REG_STOP_POLL_MS*1000 ) leftUs = REG_STOP_POLL_MS*1000;
+    dl = portRealtimeAfter(leftUs);
+    pthread_cond_timedwait(&regGone, &regMu, &dl);
   }
   pthread_mutex_unlock(&regMu);
   return bGone;
+}
+
+/* ------------------------------------------------- forgotten cursors */
+
+/*
+** A statement that returned a row and was left without a reset (a
+** forgotten cursor: the most common way a Python or ORM application
+** holds a lock) keeps a read transaction, and its lock, until it is
+** reset or finalized. hooks.c lists a statement from its first step
+** (trace STMT) to its end (PROFILE: done, reset or finalize), so such a
+** statement stays listed exactly as a running one does. SQLite reports
+** no "row returned" event, and wrapping sqlite3_step is not open to an
+** extension; a check at every step would tax every statement of every
+** session for the sake of the rare one. So the difference is found out
+** when someone looks: the `sessions` table, pg_blocking_pids() and
+** blocking_sessions(), and the idle-in-transaction check of the reaper.
+**
+** The look takes the connection mutex with a try-lock, with regMu held
+** (as registryFinishTermination does, so close cannot race it). If the
+** mutex is free, nothing of that connection runs: what is listed is
+** open and left, and sqlite3_txn_state() says what it holds. If it is
+** taken, a statement runs: 'active'. Undecidable, and left as the hooks
+** recorded it ('active'): a connection without a mutex, and one whose
+** newest statement was started by the very thread that looks (it may be
+** inside that statement; the recursive mutex would let it in).
+**
+** Returns 1 when the session was found idle with statements left open
+** (*pOut filled in, s->cursorIdle set and published), else 0.
+*/
+typedef struct RegProbe RegProbe;
+struct RegProbe {
+  int eKind;                 /* XACT_* from sqlite3_txn_state() */
+  i64 nSteps;                /* VM steps of the open statements */
+  u64 iNewest;               /* the newest listed execution */
+};
+static int regProbeLocked(CancelSession *s, RegProbe *pOut){
+  sqlite3_mutex *m;
+  sqlite3_stmt *p;
+  int bOwn, nStmt;
+  if( s->closing ) return 0;
+  pthread_mutex_lock(&s->mu);
+  nStmt = s->nStmt;
+  bOwn = nStmt>0 && pthread_equal(s->execThread, pthread_self());
+  pOut->iNewest = nStmt>0 ? s->aStmt[nStmt-1].iQuery : 0;
+  pthread_mutex_unlock(&s->mu);
+  if( nStmt==0 || bOwn ) return 0;
+  m = sqlite3_db_mutex(s->db);
+  if( m==0 ) return 0;
+  if( sqlite3_mutex_try(m)!=SQLITE_OK ){
+    pthread_mutex_lock(&s->mu);
+    if( s->cursorIdle ){            /* it runs again (a re-step) */
+      s->cursorIdle = 0;
+      sharedPublishActivity(s);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return 0;
+  }
+  pOut->eKind = sqlite3_txn_state(s->db, 0);
+  pOut->nSteps = 0;
+  for(p=sqlite3_next_stmt(s->db, 0); p; p=sqlite3_next_stmt(s->db, p)){
+    if( sqlite3_stmt_busy(p) ){
+      pOut->nSteps += sqlite3_stmt_status(p, SQLITE_STMTSTATUS_VM_STEP, 0);
+    }
+  }
+  pthread_mutex_lock(&s->mu);
+  if( !s->cursorIdle || s->eXactKind!=pOut->eKind ){
+    s->cursorIdle = 1;
+    s->eXactKind = pOut->eKind;
+    sharedPublishActivity(s);       /* other processes see it too */
+  }
+  pthread_mutex_unlock(&s->mu);
+  sqlite3_mutex_leave(m);
+  return 1;
 }
 
 /* ----------------------------------------------------------- reaper */
@@ -997,7 +1139,7 @@ int registryWaitGone(CancelSession *pCaller, i64 pid, int timeoutMs){
 static int regIdleExpired(CancelSession **aOut, int nMax, i64 *pNextUs){
   CancelSession *s;
   i64 nowUs = registryMonoUs();
-  int n = 0;
+  int n = 0, nStmt, bIdle;
   *pNextUs = 0;
   for(s=regFirst; s; s=s->pNext){
     i64 d = atomic_load(&s->idleDeadlineUs);
@@ -1008,12 +1150,45 @@ static int regIdleExpired(CancelSession **aOut, int nMax, i64 *pNextUs){
     }
     if( n==nMax ){ *pNextUs = nowUs; continue; }   /* next round */
     pthread_mutex_lock(&s->mu);
-    if( s->nStmt==0 && s->inXact ){       /* still idle in a transaction */
+    nStmt = s->nStmt;
+    bIdle = nStmt==0 && s->inXact;        /* still idle in a transaction */
+    pthread_mutex_unlock(&s->mu);
+    if( nStmt>0 ){
+      /* A statement is listed: it runs, or it is a forgotten cursor
+      ** (regProbeLocked). The hooks see no "row returned", so the idle
+      ** time of a cursor is measured from the first look that finds it
+      ** left open: it is terminated when a second look, a timeout
+      ** later, finds the same execution with no step taken meanwhile
+      ** (between one and two timeouts after it was left). */
+      RegProbe pr;
+      i64 next = nowUs + (i64)atomic_load(&s->idleTimeoutMs)*1000;
+      if( next==nowUs ){                  /* the timeout was turned off */
+        atomic_compare_exchange_strong(&s->idleDeadlineUs, &d, 0);
+        continue;
+      }
+      if( regProbeLocked(s, &pr) && pr.eKind!=XACT_NONE ){
+        if( s->idleProbeQuery==pr.iNewest && s->idleProbeSteps==pr.nSteps ){
+          bIdle = 1;
+        }
+        s->idleProbeQuery = pr.iNewest;
+        s->idleProbeSteps = pr.nSteps;
+      }else{
+        s->idleProbeQuery = 0;
+      }
+      if( !bIdle ){
+        /* look again later (unless its own thread re-armed it meanwhile) */
+        if( atomic_compare_exchange_strong(&s->idleDeadlineUs, &d, next) ){
+          if( *pNextUs==0 || next<*pNextUs ) *pNextUs = next;
+        }
+        continue;
+      }
+    }
+    if( bIdle ){
+      s->idleProbeQuery = 0;
       atomic_store(&s->idleDeadlineUs, 0);
       s->nPin++;
       aOut[n++] = s;
     }
-    pthread_mutex_unlock(&s->mu);
   }
   return n;
 }
@@ -1128,11 +1303,16 @@ void registryKickReaper(void){
 
 /* ---------------------------------------------------------- snapshot */
 
+/* s->mu held. A forgotten cursor (see regProbeLocked) is idle in its
+** (read) transaction, as PostgreSQL shows a session between two fetches
+** of a cursor; active_query still names the open statement. */
 static const char *regStatus(CancelSession *s){
   if( atomic_load(&s->eTerm)!=TERM_NONE ) return "terminating";
   if( atomic_load(&s->waitingSinceMs)!=0 ) return "waiting";
-  if( s->nStmt>0 ) return "active";
-  if( s->inXact ) return "idle in transaction";
+  if( s->nStmt>0 && !s->cursorIdle ) return "active";
+  if( s->inXact || (s->cursorIdle && s->eXactKind!=XACT_NONE) ){
+    return "idle in transaction";
+  }
   return "idle";
 }
 
@@ -1166,6 +1346,10 @@ int registrySnapshot(CancelSession *pCaller, SessionRow **paRow, int *pnRow){
     if( r->zUser==0 || r->zAppName==0 || r->zDatabase==0
      || (s->zClientAddr && r->zClientAddr==0) ){
       rc = SQLITE_NOMEM;
+    }
+    {
+      RegProbe pr;
+      regProbeLocked(s, &pr);     /* a forgotten cursor is idle */
     }
     pthread_mutex_lock(&s->mu);
     r->zStatus = regStatus(s);
@@ -1255,9 +1439,16 @@ char *registryBlockers(i64 pid, u64 iSerial, int bSessionIds, int *pbFound){
       if( s==w || !regTargetable(s) || strcmp(s->zDatabase, w->zDatabase)!=0 ){
         continue;
       }
-      pthread_mutex_lock(&s->mu);
-      kind = s->eXactKind;
-      pthread_mutex_unlock(&s->mu);
+      {
+        RegProbe pr;
+        if( regProbeLocked(s, &pr) ){
+          kind = pr.eKind;           /* a forgotten cursor: it reads */
+        }else{
+          pthread_mutex_lock(&s->mu);
+          kind = s->eXactKind;
+          pthread_mutex_unlock(&s->mu);
+        }
+      }
       if( kind==XACT_WRITE || (wKind==XACT_WRITE && kind==XACT_READ) ){
         if( bSessionIds ){
           char zId[33];

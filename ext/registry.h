@@ -106,6 +106,11 @@ struct CancelSession {
   int selfTerm;              /* the session terminated itself: takes
                              ** effect when its statements have ended */
   CancelAsker selfTermBy;
+  int cursorIdle;            /* a look (registry.c, regProbeLocked) found
+                             ** the listed statements left open, nothing
+                             ** running: a forgotten cursor. Cleared by
+                             ** the own thread at every statement start
+                             ** and end. */
 
   /* Set and read by the session's own thread only. */
   int busyTimeoutMs;         /* honoured by our busy handler */
@@ -116,6 +121,8 @@ struct CancelSession {
   /* Guarded by the registry lock. */
   i64 iLogTerm;              /* cancel_log entry of the termination */
   i64 termErrorSinceUs;      /* the reaper first saw the error it waits on */
+  u64 idleProbeQuery;        /* forgotten cursor seen by the idle check: */
+  i64 idleProbeSteps;        /* its newest execution and VM steps then */
 
   /* Requests, read lock-free by the hooks. */
   atomic_int anyRequest;     /* nonzero: look at iCancelQuery or eTerm */
@@ -206,6 +213,10 @@ int registryTerminateByPid(CancelSession *pCaller, i64 pid, const char *zAction)
 int registryCheckSerial(CancelSession *pCaller, u64 tag, u64 iSerial);
 void registryLogDenied(CancelSession *pCaller, const char *zAction, u64 tag, u64 iSerial);
 int registryWaitGone(CancelSession *pCaller, i64 pid, int timeoutMs);  /* 1 gone, 0 timed out */
+/* The same inside a statement of pCaller: -1 when xStop(pArg) says the
+** statement must stop (hooksWaitStop: cancel, terminate, timeout). */
+int registryWaitGoneStop(CancelSession *pCaller, i64 pid, int timeoutMs,
+                         int (*xStop)(void*), void *pArg);
 /* The registry file state of pCaller's database, for cancel_registry(). */
 char *registrySharedStatus(CancelSession *pCaller);
 /* The registry file pCaller's tables and functions act through: the one

@@ -978,8 +978,9 @@ static void shPutActivity(CancelSession *s, ShSession *pS){
   pS->status = eTerm==TERM_DONE ? SH_GONE
              : eTerm!=TERM_NONE ? SH_TERMINATING
              : atomic_load(&s->waitingSinceMs) ? SH_WAITING
-             : s->nStmt>0 ? SH_ACTIVE
-             : s->inXact ? SH_IDLE_XACT : SH_IDLE;
+             : s->nStmt>0 && !s->cursorIdle ? SH_ACTIVE
+             : s->inXact || (s->cursorIdle && s->eXactKind) ? SH_IDLE_XACT
+             : SH_IDLE;
   pS->xactKind = (uint8_t)s->eXactKind;
   pS->xactStartMs = s->xactStartMs;
   pS->waitingSinceMs = atomic_load(&s->waitingSinceMs);
