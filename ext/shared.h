@@ -76,6 +76,7 @@ struct SharedTarget {
   i64 nodeId;
   char zUser[128];
   u64 iQuery;              /* the execution asked for, 0 none */
+  int noMutex;             /* a multi-thread connection */
 };
 int sharedCancelQuery(SharedReg *p, const char *zUser, int isAdmin,
                       u64 tag, u64 iQuery, SharedTarget *pT);
