@@ -51,7 +51,7 @@ SQLITE_EXTENSION_INIT3
 
 /* How often (at most) a transaction start looks at PRAGMA busy_timeout;
 ** the clock read is the one every statement start makes anyway. */
-#define HOOKS_BUSY_CHECK_MS 100
+#define HOOKS_BUSY_CHECK_MS 10
 /* A statement that ran at least this long and this many VM instructions
 ** without a call of our progress handler (called every
 ** CANCEL_PROGRESS_OPS instructions, at every loop jump) has lost it. */
