@@ -839,7 +839,7 @@ static void shFillTarget(SharedTarget *pT, ShSession *pX, u64 o){
   pT->iSerial = pX->iSerial;
   pT->pid = pX->pid;
   pT->nodeId = SH_OSPID(o);
-  pT->noMutex = pX->noMutex;
+  pT->noMutex = pX->noMutex && pX->status!=SH_IDLE;   /* holds something */
   shCopy(pT->zUser, sizeof(pT->zUser), pX->zUser);
 }
 
