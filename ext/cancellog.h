@@ -25,6 +25,13 @@
 #define LOG_ALREADY      "already terminating"
 #define LOG_NOTFOUND     "not found"
 #define LOG_DENIED       "permission denied"
+/* The application replaced one of the extension's hooks (doc/hooks.md). */
+#define LOG_NO_TRACE     "not delivered: trace taken over by the application"
+#define LOG_NO_PROGRESS  "not delivered: progress handler taken over by the application and more than one statement open"
+#define LOG_INTERRUPT    "interrupt sent: progress handler taken over by the application"
+/* A connection without a mutex cannot be rolled back by another thread
+** (doc/threading.md). */
+#define LOG_TERM_NOMUTEX "terminating: multi-thread connection, rolls back at its next write, COMMIT or ROLLBACK, or when closed"
 
 /* What one entry says about its target, copied when it is added. */
 typedef struct LogTarget LogTarget;

@@ -91,6 +91,10 @@ static void funcRegError(sqlite3_context *ctx, int rc, const char *zVerb,
   }
   if( rc==REG_DENIED ){
     z = sqlite3_mprintf("permission denied to %s %s", zVerb, zWhat);
+  }else if( rc==REG_UNDELIVERED ){
+    z = sqlite3_mprintf("cannot %s %s: not delivered: its application "
+                        "replaced the extension's hooks (see doc/hooks.md)",
+                        zVerb, zWhat);
   }else{
     z = sqlite3_mprintf("%s not found", zWhat);
   }

@@ -21,6 +21,24 @@
 ** Statement text starting with "-- " is a trigger or a statement nested
 ** inside another one (SQLite marks both so); they belong to the
 ** top-level statement that is already recorded.
+**
+** Each of these hooks is a single slot of the connection: an application
+** that sets its own trace, progress or busy handler after loading
+** removes ours. What can be detected is (doc/hooks.md):
+**
+**   trace taken      our progress handler runs while no statement is
+**                    recorded, and the connection has a statement running
+**                    that we never saw start (hooksCheckTrace);
+**   progress taken   a statement ran long, for many VM instructions, and
+**                    our progress handler was never called (hooksStmtEnd);
+**   busy timeout     sqlite3_busy_timeout() (PRAGMA busy_timeout, the
+**                    shell's .timeout) after loading replaced our busy
+**                    handler; since installing ours sets the timeout to 0,
+**                    a nonzero PRAGMA busy_timeout means exactly that. It
+**                    is adopted: ours goes back in, with that timeout
+**                    (hooksCheckBusy, at the start of a transaction, at
+**                    most every HOOKS_BUSY_CHECK_MS, and at the statement
+**                    after any PRAGMA).
 */
 #include "hooks.h"
 #include "cancellog.h"
@@ -30,6 +48,15 @@ SQLITE_EXTENSION_INIT3
 
 #include <string.h>
 #include <time.h>
+
+/* How often (at most) a transaction start looks at PRAGMA busy_timeout;
+** the clock read is the one every statement start makes anyway. */
+#define HOOKS_BUSY_CHECK_MS 10
+/* A statement that ran at least this long and this many VM instructions
+** without a call of our progress handler (called every
+** CANCEL_PROGRESS_OPS instructions, at every loop jump) has lost it. */
+#define HOOKS_LONG_NS     (100*(sqlite3_int64)1000000)
+#define HOOKS_LONG_STEPS  (10*CANCEL_PROGRESS_OPS)
 
 /* Why a statement must stop now. */
 #define STOP_NONE      0
@@ -128,15 +155,41 @@ void hooksDenyAll(CancelSession *s){
   atomic_store(&s->denyInstalled, 1);
 }
 
+/* Is zSql a plain COMMIT or END (optionally TRANSACTION)? */
+static int hooksIsCommit(const char *zSql){
+  int n;
+  while( *zSql==' ' || *zSql=='\t' || *zSql=='\n' || *zSql=='\r' ) zSql++;
+  if( sqlite3_strnicmp(zSql, "COMMIT", 6)==0 ) n = 6;
+  else if( sqlite3_strnicmp(zSql, "END", 3)==0 ) n = 3;
+  else return 0;
+  zSql += n;
+  while( *zSql==' ' || *zSql=='\t' || *zSql=='\n' || *zSql=='\r' ) zSql++;
+  if( sqlite3_strnicmp(zSql, "TRANSACTION", 11)==0 ) zSql += 11;
+  while( *zSql==' ' || *zSql=='\t' || *zSql=='\n' || *zSql=='\r' ) zSql++;
+  return *zSql==0 || *zSql==';';
+}
+
 /* A statement starts on a terminated session (own thread, inside its
 ** first sqlite3_step). Deny every later statement; and if nothing else
-** of this connection is running, interrupt this one too. */
-static void hooksRefuse(CancelSession *s){
+** of this connection is running, interrupt this one too.
+**
+** A connection without a mutex (no other thread could roll it back) that
+** still holds a transaction is the exception: its own calls must release
+** it. An interrupted write rolls the whole transaction back, and a COMMIT
+** reaches the commit hook, which turns it into a rollback; so until the
+** transaction is gone every statement but COMMIT is interrupted, and the
+** deny-all authorizer (which would refuse that write or COMMIT before it
+** could roll back) waits for registryNoMutexTerminated(). */
+static void hooksRefuse(CancelSession *s, const char *zSql){
   int nOther;
-  if( !atomic_load(&s->denyInstalled) ) hooksDenyAll(s);
   pthread_mutex_lock(&s->mu);
   nOther = s->nStmt;
   pthread_mutex_unlock(&s->mu);
+  if( s->noMutex && nOther==0 && !sqlite3_get_autocommit(s->db) ){
+    if( !hooksIsCommit(zSql) ) sqlite3_interrupt(s->db);
+    return;
+  }
+  if( !atomic_load(&s->denyInstalled) ) hooksDenyAll(s);
   if( nOther==0 ) sqlite3_interrupt(s->db);
 }
 
@@ -220,6 +273,80 @@ static u64 hooksNextQuery(CancelSession *s){
   return s->iQueryNext++;
 }
 
+static int hooksBusy(void *p, int nPrior);
+
+/* Set or clear a HOOKS_*_LOST bit (own thread, s->mu not held), and
+** publish the change to other processes. */
+static void hooksSetLost(CancelSession *s, int bit, int bOn){
+  int old = bOn ? atomic_fetch_or(&s->hooksLost, bit)
+                : atomic_fetch_and(&s->hooksLost, ~bit);
+  if( ((old & bit)!=0)==(bOn!=0) ) return;
+  if( bOn ){
+    sqlite3_log(SQLITE_WARNING, "cancel: session %lld: the application "
+                "replaced the extension's %s (see doc/hooks.md)", (long long)s->pid,
+                bit==HOOKS_TRACE_LOST ? "trace hook: cancels cannot be delivered"
+                : "progress handler: cancels use sqlite3_interrupt");
+  }
+  pthread_mutex_lock(&s->mu);
+  sharedPublishActivity(s);
+  pthread_mutex_unlock(&s->mu);
+}
+
+/* Our progress handler runs while no statement is recorded. Schema
+** loading does that legitimately (its statements are not traced, and
+** have no SQL text), and so does registry.c's own ROLLBACK; any other
+** statement of the connection that is running was started without our
+** trace hook seeing it: the trace was taken over. */
+static void hooksCheckTrace(CancelSession *s){
+  sqlite3_stmt *p;
+  void *pLast;
+  int bSkip;
+  pthread_mutex_lock(&s->mu);
+  bSkip = s->finishing || s->nStmt>0;
+  pthread_mutex_unlock(&s->mu);
+  if( bSkip ) return;
+  pLast = s->pLastEnded;
+  for(p=sqlite3_next_stmt(s->db, 0); p; p=sqlite3_next_stmt(s->db, p)){
+    /* (the statement that ended last may be stepped again after
+    ** SQLITE_BUSY without a reset: that resumes it, and no trace fires) */
+    if( (void*)p!=pLast && sqlite3_stmt_busy(p) && sqlite3_sql(p) ){
+      hooksSetLost(s, HOOKS_TRACE_LOST, 1);
+      return;
+    }
+  }
+}
+
+/* Look at PRAGMA busy_timeout: nonzero means the application called
+** sqlite3_busy_timeout() after we installed our busy handler (which sets
+** it to 0), replacing ours with SQLite's. Adopt it: ours again, honouring
+** that timeout, so the wait stays visible and cancellable. Run from the
+** trace callback of a top-level statement: SQLite reports the nested
+** statement to the trace as "-- ..." and inInternal keeps its end out. */
+static void hooksCheckBusy(CancelSession *s, i64 now){
+  sqlite3_stmt *p = 0;
+  int ms = 0;
+  s->busyCheckDue = 0;
+  s->busyCheckMs = now;
+  s->inInternal = 1;
+  if( sqlite3_prepare_v2(s->db, "PRAGMA busy_timeout", -1, &p, 0)==SQLITE_OK
+   && p && sqlite3_step(p)==SQLITE_ROW ){
+    ms = sqlite3_column_int(p, 0);
+  }
+  sqlite3_finalize(p);
+  s->inInternal = 0;
+  if( ms>0 ){
+    s->busyTimeoutMs = ms;
+    sqlite3_busy_handler(s->db, hooksBusy, s);   /* (sets it back to 0) */
+  }
+}
+
+/* Does zSql start with PRAGMA? (cheap: most statements fail at the first
+** letter) */
+static int hooksIsPragma(const char *zSql){
+  while( *zSql==' ' || *zSql=='\t' || *zSql=='\n' || *zSql=='\r' ) zSql++;
+  return (zSql[0]=='p' || zSql[0]=='P') && sqlite3_strnicmp(zSql, "PRAGMA", 6)==0;
+}
+
 static void hooksStmtStart(CancelSession *s, void *pStmt, const char *zSql){
   i64 now = registryNowMs();
   u64 iQuery = hooksNextQuery(s);
@@ -227,7 +354,11 @@ static void hooksStmtStart(CancelSession *s, void *pStmt, const char *zSql){
   int timeoutMs = atomic_load_explicit(&s->stmtTimeoutMs, memory_order_relaxed);
   int idleMs = atomic_load_explicit(&s->idleTimeoutMs, memory_order_relaxed);
   i64 deadlineUs = timeoutMs>0 ? registryMonoUs() + (i64)timeoutMs*1000 : 0;
+  int nVm = sqlite3_stmt_status((sqlite3_stmt*)pStmt, SQLITE_STMTSTATUS_VM_STEP, 0);
   int i;
+  if( atomic_load_explicit(&s->hooksLost, memory_order_relaxed) & HOOKS_TRACE_LOST ){
+    hooksSetLost(s, HOOKS_TRACE_LOST, 0);   /* it is ours again */
+  }
   if( idleMs>0 && atomic_load(&s->eTerm)==TERM_NONE ){
     /* With an idle timeout only: the statement may be left open after a
     ** row (a forgotten cursor, which the hooks cannot see); the reaper
@@ -238,6 +369,14 @@ static void hooksStmtStart(CancelSession *s, void *pStmt, const char *zSql){
   }else if( atomic_load_explicit(&s->idleDeadlineUs, memory_order_relaxed) ){
     atomic_store(&s->idleDeadlineUs, 0);    /* no longer idle */
   }
+  if( atomic_load_explicit(&s->eTerm, memory_order_relaxed)==TERM_NONE
+   && (s->busyCheckDue || (bAutocommit && s->nStmt==0
+                           && (now - s->busyCheckMs >= HOOKS_BUSY_CHECK_MS
+                               || now < s->busyCheckMs)))
+  ){
+    hooksCheckBusy(s, now);
+  }
+  if( hooksIsPragma(zSql) ) s->busyCheckDue = 1;  /* it may set busy_timeout */
   if( atomic_load(&s->eTerm)!=TERM_NONE ){
     /* (rare) registry.c's own ROLLBACK is not a query; anything else of a
     ** terminated session is refused */
@@ -246,7 +385,7 @@ static void hooksStmtStart(CancelSession *s, void *pStmt, const char *zSql){
     bFinishing = s->finishing;
     pthread_mutex_unlock(&s->mu);
     if( bFinishing ) return;
-    if( !hooksIsRollback(zSql) && !hooksIsReasonQuery(zSql) ) hooksRefuse(s);
+    if( !hooksIsRollback(zSql) && !hooksIsReasonQuery(zSql) ) hooksRefuse(s, zSql);
   }
   pthread_mutex_lock(&s->mu);
   for(i=0; i<s->nStmt && s->aStmt[i].pStmt!=pStmt; i++){}
@@ -275,6 +414,8 @@ static void hooksStmtStart(CancelSession *s, void *pStmt, const char *zSql){
   s->aStmt[i].deadlineUs = deadlineUs;
   s->aStmt[i].zSql = zSql;
   s->cursorIdle = 0;
+  s->aStmt[i].nProgressAtStart = s->nProgressCalls;
+  s->aStmt[i].nVmAtStart = nVm;
   s->curDeadlineUs = deadlineUs;
   s->execThread = pthread_self();
   if( bAutocommit && s->xactStartMs==0 ) s->xactStartMs = now;
@@ -282,13 +423,15 @@ static void hooksStmtStart(CancelSession *s, void *pStmt, const char *zSql){
   pthread_mutex_unlock(&s->mu);
 }
 
-static void hooksStmtEnd(CancelSession *s, void *pStmt){
+static void hooksStmtEnd(CancelSession *s, void *pStmt, i64 nsElapsed){
+  int bFound = 0, nVm = 0;
+  unsigned nProgress = 0;
   int bAutocommit = sqlite3_get_autocommit(s->db);
   /* In autocommit mode with nothing else running, no transaction is
   ** left: spare the call (it takes the connection mutex). */
   int eKind = (bAutocommit && s->nStmt<=1) ? XACT_NONE : sqlite3_txn_state(s->db, 0);
   int idleMs = atomic_load_explicit(&s->idleTimeoutMs, memory_order_relaxed);
-  int i, bIdleInXact, bSelfTerm, bOpenLeft;
+  int i, bIdleInXact, bSelfTerm, bOpenLeft, bNoXact;
   i64 iLogFinished = 0;
   pthread_mutex_lock(&s->mu);
   for(i=0; i<s->nStmt && s->aStmt[i].pStmt!=pStmt; i++){}
@@ -296,6 +439,9 @@ static void hooksStmtEnd(CancelSession *s, void *pStmt){
     ActiveStmt *a = &s->aStmt[i];
     int n = (int)strlen(a->zSql) + 1;
     u64 q = a->iQuery;
+    bFound = 1;
+    nProgress = a->nProgressAtStart;
+    nVm = a->nVmAtStart;
     if( n>s->nLastAlloc ){
       char *zNew = sqlite3_realloc(s->zLast, n);
       if( zNew ){ s->zLast = zNew; s->nLastAlloc = n; }
@@ -323,14 +469,26 @@ static void hooksStmtEnd(CancelSession *s, void *pStmt){
   if( bAutocommit && s->nStmt==0 ) s->xactStartMs = 0;
   bIdleInXact = s->inXact && s->nStmt==0;
   bSelfTerm = s->selfTerm && s->nStmt==0;
+  bNoXact = bAutocommit && s->nStmt==0;
   sharedPublishActivity(s);
   pthread_mutex_unlock(&s->mu);
+  s->pLastEnded = pStmt;
   if( bSelfTerm ){
     registrySelfTerminate(s);     /* it asked to be terminated */
     bIdleInXact = 0;
   }
   registrySetWaiting(s, 0);
   cancelLogOutcome(iLogFinished, LOG_FINISHED);
+  if( bFound && nsElapsed>=HOOKS_LONG_NS && nProgress==s->nProgressCalls
+   && sqlite3_stmt_status((sqlite3_stmt*)pStmt, SQLITE_STMTSTATUS_VM_STEP, 0)
+      - nVm >= HOOKS_LONG_STEPS
+  ){
+    hooksSetLost(s, HOOKS_PROGRESS_LOST, 1);
+  }
+  if( s->noMutex && bNoXact && atomic_load(&s->eTerm)==TERM_REQUEST ){
+    /* no transaction left: a terminated multi-thread session is done */
+    registryNoMutexTerminated(s);
+  }
   if( (bIdleInXact || bOpenLeft) && idleMs>0 && atomic_load(&s->eTerm)==TERM_NONE ){
     /* idle in a transaction, or another statement is still open (maybe
     ** a forgotten cursor: the reaper looks) */
@@ -345,6 +503,7 @@ static void hooksStmtEnd(CancelSession *s, void *pStmt){
 
 static int hooksTrace(unsigned type, void *pCtx, void *P, void *X){
   CancelSession *s = (CancelSession*)pCtx;
+  if( s->inInternal ) return 0;      /* our own PRAGMA busy_timeout */
   if( type==SQLITE_TRACE_STMT ){
     const char *z = (const char*)X;
     /* A statement run inside another one (db->nVdbeExec>1) is reported as
@@ -354,14 +513,19 @@ static int hooksTrace(unsigned type, void *pCtx, void *P, void *X){
     if( z[0]=='-' && z[1]=='-' && z[2]==' ' ) return 0;
     hooksStmtStart(s, P, z);
   }else if( type==SQLITE_TRACE_PROFILE ){
-    hooksStmtEnd(s, P);
+    hooksStmtEnd(s, P, X ? *(sqlite3_int64*)X : 0);
   }
   return 0;
 }
 
 static int hooksProgress(void *p){
   CancelSession *s = (CancelSession*)p;
-  int eWhy;
+  int eWhy, lost = atomic_load_explicit(&s->hooksLost, memory_order_relaxed);
+  s->nProgressCalls++;
+  if( lost & HOOKS_PROGRESS_LOST ) hooksSetLost(s, HOOKS_PROGRESS_LOST, 0);
+  if( s->nStmt==0 && !(lost & HOOKS_TRACE_LOST) && !s->inInternal ){
+    hooksCheckTrace(s);
+  }
   sharedServeOwnCancel(s);
   eWhy = hooksStopReason(s);
   if( eWhy ){

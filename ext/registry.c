@@ -253,6 +253,10 @@ CancelSession *registryEnrol(sqlite3 *db){
   atomic_init(&s->eTerm, TERM_NONE);
   atomic_init(&s->denyInstalled, 0);
   atomic_init(&s->waitingSinceMs, 0);
+  atomic_init(&s->hooksLost, 0);
+  /* SQLITE_OPEN_NOMUTEX, or a process in multi-thread or single-thread
+  ** mode (the sqlite3 shell): see doc/threading.md */
+  s->noMutex = sqlite3_db_mutex(db)==0;
   /* The caller's reference, taken before the session is listed: once it
   ** is, any thread may pin and unpin it (cancel_sessions on every session
   ** while a job opens its connection), and the unpin would free a session
@@ -474,13 +478,41 @@ static ActiveStmt *regRunning(CancelSession *s, u64 iQuery){
 ** request are made under s->mu, which the statement's end also takes,
 ** so a request is never left behind for an execution that has ended.
 ** The progress and busy handlers compare it with the statement they
-** run, and fill in the log entry's outcome. regMu is held. */
-static void regRequestIfRunning(CancelSession *pCaller, const char *zAction,
-                                CancelSession *s, u64 iQuery,
-                                const CancelAsker *pBy){
+** run, and fill in the log entry's outcome. regMu is held.
+**
+** When the application replaced our hooks (hooks.c, doc/hooks.md):
+**
+** - trace taken: nothing is known of what runs; the cancel is not
+**   delivered (REG_UNDELIVERED), and the log says why.
+**
+** - progress handler taken: nothing of ours runs inside the statement to
+**   see the request. Deliver it with sqlite3_interrupt(), which is safe
+**   from any thread as long as the connection is not being closed: regMu
+**   is held and s->closing is 0 (closing is set, under regMu, by the
+**   destructor that sqlite3_close runs before the connection is freed).
+**   It must hit the statement that is running and no later one. SQLite
+**   clears the interrupt flag when a statement starts while no other
+**   statement of the connection is active; and the statement's end
+**   (PROFILE, hooksStmtEnd) takes s->mu, which we hold from the check
+**   that it runs until the flag is set, so the next statement cannot
+**   start before the flag is set, and its start then clears it. The
+**   hazard that remains: another statement active on the connection at
+**   the same time (a cursor stepped and left) keeps SQLite from clearing
+**   the flag, and that one, or a statement started while it stays
+**   active, would be hit too. So this is done only when exactly one
+**   statement is recorded; otherwise the cancel is not delivered.
+**   iCancelQuery is still set, for our busy handler (a lock wait does
+**   not look at the interrupt flag) and for our progress handler should
+**   it come back.
+*/
+static int regRequestIfRunning(CancelSession *pCaller, const char *zAction,
+                               CancelSession *s, u64 iQuery,
+                               const CancelAsker *pBy){
   LogTarget t;
   ActiveStmt *a;
   i64 iLog;
+  int rc = REG_OK;
+  int lost = atomic_load(&s->hooksLost);
   CancelAsker by;
   memset(&t, 0, sizeof(t));
   if( pBy==0 ){
@@ -489,9 +521,30 @@ static void regRequestIfRunning(CancelSession *pCaller, const char *zAction,
   }
   t.pAsker = pBy;
   pthread_mutex_lock(&s->mu);
+  if( lost & HOOKS_TRACE_LOST ){
+    t.iQuery = iQuery;
+    regLog(pCaller, zAction, s, &t, LOG_NO_TRACE);
+    pthread_mutex_unlock(&s->mu);
+    return REG_UNDELIVERED;
+  }
   if( iQuery==0 && s->nStmt>0 ) iQuery = s->aStmt[s->nStmt-1].iQuery;
   a = iQuery ? regRunning(s, iQuery) : 0;
-  if( a ){
+  if( a && (lost & HOOKS_PROGRESS_LOST) ){
+    t.iQuery = a->iQuery;
+    t.zSql = a->zSql;
+    if( s->nStmt==1 && !s->closing ){
+      regLog(pCaller, zAction, s, &t, LOG_INTERRUPT);
+      if( s->iLogCancel ) cancelLogOutcome(s->iLogCancel, LOG_FINISHED);
+      s->iLogCancel = 0;
+      atomic_store(&s->iCancelQuery, iQuery);
+      pthread_cond_broadcast(&s->cond);
+      registrySetReasonLocked(s, "cancelled", pBy);
+      sqlite3_interrupt(s->db);
+    }else{
+      regLog(pCaller, zAction, s, &t, LOG_NO_PROGRESS);
+      rc = REG_UNDELIVERED;
+    }
+  }else if( a ){
     t.iQuery = a->iQuery;
     t.zSql = a->zSql;
     iLog = regLog(pCaller, zAction, s, &t, LOG_REQUESTED);
@@ -506,6 +559,7 @@ static void regRequestIfRunning(CancelSession *pCaller, const char *zAction,
     regLog(pCaller, zAction, s, &t, iQuery ? LOG_FINISHED : LOG_IDLE);
   }
   pthread_mutex_unlock(&s->mu);
+  return rc;
 }
 
 /* ----------------------------------------------- other processes */
@@ -537,7 +591,8 @@ static void regLogRemote(CancelSession *pCaller, const char *zAction,
   t.bLocal = rc==REG_OK && strcmp(zOk, LOG_IDLE)!=0;  /* (idle: nothing sent) */
   pthread_mutex_lock(&regMu);
   regLog(pCaller, zAction, 0, &t, rc==REG_OK ? zOk
-                          : rc==REG_DENIED ? LOG_DENIED : LOG_NOTFOUND);
+                          : rc==REG_DENIED ? LOG_DENIED
+                          : rc==REG_UNDELIVERED ? LOG_NO_TRACE : LOG_NOTFOUND);
   pthread_mutex_unlock(&regMu);
 }
 
@@ -586,7 +641,7 @@ static int regRemote(CancelSession *pCaller, const char *zAction, int eKind,
     /* (a check is logged only for a bulk call it refuses: "denied") */
     regLogRemote(pCaller, zAction, &t, rc,
                  eKind==REMOTE_CHECK ? LOG_DENIED
-                 : eKind==REMOTE_TERMINATE ? LOG_TERMINATING
+                 : eKind==REMOTE_TERMINATE ? (t.noMutex ? LOG_TERM_NOMUTEX : LOG_TERMINATING)
                  : (eKind==REMOTE_CANCEL_BACKEND && t.iQuery==0) ? LOG_IDLE
                  : LOG_REQUESTED);
   }
@@ -691,8 +746,7 @@ int registryCancelQuery(CancelSession *pCaller, u64 tag, u64 iQuery, const char 
       t.iQuery = iQuery;
       regLog(pCaller, zAction, s, &t, LOG_DENIED);
     }else{
-      regRequestIfRunning(pCaller, zAction, s, iQuery, 0);
-      rc = REG_OK;
+      rc = regRequestIfRunning(pCaller, zAction, s, iQuery, 0);
     }
     break;
   }
@@ -724,8 +778,7 @@ int registryCancelBackend(CancelSession *pCaller, i64 pid, const char *zAction){
     rc = REG_DENIED;
     regLog(pCaller, zAction, s, &t, LOG_DENIED);
   }else{
-    regRequestIfRunning(pCaller, zAction, s, 0, 0);
-    rc = REG_OK;
+    rc = regRequestIfRunning(pCaller, zAction, s, 0, 0);
   }
   pthread_mutex_unlock(&regMu);
   return rc;
@@ -812,6 +865,12 @@ static int regTerminateLocked(CancelSession *pCaller, const char *zAction,
   if( atomic_compare_exchange_strong(&s->eTerm, &expected, TERM_REQUEST) ){
     s->iLogTerm = regLog(pCaller, zAction, s, &t, LOG_TERMINATING);
     registrySetReasonLocked(s, "terminated", pBy);
+    if( (atomic_load(&s->hooksLost) & HOOKS_PROGRESS_LOST) && s->nStmt==1 ){
+      /* nothing of ours runs inside the statement to stop it: see
+      ** regRequestIfRunning for why this is safe (regMu held, not
+      ** closing: regTargetable) */
+      sqlite3_interrupt(s->db);
+    }
   }else{
     regLog(pCaller, zAction, s, &t, LOG_ALREADY);
   }
@@ -915,8 +974,22 @@ int registryFinishTermination(CancelSession *s){
   m = sqlite3_db_mutex(s->db);
   if( m==0 ){
     /* SQLITE_OPEN_NOMUTEX or single-thread mode: another thread may not
-    ** use the connection. The own-thread hooks still refuse every new
-    ** statement and every commit (README, "Threading modes"). */
+    ** use the connection (doc/threading.md). If it holds nothing (no
+    ** statement, no transaction), the termination is complete now: its
+    ** own hooks refuse whatever it runs next. Otherwise its own next call
+    ** releases the transaction (hooksRefuse, the commit hook), and
+    ** registryNoMutexTerminated() completes it then. */
+    int bDone;
+    pthread_mutex_lock(&s->mu);
+    bDone = s->nStmt==0 && !s->inXact && atomic_load(&s->hooksLost)==0;
+    if( bDone ){
+      atomic_store(&s->idleDeadlineUs, 0);
+      atomic_store(&s->eTerm, TERM_DONE);
+      sharedPublish(s);
+    }
+    pthread_mutex_unlock(&s->mu);
+    cancelLogOutcome(s->iLogTerm, bDone ? LOG_TERMINATED : LOG_TERM_NOMUTEX);
+    if( bDone ) pthread_cond_broadcast(&regGone);
     pthread_mutex_unlock(&regMu);
     return 1;
   }
@@ -1007,6 +1080,20 @@ int registryFinishTermination(CancelSession *s){
   pthread_mutex_unlock(&regMu);
   regUnpin(s);
   return 1;
+}
+
+void registryNoMutexTerminated(CancelSession *s){
+  int expected = TERM_REQUEST;
+  if( !atomic_load(&s->denyInstalled) ) hooksDenyAll(s);
+  if( !atomic_compare_exchange_strong(&s->eTerm, &expected, TERM_DONE) ) return;
+  atomic_store(&s->idleDeadlineUs, 0);
+  pthread_mutex_lock(&s->mu);
+  sharedPublish(s);                       /* gone for other processes */
+  pthread_mutex_unlock(&s->mu);
+  pthread_mutex_lock(&regMu);
+  cancelLogOutcome(s->iLogTerm, LOG_TERMINATED);
+  pthread_cond_broadcast(&regGone);
+  pthread_mutex_unlock(&regMu);
 }
 
 int registryWaitGone(CancelSession *pCaller, i64 pid, int timeoutMs){
@@ -1306,6 +1393,19 @@ void registryKickReaper(void){
 /* s->mu held. A forgotten cursor (see regProbeLocked) is idle in its
 ** (read) transaction, as PostgreSQL shows a session between two fetches
 ** of a cursor; active_query still names the open statement. */
+const char *registryHooksText(int hooksLost){
+  switch( hooksLost & (HOOKS_TRACE_LOST|HOOKS_PROGRESS_LOST) ){
+    case HOOKS_TRACE_LOST:    return "trace taken";
+    case HOOKS_PROGRESS_LOST: return "progress taken";
+    case HOOKS_TRACE_LOST|HOOKS_PROGRESS_LOST: return "trace taken, progress taken";
+  }
+  return "ok";
+}
+
+const char *registryThreadingText(int noMutex){
+  return noMutex ? "multi-thread" : "serialized";
+}
+
 static const char *regStatus(CancelSession *s){
   if( atomic_load(&s->eTerm)!=TERM_NONE ) return "terminating";
   if( atomic_load(&s->waitingSinceMs)!=0 ) return "waiting";
@@ -1370,6 +1470,8 @@ int registrySnapshot(CancelSession *pCaller, SessionRow **paRow, int *pnRow){
     r->waitingSinceMs = atomic_load(&s->waitingSinceMs);
     r->stmtTimeoutMs = atomic_load(&s->stmtTimeoutMs);
     r->idleTimeoutMs = atomic_load(&s->idleTimeoutMs);
+    r->zHooks = registryHooksText(atomic_load(&s->hooksLost));
+    r->zThreading = registryThreadingText(s->noMutex);
     pthread_mutex_unlock(&s->mu);
   }
   pthread_mutex_unlock(&regMu);

@@ -33,7 +33,14 @@ struct ActiveStmt {
   i64 startMs;          /* query_start */
   i64 deadlineUs;       /* statement timeout (monotonic), 0 none */
   const char *zSql;     /* owned by the statement; valid while listed */
+  unsigned nProgressAtStart;  /* s->nProgressCalls when it started */
+  int nVmAtStart;       /* its SQLITE_STMTSTATUS_VM_STEP when it started */
 };
+
+/* Bits of CancelSession.hooksLost: a hook the application replaced
+** (hooks.c detects it; doc/hooks.md). */
+#define HOOKS_TRACE_LOST     1   /* nothing known of what runs */
+#define HOOKS_PROGRESS_LOST  2   /* cancels go by sqlite3_interrupt */
 
 /* Values of CancelSession.eTerm */
 #define TERM_NONE     0   /* alive */
@@ -117,6 +124,11 @@ struct CancelSession {
   i64 curDeadlineUs;         /* deadline of the newest statement, 0 none */
   i64 busyStartUs;           /* when the current lock wait began */
   u64 iQueryNext, iQueryEnd; /* block of query ids reserved for it */
+  unsigned nProgressCalls;   /* calls of our progress handler */
+  i64 busyCheckMs;           /* last look at PRAGMA busy_timeout */
+  int busyCheckDue;          /* a PRAGMA ran: look at the next statement */
+  int inInternal;            /* running our own nested statement */
+  void *pLastEnded;          /* the statement whose end we saw last */
 
   /* Guarded by the registry lock. */
   i64 iLogTerm;              /* cancel_log entry of the termination */
@@ -133,6 +145,9 @@ struct CancelSession {
   atomic_int stmtTimeoutMs;  /* set_statement_timeout(), 0 off */
   atomic_int idleTimeoutMs;  /* set_idle_in_transaction_session_timeout() */
   _Atomic i64 idleDeadlineUs;/* idle in a transaction until, 0 not idle */
+  atomic_int hooksLost;      /* HOOKS_*_LOST, written by its own thread */
+  int noMutex;               /* no connection mutex (set at enrolment):
+                             ** no other thread may roll it back */
 
   /* Cross-process slot (shared.c), NULL when not published; set at
   ** enrolment, written with mu held. */
@@ -170,13 +185,20 @@ struct SessionRow {
   i64 waitingSinceMs;        /* 0 when not waiting */
   int stmtTimeoutMs;
   int idleTimeoutMs;
+  const char *zHooks;        /* 'ok', 'trace taken', ... (static) */
+  const char *zThreading;    /* 'serialized' or 'multi-thread' */
 };
+
+/* The `hooks` and `threading` texts of a session. */
+const char *registryHooksText(int hooksLost);
+const char *registryThreadingText(int noMutex);
 
 /* Outcome codes of registry actions, turned into messages by callers. */
 #define REG_OK          0
 #define REG_NOTFOUND    1
 #define REG_DENIED      2
 #define REG_NOMEM       3
+#define REG_UNDELIVERED 4   /* the target's trace hook was taken over */
 
 /* Enrolment: called by the entry point. The session comes with one
 ** reference (registryRef), which the caller drops with registryUnref. */
@@ -252,6 +274,9 @@ extern atomic_int registryDefaultIdleTimeoutMs;
 void registryKickReaper(void);
 void registryIdleDeadline(i64 deadlineUs);
 int registryFinishTermination(CancelSession *s);
+/* A terminated multi-thread session's own thread: its transaction is
+** gone (rolled back at its own call), so the termination is complete. */
+void registryNoMutexTerminated(CancelSession *s);
 
 /* cancel_reason(): why the session's last stopped statement was stopped,
 ** or why it was terminated; NULL when nothing stopped it (or out of

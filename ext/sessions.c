@@ -26,7 +26,8 @@ SQLITE_EXTENSION_INIT3
   "query_start TEXT, last_active_query TEXT, xact_start TEXT, " \
   "session_start TEXT, xact_kind TEXT HIDDEN, waiting_since TEXT HIDDEN, " \
   "waiting_on TEXT HIDDEN, statement_timeout INTEGER HIDDEN, " \
-  "idle_in_transaction_session_timeout INTEGER HIDDEN)"
+  "idle_in_transaction_session_timeout INTEGER HIDDEN, " \
+  "hooks TEXT HIDDEN, threading TEXT HIDDEN)"
 
 #define SESSIONS_SESSION_ID         0  /* 32 hex digits */
 #define SESSIONS_PID                1  /* backend id, also the rowid */
@@ -48,6 +49,9 @@ SQLITE_EXTENSION_INIT3
 #define SESSIONS_WAITING_ON        16  /* the database file waited for */
 #define SESSIONS_STATEMENT_TIMEOUT 17  /* ms, 0 off */
 #define SESSIONS_IDLE_TIMEOUT      18  /* ms, 0 off */
+#define SESSIONS_HOOKS             19  /* 'ok' or which hook the application
+                                       ** replaced (doc/hooks.md) */
+#define SESSIONS_THREADING         20  /* 'serialized', 'multi-thread' */
 
 #define SESSIONS_MASK "<insufficient privilege>"
 
@@ -212,6 +216,11 @@ static int sessionsColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int i)
       sqlite3_result_int(ctx, r->stmtTimeoutMs); break;
     case SESSIONS_IDLE_TIMEOUT:
       sqlite3_result_int(ctx, r->idleTimeoutMs); break;
+    case SESSIONS_HOOKS:
+      sqlite3_result_text(ctx, r->zHooks ? r->zHooks : "ok", -1, SQLITE_STATIC); break;
+    case SESSIONS_THREADING:
+      sqlite3_result_text(ctx, r->zThreading ? r->zThreading : "serialized", -1,
+                          SQLITE_STATIC); break;
   }
   return SQLITE_OK;
 }

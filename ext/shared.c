@@ -56,7 +56,8 @@ SQLITE_EXTENSION_INIT3
 
 #define SH_MAGIC       "cancel registry\n"   /* 16 bytes */
 #define SH_VERSION     2        /* 2: id counters (doc/ids.md), cancelBy,
-                                ** termBy, SH_TXT 1280, the cancel log */
+                                ** termBy, SH_TXT 1280, the cancel log,
+                                ** hooksLost, noMutex */
 #define SH_NSESSION    1024
 #define SH_NJOB        256
 #define SH_SLOT_SIZE   4096
@@ -119,6 +120,8 @@ struct ShSession {
   int32_t stmtTimeoutMs, idleTimeoutMs;
   uint8_t status, xactKind, isAdmin, hasClient;
   uint8_t iActive, iLast;      /* 1 + index into aTxt, 0 none */
+  uint8_t hooksLost;           /* HOOKS_*_LOST (registry.h) */
+  uint8_t noMutex;             /* 1: multi-thread connection */
   char zUser[128], zApp[128], zClient[128], zDatabase[512];
   char aTxt[2][SH_TXT];
 };
@@ -982,6 +985,8 @@ static void shPutActivity(CancelSession *s, ShSession *pS){
              : s->inXact || (s->cursorIdle && s->eXactKind) ? SH_IDLE_XACT
              : SH_IDLE;
   pS->xactKind = (uint8_t)s->eXactKind;
+  pS->hooksLost = (uint8_t)atomic_load(&s->hooksLost);
+  pS->noMutex = (uint8_t)(s->noMutex!=0);
   pS->xactStartMs = s->xactStartMs;
   pS->waitingSinceMs = atomic_load(&s->waitingSinceMs);
   pS->stmtTimeoutMs = atomic_load(&s->stmtTimeoutMs);
@@ -1044,6 +1049,7 @@ static int shReadSession(SharedReg *p, int i, ShSession *pOut, u64 *pO){
   if( pOut->tag==registryTag() ) return 0;
   if( pOut->status>=SH_GONE || pOut->pid<=0 || pOut->nQuery>SH_NQUERY
    || pOut->iActive>2 || pOut->iLast>2 || pOut->xactKind>2
+   || pOut->hooksLost>(HOOKS_TRACE_LOST|HOOKS_PROGRESS_LOST) || pOut->noMutex>1
    || !shTerminated(pOut->zUser, sizeof(pOut->zUser))
    || !shTerminated(pOut->zApp, sizeof(pOut->zApp))
    || !shTerminated(pOut->zClient, sizeof(pOut->zClient))
@@ -1105,6 +1111,8 @@ int sharedSnapshot(SharedReg *p, const char *zUser, int isAdmin,
     r->waitingSinceMs = pX->waitingSinceMs;
     r->stmtTimeoutMs = pX->stmtTimeoutMs;
     r->idleTimeoutMs = pX->idleTimeoutMs;
+    r->zHooks = registryHooksText(pX->hooksLost);
+    r->zThreading = registryThreadingText(pX->noMutex);
     if( r->zUser==0 || r->zAppName==0 || r->zDatabase==0
      || (pX->hasClient && r->zClientAddr==0) ){
       rc = SQLITE_NOMEM;
@@ -1119,6 +1127,7 @@ static void shFillTarget(SharedTarget *pT, ShSession *pX, u64 o){
   pT->iSerial = pX->iSerial;
   pT->pid = pX->pid;
   pT->nodeId = SH_OSPID(o);
+  pT->noMutex = pX->noMutex && pX->status!=SH_IDLE;   /* holds something */
   shCopy(pT->zUser, sizeof(pT->zUser), pX->zUser);
 }
 
@@ -1162,6 +1171,7 @@ int sharedCancelQuery(SharedReg *p, const char *zUser, int isAdmin,
   shFillTarget(pT, &x, o);
   pT->iQuery = iQuery;
   if( !shAllowed(zUser, isAdmin, x.zUser) ) return REG_DENIED;
+  if( x.hooksLost & HOOKS_TRACE_LOST ) return REG_UNDELIVERED;
   shSendCancel(p, i, o, iQuery, pT->pBy);
   return REG_OK;
 }
@@ -1174,6 +1184,8 @@ int sharedCancelBackend(SharedReg *p, const char *zUser, int isAdmin,
   if( i<0 ) return REG_NOTFOUND;
   shFillTarget(pT, &x, o);
   if( !shAllowed(zUser, isAdmin, x.zUser) ) return REG_DENIED;
+  /* nothing is known of what it runs (doc/hooks.md) */
+  if( x.hooksLost & HOOKS_TRACE_LOST ) return REG_UNDELIVERED;
   /* aimed at the statement running now, decided here: a statement that
   ** starts after this call is never hit */
   pT->iQuery = x.iNewest;

@@ -88,6 +88,7 @@ struct SharedTarget {
   u64 iQuery;              /* the execution asked for, 0 none */
   const CancelAsker *pBy;  /* in: who asks, for the target's
                            ** cancel_reason(); NULL unknown */
+  int noMutex;             /* a multi-thread connection */
 };
 int sharedCancelQuery(SharedReg *p, const char *zUser, int isAdmin,
                       u64 tag, u64 iQuery, SharedTarget *pT);

@@ -168,6 +168,54 @@ def main():
     job = admin.execute("SELECT job_exec('INSERT INTO t VALUES(1); INSERT INTO t VALUES(2);')").fetchone()[0]
     check("job", admin.execute("SELECT job_wait(?)", (job,)).fetchone()[0], "succeeded")
 
+    # hooks taken over by the application (doc/hooks.md)
+    MEDIUM = ("WITH RECURSIVE c(x) AS (VALUES(1) UNION ALL SELECT x+1 FROM c "
+              "WHERE x<1500000) SELECT count(*) FROM c")
+    def hooks(w):
+        return admin.execute("SELECT hooks FROM sessions WHERE pid=?", (w.pid,)).fetchone()[0]
+    def outcome():
+        return admin.execute("SELECT outcome FROM cancel_log ORDER BY id DESC LIMIT 1").fetchone()[0]
+    # set_progress_handler: detected after a long statement; a cancel is
+    # then delivered by sqlite3_interrupt and stops the statement
+    w = Worker()
+    w.db.set_progress_handler(lambda: 0, 1000)
+    check("progress.before", hooks(w), "ok")
+    check("progress.medium", w.run(MEDIUM), ("ok", [(1500000,)]))
+    check("progress.hooks", hooks(w), "progress taken")
+    fut = pool.submit(w.run, LONG)
+    w.started.wait(30)
+    check("progress.cancel", admin.execute("SELECT pg_cancel_backend(?)", (w.pid,)).fetchone()[0], 1)
+    check("progress.worker", fut.result(30), ("OperationalError", "interrupted"))
+    check("progress.outcome", outcome(), "interrupt sent: progress handler taken over by the application")
+    check("progress.usable", w.run("SELECT 1"), ("ok", [(1,)]))
+    w.db.close()
+    # set_trace_callback: detected; a cancel is not delivered and says so
+    w = Worker()
+    traced = []
+    w.db.set_trace_callback(traced.append)
+    check("trace.medium", w.run(MEDIUM), ("ok", [(1500000,)]))
+    check("trace.hooks", hooks(w), "trace taken")
+    check("trace.cancel", admin.execute("SELECT pg_cancel_backend(?)", (w.pid,)).fetchone()[0], 0)
+    check("trace.outcome", outcome(), "not delivered: trace taken over by the application")
+    check("trace.app", MEDIUM in traced, True)       # the application's own trace works
+    w.db.close()
+    # PRAGMA busy_timeout after loading: adopted, the wait shows 'waiting'
+    # and a cancel ends it
+    w = Worker()
+    w.db.execute("PRAGMA busy_timeout=60000")
+    writer.execute("BEGIN IMMEDIATE")
+    fut = pool.submit(w.run, "INSERT INTO t VALUES('waits')")
+    status = None
+    for _ in range(10000):
+        status = admin.execute("SELECT status FROM sessions WHERE pid=?", (w.pid,)).fetchone()[0]
+        if status == "waiting": break
+        threading.Event().wait(0.002)
+    check("busy.status", status, "waiting")
+    check("busy.cancel", admin.execute("SELECT pg_cancel_backend(?)", (w.pid,)).fetchone()[0], 1)
+    check("busy.worker", fut.result(30), ("OperationalError", "database is locked"))
+    writer.execute("COMMIT")
+    w.db.close()
+
     pool.shutdown()
     writer.close()
     admin.close()
