@@ -73,7 +73,7 @@ struct LogRow {
   char *zQuery;
   const char *zOutcome;
   char zActionBuf[64];       /* what zAction and zOutcome point to when */
-  char zOutcomeBuf[32];      /* read from a registry file's log */
+  char zOutcomeBuf[128];      /* read from a registry file's log */
 };
 /* The caller's log: this process's, or, for a session that watches a
 ** database (cancel_watch), that database's registry log, which holds

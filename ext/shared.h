@@ -133,10 +133,10 @@ struct SharedLogEntry {
   i64 targetPid;               /* 0: unknown */
   uint8_t hasTargetUser, hasQuery;
   char zAction[64];
-  char zOutcome[32];
+  char zOutcome[128];
   char zByUser[128];
   char zTargetUser[128];
-  char zQuery[560];
+  char zQuery[496];
 };
 /* Add an entry: returns its id in p's log (0: not added). */
 i64 sharedLogAdd(SharedReg *p, const SharedLogEntry *pE);
