@@ -2,13 +2,19 @@
 ** capi.c: the C API of ext/cancel.h, as a C application uses it: the
 ** extension enabled for every connection with sqlite3_auto_extension(),
 ** process-wide default timeouts, the client address, and chaining the
-** application's own progress and busy handlers.
+** application's own progress and busy handlers; the locked database
+** (another process, this same program started as `capi --holder DB`,
+** holds BEGIN EXCLUSIVE) watched and given back; a forgotten cursor.
 **
 **   test/capi [dbfile]      exits 0 when every check passes
 */
 #include <sqlite3.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include "cancel.h"
@@ -42,8 +48,143 @@ static int appProgress(void *p){ (void)p; nAppProgress++; return nAppProgress>=5
 static int nAppBusy = 0;
 static int appBusy(void *p, int n){ (void)p; nAppBusy++; return n<3; }
 
+/* `capi --holder DB`: the other process of the locked-database checks.
+** Takes the write lock with a pending write, says "locked" on stdout,
+** then waits for a line on stdin and tries one more statement: exit 0 if
+** that statement is refused (it was terminated), 1 if not. */
+static int holderMain(const char *zDb){
+  sqlite3 *db = 0;
+  char zLine[16];
+  int rc;
+  sqlite3_auto_extension((void(*)(void))sqlite3_cancel_init);
+  if( sqlite3_open(zDb, &db)!=SQLITE_OK ) return 2;
+  if( sqlite3_exec(db, "BEGIN EXCLUSIVE; INSERT INTO t VALUES('pen')", 0, 0, 0)!=SQLITE_OK ){
+    return 2;
+  }
+  printf("locked\n");
+  fflush(stdout);
+  if( fgets(zLine, sizeof(zLine), stdin)==0 ) return 2;
+  rc = sqlite3_exec(db, "INSERT INTO t VALUES('after')", 0, 0, 0);
+  sqlite3_close(db);
+  return rc==SQLITE_OK ? 1 : 0;
+}
+
+/* text(), on another thread. */
+typedef struct LookArg LookArg;
+struct LookArg { sqlite3 *db; const char *zSql; char *zOut; };
+static void *lookMain(void *p){
+  LookArg *a = (LookArg*)p;
+  a->zOut = text(a->db, a->zSql);
+  return 0;
+}
+
+/* The database locked by another process: loading into a new connection
+** of it does not wait; a connection on :memory: watches it, lists the
+** holder and terminates it; a writer then goes on. */
+static void lockedChecks(const char *zArgv0, const char *zDb){
+  char zDbL[300], zCmd[1400], zLine[64];
+  sqlite3 *late = 0, *w = 0, *wr = 0;
+  FILE *pHolder;
+  int rc, status = -1;
+  long t0;
+  char *z, *zSql;
+  snprintf(zDbL, sizeof(zDbL), "%s-locked", zDb);
+  unlink(zDbL);
+  snprintf(zCmd, sizeof(zCmd), "%s-cancel", zDbL);
+  unlink(zCmd);
+  sqlite3_open(zDbL, &wr);
+  sqlite3_exec(wr, "CREATE TABLE t(x); INSERT INTO t VALUES('book')", 0, 0, 0);
+  /* popen: the holder's stdin is ours, its stdout a pipe we read */
+  snprintf(zCmd, sizeof(zCmd), "sh -c 'mkfifo %s.fifo 2>/dev/null; "
+           "exec %s --holder %s < %s.fifo'", zDbL, zArgv0, zDbL, zDbL);
+  pHolder = popen(zCmd, "r");
+  {
+    char zFifo[320];
+    FILE *pIn;
+    snprintf(zFifo, sizeof(zFifo), "%s.fifo", zDbL);
+    while( access(zFifo, F_OK)!=0 ) usleep(1000);   /* (created by the shell) */
+    pIn = fopen(zFifo, "w");
+    CHECK(pHolder && pIn && fgets(zLine, sizeof(zLine), pHolder)
+          && strcmp(zLine, "locked\n")==0, "the other process holds the lock");
+
+    t0 = nowMs();
+    sqlite3_open(zDbL, &late);
+    sqlite3_busy_timeout(late, 60000);
+    sqlite3_exec(late, "SELECT 1", 0, 0, 0);   /* (loaded by auto_extension at open) */
+    CHECK(nowMs()-t0 < 30000, "opening a locked database with the extension does not wait");
+
+    sqlite3_open(":memory:", &w);
+    zSql = sqlite3_mprintf("SELECT cancel_watch('%q')", zDbL);
+    z = text(w, zSql);
+    sqlite3_free(zSql);
+    CHECK(z && strncmp(z, "watching: shared: ", 18)==0, "cancel_watch from C");
+    sqlite3_free(z);
+    z = text(w, "SELECT status || '|' || xact_kind || '|' || threading FROM sessions "
+                "WHERE xact_kind='write'");
+    CHECK(z && strcmp(z, "idle in transaction|write|serialized")==0, "the holder is listed");
+    sqlite3_free(z);
+    z = text(w, "SELECT pg_terminate_backend(pid, 10000) FROM sessions WHERE xact_kind='write'");
+    CHECK(z && strcmp(z, "1")==0, "terminated, locks released");
+    sqlite3_free(z);
+    sqlite3_busy_timeout(wr, 0);
+    rc = sqlite3_exec(wr, "INSERT INTO t VALUES('lamp')", 0, 0, 0);
+    CHECK(rc==SQLITE_OK, "a writer goes on");
+    z = text(wr, "SELECT group_concat(x) FROM t");
+    CHECK(z && strcmp(z, "book,lamp")==0, "the holder's write was rolled back");
+    sqlite3_free(z);
+
+    if( pIn ){ fputs("go\n", pIn); fclose(pIn); }
+    if( pHolder ) status = pclose(pHolder);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status)==0, "the holder's next statement is refused");
+    unlink(zFifo);
+  }
+  sqlite3_close(late);
+  sqlite3_close(w);
+
+  /* A forgotten cursor: a SELECT stepped once and left holds a read
+  ** lock; a termination resets it, and the writer can commit. */
+  {
+    sqlite3 *fc = 0;
+    sqlite3_stmt *pCur = 0;
+    sqlite3_open(zDbL, &fc);
+    sqlite3_exec(wr, "PRAGMA journal_mode=DELETE", 0, 0, 0);
+    sqlite3_prepare_v2(fc, "SELECT x FROM t", -1, &pCur, 0);
+    CHECK(sqlite3_step(pCur)==SQLITE_ROW, "cursor stepped once");
+    rc = sqlite3_exec(wr, "BEGIN; INSERT INTO t VALUES('x'); COMMIT", 0, 0, 0);
+    CHECK(rc==SQLITE_BUSY, "a commit waits for the forgotten cursor's read lock");
+    sqlite3_exec(wr, "ROLLBACK", 0, 0, 0);
+    /* (asked from another thread: the thread that started the cursor's
+    ** statement could be inside it, so it is not the one to judge) */
+    {
+      pthread_t t;
+      LookArg a;
+      a.db = wr;
+      a.zSql = "SELECT status || '|' || xact_kind FROM sessions WHERE active_query='SELECT x FROM t'";
+      a.zOut = 0;
+      pthread_create(&t, 0, lookMain, &a);
+      pthread_join(t, 0);
+      CHECK(a.zOut && strcmp(a.zOut, "idle in transaction|read")==0,
+            "a forgotten cursor holds a read transaction");
+      sqlite3_free(a.zOut);
+    }
+    z = text(wr, "SELECT pg_terminate_backend(pid, 10000) FROM sessions WHERE active_query='SELECT x FROM t'");
+    CHECK(z && strcmp(z, "1")==0, "the forgotten cursor's session is terminated");
+    sqlite3_free(z);
+    rc = sqlite3_exec(wr, "INSERT INTO t VALUES('y')", 0, 0, 0);
+    CHECK(rc==SQLITE_OK, "and the writer commits");
+    CHECK(sqlite3_step(pCur)!=SQLITE_ROW, "the reset cursor does not start over");
+    z = cancel_reason(fc);
+    CHECK(z && strncmp(z, "terminated by pg_terminate_backend", 34)==0, "cancel_reason(db) says why");
+    sqlite3_free(z);
+    sqlite3_finalize(pCur);
+    sqlite3_close(fc);
+  }
+  sqlite3_close(wr);
+}
+
 int main(int argc, char **argv){
   const char *zDb = argc>1 ? argv[1] : "test/tmp/capi.db";
+  if( argc==3 && strcmp(argv[1], "--holder")==0 ) return holderMain(argv[2]);
   sqlite3 *db = 0, *db2 = 0, *db3 = 0, *plain = 0;
   long t0, ms;
   int rc;
@@ -201,6 +342,8 @@ int main(int argc, char **argv){
     }
     for(i=0; i<300; i++) sqlite3_close(aDb[i]);
   }
+
+  lockedChecks(argv[0], zDb);
 
   /* A connection without the extension is not a session. */
   sqlite3_reset_auto_extension();
