@@ -56,7 +56,7 @@ int cancel_set_busy_handler(sqlite3 *db, int (*xBusy)(void*, int), void *pArg);
 ** 0 returns SQLITE_BUSY at once). Same as SELECT set_busy_timeout(ms). */
 int cancel_set_busy_timeout(sqlite3 *db, int ms);
 
-/* SPEC section 7, for one session: the same as SELECT
+/* Limits and timeouts (README), for one session: the same as SELECT
 ** set_statement_timeout(ms) / set_idle_in_transaction_session_timeout(ms);
 ** 0 turns it off. */
 int cancel_set_statement_timeout(sqlite3 *db, int ms);
@@ -72,7 +72,7 @@ void cancel_set_shared(int bOn);
 void cancel_set_default_statement_timeout(int ms);
 void cancel_set_default_idle_in_transaction_session_timeout(int ms);
 
-/* The application's own jobs (SPEC section 4), as job_begin(),
+/* The application's own jobs (README: "Jobs"), as job_begin(),
 ** job_progress() and job_end() do in SQL:
 **
 **   sqlite3_int64 id;

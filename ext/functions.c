@@ -1,5 +1,5 @@
 /*
-** functions.c: the SQL functions of SPEC sections 3 and 5.
+** functions.c: the SQL functions of cancelling and privileges (README: "Cancelling", "Users and privileges").
 **
 **   SELECT cancel_query('<query_id>');
 **   SELECT cancel_session('<session_id>');

@@ -1,5 +1,5 @@
 /*
-** jobs.h: long-running work that outlives a statement (SPEC section 4).
+** jobs.h: long-running work that outlives a statement (README: "Jobs").
 **
 ** Every job, built-in (jobkinds.c) or the application's own, is a
 ** CancelJob in one process-wide list guarded by one lock (the jobs lock,
@@ -96,7 +96,7 @@ void jobSetCoordinator(CancelJob *p, u64 iSerial);
 /* Sleep up to ms, or until the job's status changes (a cancel, a pause). */
 void jobNap(CancelJob *p, int ms);
 
-/* Control (SPEC 4). Each returns JOBCTL_* and fills *pzErr on error. */
+/* Control (README: "Controlling jobs"). Each returns JOBCTL_* and fills *pzErr on error. */
 #define JOBCTL_DONE     0   /* the request was made */
 #define JOBCTL_NOOP     1   /* nothing to do (already so) */
 #define JOBCTL_NOTFOUND 2

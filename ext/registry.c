@@ -263,7 +263,7 @@ CancelSession *registryEnrol(sqlite3 *db){
   ** with no reference while it is still in the list (fuzz_functions found
   ** that use-after-free). The caller drops it with registryUnref(). */
   s->nReg = 1;
-  /* Across processes (SPEC 6), unless switched off for the process or by
+  /* Across processes (README: "Across processes"), unless switched off for the process or by
   ** the URI parameter cancel_shared=0 of this connection. The file is
   ** attached before the pid is chosen: its counter takes part. */
   if( zFile && zFile[0] && sharedDefault() && !sharedSuppressed()
@@ -432,7 +432,7 @@ static CancelSession *regByPid(i64 pid){
   return 0;
 }
 
-/* SPEC 5: an admin may cancel anything, others only their own user's.
+/* Users and privileges: an admin may cancel anything, others only their own user's.
 ** A NULL caller is the extension itself (a timeout). */
 static int regAllowed(CancelSession *pCaller, CancelSession *pTarget){
   if( pCaller==0 || pCaller->isAdmin ) return 1;

@@ -1,5 +1,5 @@
 /*
-** shared.h: the cross-process registry (SPEC section 6).
+** shared.h: the cross-process registry (README: "Across processes").
 **
 ** Every database file that sessions of this process use gets a registry
 ** file beside it, `<database>-cancel`, mapped shared by every process
