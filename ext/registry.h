@@ -252,8 +252,8 @@ int registryWatch(CancelSession *pCaller, const char *zDb, char **pzErr);
 int registrySnapshot(CancelSession *pCaller, SessionRow **paRow, int *pnRow);
 void registryFreeSnapshot(SessionRow *aRow, int nRow);
 
-/* Who holds the lock that session pid / iSerial waits for (
-** pg_blocking_pids): a JSON array of pids or session ids. */
+/* Who holds the lock that session pid / iSerial waits for
+** (pg_blocking_pids): a JSON array of pids or session ids. */
 char *registryBlockers(i64 pid, u64 iSerial, int bSessionIds, int *pbFound);
 
 /* Monotonic clock in microseconds, for deadlines. */
