@@ -48,12 +48,14 @@ static int reaperStarted = 0;
 static unsigned reaperKicks = 0;
 static _Atomic i64 reaperWakeUs = 0;   /* when it will wake by itself, 0 never */
 
+static void regProbeTick(SharedReg *p);
 static void regInitOnce(void){
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   regTag = portRandom64() ^ ((u64)ts.tv_sec*1000000000ull + (u64)ts.tv_nsec);
   regNode = (u64)portPid();
   portUserName(regOsUser, sizeof(regOsUser));
+  sharedSetTick(regProbeTick);
 }
 
 /* ---------------------------------------------------------------- ids */
@@ -1216,6 +1218,25 @@ static int regProbeLocked(CancelSession *s, RegProbe *pOut){
   pthread_mutex_unlock(&s->mu);
   sqlite3_mutex_leave(m);
   return 1;
+}
+
+/* The agent thread of registry p, about once a second: look at this
+** process's sessions on p that have a statement listed but not seen
+** idle, so that other processes (which cannot look themselves) see a
+** forgotten cursor as 'idle in transaction' within a second or so. */
+static void regProbeTick(SharedReg *p){
+  CancelSession *s;
+  pthread_mutex_lock(&regMu);
+  for(s=regFirst; s; s=s->pNext){
+    RegProbe pr;
+    int bLook;
+    if( s->pShReg!=p || !regTargetable(s) ) continue;
+    pthread_mutex_lock(&s->mu);
+    bLook = s->nStmt>0 && !s->cursorIdle;
+    pthread_mutex_unlock(&s->mu);
+    if( bLook ) regProbeLocked(s, &pr);
+  }
+  pthread_mutex_unlock(&regMu);
 }
 
 /* ----------------------------------------------------------- reaper */

@@ -874,6 +874,9 @@ static void shServe(SharedReg *p){
   }
 }
 
+static void (*_Atomic shTick)(SharedReg*) = 0;
+void sharedSetTick(void (*xTick)(SharedReg*)){ atomic_store(&shTick, xTick); }
+
 static void *shAgentMain(void *pArg){
   SharedReg *p = (SharedReg*)pArg;
   i64 lastReapUs = 0;
@@ -890,7 +893,9 @@ static void *shAgentMain(void *pArg){
     shServe(p);
     nowUs = registryMonoUs();
     if( nowUs-lastReapUs>1000000 && shIntact(p) ){
+      void (*xTick)(SharedReg*) = atomic_load(&shTick);
       shReapDead(p);
+      if( xTick ) xTick(p);
       lastReapUs = nowUs;
     }
 #ifdef __linux__
@@ -1484,6 +1489,7 @@ int sharedLogSnapshot(SharedReg *p, SharedLogEntry **paOut, i64 **paId, int *pnO
   return SQLITE_OK;
 }
 u64 sharedProcessStart(long ospid){ (void)ospid; return 0; }
+void sharedSetTick(void (*xTick)(SharedReg*)){ (void)xTick; }
 char *sharedWatchPath(const char *zDb, char **pzErr){
   *pzErr = sqlite3_mprintf("cannot watch %s: watching needs the cross-process "
                            "registry, which Windows builds do not have yet", zDb);

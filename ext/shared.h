@@ -145,6 +145,11 @@ void sharedLogOutcome(SharedReg *p, i64 id, const char *zOutcome);
 ** (both arrays sqlite3_malloc'd; empty when p is not usable). */
 int sharedLogSnapshot(SharedReg *p, SharedLogEntry **paOut, i64 **paId, int *pnOut);
 
+/* Called by the agent thread of each registry about once a second (set
+** once by registry.c, which owns the sessions): lets a process bring
+** what it publishes up to date without anyone of its own looking. */
+void sharedSetTick(void (*xTick)(SharedReg*));
+
 /* The OS start time of process ospid (0 unknown), for liveness. */
 u64 sharedProcessStart(long ospid);
 
