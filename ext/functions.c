@@ -33,6 +33,11 @@ SQLITE_EXTENSION_INIT3
 #include <string.h>
 
 #define FUNC_MAX_NAME 255   /* longest user or application name */
+#define FUNC_SESSION_ARG "cancel_session: expected a session ID (32 hex " \
+                         "digits) or a selection query, got "
+
+/* Nonzero while this thread runs a selection query (funcSelectIds). */
+static _Thread_local int funcSelecting = 0;
 
 static CancelSession *funcSession(sqlite3_context *ctx){
   return (CancelSession*)sqlite3_user_data(ctx);
@@ -69,6 +74,10 @@ static int funcSqlCalls(const char *zSql, const char *zName){
 int funcCalledDirectly(sqlite3_context *ctx, const char *zName){
   CancelSession *s = funcSession(ctx);
   int bOk = 1;
+  if( funcSelecting ){
+    funcError(ctx, "%s() cannot be called inside a selection query", zName);
+    return 0;
+  }
   pthread_mutex_lock(&s->mu);
   if( s->nStmt>0 ) bOk = funcSqlCalls(s->aStmt[s->nStmt-1].zSql, zName);
   pthread_mutex_unlock(&s->mu);
@@ -116,17 +125,20 @@ void funcError(sqlite3_context *ctx, const char *zFmt, const char *zArg){
   }
 }
 
-/* Optional boolean argument (if_exists, admin): 0 or 1, never NULL. */
+/* Optional boolean argument (if_exists, admin, transactional): exactly 0
+** or 1 (or text holding one), never NULL, 2, -1 or 0.5. */
 int funcFlagArg(sqlite3_context *ctx, int argc, sqlite3_value **argv,
                        int i, const char *zFunc, const char *zName, int *pOut){
+  i64 v = 0;
   if( argc<=i ) return 1;
-  if( sqlite3_value_numeric_type(argv[i])!=SQLITE_INTEGER ){
+  if( sqlite3_value_numeric_type(argv[i])!=SQLITE_INTEGER
+   || ((v = sqlite3_value_int64(argv[i]))!=0 && v!=1) ){
     char *z = sqlite3_mprintf("%s: %s must be 0 or 1", zFunc, zName);
     sqlite3_result_error(ctx, z ? z : "out of memory", -1);
     sqlite3_free(z);
     return 0;
   }
-  *pOut = sqlite3_value_int64(argv[i])!=0;
+  *pOut = (int)v;
   return 1;
 }
 
@@ -143,9 +155,11 @@ int funcIntArg(sqlite3_context *ctx, sqlite3_value *v,
   return 1;
 }
 
-/* Text id argument: not NULL, text. Returns it or NULL after an error. */
+/* Text argument: not NULL, text (not a number or a blob), with no NUL
+** character inside. Returns it or NULL after an error. */
 const char *funcTextArg(sqlite3_context *ctx, sqlite3_value *v,
                                const char *zFunc, const char *zName){
+  const char *zText;
   if( sqlite3_value_type(v)!=SQLITE_TEXT ){
     char *z = sqlite3_mprintf("%s: %s must be text%s", zFunc, zName,
         sqlite3_value_type(v)==SQLITE_NULL ? ", not NULL" : "");
@@ -153,7 +167,42 @@ const char *funcTextArg(sqlite3_context *ctx, sqlite3_value *v,
     sqlite3_free(z);
     return 0;
   }
-  return (const char*)sqlite3_value_text(v);
+  zText = (const char*)sqlite3_value_text(v);
+  if( zText==0 ){
+    sqlite3_result_error_nomem(ctx);
+    return 0;
+  }
+  if( (int)strlen(zText)!=sqlite3_value_bytes(v) ){
+    /* everything after the NUL would be silently ignored */
+    char *z = sqlite3_mprintf("%s: %s must not contain NUL characters",
+                              zFunc, zName);
+    sqlite3_result_error(ctx, z ? z : "out of memory", -1);
+    sqlite3_free(z);
+    return 0;
+  }
+  return zText;
+}
+
+/* How a value of the wrong type is described in an error message. */
+const char *funcTypeName(sqlite3_value *v){
+  switch( sqlite3_value_type(v) ){
+    case SQLITE_NULL:    return "NULL";
+    case SQLITE_INTEGER: return "an integer";
+    case SQLITE_FLOAT:   return "a real number";
+    case SQLITE_BLOB:    return "a blob";
+  }
+  return "text";
+}
+
+/* A backend pid: an integer from 1 to 2147483647 (PostgreSQL's int4). */
+static int funcPidArg(sqlite3_context *ctx, sqlite3_value *v,
+                      const char *zFunc, i64 *pOut){
+  if( !funcIntArg(ctx, v, zFunc, "pid", pOut) ) return 0;
+  if( *pOut<1 || *pOut>2147483647 ){
+    funcError(ctx, "%s: pid must be between 1 and 2147483647", zFunc);
+    return 0;
+  }
+  return 1;
 }
 
 /* -------------------------------------------------------- cancel_query */
@@ -178,6 +227,10 @@ static void funcCancelQuery(sqlite3_context *ctx, int argc, sqlite3_value **argv
     sqlite3_result_int(ctx, 1);
   }else if( rc==REG_NOTFOUND && bIfExists ){
     sqlite3_result_int(ctx, 0);
+  }else if( rc==REG_NOTFOUND && registryCheckSerial(s, tag, iQuery)!=REG_NOTFOUND ){
+    /* query and session IDs come from one counter: it names a session */
+    funcError(ctx, "cancel_query: %s is a session ID, not a query ID "
+                   "(use cancel_session)", zId);
   }else{
     funcRegError(ctx, rc, "cancel", zWhat);
   }
@@ -185,18 +238,108 @@ static void funcCancelQuery(sqlite3_context *ctx, int argc, sqlite3_value **argv
 
 /* ------------------------------------------------ selection queries */
 
-/* Run a read-only selection query on the caller's connection and
-** collect column 0 of every row. Error text goes to ctx. */
-int funcSelectIds(sqlite3_context *ctx, const char *zFunc,
-                         const char *zSql, char ***pazId, int *pnId){
+/*
+** A selection query (the select_sql argument of cancel_session,
+** cancel_sessions and cancel_jobs) must be exactly one read-only SELECT
+** (WITH and VALUES included) returning one column. Why not just
+** sqlite3_stmt_readonly()? It is also true of ATTACH (which creates a
+** file), DETACH, BEGIN and of many PRAGMAs. Why not an authorizer? A
+** connection has a single authorizer slot that SQLite gives no way to
+** read back, so installing ours for the prepare would drop the
+** application's authorizer (or, on a terminated session, the
+** extension's deny-all one, hooks.c) with no way to restore it.
+**
+** So the statement itself is inspected, in this order:
+**
+**   1. before anything is prepared: its first keyword, after blanks and
+**      comments, is SELECT, WITH or VALUES. This must come before
+**      sqlite3_prepare(), because preparing some statements already acts
+**      (PRAGMA busy_timeout=N, PRAGMA foreign_keys=ON and other setting
+**      PRAGMAs take effect while they are compiled);
+**   2. prepare only the first statement, then require the rest of the
+**      text (pzTail) to be blanks, comments and semicolons: a second
+**      statement is refused, and never prepared;
+**   3. sqlite3_stmt_readonly(): WITH ... DELETE/INSERT/UPDATE, the only
+**      writes that start with an accepted keyword, are refused;
+**   4. sqlite3_column_count()==1.
+**
+** Nothing has run when any of these refuses. While the query runs,
+** funcSelecting is set on this thread: a function of the extension with
+** an effect (cancel_session(), job_backup(), ...) named inside the query
+** refuses to run (funcCalledDirectly), so a selection query only selects.
+*/
+
+/* Skip blanks and SQL comments; also semicolons if bSemi. */
+static const char *funcSkipBlanks(const char *z, int bSemi){
+  for(;;){
+    if( isspace((unsigned char)*z) || (bSemi && *z==';') ){
+      z++;
+    }else if( z[0]=='-' && z[1]=='-' ){
+      while( *z && *z!='\n' ) z++;
+    }else if( z[0]=='/' && z[1]=='*' ){
+      z += 2;
+      while( *z && !(z[0]=='*' && z[1]=='/') ) z++;
+      if( *z ) z += 2;     /* an unterminated comment runs to the end */
+    }else{
+      return z;
+    }
+  }
+}
+
+/* Does z start with keyword zKw as a whole word? */
+static int funcIsKeyword(const char *z, const char *zKw){
+  int n = (int)strlen(zKw);
+  return sqlite3_strnicmp(z, zKw, n)==0 && !funcIsIdChar(z[n]);
+}
+
+/* Is z (after blanks and comments) a statement of SQL rather than an id
+** or a word? It starts with a keyword that begins a statement. */
+static int funcLooksLikeSql(const char *z){
+  static const char *azKw[] = {
+    "SELECT", "WITH", "VALUES", "ATTACH", "DETACH", "PRAGMA", "INSERT",
+    "REPLACE", "UPDATE", "DELETE", "CREATE", "DROP", "ALTER", "BEGIN",
+    "COMMIT", "END", "ROLLBACK", "SAVEPOINT", "RELEASE", "ANALYZE",
+    "REINDEX", "VACUUM", "EXPLAIN"
+  };
+  int i;
+  z = funcSkipBlanks(z, 0);
+  for(i=0; i<(int)(sizeof(azKw)/sizeof(azKw[0])); i++){
+    if( funcIsKeyword(z, azKw[i]) ) return 1;
+  }
+  return 0;
+}
+
+static void funcNotSelection(sqlite3_context *ctx, const char *zFunc,
+                             const char *zKind){
+  char *z = sqlite3_mprintf("%s: the selection query must be one read-only "
+                            "SELECT returning one column of %ss", zFunc, zKind);
+  sqlite3_result_error(ctx, z ? z : "out of memory", -1);
+  sqlite3_free(z);
+}
+
+/* Run a selection query (see above) on the caller's connection and
+** collect column 0 of every row; zKind ("session ID", "job ID") names
+** what it must return. Error text goes to ctx. */
+int funcSelectIds(sqlite3_context *ctx, const char *zFunc, const char *zKind,
+                  const char *zSql, char ***pazId, int *pnId){
   sqlite3 *db = sqlite3_context_db_handle(ctx);
   sqlite3_stmt *pStmt = 0;
   const char *zTail = 0;
+  const char *zStart = funcSkipBlanks(zSql, 1);
   char **azId = 0;
-  int nId = 0, nAlloc = 0, rc;
+  int nId = 0, nAlloc = 0, rc, nCol;
   char *zErr = 0;
 
-  rc = sqlite3_prepare_v2(db, zSql, -1, &pStmt, &zTail);
+  if( *zStart==0 ){
+    zErr = sqlite3_mprintf("%s: the selection query is empty", zFunc);
+    goto done;
+  }
+  if( !funcIsKeyword(zStart, "SELECT") && !funcIsKeyword(zStart, "WITH")
+   && !funcIsKeyword(zStart, "VALUES") ){
+    funcNotSelection(ctx, zFunc, zKind);
+    goto fail;
+  }
+  rc = sqlite3_prepare_v2(db, zStart, -1, &pStmt, &zTail);
   if( rc!=SQLITE_OK ){
     zErr = sqlite3_mprintf("%s: %s", zFunc, sqlite3_errmsg(db));
     goto done;
@@ -205,22 +348,32 @@ int funcSelectIds(sqlite3_context *ctx, const char *zFunc,
     zErr = sqlite3_mprintf("%s: the selection query is empty", zFunc);
     goto done;
   }
-  while( zTail && isspace((unsigned char)*zTail) ) zTail++;
-  if( zTail && *zTail ){
+  if( zTail && *funcSkipBlanks(zTail, 1) ){
     zErr = sqlite3_mprintf("%s: the selection query must be one statement", zFunc);
     goto done;
   }
   if( !sqlite3_stmt_readonly(pStmt) ){
-    zErr = sqlite3_mprintf("%s: the selection query must be read-only", zFunc);
+    sqlite3_finalize(pStmt);
+    funcNotSelection(ctx, zFunc, zKind);
+    goto fail;
+  }
+  nCol = sqlite3_column_count(pStmt);
+  if( nCol!=1 ){
+    zErr = sqlite3_mprintf("%s: the selection query must return one column "
+                           "of %ss, not %d", zFunc, zKind, nCol);
     goto done;
   }
+  funcSelecting++;
   while( (rc = sqlite3_step(pStmt))==SQLITE_ROW ){
-    const char *z = (const char*)sqlite3_column_text(pStmt, 0);
-    if( z==0 ){
+    const char *z;
+    if( sqlite3_column_type(pStmt, 0)==SQLITE_NULL ){
+      funcSelecting--;
       zErr = sqlite3_mprintf("%s: the selection query returned NULL "
-                             "instead of a session ID", zFunc);
+                             "instead of a %s", zFunc, zKind);
       goto done;
     }
+    z = (const char*)sqlite3_column_text(pStmt, 0);
+    if( z==0 ){ rc = SQLITE_NOMEM; break; }
     if( nId==nAlloc ){
       int nNew = nAlloc ? nAlloc*2 : 8;
       char **aNew = sqlite3_realloc64(azId, sizeof(char*)*nNew);
@@ -232,6 +385,7 @@ int funcSelectIds(sqlite3_context *ctx, const char *zFunc,
     if( azId[nId]==0 ){ rc = SQLITE_NOMEM; break; }
     nId++;
   }
+  funcSelecting--;
   if( rc==SQLITE_NOMEM ){
     zErr = 0;
     sqlite3_result_error_nomem(ctx);
@@ -264,6 +418,19 @@ void funcFreeIds(char **azId, int nId){
   sqlite3_free(azId);
 }
 
+/* Is zId the query ID of a statement running now (a session ID was
+** expected)? Only asked to explain a "not found". */
+static int funcIsQueryId(CancelSession *s, const char *zId){
+  SessionRow *aRow = 0;
+  int nRow = 0, i, bFound = 0;
+  if( registrySnapshot(s, &aRow, &nRow)!=REG_OK ) return 0;
+  for(i=0; i<nRow && !bFound; i++){
+    bFound = aRow[i].zQueryId[0] && sqlite3_stricmp(aRow[i].zQueryId, zId)==0;
+  }
+  registryFreeSnapshot(aRow, nRow);
+  return bFound;
+}
+
 /* Check every id (shape, existence, privilege) before terminating any,
 ** so that a bad id or a denied one leaves all sessions untouched. Then
 ** terminate each. Returns the number terminated, or -1 after an error. */
@@ -292,6 +459,13 @@ static int funcTerminateIds(sqlite3_context *ctx, CancelSession *s,
        ? registryCheckSerial(s, aTag[i], aSerial[i]) : REG_NOTFOUND;
     if( rc==REG_NOTFOUND && bIfExists ){
       aSerial[i] = 0;
+    }else if( rc==REG_NOTFOUND && funcIsQueryId(s, azId[i]) ){
+      char *z = sqlite3_mprintf("%s: %s is a query ID, not a session ID "
+                                "(use cancel_query)", zAction, azId[i]);
+      sqlite3_result_error(ctx, z ? z : "out of memory", -1);
+      sqlite3_free(z);
+      sqlite3_free(aSerial);
+      return -1;
     }else if( rc!=REG_OK ){
       registryLogDenied(s, zAction, aTag[i], aSerial[i]);
       funcRegError(ctx, rc, "cancel", zWhat);
@@ -310,13 +484,41 @@ static int funcTerminateIds(sqlite3_context *ctx, CancelSession *s,
 
 /* ------------------------------------------------- cancel_session(s) */
 
+/* cancel_session(x): x is a session ID, or a selection query; anything
+** else is refused saying what was expected and what was given (never a
+** SQL syntax error from treating '20024380' as a query). */
+static void funcNotSessionArg(sqlite3_context *ctx, sqlite3_value *v){
+  const char *z = (const char*)sqlite3_value_text(v);
+  char *zErr;
+  if( sqlite3_value_type(v)!=SQLITE_TEXT ){
+    zErr = sqlite3_mprintf("%s%s", FUNC_SESSION_ARG, funcTypeName(v));
+  }else if( z==0 ){
+    sqlite3_result_error_nomem(ctx);
+    return;
+  }else if( z[0]==0 ){
+    zErr = sqlite3_mprintf("%san empty string", FUNC_SESSION_ARG);
+  }else{
+    int n = (int)strlen(z), i;
+    for(i=0; i<n && isxdigit((unsigned char)z[i]); i++){}
+    zErr = sqlite3_mprintf(i==n && n>=16 ? "%s'%.40s%s' (%d hex digits)" : "%s'%.40s%s'",
+                           FUNC_SESSION_ARG, z, n>40 ? "..." : "", n);
+  }
+  sqlite3_result_error(ctx, zErr ? zErr : "out of memory", -1);
+  sqlite3_free(zErr);
+}
+
 static void funcCancelSession(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   CancelSession *s = funcSession(ctx);
-  const char *zArg = funcTextArg(ctx, argv[0], "cancel_session", "session ID");
+  const char *zArg;
   int bIfExists = 0, n;
   char **azId = 0;
   int nId = 0;
   if( !funcCalledDirectly(ctx, "cancel_session") ) return;
+  if( sqlite3_value_type(argv[0])!=SQLITE_TEXT ){
+    funcNotSessionArg(ctx, argv[0]);
+    return;
+  }
+  zArg = funcTextArg(ctx, argv[0], "cancel_session", "session ID");
   if( zArg==0 ) return;
   if( !funcFlagArg(ctx, argc, argv, 1, "cancel_session", "if_exists", &bIfExists) ) return;
   if( registryIsIdShape(zArg) ){
@@ -328,9 +530,12 @@ static void funcCancelSession(sqlite3_context *ctx, int argc, sqlite3_value **ar
       return;
     }
     nId = 1;
+  }else if( !funcLooksLikeSql(zArg) ){
+    funcNotSessionArg(ctx, argv[0]);
+    return;
   }else{
-    /* Not an id: a selection query that must return exactly one. */
-    if( !funcSelectIds(ctx, "cancel_session", zArg, &azId, &nId) ) return;
+    /* A selection query that must return exactly one. */
+    if( !funcSelectIds(ctx, "cancel_session", "session ID", zArg, &azId, &nId) ) return;
     if( nId>1 ){
       funcFreeIds(azId, nId);
       sqlite3_result_error(ctx, "more than one session ID: use cancel_sessions", -1);
@@ -361,7 +566,7 @@ static void funcCancelSessions(sqlite3_context *ctx, int argc, sqlite3_value **a
   if( !funcCalledDirectly(ctx, "cancel_sessions") ) return;
   if( zSql==0 ) return;
   if( !funcFlagArg(ctx, argc, argv, 1, "cancel_sessions", "if_exists", &bIfExists) ) return;
-  if( !funcSelectIds(ctx, "cancel_sessions", zSql, &azId, &nId) ) return;
+  if( !funcSelectIds(ctx, "cancel_sessions", "session ID", zSql, &azId, &nId) ) return;
   n = funcTerminateIds(ctx, s, "cancel_sessions", azId, nId, bIfExists, 1);
   funcFreeIds(azId, nId);
   if( n>=0 ) sqlite3_result_int(ctx, n);
@@ -376,7 +581,7 @@ static void funcPgCancelBackend(sqlite3_context *ctx, int argc, sqlite3_value **
   char zWhat[40];
   (void)argc;
   if( !funcCalledDirectly(ctx, "pg_cancel_backend") ) return;
-  if( !funcIntArg(ctx, argv[0], "pg_cancel_backend", "pid", &pid) ) return;
+  if( !funcPidArg(ctx, argv[0], "pg_cancel_backend", &pid) ) return;
   rc = registryCancelBackend(s, pid, "pg_cancel_backend");
   if( rc==REG_DENIED ){
     snprintf(zWhat, sizeof(zWhat), "backend %lld", (long long)pid);
@@ -392,7 +597,7 @@ static void funcPgTerminateBackend(sqlite3_context *ctx, int argc, sqlite3_value
   int rc;
   char zWhat[40];
   if( !funcCalledDirectly(ctx, "pg_terminate_backend") ) return;
-  if( !funcIntArg(ctx, argv[0], "pg_terminate_backend", "pid", &pid) ) return;
+  if( !funcPidArg(ctx, argv[0], "pg_terminate_backend", &pid) ) return;
   if( argc>1 ){
     if( !funcIntArg(ctx, argv[1], "pg_terminate_backend", "timeout_ms", &timeoutMs) ) return;
     if( timeoutMs<0 || timeoutMs>86400000 ){
@@ -574,12 +779,8 @@ static void funcPgBlockingPids(sqlite3_context *ctx, int argc, sqlite3_value **a
   i64 pid;
   char zWhat[40];
   (void)argc;
-  if( !funcIntArg(ctx, argv[0], "pg_blocking_pids", "pid", &pid) ) return;
+  if( !funcPidArg(ctx, argv[0], "pg_blocking_pids", &pid) ) return;
   snprintf(zWhat, sizeof(zWhat), "backend %lld", (long long)pid);
-  if( pid<=0 ){
-    funcError(ctx, "%s not found", zWhat);
-    return;
-  }
   funcBlocking(ctx, 0, pid, 0, zWhat);
 }
 

@@ -14,8 +14,9 @@ int funcIntArg(sqlite3_context *ctx, sqlite3_value *v,
 const char *funcTextArg(sqlite3_context *ctx, sqlite3_value *v,
                         const char *zFunc, const char *zName);
 int funcCalledDirectly(sqlite3_context *ctx, const char *zName);
-int funcSelectIds(sqlite3_context *ctx, const char *zFunc, const char *zSql,
-                  char ***pazId, int *pnId);
+int funcSelectIds(sqlite3_context *ctx, const char *zFunc, const char *zKind,
+                  const char *zSql, char ***pazId, int *pnId);
+const char *funcTypeName(sqlite3_value *v);   /* "NULL", "an integer", ... */
 void funcFreeIds(char **azId, int nId);
 
 /* Register a table of functions, all SQLITE_DIRECTONLY, with s as their

@@ -109,6 +109,33 @@ static void jfRestore(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   jfBackupRestore(ctx, argc, argv, JOBKIND_RESTORE);
 }
 
+/* The import goes into table zTable of the main schema: refuse at once
+** a name that is no table there, rather than start a job bound to fail.
+** If the check itself cannot run (an application's authorizer), the job
+** reports the problem. */
+static int jfTableExists(sqlite3_context *ctx, const char *zTable){
+  sqlite3 *db = sqlite3_context_db_handle(ctx);
+  sqlite3_stmt *pStmt = 0;
+  int rc;
+  if( zTable[0]==0 ){
+    funcError(ctx, "%s: table must not be empty", "job_import");
+    return 0;
+  }
+  if( sqlite3_prepare_v2(db, "SELECT 1 FROM main.sqlite_schema "
+                         "WHERE type='table' AND name=?1 COLLATE NOCASE",
+                         -1, &pStmt, 0)!=SQLITE_OK ){
+    return 1;
+  }
+  sqlite3_bind_text(pStmt, 1, zTable, -1, SQLITE_STATIC);
+  rc = sqlite3_step(pStmt);
+  sqlite3_finalize(pStmt);
+  if( rc==SQLITE_DONE ){
+    funcError(ctx, "job_import: no such table: main.%s", zTable);
+    return 0;
+  }
+  return 1;
+}
+
 /* job_import(table, csv_file) */
 static void jfImport(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   const char *zTable, *zFile, *zDb;
@@ -118,6 +145,7 @@ static void jfImport(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   if( !funcCalledDirectly(ctx, "job_import") || !jfAdminOnly(ctx, "job_import") ) return;
   if( (zTable = funcTextArg(ctx, argv[0], "job_import", "table"))==0 ) return;
   if( (zFile = funcTextArg(ctx, argv[1], "job_import", "csv_file"))==0 ) return;
+  if( !jfTableExists(ctx, zTable) ) return;
   if( (zDb = jfDbFile(ctx, "job_import", "main"))==0 ) return;
   zDesc = sqlite3_mprintf("IMPORT INTO %s FROM '%q'", zTable, zFile);
   if( zDesc==0 ){ sqlite3_result_error_nomem(ctx); return; }
@@ -173,8 +201,14 @@ static void jfInterrupted(sqlite3_context *ctx){
   sqlite3_result_error_code(ctx, SQLITE_INTERRUPT);
 }
 
+/* A job ID: a positive integer (or text holding one). */
 static int jfJobId(sqlite3_context *ctx, sqlite3_value *v, const char *zFunc, i64 *pId){
-  return funcIntArg(ctx, v, zFunc, "job_id", pId);
+  if( !funcIntArg(ctx, v, zFunc, "job_id", pId) ) return 0;
+  if( *pId<=0 ){
+    funcError(ctx, "%s: job_id must be a positive integer", zFunc);
+    return 0;
+  }
+  return 1;
 }
 
 static void jfNotFound(sqlite3_context *ctx, i64 id){
@@ -261,13 +295,13 @@ static void jfCancelJobs(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   if( !funcCalledDirectly(ctx, "cancel_jobs") || !jfAdminOnly(ctx, "cancel_jobs") ) return;
   if( (zSql = funcTextArg(ctx, argv[0], "cancel_jobs", "selection query"))==0 ) return;
   if( !funcFlagArg(ctx, argc, argv, 1, "cancel_jobs", "if_exists", &bIfExists) ) return;
-  if( !funcSelectIds(ctx, "cancel_jobs", zSql, &azId, &nId) ) return;
+  if( !funcSelectIds(ctx, "cancel_jobs", "job ID", zSql, &azId, &nId) ) return;
   aId = sqlite3_malloc64(sizeof(i64)*(nId ? nId : 1));
   if( aId==0 ){ funcFreeIds(azId, nId); sqlite3_result_error_nomem(ctx); return; }
   for(i=0; i<nId; i++){
     char *zEnd = 0;
     aId[i] = strtoll(azId[i], &zEnd, 10);
-    if( zEnd==azId[i] || *zEnd ){
+    if( zEnd==azId[i] || *zEnd || aId[i]<=0 ){
       funcError(ctx, "cancel_jobs: not a job ID: '%.40s'", azId[i]);
       goto done;
     }
