@@ -33,6 +33,7 @@ SQLITE_EXTENSION_INIT3
 #include <string.h>
 
 #define FUNC_MAX_NAME 255   /* longest user or application name */
+#define FUNC_WRONGKIND (-100)  /* cancel_query: the ID is a session's */
 #define FUNC_SESSION_ARG "cancel_session: expected a session ID (32 hex " \
                          "digits) or a selection query, got "
 
@@ -221,16 +222,26 @@ static void funcCancelQuery(sqlite3_context *ctx, int argc, sqlite3_value **argv
     return;
   }
   snprintf(zWhat, sizeof(zWhat), "query ID %s", zId);
-  rc = registryParseId(zId, &tag, &iQuery) ? registryCancelQuery(s, tag, iQuery, "cancel_query")
-                                            : REG_NOTFOUND;
+  if( !registryParseId(zId, &tag, &iQuery) ){
+    rc = REG_NOTFOUND;
+  }else if( tag==registryTag() && registryCheckSerial(s, tag, iQuery)!=REG_NOTFOUND ){
+    rc = FUNC_WRONGKIND;   /* (asked of another process only if not found) */
+  }else{
+    rc = registryCancelQuery(s, tag, iQuery, "cancel_query");
+    if( rc==REG_NOTFOUND && !bIfExists && tag!=registryTag()
+     && registryCheckSerial(s, tag, iQuery)!=REG_NOTFOUND ){
+      rc = FUNC_WRONGKIND;
+    }
+  }
   if( rc==REG_OK ){
     sqlite3_result_int(ctx, 1);
-  }else if( rc==REG_NOTFOUND && bIfExists ){
-    sqlite3_result_int(ctx, 0);
-  }else if( rc==REG_NOTFOUND && registryCheckSerial(s, tag, iQuery)!=REG_NOTFOUND ){
-    /* query and session IDs come from one counter: it names a session */
+  }else if( rc==FUNC_WRONGKIND ){
+    /* Query and session IDs come from one counter, so an ID that names a
+    ** live session names no query: say which function it is for. */
     funcError(ctx, "cancel_query: %s is a session ID, not a query ID "
                    "(use cancel_session)", zId);
+  }else if( rc==REG_NOTFOUND && bIfExists ){
+    sqlite3_result_int(ctx, 0);
   }else{
     funcRegError(ctx, rc, "cancel", zWhat);
   }
@@ -488,11 +499,12 @@ static int funcTerminateIds(sqlite3_context *ctx, CancelSession *s,
 ** else is refused saying what was expected and what was given (never a
 ** SQL syntax error from treating '20024380' as a query). */
 static void funcNotSessionArg(sqlite3_context *ctx, sqlite3_value *v){
-  const char *z = (const char*)sqlite3_value_text(v);
+  const char *z;
   char *zErr;
   if( sqlite3_value_type(v)!=SQLITE_TEXT ){
+    /* (before sqlite3_value_text(), which would make a blob text) */
     zErr = sqlite3_mprintf("%s%s", FUNC_SESSION_ARG, funcTypeName(v));
-  }else if( z==0 ){
+  }else if( (z = (const char*)sqlite3_value_text(v))==0 ){
     sqlite3_result_error_nomem(ctx);
     return;
   }else if( z[0]==0 ){
