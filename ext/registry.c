@@ -710,6 +710,14 @@ char *registrySharedStatus(CancelSession *pCaller){
   if( pCaller->pShReg==0 ){
     return sqlite3_mprintf(pCaller->zDatabase[0] ? "off" : "off: in-memory database");
   }
+  if( sharedUsable(pCaller->pShReg) ){
+    int bSlot;
+    pthread_mutex_lock(&pCaller->mu);
+    bSlot = pCaller->pSh!=0;
+    pthread_mutex_unlock(&pCaller->mu);
+    /* the registry was full when it opened: never silently unlisted */
+    if( !bSlot ) return sharedStatusNoSlot(pCaller->pShReg);
+  }
   return sharedStatus(pCaller->pShReg);
 }
 

@@ -203,6 +203,12 @@ char *sharedStatus(SharedReg *p){
   return sqlite3_mprintf("not shared: %s: %s", p->zPath, p->zWhy);
 }
 
+char *sharedStatusNoSlot(SharedReg *p){
+  return sqlite3_mprintf("not shared: %s: registry full (%d session slots): "
+                         "this session is visible only in its own process",
+                         p->zPath, SH_NSESSION);
+}
+
 /* ---------------------------------------------------------------- ids */
 
 /*
@@ -495,6 +501,39 @@ static int shCheckFile(SharedReg *p, int bInit){
   return 1;
 }
 
+/* The registry file (st) must never grant more than the database (pDb):
+** READ access to it shows every session's query text, write access lets
+** one cancel and terminate. So: no permission bit the database lacks,
+** and group bits only for the database's group. A file of ours (or any,
+** as root) is brought to that; another one that grants more is refused
+** (0, p->zWhy set). */
+static int shSameAccess(SharedReg *p, struct stat *st, const struct stat *pDb){
+  mode_t want = st->st_mode & pDb->st_mode & 0666;
+  int bMine = geteuid()==0 || geteuid()==st->st_uid;
+  if( st->st_gid!=pDb->st_gid && (want & 0060) ){
+    /* the database's group, if we may give it (a member, or root) */
+    if( bMine && fchown(p->fd, (uid_t)-1, pDb->st_gid)==0 ){
+      st->st_gid = pDb->st_gid;
+    }else{
+      want &= ~(mode_t)0060;       /* else no group access at all */
+    }
+  }
+  if( (st->st_mode & 0777)!=want ){
+    if( bMine && fchmod(p->fd, want)==0 ){
+      st->st_mode = (st->st_mode & ~(mode_t)0777) | want;
+    }
+  }
+  if( (st->st_mode & 0777 & ~want)!=0 ){
+    snprintf(p->zWhy, sizeof(p->zWhy), "the registry file grants more than "
+             "the database (mode %03o, database %03o%s) and is not ours to "
+             "change; its owner may fix or remove it",
+             (unsigned)(st->st_mode & 0777), (unsigned)(pDb->st_mode & 0777),
+             st->st_gid!=pDb->st_gid ? ", another group" : "");
+    return 0;
+  }
+  return 1;
+}
+
 /* Open (creating with the database's permissions) and map zPath. */
 static void shOpen(SharedReg *p, const char *zDb){
   struct stat stDb, st;
@@ -528,6 +567,7 @@ static void shOpen(SharedReg *p, const char *zDb){
     snprintf(p->zWhy, sizeof(p->zWhy), "not a regular file");
     goto fail;
   }
+  if( stat(zDb, &stDb)==0 && !shSameAccess(p, &st, &stDb) ) goto fail;
   p->dev = (u64)st.st_dev;
   p->ino = (u64)st.st_ino;
   /* Every attached process holds a shared lock for as long as it lives;
@@ -927,8 +967,9 @@ void sharedClaim(SharedReg *p, CancelSession *s){
   if( !sharedUsable(p) ) return;
   i = shClaimSlot(p, 0, &o);
   if( i<0 ){
-    sqlite3_log(SQLITE_WARNING, "cancel: registry %s is full: session %lld "
-                "is visible only in its own process", p->zPath, (long long)s->pid);
+    sqlite3_log(SQLITE_WARNING, "cancel: registry %s is full (%d session "
+                "slots): session %lld is visible only in its own process",
+                p->zPath, SH_NSESSION, (long long)s->pid);
     return;
   }
   pS = shSession(p, i);
@@ -1590,6 +1631,7 @@ SharedReg *sharedAttach(const char *zDb){
   return p;
 }
 void sharedClaim(SharedReg *p, CancelSession *s){ (void)p; (void)s; }
+char *sharedStatusNoSlot(SharedReg *p){ return sharedStatus(p); }
 void sharedRelease(CancelSession *s){ (void)s; }
 void sharedPublish(CancelSession *s){ (void)s; }
 int sharedSnapshot(SharedReg *p, const char *zUser, int isAdmin,

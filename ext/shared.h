@@ -54,6 +54,8 @@ char *sharedWatchPath(const char *zDb, char **pzErr);
 int sharedUsable(SharedReg *p);
 /* A line for cancel_registry(): the file and its state. */
 char *sharedStatus(SharedReg *p);
+/* ... for a session of a usable registry that found no free slot. */
+char *sharedStatusNoSlot(SharedReg *p);
 
 /* A new session pid (iKind 0) or job id (iKind 1): 1..2147483647, not
 ** used by this process (xUsed(v) says if v is, called with the caller's
