@@ -9,11 +9,20 @@
 ** older ones are dropped. An entry is added when a cancel is asked for;
 ** its outcome is filled in when it is known ("requested" until then):
 ** by the target's own thread when the statement stops or ends first, or
-** by the registry when a termination is complete.
+** by the registry when a termination is complete, or when the session
+** closes first. A final outcome never changes (doc/cancellog.md).
+**
+** A request to a session of another process is acted on, and logged, by
+** that process, which publishes its entry in the registry log with the
+** token the request carried. The asker's own entry learns the outcome
+** from there (cancelLogRefresh): when its log is read, and from the
+** registry agent about once a second. A request never taken, or whose
+** target vanished without an answer, ends final too.
 */
 #include "cancellog.h"
 #include "shared.h"
 #include "vtab.h"
+#include "port.h"
 SQLITE_EXTENSION_INIT3
 
 #include <string.h>
@@ -34,6 +43,12 @@ struct LogEntry {
   const char *zOutcome;     /* static */
   SharedReg *pSh;           /* published there too, as entry shId */
   i64 shId;
+  u64 askToken;             /* target side: the asker's token */
+  i64 askOsPid;             /*   and process */
+  SharedReg *pAskSh;        /* asker side: the answer comes there */
+  int iAskSlot, bAskTerm;   /*   the cell the request went to */
+  u64 askCell;
+  i64 askSinceUs;           /*   when it was sent */
 };
 
 /* Publish entry e in the registry log of the target's database. */
@@ -49,6 +64,8 @@ static i64 logPublish(const LogEntry *e){
   x.targetSerial = e->iTargetSession;
   x.targetQuery = e->iTargetQuery;
   x.targetPid = e->targetPid;
+  x.askToken = e->askToken;
+  x.askOsPid = (uint32_t)e->askOsPid;
   sqlite3_snprintf(sizeof(x.zAction), x.zAction, "%s", e->zAction);
   sqlite3_snprintf(sizeof(x.zOutcome), x.zOutcome, "%s", e->zOutcome);
   sqlite3_snprintf(sizeof(x.zByUser), x.zByUser, "%s", e->zByUser ? e->zByUser : "");
@@ -87,6 +104,17 @@ i64 cancelLogAdd(u64 iBySession, const char *zByUser, const char *zAction,
   e.zQuery = logDup(pTarget->zSql);
   e.zOutcome = zOutcome;
   e.pSh = pTarget->pSh;
+  if( pTarget->pAsker && pTarget->pAsker->osPid ){
+    e.askToken = pTarget->pAsker->token;
+    e.askOsPid = pTarget->pAsker->osPid;
+  }
+  if( pTarget->pAskSh && cancelLogTransient(zOutcome) ){
+    e.pAskSh = pTarget->pAskSh;
+    e.iAskSlot = pTarget->iAskSlot;
+    e.bAskTerm = pTarget->bAskTerm;
+    e.askCell = pTarget->askCell;
+    e.askSinceUs = registryMonoUs();
+  }
   if( (zByUser && !e.zByUser) || (pTarget->zUser && !e.zTargetUser)
    || (pTarget->zSql && !e.zQuery) ){
     sqlite3_free(e.zByUser);
@@ -118,6 +146,25 @@ const char *cancelLogAction(const char *zName, const char *zDefault){
   return zDefault;
 }
 
+int cancelLogTransient(const char *zOutcome){
+  return zOutcome && (strcmp(zOutcome, LOG_REQUESTED)==0
+                      || strncmp(zOutcome, "terminating", 11)==0);
+}
+
+u64 cancelLogNewToken(void){
+  static _Atomic u64 next = 0;
+  u64 t = atomic_load(&next);
+  if( t==0 ){
+    /* random high half: tokens of an earlier process with the same OS
+    ** pid are not taken for ours */
+    u64 r = portRandom64() & 0xffffffff00000000ull;
+    u64 zero = 0;
+    atomic_compare_exchange_strong(&next, &zero, r ? r : ((u64)registryNowMs()<<32));
+  }
+  t = atomic_fetch_add(&next, 1) + 1;
+  return t ? t : atomic_fetch_add(&next, 1) + 1;
+}
+
 void cancelLogOutcome(i64 id, const char *zOutcome){
   LogEntry *p;
   SharedReg *pSh = 0;
@@ -125,13 +172,87 @@ void cancelLogOutcome(i64 id, const char *zOutcome){
   if( id<=0 ) return;
   pthread_mutex_lock(&logMu);
   p = &aLog[id % CANCEL_LOG_SIZE];
-  if( p->id==id ){                          /* not yet pushed out */
+  if( p->id==id && cancelLogTransient(p->zOutcome) ){  /* final: kept */
     p->zOutcome = zOutcome;
     pSh = p->pSh;
     shId = p->shId;
+    if( !cancelLogTransient(zOutcome) ) p->pAskSh = 0;
   }
   pthread_mutex_unlock(&logMu);
   if( shId ) sharedLogOutcome(pSh, shId, zOutcome);
+}
+
+/* The static outcome an answer read from a registry file names. */
+static const char *logKnownOutcome(const char *z){
+  static const char *const az[] = {
+    LOG_REQUESTED, LOG_INTERRUPTED, LOG_WAIT_ENDED, LOG_FINISHED, LOG_IDLE,
+    LOG_TERMINATING, LOG_TERMINATED, LOG_ALREADY, LOG_NOTFOUND, LOG_DENIED,
+    LOG_GONE, LOG_NOT_TAKEN, LOG_SUPERSEDED, LOG_NO_TRACE, LOG_NO_PROGRESS,
+    LOG_INTERRUPT, LOG_TERM_NOMUTEX
+  };
+  int i;
+  for(i=0; i<(int)(sizeof(az)/sizeof(az[0])); i++){
+    if( strcmp(z, az[i])==0 ) return az[i];
+  }
+  return 0;
+}
+
+/* A pending request to another process, copied out of the ring. */
+typedef struct LogPending LogPending;
+struct LogPending {
+  i64 id;
+  SharedReg *pSh;
+  u64 token, tag, serial, cell;
+  int iSlot, bTerm;
+  i64 sinceUs;
+};
+
+void cancelLogRefresh(void){
+  LogPending aP[64];
+  int n = 0, i;
+  i64 id, first, nowUs;
+  pthread_mutex_lock(&logMu);
+  first = logNextId>=CANCEL_LOG_SIZE ? logNextId-CANCEL_LOG_SIZE+1 : 1;
+  for(id=first; id<=logNextId && n<(int)(sizeof(aP)/sizeof(aP[0])); id++){
+    LogEntry *e = &aLog[id % CANCEL_LOG_SIZE];
+    if( e->id!=id || e->pAskSh==0 ) continue;
+    aP[n].id = id;
+    aP[n].pSh = e->pAskSh;
+    aP[n].token = e->askToken ? e->askToken : 0;
+    aP[n].tag = e->iTargetTag;
+    aP[n].serial = e->iTargetSession;
+    aP[n].cell = e->askCell;
+    aP[n].iSlot = e->iAskSlot;
+    aP[n].bTerm = e->bAskTerm;
+    aP[n].sinceUs = e->askSinceUs;
+    n++;
+  }
+  pthread_mutex_unlock(&logMu);
+  nowUs = registryMonoUs();
+  for(i=0; i<n; i++){
+    LogPending *q = &aP[i];
+    SharedTarget t;
+    char zAns[128];
+    const char *zOut = 0;
+    int bGone;
+    memset(&t, 0, sizeof(t));
+    /* gone first, then the answer: a target that answers does so before
+    ** its slot is released, so an answer is never missed */
+    bGone = sharedCheckSession(q->pSh, "", 1, q->tag, q->serial, 0, &t)==REG_NOTFOUND;
+    if( sharedLogAnswer(q->pSh, q->token, zAns, sizeof(zAns)) ){
+      zOut = logKnownOutcome(zAns);
+      if( zOut==0 ) zOut = bGone ? LOG_GONE : 0;
+    }else if( bGone ){
+      zOut = LOG_GONE;
+    }else if( nowUs - q->sinceUs > (i64)CANCEL_LOG_ANSWER_MS*1000 ){
+      if( sharedWithdraw(q->pSh, q->iSlot, q->bTerm, q->cell) ){
+        zOut = LOG_NOT_TAKEN;
+      }else if( nowUs - q->sinceUs > (i64)CANCEL_LOG_ANSWER_MS*2000 ){
+        zOut = LOG_SUPERSEDED;    /* taken long ago, and never answered */
+      }
+    }
+    if( zOut ) cancelLogOutcome(q->id, zOut);
+  }
 }
 
 /* The entries of the registry log of the watched database. */
@@ -190,6 +311,7 @@ int cancelLogSnapshot(CancelSession *pCaller, LogRow **paRow, int *pnRow){
   char *zUser = 0;
   registryCaller(pCaller, &zUser, &isAdmin);
   if( zUser==0 ) return SQLITE_NOMEM;
+  cancelLogRefresh();
   if( pCaller->pWatch ){
     rc = logWatchedSnapshot(pCaller->pWatch, zUser, isAdmin, paRow, pnRow);
     sqlite3_free(zUser);

@@ -14,7 +14,9 @@
 
 #define CANCEL_LOG_SIZE 1000
 
-/* Outcomes */
+/* Outcomes (doc/cancellog.md). "requested" and those that start with
+** "terminating" are transient: cancelLogTransient(); all others are
+** final and never change again. */
 #define LOG_REQUESTED    "requested"       /* not known yet */
 #define LOG_INTERRUPTED  "interrupted"     /* the statement stopped */
 #define LOG_WAIT_ENDED   "lock wait ended" /* stopped while waiting on a lock */
@@ -25,6 +27,15 @@
 #define LOG_ALREADY      "already terminating"
 #define LOG_NOTFOUND     "not found"
 #define LOG_DENIED       "permission denied"
+/* The target session closed, or its process ended, before the request
+** completed. */
+#define LOG_GONE         "no longer exists"
+/* A request to another process that it did not take within
+** CANCEL_LOG_ANSWER_MS: taken back, never acted on. */
+#define LOG_NOT_TAKEN    "not delivered: its process did not take the request"
+/* ... that was taken, but no answer to it ever came: another request
+** for the same session replaced it before it was taken. */
+#define LOG_SUPERSEDED   "not delivered: replaced by another process's request"
 /* The application replaced one of the extension's hooks (doc/hooks.md). */
 #define LOG_NO_TRACE     "not delivered: trace taken over by the application"
 #define LOG_NO_PROGRESS  "not delivered: progress handler taken over by the application and more than one statement open"
@@ -47,7 +58,26 @@ struct LogTarget {
   int bLocal;            /* this process's log only: a request served by
                          ** another process, which publishes the entry */
   const CancelAsker *pAsker;  /* a request from another process: who */
+  /* A request sent to another process (bLocal): where its answer comes
+  ** (pAskSh's log, the entry carrying token pAsker->token), and the cell
+  ** it was written to, to take it back if never taken. */
+  SharedReg *pAskSh;
+  int iAskSlot, bAskTerm;
+  u64 askCell;
 };
+
+/* How long a request to another process may wait to be taken. */
+#define CANCEL_LOG_ANSWER_MS 5000
+
+/* Is zOutcome transient (it will still change)? */
+int cancelLogTransient(const char *zOutcome);
+/* A token for a request to another process (never 0). */
+u64 cancelLogNewToken(void);
+/* Bring the outcome of entries about requests to other processes up to
+** date from the answers in the registry logs (called when the log is
+** read and by the registry agent about once a second). Takes no lock
+** but the log's own; call with none held. */
+void cancelLogRefresh(void);
 
 /* The static name of an action received from another process (the
 ** request carries its text); unknown ones become zDefault. */

@@ -319,6 +319,13 @@ static int regDropLocked(CancelSession *s, int bPin){
     if( s->pPrev ) s->pPrev->pNext = s->pNext; else regFirst = s->pNext;
     if( s->pNext ) s->pNext->pPrev = s->pPrev; else regLast = s->pPrev;
     regIndexRemove(s);
+    /* what was asked of it and not done yet ends here (a final outcome
+    ** is kept: cancelLogOutcome) */
+    pthread_mutex_lock(&s->mu);
+    if( s->iLogCancel ) cancelLogOutcome(s->iLogCancel, LOG_GONE);
+    s->iLogCancel = 0;
+    if( s->iLogTerm ) cancelLogOutcome(s->iLogTerm, LOG_GONE);
+    pthread_mutex_unlock(&s->mu);
     if( s->pSh ){
       /* out of the shared registry too (here, while nothing can free s) */
       pthread_mutex_lock(&s->mu);
@@ -582,7 +589,8 @@ static SharedReg *regRemoteCaller(CancelSession *pCaller, char **pzUser, int *pI
 
 /* A request handed to another process: log it here, in the caller's. */
 static void regLogRemote(CancelSession *pCaller, const char *zAction,
-                         const SharedTarget *pT, int rc, const char *zOk){
+                         SharedReg *p, const SharedTarget *pT, int rc,
+                         const char *zOk){
   LogTarget t;
   memset(&t, 0, sizeof(t));
   t.iTag = pT->tag;
@@ -591,6 +599,14 @@ static void regLogRemote(CancelSession *pCaller, const char *zAction,
   t.zUser = pT->zUser[0] ? pT->zUser : 0;
   t.iQuery = pT->iQuery;
   t.bLocal = rc==REG_OK && strcmp(zOk, LOG_IDLE)!=0;  /* (idle: nothing sent) */
+  if( t.bLocal && pT->pBy && pT->cell ){
+    /* the target answers in p's log, under the request's token */
+    t.pAsker = pT->pBy;
+    t.pAskSh = p;
+    t.iAskSlot = pT->iSlot;
+    t.bAskTerm = pT->bTermCell;
+    t.askCell = pT->cell;
+  }
   pthread_mutex_lock(&regMu);
   regLog(pCaller, zAction, 0, &t, rc==REG_OK ? zOk
                           : rc==REG_DENIED ? LOG_DENIED
@@ -616,6 +632,7 @@ static int regRemote(CancelSession *pCaller, const char *zAction, int eKind,
     regAskerOf(pCaller, zAction, &by);
     pthread_mutex_unlock(&regMu);
     by.osPid = (i64)regNode;
+    by.token = cancelLogNewToken();
     t.pBy = &by;
   }
   t.tag = tag;
@@ -641,7 +658,7 @@ static int regRemote(CancelSession *pCaller, const char *zAction, int eKind,
   sqlite3_free(zUser);
   if( zAction ){
     /* (a check is logged only for a bulk call it refuses: "denied") */
-    regLogRemote(pCaller, zAction, &t, rc,
+    regLogRemote(pCaller, zAction, p, &t, rc,
                  eKind==REMOTE_CHECK ? LOG_DENIED
                  : eKind==REMOTE_TERMINATE ? (t.noMutex ? LOG_TERM_NOMUTEX : LOG_TERMINATING)
                  : (eKind==REMOTE_CANCEL_BACKEND && t.iQuery==0) ? LOG_IDLE
@@ -692,6 +709,14 @@ char *registrySharedStatus(CancelSession *pCaller){
   }
   if( pCaller->pShReg==0 ){
     return sqlite3_mprintf(pCaller->zDatabase[0] ? "off" : "off: in-memory database");
+  }
+  if( sharedUsable(pCaller->pShReg) ){
+    int bSlot;
+    pthread_mutex_lock(&pCaller->mu);
+    bSlot = pCaller->pSh!=0;
+    pthread_mutex_unlock(&pCaller->mu);
+    /* the registry was full when it opened: never silently unlisted */
+    if( !bSlot ) return sharedStatusNoSlot(pCaller->pShReg);
   }
   return sharedStatus(pCaller->pShReg);
 }
@@ -984,13 +1009,15 @@ int registryFinishTermination(CancelSession *s){
     int bDone;
     pthread_mutex_lock(&s->mu);
     bDone = s->nStmt==0 && !s->inXact && atomic_load(&s->hooksLost)==0;
+    /* (the outcome before the session leaves other processes' lists:
+    ** an asker that sees it gone then finds the final outcome) */
+    cancelLogOutcome(s->iLogTerm, bDone ? LOG_TERMINATED : LOG_TERM_NOMUTEX);
     if( bDone ){
       atomic_store(&s->idleDeadlineUs, 0);
       atomic_store(&s->eTerm, TERM_DONE);
       sharedPublish(s);
     }
     pthread_mutex_unlock(&s->mu);
-    cancelLogOutcome(s->iLogTerm, bDone ? LOG_TERMINATED : LOG_TERM_NOMUTEX);
     if( bDone ) pthread_cond_broadcast(&regGone);
     pthread_mutex_unlock(&regMu);
     return 1;
@@ -1071,13 +1098,14 @@ int registryFinishTermination(CancelSession *s){
   }
   atomic_store(&s->idleDeadlineUs, 0);
   atomic_store(&s->eTerm, TERM_DONE);
+  /* the outcome first: see above */
+  cancelLogOutcome(s->iLogTerm, LOG_TERMINATED);
   pthread_mutex_lock(&s->mu);
   sharedPublish(s);                       /* gone for other processes */
   pthread_mutex_unlock(&s->mu);
   sqlite3_mutex_leave(m);
 
   pthread_mutex_lock(&regMu);
-  cancelLogOutcome(s->iLogTerm, LOG_TERMINATED);
   pthread_cond_broadcast(&regGone);
   pthread_mutex_unlock(&regMu);
   regUnpin(s);
@@ -1089,11 +1117,11 @@ void registryNoMutexTerminated(CancelSession *s){
   if( !atomic_load(&s->denyInstalled) ) hooksDenyAll(s);
   if( !atomic_compare_exchange_strong(&s->eTerm, &expected, TERM_DONE) ) return;
   atomic_store(&s->idleDeadlineUs, 0);
+  cancelLogOutcome(s->iLogTerm, LOG_TERMINATED);   /* (first: see above) */
   pthread_mutex_lock(&s->mu);
   sharedPublish(s);                       /* gone for other processes */
   pthread_mutex_unlock(&s->mu);
   pthread_mutex_lock(&regMu);
-  cancelLogOutcome(s->iLogTerm, LOG_TERMINATED);
   pthread_cond_broadcast(&regGone);
   pthread_mutex_unlock(&regMu);
 }
@@ -1237,6 +1265,9 @@ static void regProbeTick(SharedReg *p){
     if( bLook ) regProbeLocked(s, &pr);
   }
   pthread_mutex_unlock(&regMu);
+  /* answers to this process's requests to others, even if nobody here
+  ** reads the log */
+  cancelLogRefresh();
 }
 
 /* ----------------------------------------------------------- reaper */

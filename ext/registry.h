@@ -65,6 +65,9 @@ struct CancelAsker {
   i64 osPid;                 /* its OS process id when another process's */
   i64 timeMs;                /* when it asked */
   int timeoutMs;             /* for a timeout: its limit */
+  u64 token;                 /* a request to another process: names the
+                             ** asker's log entry in the answer the target
+                             ** writes to the registry log (cancellog.c) */
 };
 
 typedef struct SharedReg SharedReg;

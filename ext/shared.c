@@ -32,6 +32,7 @@
 */
 #include "shared.h"
 #include "jobs.h"
+#include "cancellog.h"
 SQLITE_EXTENSION_INIT3
 
 #include "port.h"
@@ -99,6 +100,7 @@ struct ShAsker {
   uint32_t osPid;
   u64 cell;
   i64 pid, timeMs;
+  u64 token;                   /* names the asker's log entry */
   char zAction[24];
   char zUser[128];
 };
@@ -199,6 +201,12 @@ char *sharedStatus(SharedReg *p){
   if( p==0 ) return sqlite3_mprintf("off");
   if( p->bOk ) return sqlite3_mprintf("shared: %s", p->zPath);
   return sqlite3_mprintf("not shared: %s: %s", p->zPath, p->zWhy);
+}
+
+char *sharedStatusNoSlot(SharedReg *p){
+  return sqlite3_mprintf("not shared: %s: registry full (%d session slots): "
+                         "this session is visible only in its own process",
+                         p->zPath, SH_NSESSION);
 }
 
 /* ---------------------------------------------------------------- ids */
@@ -493,6 +501,39 @@ static int shCheckFile(SharedReg *p, int bInit){
   return 1;
 }
 
+/* The registry file (st) must never grant more than the database (pDb):
+** READ access to it shows every session's query text, write access lets
+** one cancel and terminate. So: no permission bit the database lacks,
+** and group bits only for the database's group. A file of ours (or any,
+** as root) is brought to that; another one that grants more is refused
+** (0, p->zWhy set). */
+static int shSameAccess(SharedReg *p, struct stat *st, const struct stat *pDb){
+  mode_t want = st->st_mode & pDb->st_mode & 0666;
+  int bMine = geteuid()==0 || geteuid()==st->st_uid;
+  if( st->st_gid!=pDb->st_gid && (want & 0060) ){
+    /* the database's group, if we may give it (a member, or root) */
+    if( bMine && fchown(p->fd, (uid_t)-1, pDb->st_gid)==0 ){
+      st->st_gid = pDb->st_gid;
+    }else{
+      want &= ~(mode_t)0060;       /* else no group access at all */
+    }
+  }
+  if( (st->st_mode & 0777)!=want ){
+    if( bMine && fchmod(p->fd, want)==0 ){
+      st->st_mode = (st->st_mode & ~(mode_t)0777) | want;
+    }
+  }
+  if( (st->st_mode & 0777 & ~want)!=0 ){
+    snprintf(p->zWhy, sizeof(p->zWhy), "the registry file grants more than "
+             "the database (mode %03o, database %03o%s) and is not ours to "
+             "change; its owner may fix or remove it",
+             (unsigned)(st->st_mode & 0777), (unsigned)(pDb->st_mode & 0777),
+             st->st_gid!=pDb->st_gid ? ", another group" : "");
+    return 0;
+  }
+  return 1;
+}
+
 /* Open (creating with the database's permissions) and map zPath. */
 static void shOpen(SharedReg *p, const char *zDb){
   struct stat stDb, st;
@@ -526,6 +567,7 @@ static void shOpen(SharedReg *p, const char *zDb){
     snprintf(p->zWhy, sizeof(p->zWhy), "not a regular file");
     goto fail;
   }
+  if( stat(zDb, &stDb)==0 && !shSameAccess(p, &st, &stDb) ) goto fail;
   p->dev = (u64)st.st_dev;
   p->ino = (u64)st.st_ino;
   /* Every attached process holds a shared lock for as long as it lives;
@@ -796,6 +838,7 @@ static void shPutAsker(ShAsker *pA, u64 cell, const CancelAsker *pBy){
   pA->cell = cell;
   pA->pid = pBy->pid;
   pA->timeMs = pBy->timeMs;
+  pA->token = pBy->token;
   shCopy(pA->zAction, sizeof(pA->zAction), pBy->zAction);
   shCopy(pA->zUser, sizeof(pA->zUser), pBy->zUser);
   atomic_store_explicit(&pA->seq, q+2u, memory_order_release);
@@ -828,6 +871,7 @@ static void shGetAsker(ShAsker *pA, u64 cell, CancelAsker *pOut){
     pOut->pid = x.pid;
     pOut->osPid = x.osPid;
     pOut->timeMs = x.timeMs;
+    pOut->token = x.token;
     return;
   }
 }
@@ -923,8 +967,9 @@ void sharedClaim(SharedReg *p, CancelSession *s){
   if( !sharedUsable(p) ) return;
   i = shClaimSlot(p, 0, &o);
   if( i<0 ){
-    sqlite3_log(SQLITE_WARNING, "cancel: registry %s is full: session %lld "
-                "is visible only in its own process", p->zPath, (long long)s->pid);
+    sqlite3_log(SQLITE_WARNING, "cancel: registry %s is full (%d session "
+                "slots): session %lld is visible only in its own process",
+                p->zPath, SH_NSESSION, (long long)s->pid);
     return;
   }
   pS = shSession(p, i);
@@ -1160,8 +1205,12 @@ static int shFind(SharedReg *p, u64 tag, u64 iSerial, i64 pid, u64 iQuery,
 
 /* Ask the owner of slot i (generation of o) to interrupt iQuery. */
 static void shSendCancel(SharedReg *p, int i, u64 o, u64 iQuery,
-                         const CancelAsker *pBy){
+                         SharedTarget *pT){
+  const CancelAsker *pBy = pT->pBy;
   u64 cell = ((u64)(SH_GEN(o) & 0xffffff)<<40) | (iQuery & 0xffffffffffull);
+  pT->iSlot = i;
+  pT->bTermCell = 0;
+  pT->cell = cell;
   shPutAsker(&shSession(p, i)->cancelBy, cell, pBy);
   atomic_store(&shSession(p, i)->cancelReq, cell);
   shWake(p);
@@ -1177,7 +1226,7 @@ int sharedCancelQuery(SharedReg *p, const char *zUser, int isAdmin,
   pT->iQuery = iQuery;
   if( !shAllowed(zUser, isAdmin, x.zUser) ) return REG_DENIED;
   if( x.hooksLost & HOOKS_TRACE_LOST ) return REG_UNDELIVERED;
-  shSendCancel(p, i, o, iQuery, pT->pBy);
+  shSendCancel(p, i, o, iQuery, pT);
   return REG_OK;
 }
 
@@ -1194,7 +1243,7 @@ int sharedCancelBackend(SharedReg *p, const char *zUser, int isAdmin,
   /* aimed at the statement running now, decided here: a statement that
   ** starts after this call is never hit */
   pT->iQuery = x.iNewest;
-  if( x.iNewest ) shSendCancel(p, i, o, x.iNewest, pT->pBy);
+  if( x.iNewest ) shSendCancel(p, i, o, x.iNewest, pT);
   return REG_OK;
 }
 
@@ -1217,9 +1266,23 @@ int sharedTerminate(SharedReg *p, const char *zUser, int isAdmin,
   shFillTarget(pT, &x, o);
   if( !shAllowed(zUser, isAdmin, x.zUser) ) return REG_DENIED;
   shPutAsker(&shSession(p, i)->termBy, SH_GEN(o), pT->pBy);
+  pT->iSlot = i;
+  pT->bTermCell = 1;
+  pT->cell = SH_GEN(o);
   atomic_store(&shSession(p, i)->termReq, SH_GEN(o));
   shWake(p);
   return REG_OK;
+}
+
+int sharedWithdraw(SharedReg *p, int iSlot, int bTermCell, u64 cell){
+  ShSession *pS;
+  if( !sharedUsable(p) || !shIntact(p) || iSlot<0 || iSlot>=SH_NSESSION ) return 0;
+  pS = shSession(p, iSlot);
+  if( bTermCell ){
+    uint32_t v = (uint32_t)cell;
+    return atomic_compare_exchange_strong(&pS->termReq, &v, 0);
+  }
+  return atomic_compare_exchange_strong(&pS->cancelReq, &cell, 0);
 }
 
 int sharedWaitGone(SharedReg *p, i64 pid, int timeoutMs){
@@ -1418,6 +1481,8 @@ i64 sharedLogAdd(SharedReg *p, const SharedLogEntry *pE){
   atomic_store_explicit(&pL->id, 0, memory_order_relaxed);
   shCopyRacy(&pL->e, pE, sizeof(*pE));
   pL->e.zAction[sizeof(pL->e.zAction)-1] = 0;
+  pL->e.writerOsPid = (uint32_t)shMyPid();   /* who will set the outcome */
+  pL->e.writerStart = shMyStart();
   atomic_store_explicit(&pL->id, (u64)id, memory_order_relaxed);
   shLogUnlock(pL);
   return id;
@@ -1428,10 +1493,65 @@ void sharedLogOutcome(SharedReg *p, i64 id, const char *zOutcome){
   if( id<=0 || !sharedUsable(p) || !shIntact(p) ) return;
   pL = shLog(p, id);
   if( !shLogLock(pL) ) return;
-  if( atomic_load_explicit(&pL->id, memory_order_relaxed)==(u64)id ){
+  if( atomic_load_explicit(&pL->id, memory_order_relaxed)==(u64)id
+   && shTerminated(pL->e.zOutcome, sizeof(pL->e.zOutcome))
+   && cancelLogTransient(pL->e.zOutcome) ){
     shCopy(pL->e.zOutcome, sizeof(pL->e.zOutcome), zOutcome);
   }
   shLogUnlock(pL);
+}
+
+/* Entry pE (a copy of entry id) says a transient outcome, and the process
+** that was to write its final one has died: it ends as LOG_GONE, in the
+** copy and in the file. */
+static void shLogSettle(SharedReg *p, i64 id, SharedLogEntry *pE){
+  if( !cancelLogTransient(pE->zOutcome) ) return;
+  if( pE->writerOsPid==0 || shAlive((long)pE->writerOsPid, pE->writerStart) ) return;
+  shCopy(pE->zOutcome, sizeof(pE->zOutcome), LOG_GONE);
+  sharedLogOutcome(p, id, LOG_GONE);
+}
+
+/* A consistent copy of log entry id, 0 if it is not there (pushed out,
+** being written, or damaged). */
+static int shLogRead(SharedReg *p, i64 id, SharedLogEntry *pE){
+  ShLog *pL = shLog(p, id);
+  int nTry, ok = 0;
+  for(nTry=0; nTry<20 && !ok; nTry++){
+    uint32_t v1 = atomic_load_explicit(&pL->seq, memory_order_acquire);
+    if( v1&1u ){ sched_yield(); continue; }
+    if( atomic_load_explicit(&pL->id, memory_order_relaxed)!=(u64)id ) break;
+    shCopyRacy(pE, &pL->e, sizeof(*pE));
+    atomic_thread_fence(memory_order_acquire);
+    ok = atomic_load_explicit(&pL->seq, memory_order_relaxed)==v1
+      && atomic_load_explicit(&pL->id, memory_order_relaxed)==(u64)id;
+  }
+  /* nothing from the file is trusted: every string terminated */
+  return ok
+    && shTerminated(pE->zAction, sizeof(pE->zAction))
+    && shTerminated(pE->zByUser, sizeof(pE->zByUser))
+    && shTerminated(pE->zTargetUser, sizeof(pE->zTargetUser))
+    && shTerminated(pE->zQuery, sizeof(pE->zQuery))
+    && shTerminated(pE->zOutcome, sizeof(pE->zOutcome));
+}
+
+int sharedLogAnswer(SharedReg *p, u64 token, char *zOut, int nOut){
+  i64 last, id;
+  if( token==0 || !sharedUsable(p) || !shIntact(p) ) return 0;
+  last = (i64)atomic_load(&shHdr(p)->logNext);
+  for(id=last; id>0 && id>last-SH_NLOG; id--){
+    ShLog *pL = shLog(p, id);
+    SharedLogEntry e;
+    /* (a racy look at the two words first: most entries are not it) */
+    if( atomic_load_explicit(&pL->id, memory_order_relaxed)!=(u64)id ) continue;
+    shCopyRacy(&e.askToken, &pL->e.askToken, sizeof(e.askToken));
+    if( e.askToken!=token ) continue;
+    if( !shLogRead(p, id, &e) ) continue;
+    if( e.askToken!=token || e.askOsPid!=(uint32_t)shMyPid() ) continue;
+    shLogSettle(p, id, &e);
+    shCopy(zOut, nOut, e.zOutcome);
+    return 1;
+  }
+  return 0;
 }
 
 int sharedLogSnapshot(SharedReg *p, SharedLogEntry **paOut, i64 **paId, int *pnOut){
@@ -1449,27 +1569,9 @@ int sharedLogSnapshot(SharedReg *p, SharedLogEntry **paOut, i64 **paId, int *pnO
   }
   last = (i64)atomic_load(&shHdr(p)->logNext);
   for(id=(last>SH_NLOG ? last-SH_NLOG+1 : 1); id<=last; id++){
-    ShLog *pL = shLog(p, id);
     SharedLogEntry *pE = &aOut[n];
-    int nTry, ok = 0;
-    for(nTry=0; nTry<20 && !ok; nTry++){
-      uint32_t v1 = atomic_load_explicit(&pL->seq, memory_order_acquire);
-      if( v1&1u ){ sched_yield(); continue; }
-      if( atomic_load_explicit(&pL->id, memory_order_relaxed)!=(u64)id ) break;
-      shCopyRacy(pE, &pL->e, sizeof(*pE));
-      atomic_thread_fence(memory_order_acquire);
-      ok = atomic_load_explicit(&pL->seq, memory_order_relaxed)==v1
-        && atomic_load_explicit(&pL->id, memory_order_relaxed)==(u64)id;
-    }
-    /* nothing from the file is trusted: every string terminated */
-    if( !ok
-     || !shTerminated(pE->zAction, sizeof(pE->zAction))
-     || !shTerminated(pE->zByUser, sizeof(pE->zByUser))
-     || !shTerminated(pE->zTargetUser, sizeof(pE->zTargetUser))
-     || !shTerminated(pE->zQuery, sizeof(pE->zQuery))
-     || !shTerminated(pE->zOutcome, sizeof(pE->zOutcome)) ){
-      continue;
-    }
+    if( !shLogRead(p, id, pE) ) continue;
+    shLogSettle(p, id, pE);
     aId[n++] = id;
   }
   *paOut = aOut;
@@ -1483,6 +1585,14 @@ int sharedLogSnapshot(SharedReg *p, SharedLogEntry **paOut, i64 **paId, int *pnO
 i64 sharedLogAdd(SharedReg *p, const SharedLogEntry *pE){ (void)p; (void)pE; return 0; }
 void sharedLogOutcome(SharedReg *p, i64 id, const char *zOutcome){
   (void)p; (void)id; (void)zOutcome;
+}
+int sharedLogAnswer(SharedReg *p, u64 token, char *zOut, int nOut){
+  (void)p; (void)token; (void)zOut; (void)nOut;
+  return 0;
+}
+int sharedWithdraw(SharedReg *p, int iSlot, int bTermCell, u64 cell){
+  (void)p; (void)iSlot; (void)bTermCell; (void)cell;
+  return 0;
 }
 int sharedLogSnapshot(SharedReg *p, SharedLogEntry **paOut, i64 **paId, int *pnOut){
   (void)p; *paOut = 0; *paId = 0; *pnOut = 0;
@@ -1521,6 +1631,7 @@ SharedReg *sharedAttach(const char *zDb){
   return p;
 }
 void sharedClaim(SharedReg *p, CancelSession *s){ (void)p; (void)s; }
+char *sharedStatusNoSlot(SharedReg *p){ return sharedStatus(p); }
 void sharedRelease(CancelSession *s){ (void)s; }
 void sharedPublish(CancelSession *s){ (void)s; }
 int sharedSnapshot(SharedReg *p, const char *zUser, int isAdmin,

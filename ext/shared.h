@@ -54,6 +54,8 @@ char *sharedWatchPath(const char *zDb, char **pzErr);
 int sharedUsable(SharedReg *p);
 /* A line for cancel_registry(): the file and its state. */
 char *sharedStatus(SharedReg *p);
+/* ... for a session of a usable registry that found no free slot. */
+char *sharedStatusNoSlot(SharedReg *p);
 
 /* A new session pid (iKind 0) or job id (iKind 1): 1..2147483647, not
 ** used by this process (xUsed(v) says if v is, called with the caller's
@@ -89,6 +91,9 @@ struct SharedTarget {
   const CancelAsker *pBy;  /* in: who asks, for the target's
                            ** cancel_reason(); NULL unknown */
   int noMutex;             /* a multi-thread connection */
+  /* out, when a request was sent: where, for sharedWithdraw() */
+  int iSlot, bTermCell;
+  u64 cell;
 };
 int sharedCancelQuery(SharedReg *p, const char *zUser, int isAdmin,
                       u64 tag, u64 iQuery, SharedTarget *pT);
@@ -99,6 +104,9 @@ int sharedCheckSession(SharedReg *p, const char *zUser, int isAdmin,
 int sharedTerminate(SharedReg *p, const char *zUser, int isAdmin,
                     u64 tag, u64 iSerial, i64 pid, SharedTarget *pT);
 int sharedWaitGone(SharedReg *p, i64 pid, int timeoutMs);  /* 1 gone */
+/* Take back a request that its target's process has not taken yet (the
+** cell still holds it): 1 withdrawn, 0 taken or replaced meanwhile. */
+int sharedWithdraw(SharedReg *p, int iSlot, int bTermCell, u64 cell);
 
 /* Jobs: slots claimed at creation, published at every change (jobs lock
 ** held), released when the job is purged. */
@@ -131,16 +139,28 @@ struct SharedLogEntry {
   u64 targetTag, targetSerial; /* the target session (0: not found) */
   u64 targetQuery;             /* the execution named (0: none) */
   i64 targetPid;               /* 0: unknown */
+  u64 askToken;                /* a request from another process: the
+                               ** token it sent (CancelAsker.token) */
+  u64 writerStart;             /* (set by sharedLogAdd) */
+  uint32_t askOsPid;           /* that process, 0: none */
+  uint32_t writerOsPid;        /* the process that writes the outcome
+                               ** (set by sharedLogAdd) */
   uint8_t hasTargetUser, hasQuery;
   char zAction[64];
   char zOutcome[128];
   char zByUser[128];
   char zTargetUser[128];
-  char zQuery[496];
+  char zQuery[470];
 };
 /* Add an entry: returns its id in p's log (0: not added). */
 i64 sharedLogAdd(SharedReg *p, const SharedLogEntry *pE);
+/* Set entry id's outcome, if the one it has is transient
+** (cancelLogTransient): a final outcome is never changed. */
 void sharedLogOutcome(SharedReg *p, i64 id, const char *zOutcome);
+/* The outcome of the entry that answers this process's request `token`
+** (1 found, copied to zOut; 0 not in the log). An entry whose writer
+** died with its outcome still transient says LOG_GONE. */
+int sharedLogAnswer(SharedReg *p, u64 token, char *zOut, int nOut);
 /* Copies of the entries still in p's log, oldest first, with their ids
 ** (both arrays sqlite3_malloc'd; empty when p is not usable). */
 int sharedLogSnapshot(SharedReg *p, SharedLogEntry **paOut, i64 **paId, int *pnOut);
