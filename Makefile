@@ -2,6 +2,7 @@
 #
 #   make          build the loadable extension (cancel.so / .dylib / .dll)
 #   make demo     a long query in one connection, listed and cancelled
+#                 (installs only gcc, make, libsqlite3-dev, tcl, libsqlite3-tcl, tcl-thread)
 #   make test     install what is missing, build, run every test
 #   make bench    cancel latency, cost, scale, jobs, timeouts, side by side with
 #                 plain SQLite and PostgreSQL (tool/bench.sh; bench/*.csv, .svg)
@@ -158,8 +159,11 @@ newest: deps
 deps:
 	@sh tool/deps.sh
 
-demo: deps $(LIB)
-	tclsh tool/demo.tcl
+# The demo installs only what it needs (tool/deps.sh demo), first.
+demo: demo-deps $(LIB)
+	@tclsh tool/demo.tcl
+demo-deps:
+	@sh tool/deps.sh demo
 
 test: deps newest $(LIB) build/win/cancel.dll test/capi test/static test/stress test/stress-asan test/stress-tsan \
       test/jobstress-asan test/jobstress-tsan test/xstress test/xstress-asan build/asan/cancel.so build/tsan/cancel.so \
@@ -172,4 +176,4 @@ clean:
 	  test/hostapi
 	rm -rf test/tmp $(BENCH) tool/bench_pg bench/tmp-* build
 
-.PHONY: all bench bench-deps deps demo dll fuzz newest omithosts soak test clean install uninstall
+.PHONY: all bench bench-deps deps demo demo-deps dll fuzz newest omithosts soak test clean install uninstall
