@@ -3,7 +3,7 @@
 ** with SQLITE_OMIT_* options (test/omithost.sh), that loads the extension
 ** the way any application does and says what happened:
 **
-**   omithost EXT     prints "loaded: N sessions" or "refused: MESSAGE"
+**   omithost EXT     prints "loaded (sessions: N row)" or "refused: MESSAGE"
 **
 ** A SQLite whose routine table lacks an entry the extension calls must
 ** refuse it with a message; before ext/hostapi.h, this crashed.
@@ -23,7 +23,7 @@ int main(int argc, char **argv){
     sqlite3_free(zErr);
   }else if( sqlite3_prepare_v2(db, "SELECT count(*) FROM sessions", -1, &pStmt, 0)==SQLITE_OK
          && sqlite3_step(pStmt)==SQLITE_ROW ){
-    printf("loaded: %d sessions\n", sqlite3_column_int(pStmt, 0));
+    printf("loaded (sessions: %d row)\n", sqlite3_column_int(pStmt, 0));
   }else{
     printf("loaded, but: %s\n", sqlite3_errmsg(db));
   }

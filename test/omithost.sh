@@ -26,7 +26,7 @@ variants() {
 lacks() { echo "refused: cancel: this SQLite lacks $1: the extension cannot load"; }
 expected() {
   case $1 in
-    plain) echo "loaded: 1 sessions";;
+    plain) echo "loaded (sessions: 1 row)";;
     omit-progress|better-sqlite3)
       lacks "sqlite3_progress_handler (built with SQLITE_OMIT_PROGRESS_CALLBACK?)";;
     omit-trace) lacks "sqlite3_trace_v2 (built with SQLITE_OMIT_TRACE?)";;
