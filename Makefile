@@ -2,6 +2,7 @@
 #
 #   make          build the loadable extension (cancel.so / .dylib / .dll)
 #   make demo     a long query in one connection, listed and cancelled
+#                 (installs only gcc, make, libsqlite3-dev, tcl, libsqlite3-tcl, tcl-thread)
 #   make test     install what is missing, build, run every test
 #   make bench    cancel latency, cost, scale, jobs, timeouts, side by side with
 #                 plain SQLite and PostgreSQL (tool/bench.sh; bench/*.csv, .svg)
@@ -108,6 +109,17 @@ test/capi: test/capi.c $(SRC) $(HDR)
 	$(CC) -O1 -g $(WARN) -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	  -Iext -o $@ test/capi.c $(SRC) -lsqlite3 $(LDLIBS)
 
+# Loading into a SQLite that lacks routine-table entries the extension
+# calls (test/hostapi.c: the extension compiled in, fed tables with
+# entries taken away; test/omithost.sh: real SQLite builds with
+# SQLITE_OMIT_* options, from the newest release's source when it can be
+# fetched, tool/sqlite-source.sh).
+test/hostapi: test/hostapi.c $(SRC) $(HDR)
+	$(CC) -O1 -g $(WARN) -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+	  -Iext -o $@ test/hostapi.c $(SRC) -lsqlite3 $(LDLIBS)
+omithosts: $(LIB)
+	@sh test/omithost.sh build
+
 # Benchmark drivers (tool/bench.sh): the extension compiled in.
 BENCH := tool/bench_latency tool/bench_cost tool/bench_scale tool/bench_jobs tool/bench_timeouts
 $(BENCH): tool/%: tool/%.c tool/benchutil.h $(SRC) $(HDR)
@@ -147,17 +159,21 @@ newest: deps
 deps:
 	@sh tool/deps.sh
 
-demo: deps $(LIB)
-	tclsh tool/demo.tcl
+# The demo installs only what it needs (tool/deps.sh demo), first.
+demo: demo-deps $(LIB)
+	@tclsh tool/demo.tcl
+demo-deps:
+	@sh tool/deps.sh demo
 
 test: deps newest $(LIB) build/win/cancel.dll test/capi test/static test/stress test/stress-asan test/stress-tsan \
       test/jobstress-asan test/jobstress-tsan test/xstress test/xstress-asan build/asan/cancel.so build/tsan/cancel.so \
-      $(FAULT) test/soak test/soak-asan
+      $(FAULT) test/soak test/soak-asan test/hostapi omithosts
 	tclsh test/all.tcl
 
 clean:
 	rm -f cancel.so cancel.dylib cancel.dll test/capi test/static test/stress test/stress-asan test/stress-tsan \
-	  test/jobstress-asan test/jobstress-tsan test/xstress test/xstress-asan $(FAULT) test/soak test/soak-asan
+	  test/jobstress-asan test/jobstress-tsan test/xstress test/xstress-asan $(FAULT) test/soak test/soak-asan \
+	  test/hostapi
 	rm -rf test/tmp $(BENCH) tool/bench_pg bench/tmp-* build
 
-.PHONY: all bench bench-deps deps demo dll fuzz newest soak test clean install uninstall
+.PHONY: all bench bench-deps deps demo demo-deps dll fuzz newest omithosts soak test clean install uninstall

@@ -22,6 +22,7 @@
 #include "jobfunctions.h"
 #include "cancel.h"
 #include "shared.h"
+#include "hostapi.h"
 SQLITE_EXTENSION_INIT1
 
 #include "port.h"
@@ -122,6 +123,76 @@ static int cancelRegisterClientdata(sqlite3 *db, CancelSession *s){
   return SQLITE_OK;
 }
 
+/*
+** Before anything else: refuse to load into a SQLite too old, or whose
+** routine table lacks an entry the extension calls (ext/hostapi.h).
+** SQLite built with SQLITE_OMIT_PROGRESS_CALLBACK, for one, leaves
+** progress_handler NULL, and calling it would crash the host. Only pApi
+** is read here (the global table pointer is set after), and only the
+** entries that the loaded SQLite's version has: an older table is
+** shorter.
+*/
+#define sqlite3_api pApi      /* sqlite3_xxx reads pApi->xxx below */
+typedef struct CancelApiEntry CancelApiEntry;
+struct CancelApiEntry {
+  const char *zName;          /* "sqlite3_progress_handler" */
+  int iMinVersion;            /* checked only from this version on */
+  const char *zOmit;          /* the compile option that removes it */
+  void (*xEntry)(void);       /* the table's entry, 0 if missing */
+};
+#ifndef SQLITE_CORE
+# define CANCEL_API_ENTRY(N, V, H) \
+  { "sqlite3_" #N, V, H, iVersion>=V ? (void(*)(void))sqlite3_##N : 0 },
+#endif
+
+static int cancelCheckApi(const sqlite3_api_routines *pApi, char **pzErrMsg){
+  int iVersion;
+  char *zMissing = 0;
+#ifndef SQLITE_CORE
+  int i;
+  /* Without these, no message can be made: just refuse. */
+  if( pApi==0 || pApi->mprintf==0 || pApi->free==0 ) return SQLITE_ERROR;
+  iVersion = sqlite3_libversion_number ? sqlite3_libversion_number() : 0;
+#else
+  (void)pApi;
+  iVersion = sqlite3_libversion_number();
+#endif
+  if( iVersion && iVersion<CANCEL_MIN_SQLITE ){
+    if( pzErrMsg ){
+      *pzErrMsg = sqlite3_mprintf("cancel needs SQLite 3.40.1 or newer; "
+                                  "this is %s", sqlite3_libversion());
+    }
+    return SQLITE_ERROR;
+  }
+#ifndef SQLITE_CORE
+  {
+    const CancelApiEntry aEntry[] = { CANCEL_API_LIST(CANCEL_API_ENTRY) };
+    for(i=0; i<(int)(sizeof(aEntry)/sizeof(aEntry[0])); i++){
+      const CancelApiEntry *p = &aEntry[i];
+      char *z;
+      if( p->xEntry || iVersion<p->iMinVersion ) continue;
+      z = sqlite3_mprintf("%s%s%s%s%s%s", zMissing ? zMissing : "",
+                          zMissing ? ", " : "", p->zName,
+                          p->zOmit ? " (built with " : "",
+                          p->zOmit ? p->zOmit : "", p->zOmit ? "?)" : "");
+      sqlite3_free(zMissing);
+      if( z==0 ) return SQLITE_NOMEM;
+      zMissing = z;
+    }
+  }
+#endif
+  if( zMissing ){
+    if( pzErrMsg ){
+      *pzErrMsg = sqlite3_mprintf("cancel: this SQLite lacks %s: "
+                                  "the extension cannot load", zMissing);
+    }
+    sqlite3_free(zMissing);
+    return SQLITE_ERROR;
+  }
+  return SQLITE_OK;
+}
+#undef sqlite3_api
+
 #ifdef _WIN32
 __declspec(dllexport)
 #endif
@@ -129,14 +200,9 @@ int sqlite3_cancel_init(sqlite3 *db, char **pzErrMsg,
                         const sqlite3_api_routines *pApi){
   CancelSession *s;
   int rc;
+  rc = cancelCheckApi(pApi, pzErrMsg);
+  if( rc!=SQLITE_OK ) return rc;
   cancelSetApi(pApi);
-  if( sqlite3_libversion_number()<CANCEL_MIN_SQLITE ){
-    if( pzErrMsg ){
-      *pzErrMsg = sqlite3_mprintf("cancel needs SQLite 3.40.1 or newer; "
-                                  "this is %s", sqlite3_libversion());
-    }
-    return SQLITE_ERROR;
-  }
   cancelPinLibrary();
   if( registryFind(db) ) return SQLITE_OK;
 

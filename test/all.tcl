@@ -130,6 +130,15 @@ set env(ASAN_OPTIONS) "detect_leaks=1 abort_on_error=0"
 set env(UBSAN_OPTIONS) "print_stacktrace=1 halt_on_error=1"
 run_one "capi (ASan+UBSan)" [list [file join $testdir capi] [file join $testdir tmp capi.db]] 0
 run_one "static (-DSQLITE_CORE)" [list [file join $testdir static]] 0
+# A SQLite lacking routine-table entries the extension calls: refused
+# with a message, never a crash (each entry taken away in turn; real
+# SQLITE_OMIT_* builds of the newest release when its source was fetched).
+run_one "hostapi (ASan+UBSan)" [list [file join $testdir hostapi]] 1
+if {[file exists [file join $topdir build omithost VERSION]]} {
+  run_one "omithost (SQLITE_OMIT_*)" [list sh [file join $testdir omithost.sh] run] 1
+} else {
+  puts "(the SQLITE_OMIT_* hosts were not built: no SQLite source, tool/sqlite-source.sh said why)"
+}
 # TSan needs a memory layout that newer kernels' address randomization
 # can break ("unexpected memory mapping"): run it with randomization off.
 proc sanitized {bin} {

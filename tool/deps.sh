@@ -1,17 +1,27 @@
 #!/bin/sh
-# Install what the build and the tests need, only when it is missing
-# (Debian 12 package names). Run by `make test` and `make demo`.
+# Install what is needed, only when it is missing (Debian 12 package
+# names). `make test` runs `deps.sh`: the build and every test. `make
+# demo` runs `deps.sh demo`: only what tool/demo.tcl needs.
 set -e
-# `deps.sh bench` adds valgrind (instruction counts); `deps.sh bench
-# postgres` adds PostgreSQL's server and libpq (the reference column).
-pkgs="gcc make libsqlite3-dev sqlite3 tcl tcl-dev libsqlite3-tcl tcl-thread python3 valgrind
-      gcc-mingw-w64-x86-64-posix tmux clang libclang-rt-14-dev"
+# `deps.sh bench` needs nothing more (valgrind, for instruction counts, is
+# in the test list); `deps.sh bench postgres` adds PostgreSQL's server and
+# libpq (the reference column).
+# `deps.sh [demo] list` prints the packages instead: the README's "The
+# two commands" names each of them (test/readme.test checks it).
+demo="gcc make libsqlite3-dev tcl libsqlite3-tcl tcl-thread"
+all="$demo sqlite3 tcl-dev python3 valgrind clang libclang-rt-14-dev tmux
+     gcc-mingw-w64-x86-64-posix"
+pkgs=$all
+list=0
 for a in "$@"; do
   case $a in
+    list) list=1;;
+    demo) pkgs=$demo;;
     bench) ;;
     postgres) pkgs="$pkgs postgresql libpq-dev";;
   esac
 done
+if [ $list = 1 ]; then echo $pkgs; exit 0; fi
 need=""
 for p in $pkgs; do
   dpkg -s "$p" >/dev/null 2>&1 || need="$need $p"
