@@ -36,9 +36,11 @@
   X(busy_handler, 0, 0) \
   X(busy_timeout, 0, 0) \
   X(close, 0, 0) \
+  X(column_count, 0, 0) \
   X(column_double, 0, 0) \
   X(column_int, 0, 0) \
   X(column_text, 0, 0) \
+  X(column_type, 0, 0) \
   X(commit_hook, 0, 0) \
   X(complete, 0, "SQLITE_OMIT_COMPLETE") \
   X(context_db_handle, 0, 0) \
