@@ -20,6 +20,7 @@
 #include "jobs.h"
 #include "jobtable.h"
 #include "jobfunctions.h"
+#include "associated.h"
 #include "cancel.h"
 #include "shared.h"
 SQLITE_EXTENSION_INIT1
@@ -150,6 +151,7 @@ int sqlite3_cancel_init(sqlite3 *db, char **pzErrMsg,
   if( rc==SQLITE_OK ) rc = cancelLogRegister(db, s);
   if( rc==SQLITE_OK ) rc = jobsTableRegister(db, s);
   if( rc==SQLITE_OK ) rc = jobFunctionsRegister(db, s);
+  if( rc==SQLITE_OK ) rc = associatedRegister(db, s);
   if( rc==SQLITE_OK ) cancelCreateTempTables(db);   /* hooksInstall() sets our busy handler */
   hooksInstall(s);    /* last: the set-up above is not the session's query */
   if( rc!=SQLITE_OK ){
