@@ -20,6 +20,7 @@
 #include "jobs.h"
 #include "jobtable.h"
 #include "jobfunctions.h"
+#include "associated.h"
 #include "cancel.h"
 #include "shared.h"
 #include "hostapi.h"
@@ -216,6 +217,7 @@ int sqlite3_cancel_init(sqlite3 *db, char **pzErrMsg,
   if( rc==SQLITE_OK ) rc = cancelLogRegister(db, s);
   if( rc==SQLITE_OK ) rc = jobsTableRegister(db, s);
   if( rc==SQLITE_OK ) rc = jobFunctionsRegister(db, s);
+  if( rc==SQLITE_OK ) rc = associatedRegister(db, s);
   if( rc==SQLITE_OK ) cancelCreateTempTables(db);   /* hooksInstall() sets our busy handler */
   hooksInstall(s);    /* last: the set-up above is not the session's query */
   if( rc!=SQLITE_OK ){
@@ -229,6 +231,14 @@ int sqlite3_cancel_init(sqlite3 *db, char **pzErrMsg,
 }
 
 /* ------------------------------------------------------------ C API */
+
+/*
+** Every call looks its db up in the registry by pointer value and never
+** reads through it: NULL, a connection without the extension, or one
+** already closed is simply not found (SQLITE_MISUSE). The ranges are the
+** SQL functions' (functions.c), so C and SQL accept the same values.
+*/
+#define CANCEL_MAX_BUSY_TIMEOUT_MS 86400000   /* set_busy_timeout's limit */
 
 int cancel_set_client_address(sqlite3 *db, const char *zAddr){
   CancelSession *s = registryFind(db);
@@ -255,22 +265,25 @@ int cancel_set_busy_handler(sqlite3 *db, int (*xBusy)(void*, int), void *pArg){
 int cancel_set_busy_timeout(sqlite3 *db, int ms){
   CancelSession *s = registryFind(db);
   if( s==0 ) return SQLITE_MISUSE;
-  if( ms<0 ) ms = 0;
+  if( ms<0 || ms>CANCEL_MAX_BUSY_TIMEOUT_MS ) return SQLITE_RANGE;
   s->busyTimeoutMs = ms;
   return SQLITE_OK;
 }
 
+/* (Timeouts: 0..2147483647 in SQL, which is every int from 0 up.) */
 int cancel_set_statement_timeout(sqlite3 *db, int ms){
   CancelSession *s = registryFind(db);
   if( s==0 ) return SQLITE_MISUSE;
-  atomic_store(&s->stmtTimeoutMs, ms<0 ? 0 : ms);
+  if( ms<0 ) return SQLITE_RANGE;
+  atomic_store(&s->stmtTimeoutMs, ms);
   return SQLITE_OK;
 }
 
 int cancel_set_idle_in_transaction_session_timeout(sqlite3 *db, int ms){
   CancelSession *s = registryFind(db);
   if( s==0 ) return SQLITE_MISUSE;
-  atomic_store(&s->idleTimeoutMs, ms<0 ? 0 : ms);
+  if( ms<0 ) return SQLITE_RANGE;
+  atomic_store(&s->idleTimeoutMs, ms);
   return SQLITE_OK;
 }
 
@@ -284,12 +297,16 @@ void cancel_set_shared(int bOn){
   sharedSetDefault(bOn);
 }
 
-void cancel_set_default_statement_timeout(int ms){
-  atomic_store(&registryDefaultStmtTimeoutMs, ms<0 ? 0 : ms);
+int cancel_set_default_statement_timeout(int ms){
+  if( ms<0 ) return SQLITE_RANGE;
+  atomic_store(&registryDefaultStmtTimeoutMs, ms);
+  return SQLITE_OK;
 }
 
-void cancel_set_default_idle_in_transaction_session_timeout(int ms){
-  atomic_store(&registryDefaultIdleTimeoutMs, ms<0 ? 0 : ms);
+int cancel_set_default_idle_in_transaction_session_timeout(int ms){
+  if( ms<0 ) return SQLITE_RANGE;
+  atomic_store(&registryDefaultIdleTimeoutMs, ms);
+  return SQLITE_OK;
 }
 
 /* ------------------------------------------------- application jobs */
@@ -298,7 +315,7 @@ int cancel_job_begin(sqlite3 *db, const char *zType, const char *zDesc,
                      sqlite3_int64 *pJobId){
   CancelSession *s = registryFind(db);
   CancelJob *p;
-  if( s==0 || zType==0 || zType[0]==0 ) return SQLITE_MISUSE;
+  if( s==0 || zType==0 || zType[0]==0 || pJobId==0 ) return SQLITE_MISUSE;
   p = jobCreate(s, zType, zDesc ? zDesc : "", 0);
   if( p==0 ) return SQLITE_NOMEM;
   *pJobId = p->id;
@@ -306,26 +323,51 @@ int cancel_job_begin(sqlite3 *db, const char *zType, const char *zDesc,
   return SQLITE_OK;
 }
 
-/* The job, if db's session runs it. */
-static CancelJob *cancelOwnJob(sqlite3 *db, sqlite3_int64 id){
+/* The job, if db's session may report on it (*pRc SQLITE_OK): an
+** application job of this process that db's session runs, or any
+** application job of this process for an admin session, as job_progress()
+** and job_end() allow in SQL. Otherwise NULL and *pRc says why. */
+static CancelJob *cancelOwnJob(sqlite3 *db, sqlite3_int64 id, int *pRc){
   CancelSession *s = registryFind(db);
-  CancelJob *p = s ? jobFind(id) : 0;
-  if( p && (p->bBuiltin || p->iCoordinator!=s->iSerial) ){
-    jobRelease(p);
-    p = 0;
+  CancelJob *p;
+  if( s==0 ){ *pRc = SQLITE_MISUSE; return 0; }
+  if( (p = jobFind(id))==0 ){ *pRc = SQLITE_NOTFOUND; return 0; }
+  if( p->bBuiltin || p->iCoordinator!=s->iSerial ){
+    char *zUser = 0;
+    int isAdmin = 0;
+    if( !p->bBuiltin ){
+      registryCaller(s, &zUser, &isAdmin);
+      sqlite3_free(zUser);
+    }
+    if( !isAdmin ){
+      jobRelease(p);
+      *pRc = SQLITE_PERM;
+      return 0;
+    }
   }
+  *pRc = SQLITE_OK;
   return p;
+}
+
+/* Once a cancel was accepted the job is cancel-requested, then reverting
+** (or paused while reverting, which jobCheckpoint waits out): from then on
+** every report says stop. */
+static int cancelJobCancelling(CancelJob *p){
+  int e = jobGetStatus(p);
+  return e==JOB_CANCEL_REQUESTED || e==JOB_REVERTING;
 }
 
 int cancel_job_progress(sqlite3 *db, sqlite3_int64 id, double fraction,
                         const char *zRunningStatus){
   CancelJob *p;
-  int rc = SQLITE_OK;
+  int rc;
+  if( registryFind(db)==0 ) return SQLITE_MISUSE;
   if( !(fraction>=0.0 && fraction<=1.0) ) return SQLITE_RANGE;
-  if( (p = cancelOwnJob(db, id))==0 ) return SQLITE_MISUSE;
+  if( (p = cancelOwnJob(db, id, &rc))==0 ) return rc;
   if( jobIsFinished(jobGetStatus(p)) ){
     rc = SQLITE_MISUSE;
-  }else if( jobCheckpoint(p)==JOB_CANCEL ){   /* blocks while paused */
+  }else if( jobCheckpoint(p)==JOB_CANCEL   /* blocks while paused */
+         || cancelJobCancelling(p) ){
     jobReverting(p);
     rc = SQLITE_INTERRUPT;
   }else{
@@ -336,9 +378,9 @@ int cancel_job_progress(sqlite3 *db, sqlite3_int64 id, double fraction,
 }
 
 int cancel_job_end(sqlite3 *db, sqlite3_int64 id, const char *zError){
-  CancelJob *p = cancelOwnJob(db, id);
-  int rc = SQLITE_OK;
-  if( p==0 ) return SQLITE_MISUSE;
+  int rc;
+  CancelJob *p = cancelOwnJob(db, id, &rc);
+  if( p==0 ) return rc;
   if( jobIsFinished(jobGetStatus(p)) ) rc = SQLITE_MISUSE;
   else jobFinish(p, zError);
   jobRelease(p);

@@ -398,7 +398,11 @@ static void jfProgress(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   if( (p = jfOwnJob(ctx, argv[0], "job_progress"))==0 ) return;
   if( jobIsFinished(jobGetStatus(p)) ){
     jfErr(ctx, sqlite3_mprintf("job_progress: job %lld has ended", (long long)p->id));
-  }else if( (rc = jobCheckpointStop(p, hooksWaitStop, jfSession(ctx)))==JOB_CANCEL ){
+  }else if( (rc = jobCheckpointStop(p, hooksWaitStop, jfSession(ctx)))==JOB_CANCEL
+         || (rc==JOB_GO && (jobGetStatus(p)==JOB_REVERTING
+                            || jobGetStatus(p)==JOB_CANCEL_REQUESTED)) ){
+    /* (every call from the cancel on, not just the first: the first moves
+    ** the job to reverting, where jobCheckpoint says go) */
     jobReverting(p);
     sqlite3_result_error(ctx, "job canceled", -1);
   }else if( rc==JOB_STOPPED ){

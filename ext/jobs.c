@@ -96,6 +96,7 @@ CancelJob *jobCreate(CancelSession *pCoord, const char *zType,
   }
   pthread_cond_init(&p->cond, 0);
   p->bBuiltin = bBuiltin;
+  p->iCreatedBy = pCoord->iSerial;
   p->createdMs = p->modifiedMs = registryNowMs();
   p->eStatus = bBuiltin ? JOB_PENDING : JOB_RUNNING;
   if( !bBuiltin ){
@@ -542,6 +543,7 @@ int jobsSnapshot(CancelSession *pCaller, JobRow **paRow, int *pnRow){
       r->finishedMs = p->finishedMs;
       r->modifiedMs = p->modifiedMs;
       if( p->iCoordinator ) registryFormatId(p->iCoordinator, r->zCoordinator);
+      if( p->iCreatedBy ) registryFormatId(p->iCreatedBy, r->zCreatedBy);
       r->nodeId = (i64)portPid();
       if( !r->zType || !r->zDesc || !r->zUser || !r->zRunning
        || (jobErrorText(p) && !r->zError) ){

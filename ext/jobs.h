@@ -46,6 +46,8 @@ struct CancelJob {
   char *zDesc;
   char *zUser;
   u64 iCoordinator;          /* session serial of the session running it */
+  u64 iCreatedBy;            /* session serial of the session that started
+                             ** it (created_by; kept after that session ends) */
   int bBuiltin;              /* run by a thread of the extension */
 
   /* Guarded by the jobs lock. */
@@ -136,6 +138,7 @@ struct JobRow {
   double fraction;
   i64 createdMs, startedMs, finishedMs, modifiedMs;
   char zCoordinator[33];
+  char zCreatedBy[33];       /* session_id that started it, '' unknown */
   i64 nodeId;
 };
 int jobsSnapshot(CancelSession *pCaller, JobRow **paRow, int *pnRow);

@@ -23,7 +23,8 @@ SQLITE_EXTENSION_INIT3
   "CREATE TABLE x(job_id INTEGER, job_type TEXT, description TEXT, " \
   "user_name TEXT, status TEXT, running_status TEXT, " \
   "fraction_completed REAL, created TEXT, started TEXT, finished TEXT, " \
-  "modified TEXT, error TEXT, coordinator_id TEXT, node_id INTEGER)"
+  "modified TEXT, error TEXT, coordinator_id TEXT, node_id INTEGER, " \
+  "created_by TEXT)"
 
 #define JOBS_JOB_ID              0  /* also the rowid */
 #define JOBS_JOB_TYPE            1
@@ -39,7 +40,8 @@ SQLITE_EXTENSION_INIT3
 #define JOBS_ERROR              11
 #define JOBS_COORDINATOR_ID     12  /* session_id of the session running it */
 #define JOBS_NODE_ID            13
-#define JOBS_NCOL               14
+#define JOBS_CREATED_BY         14  /* session_id of the session that started it */
+#define JOBS_NCOL               15
 
 /* xConnect */
 static int jobsConnect(sqlite3 *db, void *pAux, int argc, const char *const *argv,
@@ -85,6 +87,9 @@ static int jobsColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int i){
       if( r->zCoordinator[0] ) sqlite3_result_text(ctx, r->zCoordinator, -1, SQLITE_TRANSIENT);
       break;
     case JOBS_NODE_ID:         sqlite3_result_int64(ctx, r->nodeId); break;
+    case JOBS_CREATED_BY:
+      if( r->zCreatedBy[0] ) sqlite3_result_text(ctx, r->zCreatedBy, -1, SQLITE_TRANSIENT);
+      break;
   }
   return SQLITE_OK;
 }

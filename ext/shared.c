@@ -140,6 +140,8 @@ struct ShJob {
   i64 createdMs, startedMs, finishedMs, modifiedMs;
   uint8_t status, hasError;
   char zType[64], zUser[128], zRunning[512], zError[512], zDesc[2700];
+  u64 createdSerial;           /* created_by: a session of this process
+                               ** (coordTag), 0 unknown */
 };
 
 /* One entry of the registry's cancel log: the actions of every process
@@ -1322,6 +1324,7 @@ void sharedPublishJob(CancelJob *pJob){
   atomic_store_explicit(&pJ->procStart, shMyStart(), memory_order_relaxed);
   pJ->coordTag = registryTag();
   pJ->coordSerial = pJob->iCoordinator;
+  pJ->createdSerial = pJob->iCreatedBy;
   pJ->id = pJob->id;
   pJ->fraction = pJob->fraction;
   pJ->createdMs = pJob->createdMs;
@@ -1397,6 +1400,7 @@ int sharedJobsSnapshot(SharedReg *p, const char *zUser, int isAdmin,
     r->finishedMs = pX->finishedMs;
     r->modifiedMs = pX->modifiedMs;
     if( pX->coordSerial ) registryFormatIdTag(pX->coordTag, pX->coordSerial, r->zCoordinator);
+    if( pX->createdSerial ) registryFormatIdTag(pX->coordTag, pX->createdSerial, r->zCreatedBy);
     r->nodeId = SH_OSPID(o);
     if( !r->zType || !r->zDesc || !r->zUser || !r->zRunning
      || (pX->hasError && !r->zError) ){

@@ -10,6 +10,7 @@
 */
 #include <sqlite3.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -182,6 +183,214 @@ static void lockedChecks(const char *zArgv0, const char *zDb){
   sqlite3_close(wr);
 }
 
+/* Every call of ext/cancel.h on handles that are not usable sessions, and
+** numbers out of range: a clear code, never a crash (ASan watches), and
+** nothing changed. Then cancel_job_progress() keeps saying
+** SQLITE_INTERRUPT once the job is being cancelled. */
+typedef struct BadCall BadCall;
+struct BadCall { const char *zCall; int rc, want; };
+
+static void check_calls(const BadCall *a, int n){
+  int i;
+  for(i=0; i<n; i++){
+    if( a[i].rc!=a[i].want ){
+      nFail++;
+      fprintf(stderr, "capi: FAIL: %s returned %d, not %d\n", a[i].zCall, a[i].rc, a[i].want);
+    }
+  }
+}
+
+static int jobCount(sqlite3 *db){
+  char *z = text(db, "SELECT count(*) FROM jobs");
+  int n = z ? atoi(z) : -1;
+  sqlite3_free(z);
+  return n;
+}
+
+static char *jobText(sqlite3 *db, const char *zCol, sqlite3_int64 id){
+  char *zSql = sqlite3_mprintf("SELECT %s FROM jobs WHERE job_id=%lld", zCol, (long long)id);
+  char *z = zSql ? text(db, zSql) : 0;
+  sqlite3_free(zSql);
+  return z;
+}
+
+/* Resumes job iJob once it is paused (another thread: the main one is
+** blocked in cancel_job_progress meanwhile). */
+typedef struct ResumeArg ResumeArg;
+struct ResumeArg { sqlite3 *db; sqlite3_int64 iJob; int ok; };
+static void *resumeMain(void *pArg){
+  ResumeArg *a = (ResumeArg*)pArg;
+  long t0 = nowMs();
+  char zSql[100];
+  while( nowMs()-t0 < 20000 ){
+    char *z = jobText(a->db, "status", a->iJob);
+    int bPaused = z && strcmp(z, "paused")==0;
+    sqlite3_free(z);
+    if( bPaused ) break;
+    sched_yield();
+  }
+  snprintf(zSql, sizeof(zSql), "SELECT resume_job(%lld)", (long long)a->iJob);
+  a->ok = sqlite3_exec(a->db, zSql, 0, 0, 0)==SQLITE_OK;
+  return 0;
+}
+
+static void badCallChecks(const char *zDb){
+  sqlite3 *db = 0, *plain = 0, *gone = 0, *user = 0;
+  sqlite3_int64 id = 0, idUser = 0, idBuiltin = 0, idNone = 0, idGone = 0;
+  double nan = 0.0/0.0;
+  int nJob;
+  char *z;
+
+  sqlite3_open(zDb, &db);                  /* a session, admin */
+  sqlite3_open(zDb, &user);                /* a session, not admin */
+  sqlite3_exec(user, "SELECT set_session_user('maxroach', 0)", 0, 0, 0);
+  sqlite3_cancel_auto_extension((void(*)(void))sqlite3_cancel_init);
+  sqlite3_open(zDb, &plain);               /* not a session */
+  sqlite3_auto_extension((void(*)(void))sqlite3_cancel_init);
+  /* A closed handle: its address is only compared, never read; nothing
+  ** opens a connection before the calls below, so no new connection can
+  ** have taken that address. */
+  sqlite3_open(zDb, &gone);
+  cancel_job_begin(gone, "GONE", 0, &idGone);
+  sqlite3_close(gone);
+
+  CHECK(cancel_job_begin(db, "MINE", "", &id)==SQLITE_OK, "a job of db");
+  CHECK(cancel_job_begin(user, "THEIRS", "", &idUser)==SQLITE_OK, "a job of another session");
+  z = text(db, "SELECT job_exec('SELECT 1')");
+  idBuiltin = z ? atoll(z) : 0;
+  sqlite3_free(z);
+  z = text(db, "SELECT max(job_id)+1000 FROM jobs");
+  idNone = z ? atoll(z) : 0;
+  sqlite3_free(z);
+  nJob = jobCount(db);
+  {
+    sqlite3_int64 idX = 0;
+    const BadCall a[] = {
+      { "set_client_address(NULL)", cancel_set_client_address(0, "x"), SQLITE_MISUSE },
+      { "set_client_address(plain)", cancel_set_client_address(plain, "x"), SQLITE_MISUSE },
+      { "set_client_address(closed)", cancel_set_client_address(gone, "x"), SQLITE_MISUSE },
+      { "set_progress_handler(NULL)", cancel_set_progress_handler(0, appProgress, 0), SQLITE_MISUSE },
+      { "set_progress_handler(plain)", cancel_set_progress_handler(plain, 0, 0), SQLITE_MISUSE },
+      { "set_progress_handler(closed)", cancel_set_progress_handler(gone, 0, 0), SQLITE_MISUSE },
+      { "set_busy_handler(NULL)", cancel_set_busy_handler(0, appBusy, 0), SQLITE_MISUSE },
+      { "set_busy_handler(plain)", cancel_set_busy_handler(plain, 0, 0), SQLITE_MISUSE },
+      { "set_busy_handler(closed)", cancel_set_busy_handler(gone, 0, 0), SQLITE_MISUSE },
+      { "set_busy_timeout(NULL)", cancel_set_busy_timeout(0, 5), SQLITE_MISUSE },
+      { "set_busy_timeout(plain)", cancel_set_busy_timeout(plain, 5), SQLITE_MISUSE },
+      { "set_busy_timeout(closed)", cancel_set_busy_timeout(gone, 5), SQLITE_MISUSE },
+      { "set_busy_timeout(db, -7)", cancel_set_busy_timeout(db, -7), SQLITE_RANGE },
+      { "set_busy_timeout(db, 86400001)", cancel_set_busy_timeout(db, 86400001), SQLITE_RANGE },
+      { "set_busy_timeout(db, 2000000000)", cancel_set_busy_timeout(db, 2000000000), SQLITE_RANGE },
+      { "set_statement_timeout(NULL)", cancel_set_statement_timeout(0, 5), SQLITE_MISUSE },
+      { "set_statement_timeout(plain)", cancel_set_statement_timeout(plain, 5), SQLITE_MISUSE },
+      { "set_statement_timeout(closed)", cancel_set_statement_timeout(gone, 5), SQLITE_MISUSE },
+      { "set_statement_timeout(db, -7)", cancel_set_statement_timeout(db, -7), SQLITE_RANGE },
+      { "set_idle_..._timeout(NULL)", cancel_set_idle_in_transaction_session_timeout(0, 5), SQLITE_MISUSE },
+      { "set_idle_..._timeout(plain)", cancel_set_idle_in_transaction_session_timeout(plain, 5), SQLITE_MISUSE },
+      { "set_idle_..._timeout(closed)", cancel_set_idle_in_transaction_session_timeout(gone, 5), SQLITE_MISUSE },
+      { "set_idle_..._timeout(db, -1)", cancel_set_idle_in_transaction_session_timeout(db, -1), SQLITE_RANGE },
+      { "set_default_statement_timeout(-7)", cancel_set_default_statement_timeout(-7), SQLITE_RANGE },
+      { "set_default_idle_..._timeout(-7)", cancel_set_default_idle_in_transaction_session_timeout(-7), SQLITE_RANGE },
+      { "job_begin(NULL db)", cancel_job_begin(0, "X", "d", &idX), SQLITE_MISUSE },
+      { "job_begin(plain)", cancel_job_begin(plain, "X", "d", &idX), SQLITE_MISUSE },
+      { "job_begin(closed)", cancel_job_begin(gone, "X", "d", &idX), SQLITE_MISUSE },
+      { "job_begin(NULL pJobId)", cancel_job_begin(db, "X", "d", 0), SQLITE_MISUSE },
+      { "job_begin(NULL type)", cancel_job_begin(db, 0, "d", &idX), SQLITE_MISUSE },
+      { "job_begin(\"\" type)", cancel_job_begin(db, "", "d", &idX), SQLITE_MISUSE },
+      { "job_progress(NULL db)", cancel_job_progress(0, id, 0.5, 0), SQLITE_MISUSE },
+      { "job_progress(plain)", cancel_job_progress(plain, id, 0.5, 0), SQLITE_MISUSE },
+      { "job_progress(closed)", cancel_job_progress(gone, idGone, 0.5, 0), SQLITE_MISUSE },
+      { "job_progress(NULL db, bad fraction)", cancel_job_progress(0, id, 7.0, 0), SQLITE_MISUSE },
+      { "job_progress(-0.1)", cancel_job_progress(db, id, -0.1, 0), SQLITE_RANGE },
+      { "job_progress(1.01)", cancel_job_progress(db, id, 1.01, 0), SQLITE_RANGE },
+      { "job_progress(NaN)", cancel_job_progress(db, id, nan, 0), SQLITE_RANGE },
+      { "job_progress(no such job)", cancel_job_progress(db, idNone, 0.5, 0), SQLITE_NOTFOUND },
+      { "job_progress(0)", cancel_job_progress(db, 0, 0.5, 0), SQLITE_NOTFOUND },
+      { "job_progress(-1)", cancel_job_progress(db, -1, 0.5, 0), SQLITE_NOTFOUND },
+      { "job_progress(a built-in job)", cancel_job_progress(db, idBuiltin, 0.5, 0), SQLITE_PERM },
+      { "job_progress(not admin, another's job)", cancel_job_progress(user, id, 0.5, 0), SQLITE_PERM },
+      { "job_end(NULL db)", cancel_job_end(0, id, 0), SQLITE_MISUSE },
+      { "job_end(plain)", cancel_job_end(plain, id, 0), SQLITE_MISUSE },
+      { "job_end(closed)", cancel_job_end(gone, idGone, 0), SQLITE_MISUSE },
+      { "job_end(no such job)", cancel_job_end(db, idNone, 0), SQLITE_NOTFOUND },
+      { "job_end(a built-in job)", cancel_job_end(db, idBuiltin, "x"), SQLITE_PERM },
+      { "job_end(not admin, another's job)", cancel_job_end(user, id, "x"), SQLITE_PERM },
+      { "reason(NULL) is NULL", cancel_reason(0)==0 ? SQLITE_OK : SQLITE_ERROR, SQLITE_OK },
+      { "reason(plain) is NULL", cancel_reason(plain)==0 ? SQLITE_OK : SQLITE_ERROR, SQLITE_OK },
+      { "reason(closed) is NULL", cancel_reason(gone)==0 ? SQLITE_OK : SQLITE_ERROR, SQLITE_OK },
+    };
+    check_calls(a, (int)(sizeof(a)/sizeof(a[0])));
+    CHECK(idX==0, "no bad call wrote a job id");
+  }
+  CHECK(jobCount(db)==nJob, "no bad call created a job");
+  z = jobText(db, "status || '|' || fraction_completed", id);
+  CHECK(z && strcmp(z, "running|0.0")==0, "no bad call reported on the job");
+  sqlite3_free(z);
+  z = jobText(db, "job_type || '|' || status", idGone);
+  CHECK(idGone>0 && z && strcmp(z, "GONE|failed")==0, "the closed session's job failed when it closed");
+  sqlite3_free(z);
+
+  /* In range: accepted, and the boundaries are the SQL functions'. */
+  CHECK(cancel_set_statement_timeout(db, 2147483647)==SQLITE_OK, "largest statement timeout");
+  CHECK(cancel_set_busy_timeout(db, 86400000)==SQLITE_OK, "largest busy timeout");
+  CHECK(cancel_set_busy_timeout(db, 0)==SQLITE_OK, "busy timeout 0");
+  CHECK(cancel_set_statement_timeout(db, 700)==SQLITE_OK, "statement timeout 700");
+  CHECK(cancel_set_statement_timeout(db, -7)==SQLITE_RANGE, "-7 refused");
+  z = text(db, "SELECT statement_timeout FROM sessions WHERE pid=pg_backend_pid()");
+  CHECK(z && strcmp(z, "700")==0, "a refused timeout leaves the timeout as it was (not 0)");
+  sqlite3_free(z);
+  cancel_set_statement_timeout(db, 0);
+  z = text(db, "SELECT count(*) FROM (SELECT set_busy_timeout(86400001))");
+  CHECK(z==0, "SQL refuses the busy timeout C refuses");
+  /* An admin may report on another session's job of the process. */
+  CHECK(cancel_job_progress(db, idUser, 0.5, "by an admin")==SQLITE_OK, "admin reports");
+  z = jobText(db, "running_status", idUser);
+  CHECK(z && strcmp(z, "by an admin")==0, "admin's report recorded");
+  sqlite3_free(z);
+  CHECK(cancel_job_progress(user, idUser, 0.6, 0)==SQLITE_OK, "its own session reports");
+  CHECK(cancel_job_end(user, idUser, 0)==SQLITE_OK, "and ends it");
+
+  /* SQLITE_INTERRUPT from the cancel on: on every call, also after a
+  ** pause while reverting and its resume; then the job ends canceled. */
+  {
+    char zSql[100];
+    pthread_t t;
+    ResumeArg ra;
+    snprintf(zSql, sizeof(zSql), "SELECT cancel_job(%lld)", (long long)id);
+    CHECK(sqlite3_exec(db, zSql, 0, 0, 0)==SQLITE_OK, "cancel_job");
+    CHECK(cancel_job_progress(db, id, 0.5, 0)==SQLITE_INTERRUPT, "1st call after a cancel");
+    z = jobText(db, "status", id);
+    CHECK(z && strcmp(z, "reverting")==0, "reverting");
+    sqlite3_free(z);
+    CHECK(cancel_job_progress(db, id, 0.6, 0)==SQLITE_INTERRUPT, "2nd call after a cancel");
+    CHECK(cancel_job_progress(db, id, 0.7, "x")==SQLITE_INTERRUPT, "3rd call after a cancel");
+    snprintf(zSql, sizeof(zSql), "SELECT pause_job(%lld)", (long long)id);
+    CHECK(sqlite3_exec(db, zSql, 0, 0, 0)==SQLITE_OK, "pause while reverting");
+    sqlite3_open(zDb, &ra.db);
+    ra.iJob = id;
+    ra.ok = 0;
+    pthread_create(&t, 0, resumeMain, &ra);
+    CHECK(cancel_job_progress(db, id, 0.8, 0)==SQLITE_INTERRUPT,
+          "paused while reverting, resumed: still SQLITE_INTERRUPT");
+    pthread_join(t, 0);
+    CHECK(ra.ok, "resumed by another thread");
+    sqlite3_close(ra.db);
+    z = jobText(db, "fraction_completed", id);
+    CHECK(z && strcmp(z, "0.0")==0, "no report after the cancel was recorded");
+    sqlite3_free(z);
+    CHECK(cancel_job_end(db, id, 0)==SQLITE_OK, "end");
+    z = jobText(db, "status", id);
+    CHECK(z && strcmp(z, "canceled")==0, "ended canceled");
+    sqlite3_free(z);
+    CHECK(cancel_job_progress(db, id, 0.9, 0)==SQLITE_MISUSE, "progress on an ended job");
+    CHECK(cancel_job_end(db, id, 0)==SQLITE_MISUSE, "end of an ended job");
+  }
+
+  sqlite3_close(plain);
+  sqlite3_close(user);
+  sqlite3_close(db);
+}
+
 int main(int argc, char **argv){
   const char *zDb = argc>1 ? argv[1] : "test/tmp/capi.db";
   if( argc==3 && strcmp(argv[1], "--holder")==0 ) return holderMain(argv[2]);
@@ -344,6 +553,7 @@ int main(int argc, char **argv){
   }
 
   lockedChecks(argv[0], zDb);
+  badCallChecks(zDb);
 
   /* A connection without the extension is not a session. */
   sqlite3_reset_auto_extension();

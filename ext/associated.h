@@ -1,0 +1,8 @@
+/* associated.h: cancel_session_and_jobs(), a session and the jobs it
+** started, stopped in one call (README: "Stopping a session and what it
+** started"). */
+#ifndef CANCEL_ASSOCIATED_H
+#define CANCEL_ASSOCIATED_H
+#include "registry.h"
+int associatedRegister(sqlite3 *db, CancelSession *s);
+#endif
