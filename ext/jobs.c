@@ -73,6 +73,57 @@ static void jobPurgeLocked(void){
 }
 
 static CancelJob *jobFindLocked(i64 id);
+static void jobSetLocked(CancelJob *p, int eStatus);
+
+/*
+** When the process exits (exit(), a return from main: not a kill), no
+** job vanishes (README: "When the process exits"):
+**   - a built-in job that runs is waited for, so that a one-shot
+**     `sqlite3 app.db ".load ./cancel" "SELECT job_backup('b.db')"`
+**     leaves b.db; CANCEL_JOBS_AT_EXIT=cancel in the environment cancels
+**     them instead (and waits for them to revert);
+**   - one that is paused, or has waited for a lock for JOB_EXIT_LOCK_MS
+**     (perhaps a lock of this very process, which will not be released),
+**     is canceled, and waited for;
+**   - an application's job that has not ended fails: "its process
+**     exited".
+** Every job thus ends with a final status, published for the other
+** processes, which list it until the retention passes.
+*/
+#define JOB_EXIT_LOCK_MS 2000
+static pthread_once_t jobExitOnce = PTHREAD_ONCE_INIT;
+static void jobRegisterExit(void){ atexit(jobsAtExit); }
+
+void jobsAtExit(void){
+  const char *z = getenv("CANCEL_JOBS_AT_EXIT");
+  int bCancel = z && sqlite3_stricmp(z, "cancel")==0;
+  pthread_mutex_lock(&jobMu);
+  for(;;){
+    CancelJob *p;
+    struct timespec dl;
+    for(p=jobFirst; p && jobIsFinished(p->eStatus); p=p->pNext){}
+    if( p==0 ) break;
+    if( !p->bBuiltin ){
+      int bCanceled = p->bCancelRequested;
+      sqlite3_free(p->zError);
+      p->zError = sqlite3_mprintf(bCanceled ? "canceled by cancel_job" : "its process exited");
+      jobSetLocked(p, bCanceled ? JOB_CANCELED : JOB_FAILED);
+      continue;
+    }
+    if( !p->bCancelRequested
+     && (bCancel || p->eStatus==JOB_PAUSED || p->eStatus==JOB_PAUSE_REQUESTED
+         || (p->lockWaitSinceMs && registryNowMs()-p->lockWaitSinceMs>=JOB_EXIT_LOCK_MS)) ){
+      p->bCancelRequested = 1;
+      p->bCanceledAtExit = 1;
+      jobSetLocked(p, JOB_CANCEL_REQUESTED);
+    }
+    p->nRef++;
+    dl = portRealtimeAfter(100*1000);   /* look at lock waits again */
+    pthread_cond_timedwait(&p->cond, &jobMu, &dl);
+    if( --p->nRef==0 ) jobFree(p);      /* (purged meanwhile) */
+  }
+  pthread_mutex_unlock(&jobMu);
+}
 
 /* Is job id taken here, finished jobs included? (jobMu held; for
 ** sharedNextId once its counter has wrapped.) */
@@ -102,6 +153,7 @@ CancelJob *jobCreate(CancelSession *pCoord, const char *zType,
     return 0;
   }
   pthread_cond_init(&p->cond, 0);
+  pthread_once(&jobExitOnce, jobRegisterExit);
   p->bBuiltin = bBuiltin;
   p->createdMs = p->modifiedMs = registryNowMs();
   p->eStatus = bBuiltin ? JOB_PENDING : JOB_RUNNING;
@@ -233,6 +285,7 @@ int jobCheckpointStop(CancelJob *p, int (*xStop)(void*), void *pArg){
     rc = JOB_GO;
     break;
   }
+  p->lockWaitSinceMs = 0;             /* past any lock wait */
   pthread_mutex_unlock(&jobMu);
   return rc;
 }
@@ -263,6 +316,7 @@ void jobProgress(CancelJob *p, double fraction, const char *zRunning){
     p->zRunning = z;
   }
   p->modifiedMs = registryNowMs();
+  p->lockWaitSinceMs = 0;
   sharedPublishJob(p);
   pthread_mutex_unlock(&jobMu);
 }
@@ -306,6 +360,7 @@ void jobNap(CancelJob *p, int ms){
   dl = portRealtimeAfter((int64_t)ms*1000);
   pthread_mutex_lock(&jobMu);
   eStatus = p->eStatus;
+  if( p->lockWaitSinceMs==0 ) p->lockWaitSinceMs = registryNowMs();
   while( p->eStatus==eStatus ){
     if( pthread_cond_timedwait(&p->cond, &jobMu, &dl)==ETIMEDOUT ) break;
   }
@@ -319,7 +374,8 @@ void jobFinish(CancelJob *p, const char *zError){
     sqlite3_free(p->zError);
     p->zError = 0;
     if( bCanceled ){
-      p->zError = sqlite3_mprintf("canceled by cancel_job%s%s",
+      p->zError = sqlite3_mprintf("canceled by %s%s%s",
+                                  p->bCanceledAtExit ? "its process's exit" : "cancel_job",
                                   zError ? ": " : "", zError ? zError : "");
       jobSetLocked(p, JOB_CANCELED);
     }else if( zError ){

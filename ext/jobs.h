@@ -53,6 +53,7 @@ struct CancelJob {
   int bWasReverting;         /* paused while reverting: resume reverts */
   int bCancelRequested;      /* sticky: a cancel was accepted, so the job
                              ** ends canceled whatever it passes through */
+  int bCanceledAtExit;       /* ... by jobsAtExit */
   char *zRunning;            /* running_status */
   double fraction;
   i64 createdMs, startedMs, finishedMs, modifiedMs;
@@ -60,6 +61,7 @@ struct CancelJob {
   pthread_cond_t cond;       /* status changed */
   int nRef;                  /* list + threads using it */
 
+  i64 lockWaitSinceMs;       /* in jobNap (waiting for a lock) since, 0 not */
   char *zPart;               /* its partial file (absolute), removed by
                              ** whichever process sees it die */
 
@@ -127,6 +129,10 @@ int jobWait(SharedReg *pSh, i64 id, int timeoutMs);
 /* The same, inside a statement: -2 when xStop(pArg) said stop. */
 int jobWaitStop(SharedReg *pSh, i64 id, int timeoutMs,
                 int (*xStop)(void*), void *pArg);
+
+/* The process exits (atexit): what the README's "When the process
+** exits" says. Registered when the first job is created. */
+void jobsAtExit(void);
 
 /* The coordinator session of application jobs closed: fail its
 ** unfinished jobs. */
