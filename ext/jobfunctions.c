@@ -17,6 +17,7 @@
 #include "functions.h"
 #include "jobkinds.h"
 #include "hooks.h"
+#include "shared.h"
 SQLITE_EXTENSION_INIT3
 
 #include <stdio.h>
@@ -285,13 +286,16 @@ static void jfResumeJob(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   jfControlResult(ctx, rc, id, zErr, 0);
 }
 
-/* cancel_jobs(select_sql [, if_exists]): every id is checked before any
-** job is touched; returns how many cancels were requested. */
+/* cancel_jobs(select_sql [, if_exists]): every selected job is checked
+** against cancel_job's rules before any is touched, and none is if one
+** fails (with if_exists: those that pass are canceled, the others and
+** unknown ids skipped). Returns how many cancels were requested. */
 static void jfCancelJobs(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   const char *zSql;
   char **azId = 0;
   int nId = 0, i, n = 0, bIfExists = 0;
   i64 *aId;
+  SharedReg *pSh = registryScope(jfSession(ctx));
   if( !funcCalledDirectly(ctx, "cancel_jobs") || !jfAdminOnly(ctx, "cancel_jobs") ) return;
   if( (zSql = funcTextArg(ctx, argv[0], "cancel_jobs", "selection query"))==0 ) return;
   if( !funcFlagArg(ctx, argc, argv, 1, "cancel_jobs", "if_exists", &bIfExists) ) return;
@@ -300,29 +304,32 @@ static void jfCancelJobs(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   if( aId==0 ){ funcFreeIds(azId, nId); sqlite3_result_error_nomem(ctx); return; }
   for(i=0; i<nId; i++){
     char *zEnd = 0;
+    int e;
     aId[i] = strtoll(azId[i], &zEnd, 10);
     if( zEnd==azId[i] || *zEnd || aId[i]<=0 ){
       funcError(ctx, "cancel_jobs: not a job ID: '%.40s'", azId[i]);
       goto done;
     }
-    if( jobExists(registryScope(jfSession(ctx)), aId[i]) ){
-      /* listed */
-    }else if( bIfExists ){
+    e = jobStatusAnywhere(pSh, aId[i]);
+    if( e<0 ){
+      if( !bIfExists ){ jfNotFound(ctx, aId[i]); goto done; }
       aId[i] = 0;
-    }else{
-      jfNotFound(ctx, aId[i]);
-      goto done;
+    }else if( jobControlVerdict(SHJOB_CANCEL, e)!=JOBCTL_DONE ){
+      if( !bIfExists && jobControlVerdict(SHJOB_CANCEL, e)==JOBCTL_BADSTATE ){
+        jfErr(ctx, sqlite3_mprintf("job %lld with status %s cannot be requested "
+                                   "to be canceled", (long long)aId[i], jobStatusName(e)));
+        goto done;
+      }
+      aId[i] = 0;                    /* nothing to do (or skipped) */
     }
   }
+  /* All passed. A job that moves on between the check and its cancel
+  ** (it ended meanwhile) is left alone and not counted. */
   for(i=0; i<nId; i++){
     char *zErr = 0;
     if( aId[i]==0 ) continue;
-    switch( jobCancel(registryScope(jfSession(ctx)), aId[i], &zErr) ){
-      case JOBCTL_DONE: n++; break;
-      case JOBCTL_BADSTATE:
-        jfErr(ctx, zErr);
-        goto done;
-    }
+    if( jobCancel(pSh, aId[i], &zErr)==JOBCTL_DONE ) n++;
+    sqlite3_free(zErr);
   }
   sqlite3_result_int(ctx, n);
 done:
@@ -336,7 +343,7 @@ static void jfSetRetention(sqlite3_context *ctx, int argc, sqlite3_value **argv)
   if( !funcCalledDirectly(ctx, "set_job_retention")
    || !jfAdminOnly(ctx, "set_job_retention") ) return;
   if( !funcIntArg(ctx, argv[0], "set_job_retention", "seconds", &sec) ) return;
-  if( sec<0 || sec>100*365*86400LL ){
+  if( sec<0 || sec>JOB_RETENTION_MAX ){
     sqlite3_result_error(ctx, "set_job_retention: seconds must be between 0 and 3153600000", -1);
     return;
   }

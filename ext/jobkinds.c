@@ -122,7 +122,9 @@ static sqlite3 *taskOpen(JobTask *t, const char *zFile, char **pzErr){
 }
 
 static char *taskPartName(JobTask *t){
-  return sqlite3_mprintf("%s.part-%lld", t->zFile, (long long)t->pJob->id);
+  char *z = sqlite3_mprintf("%s.part-%lld", t->zFile, (long long)t->pJob->id);
+  jobSetPartFile(t->pJob, z);   /* removed by whoever sees this process die */
+  return z;
 }
 
 /* Remove the part file and what SQLite may have left beside it: a write

@@ -12,13 +12,17 @@
 SQLITE_EXTENSION_INIT3
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+#ifndef _WIN32
+# include <unistd.h>
+#endif
 #include <time.h>
 #include "port.h"
 
 static pthread_mutex_t jobMu = PTHREAD_MUTEX_INITIALIZER;
 static CancelJob *jobFirst = 0;
-static i64 jobRetentionSec = 24*60*60;   /* finished jobs stay a day */
+static _Atomic i64 jobRetentionSec = 24*60*60;   /* finished jobs stay a day */
 
 static const char *azStatus[] = {
   "pending", "running", "paused", "pause-requested", "cancel-requested",
@@ -46,16 +50,19 @@ static void jobFree(CancelJob *p){
   sqlite3_free(p->zUser);
   sqlite3_free(p->zRunning);
   sqlite3_free(p->zError);
+  sqlite3_free(p->zPart);
   sqlite3_free(p);
 }
 
-/* With jobMu held: drop finished jobs older than the retention. */
+/* With jobMu held: drop finished jobs older than the retention (their
+** database's, for a job listed across processes: the same for all). */
 static void jobPurgeLocked(void){
   CancelJob **pp = &jobFirst;
-  i64 cutoff = registryNowMs() - jobRetentionSec*1000;
+  i64 now = registryNowMs();
   while( *pp ){
     CancelJob *p = *pp;
-    if( jobIsFinished(p->eStatus) && p->finishedMs<=cutoff ){
+    i64 sec = p->pSh ? sharedRetentionSec(p->pSh) : jobsRetention();
+    if( jobIsFinished(p->eStatus) && p->finishedMs<=now-sec*1000 ){
       *pp = p->pNext;
       sharedReleaseJob(p);
       if( --p->nRef==0 ) jobFree(p);
@@ -66,6 +73,57 @@ static void jobPurgeLocked(void){
 }
 
 static CancelJob *jobFindLocked(i64 id);
+static void jobSetLocked(CancelJob *p, int eStatus);
+
+/*
+** When the process exits (exit(), a return from main: not a kill), no
+** job vanishes (README: "When the process exits"):
+**   - a built-in job that runs is waited for, so that a one-shot
+**     `sqlite3 app.db ".load ./cancel" "SELECT job_backup('b.db')"`
+**     leaves b.db; CANCEL_JOBS_AT_EXIT=cancel in the environment cancels
+**     them instead (and waits for them to revert);
+**   - one that is paused, or has waited for a lock for JOB_EXIT_LOCK_MS
+**     (perhaps a lock of this very process, which will not be released),
+**     is canceled, and waited for;
+**   - an application's job that has not ended fails: "its process
+**     exited".
+** Every job thus ends with a final status, published for the other
+** processes, which list it until the retention passes.
+*/
+#define JOB_EXIT_LOCK_MS 2000
+static pthread_once_t jobExitOnce = PTHREAD_ONCE_INIT;
+static void jobRegisterExit(void){ atexit(jobsAtExit); }
+
+void jobsAtExit(void){
+  const char *z = getenv("CANCEL_JOBS_AT_EXIT");
+  int bCancel = z && sqlite3_stricmp(z, "cancel")==0;
+  pthread_mutex_lock(&jobMu);
+  for(;;){
+    CancelJob *p;
+    struct timespec dl;
+    for(p=jobFirst; p && jobIsFinished(p->eStatus); p=p->pNext){}
+    if( p==0 ) break;
+    if( !p->bBuiltin ){
+      int bCanceled = p->bCancelRequested;
+      sqlite3_free(p->zError);
+      p->zError = sqlite3_mprintf(bCanceled ? "canceled by cancel_job" : "its process exited");
+      jobSetLocked(p, bCanceled ? JOB_CANCELED : JOB_FAILED);
+      continue;
+    }
+    if( !p->bCancelRequested
+     && (bCancel || p->eStatus==JOB_PAUSED || p->eStatus==JOB_PAUSE_REQUESTED
+         || (p->lockWaitSinceMs && registryNowMs()-p->lockWaitSinceMs>=JOB_EXIT_LOCK_MS)) ){
+      p->bCancelRequested = 1;
+      p->bCanceledAtExit = 1;
+      jobSetLocked(p, JOB_CANCEL_REQUESTED);
+    }
+    p->nRef++;
+    dl = portRealtimeAfter(100*1000);   /* look at lock waits again */
+    pthread_cond_timedwait(&p->cond, &jobMu, &dl);
+    if( --p->nRef==0 ) jobFree(p);      /* (purged meanwhile) */
+  }
+  pthread_mutex_unlock(&jobMu);
+}
 
 /* Is job id taken here, finished jobs included? (jobMu held; for
 ** sharedNextId once its counter has wrapped.) */
@@ -95,6 +153,7 @@ CancelJob *jobCreate(CancelSession *pCoord, const char *zType,
     return 0;
   }
   pthread_cond_init(&p->cond, 0);
+  pthread_once(&jobExitOnce, jobRegisterExit);
   p->bBuiltin = bBuiltin;
   p->iCreatedBy = pCoord->iSerial;
   p->createdMs = p->modifiedMs = registryNowMs();
@@ -227,6 +286,7 @@ int jobCheckpointStop(CancelJob *p, int (*xStop)(void*), void *pArg){
     rc = JOB_GO;
     break;
   }
+  p->lockWaitSinceMs = 0;             /* past any lock wait */
   pthread_mutex_unlock(&jobMu);
   return rc;
 }
@@ -257,6 +317,7 @@ void jobProgress(CancelJob *p, double fraction, const char *zRunning){
     p->zRunning = z;
   }
   p->modifiedMs = registryNowMs();
+  p->lockWaitSinceMs = 0;
   sharedPublishJob(p);
   pthread_mutex_unlock(&jobMu);
 }
@@ -274,12 +335,33 @@ void jobSetCoordinator(CancelJob *p, u64 iSerial){
   pthread_mutex_unlock(&jobMu);
 }
 
+void jobSetPartFile(CancelJob *p, const char *zPath){
+  char *z = 0;
+  if( zPath ){
+#ifndef _WIN32
+    if( zPath[0]!='/' ){
+      char *zCwd = getcwd(0, 0);    /* others remove it from their own cwd */
+      z = zCwd ? sqlite3_mprintf("%s/%s", zCwd, zPath) : 0;
+      free(zCwd);
+    }else
+#endif
+    z = sqlite3_mprintf("%s", zPath);
+    if( z==0 ) return;               /* out of memory: not published */
+  }
+  pthread_mutex_lock(&jobMu);
+  sqlite3_free(p->zPart);
+  p->zPart = z;
+  sharedPublishJob(p);
+  pthread_mutex_unlock(&jobMu);
+}
+
 void jobNap(CancelJob *p, int ms){
   struct timespec dl;
   int eStatus;
   dl = portRealtimeAfter((int64_t)ms*1000);
   pthread_mutex_lock(&jobMu);
   eStatus = p->eStatus;
+  if( p->lockWaitSinceMs==0 ) p->lockWaitSinceMs = registryNowMs();
   while( p->eStatus==eStatus ){
     if( pthread_cond_timedwait(&p->cond, &jobMu, &dl)==ETIMEDOUT ) break;
   }
@@ -293,7 +375,8 @@ void jobFinish(CancelJob *p, const char *zError){
     sqlite3_free(p->zError);
     p->zError = 0;
     if( bCanceled ){
-      p->zError = sqlite3_mprintf("canceled by cancel_job%s%s",
+      p->zError = sqlite3_mprintf("canceled by %s%s%s",
+                                  p->bCanceledAtExit ? "its process's exit" : "cancel_job",
                                   zError ? ": " : "", zError ? zError : "");
       jobSetLocked(p, JOB_CANCELED);
     }else if( zError ){
@@ -356,8 +439,8 @@ static const signed char aPauseRule[] = {
   /* canceled */ J_BAD, /* failed */ J_BAD, /* succeeded */ J_BAD
 };
 static const signed char aResumeRule[] = {
-  /* pending */ J_NOOP,               /* running */ J_NOOP,
-  /* paused  */ J_RESUME,             /* pause-requested */ J_RESUME,
+  /* pending */ J_BAD,                /* running */ J_NOOP,
+  /* paused  */ J_RESUME,             /* pause-requested */ J_BAD,
   /* cancel-requested */ J_BAD,       /* reverting */ J_NOOP,
   /* canceled */ J_BAD, /* failed */ J_BAD, /* succeeded */ J_BAD
 };
@@ -378,32 +461,40 @@ static char *jobBadState(i64 id, int eStatus, int eOp){
                          (long long)id, azStatus[eStatus], azRuleWhat[eOp]);
 }
 
+/* Apply request eOp to job p of this process (jobMu held): JOBCTL_*,
+** with the status it had in *peStatus. */
+static int jobApplyLocked(CancelJob *p, int eOp, int *peStatus){
+  int eNew = aaRule[eOp][p->eStatus];
+  *peStatus = p->eStatus;
+  if( eNew==J_NOOP ) return JOBCTL_NOOP;
+  if( eNew==J_BAD ) return JOBCTL_BADSTATE;
+  if( eNew==J_RESUME ) eNew = p->bWasReverting ? JOB_REVERTING : JOB_RUNNING;
+  if( eNew==JOB_PAUSE_REQUESTED ) p->bWasReverting = p->eStatus==JOB_REVERTING;
+  if( eNew==JOB_CANCEL_REQUESTED ) p->bCancelRequested = 1;
+  jobSetLocked(p, eNew);     /* wakes a paused job or one waiting on a lock */
+  return JOBCTL_DONE;
+}
+
 static int jobControl(SharedReg *pSh, i64 id, int eOp, char **pzErr){
   CancelJob *p;
-  int rc, eNew;
+  int rc, eStatus = 0;
   pthread_mutex_lock(&jobMu);
+  jobPurgeLocked();
   p = jobFindLocked(id);
   if( p==0 ){
     /* not a job of this process: one of another, whose owner applies the
-    ** same rules (doc/ids.md) */
-    int eStatus = 0;
+    ** same rules and answers (doc/ids.md) */
     pthread_mutex_unlock(&jobMu);
     rc = sharedUsable(pSh) ? sharedJobControl(pSh, id, eOp, &eStatus) : JOBCTL_NOTFOUND;
-    if( rc==JOBCTL_BADSTATE ) *pzErr = jobBadState(id, eStatus, eOp);
-    return rc;
-  }else if( (eNew = aaRule[eOp][p->eStatus])==J_NOOP ){
-    rc = JOBCTL_NOOP;
-  }else if( eNew==J_BAD ){
-    *pzErr = jobBadState(p->id, p->eStatus, eOp);
-    rc = JOBCTL_BADSTATE;
   }else{
-    if( eNew==J_RESUME ) eNew = p->bWasReverting ? JOB_REVERTING : JOB_RUNNING;
-    if( eNew==JOB_PAUSE_REQUESTED ) p->bWasReverting = p->eStatus==JOB_REVERTING;
-    if( eNew==JOB_CANCEL_REQUESTED ) p->bCancelRequested = 1;
-    jobSetLocked(p, eNew);     /* wakes a paused job or one waiting on a lock */
-    rc = JOBCTL_DONE;
+    rc = jobApplyLocked(p, eOp, &eStatus);
+    pthread_mutex_unlock(&jobMu);
   }
-  pthread_mutex_unlock(&jobMu);
+  if( rc==JOBCTL_BADSTATE ) *pzErr = jobBadState(id, eStatus, eOp);
+  if( rc==JOBCTL_TIMEOUT ){
+    *pzErr = sqlite3_mprintf("job %lld: its process did not answer within 10 s "
+                             "(stopped?)", (long long)id);
+  }
   return rc;
 }
 
@@ -419,21 +510,35 @@ int jobResume(SharedReg *pSh, i64 id, char **pzErr){
   return jobControl(pSh, id, SHJOB_RESUME, pzErr);
 }
 
-/* A control request from another process for the job in slot iSlot. */
-void jobsServeRemote(SharedReg *pSh, int iSlot, u64 owner, int eOp){
+/* A control request from another process for the job in slot iSlot:
+** applied as a call in this process would be; the answer goes back. */
+int jobsServeRemote(SharedReg *pSh, int iSlot, u64 owner, int eOp, int *peStatus){
   CancelJob *p;
-  i64 id = 0;
-  char *zErr = 0;
-  if( eOp<SHJOB_CANCEL || eOp>SHJOB_RESUME ) return;
+  int rc = JOBCTL_NOTFOUND;
+  if( eOp<SHJOB_CANCEL || eOp>SHJOB_RESUME ) return rc;
   pthread_mutex_lock(&jobMu);
   for(p=jobFirst; p; p=p->pNext){
     /* the owner word too: the slot may belong to a newer job by now (the
     ** same race as registryServeRemote's) */
-    if( p->pSh==pSh && p->iShSlot==iSlot && p->shOwner==owner ){ id = p->id; break; }
+    if( p->pSh==pSh && p->iShSlot==iSlot && p->shOwner==owner ){
+      rc = jobApplyLocked(p, eOp, peStatus);
+      break;
+    }
   }
   pthread_mutex_unlock(&jobMu);
-  if( id ) jobControl(0, id, eOp, &zErr);   /* moved on meanwhile: left alone */
-  sqlite3_free(zErr);
+  return rc;
+}
+
+int jobStatusAnywhere(SharedReg *pSh, i64 id){
+  CancelJob *p;
+  int e = -1;
+  pthread_mutex_lock(&jobMu);
+  jobPurgeLocked();
+  p = jobFindLocked(id);
+  if( p ) e = p->eStatus;
+  pthread_mutex_unlock(&jobMu);
+  if( p==0 && sharedUsable(pSh) ) e = sharedJobStatus(pSh, id);
+  return e;
 }
 
 /* job_wait() on a job of another process: its status is polled. */
@@ -461,6 +566,7 @@ int jobWaitStop(SharedReg *pSh, i64 id, int timeoutMs,
   struct timespec dl;
   dl = portRealtimeAfter(timeoutMs>=0 ? (int64_t)timeoutMs*1000 : 0);
   pthread_mutex_lock(&jobMu);
+  jobPurgeLocked();
   p = jobFindLocked(id);
   if( p==0 ){
     /* not a job of this process: one of another? (doc/ids.md) */
@@ -497,17 +603,14 @@ void jobsSessionClosed(u64 iSerial){
 
 void jobsSetRetention(i64 seconds){
   pthread_mutex_lock(&jobMu);
-  jobRetentionSec = seconds;
+  atomic_store(&jobRetentionSec, seconds);
+  sharedSetRetention(seconds);      /* every process on those databases */
   jobPurgeLocked();
   pthread_mutex_unlock(&jobMu);
 }
 
 i64 jobsRetention(void){
-  i64 v;
-  pthread_mutex_lock(&jobMu);
-  v = jobRetentionSec;
-  pthread_mutex_unlock(&jobMu);
-  return v;
+  return atomic_load(&jobRetentionSec);
 }
 
 /* ------------------------------------------------------------ snapshot */

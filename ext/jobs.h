@@ -10,7 +10,7 @@
 **   cancel_job:  pending/running/paused -> cancel-requested
 **                  -> reverting -> canceled
 **   pause_job:   pending/running/reverting -> pause-requested -> paused
-**   resume_job:  paused/pause-requested -> running (or reverting)
+**   resume_job:  paused -> running (or reverting)
 **
 ** The thread doing the work (the job's thread, or the application's
 ** thread through job_progress) calls jobCheckpoint() between units of
@@ -55,12 +55,17 @@ struct CancelJob {
   int bWasReverting;         /* paused while reverting: resume reverts */
   int bCancelRequested;      /* sticky: a cancel was accepted, so the job
                              ** ends canceled whatever it passes through */
+  int bCanceledAtExit;       /* ... by jobsAtExit */
   char *zRunning;            /* running_status */
   double fraction;
   i64 createdMs, startedMs, finishedMs, modifiedMs;
   char *zError;
   pthread_cond_t cond;       /* status changed */
   int nRef;                  /* list + threads using it */
+
+  i64 lockWaitSinceMs;       /* in jobNap (waiting for a lock) since, 0 not */
+  char *zPart;               /* its partial file (absolute), removed by
+                             ** whichever process sees it die */
 
   /* Its slot in the coordinator's registry file (shared.c), if any. */
   SharedReg *pSh;
@@ -95,6 +100,9 @@ void jobFinishAs(CancelJob *p, int eOutcome, const char *zError);
 const char *jobErrorText(CancelJob *p);
 void jobReverting(CancelJob *p);         /* cancel-requested -> reverting */
 void jobSetCoordinator(CancelJob *p, u64 iSerial);
+/* The partial file the job writes (NULL: none), published so that any
+** process that sees the job's process die removes it. */
+void jobSetPartFile(CancelJob *p, const char *zPath);
 /* Sleep up to ms, or until the job's status changes (a cancel, a pause). */
 void jobNap(CancelJob *p, int ms);
 
@@ -103,6 +111,7 @@ void jobNap(CancelJob *p, int ms);
 #define JOBCTL_NOOP     1   /* nothing to do (already so) */
 #define JOBCTL_NOTFOUND 2
 #define JOBCTL_BADSTATE 3   /* *pzErr names the status */
+#define JOBCTL_TIMEOUT  4   /* another process did not answer (*pzErr) */
 /* pSh: the caller's registry file, for jobs of other processes. */
 int jobCancel(SharedReg *pSh, i64 id, char **pzErr);
 int jobPause(SharedReg *pSh, i64 id, char **pzErr);
@@ -112,6 +121,8 @@ int jobResume(SharedReg *pSh, i64 id, char **pzErr);
 int jobControlVerdict(int eOp, int eStatus);
 const char *jobStatusName(int eStatus);
 int jobGetStatus(CancelJob *p);
+/* The status of job id, here or in another process; -1 not found. */
+int jobStatusAnywhere(SharedReg *pSh, i64 id);
 int jobIsFinished(int eStatus);
 
 /* Block until the job has finished or timeoutMs passed (<0: forever).
@@ -121,11 +132,17 @@ int jobWait(SharedReg *pSh, i64 id, int timeoutMs);
 int jobWaitStop(SharedReg *pSh, i64 id, int timeoutMs,
                 int (*xStop)(void*), void *pArg);
 
+/* The process exits (atexit): what the README's "When the process
+** exits" says. Registered when the first job is created. */
+void jobsAtExit(void);
+
 /* The coordinator session of application jobs closed: fail its
 ** unfinished jobs. */
 void jobsSessionClosed(u64 iSerial);
 
-/* Retention of finished jobs, in seconds. */
+/* Retention of finished jobs, in seconds: this process's, and every
+** database's it has attached (jobsRetention() takes no lock). */
+#define JOB_RETENTION_MAX (100*365*86400LL)
 void jobsSetRetention(i64 seconds);
 i64 jobsRetention(void);
 

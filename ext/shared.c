@@ -81,6 +81,9 @@ struct ShHeader {
   ** Any process may write anything here: read as numbers, never trusted. */
   _Atomic u64 aIdLast[2];
   _Atomic u64 logNext;         /* the last cancel log id handed out */
+  /* How long finished jobs stay listed, for every process on this
+  ** database: seconds + 1 (0: never set, the default of one day). */
+  _Atomic u64 jobRetention;
 };
 
 /* Values of ShSession.status */
@@ -128,6 +131,18 @@ struct ShSession {
   char aTxt[2][SH_TXT];
 };
 
+/*
+** A job slot. Its owner word is that of a session slot, or, once the
+** owning process is gone, a tombstone: SH_TOMB in place of the OS pid,
+** the job's final status in the slot, listed by every process until the
+** retention passes (whichever process notices the death first writes
+** it, holding SH_TOMBING meanwhile).
+**
+** Control is a round trip: the requester takes ctlLock (its OS pid),
+** writes ctlSeq then ctlReq, and waits (futex on ansSeq) until the owner
+** has applied the request and written ansRc/ansStatus and ansSeq =
+** ctlSeq. So the caller gets the owner's answer, under the owner's rules.
+*/
 typedef struct ShJob ShJob;
 struct ShJob {
   _Atomic u64 owner;
@@ -139,10 +154,18 @@ struct ShJob {
   double fraction;
   i64 createdMs, startedMs, finishedMs, modifiedMs;
   uint8_t status, hasError;
-  char zType[64], zUser[128], zRunning[512], zError[512], zDesc[2700];
+  uint32_t osPid;              /* the owner's, kept in a tombstone */
+  /* the control round trip (outside seq) */
+  _Atomic uint32_t ctlLock, ctlSeq, ansSeq;
+  _Atomic int32_t ansRc, ansStatus;
+  char zType[64], zUser[128], zRunning[512], zError[512], zDesc[2048];
+  char zPart[700];             /* a partial file to remove if it dies */
   u64 createdSerial;           /* created_by: a session of this process
                                ** (coordTag), 0 unknown */
 };
+
+#define SH_TOMB     0xfffffffeu   /* owner "pid" of a tombstone */
+#define SH_TOMBING  0xfffffffdu   /* ... while it is being written */
 
 /* One entry of the registry's cancel log: the actions of every process
 ** on this database, for watchers (cancel_watch). Entry id lives at index
@@ -331,7 +354,7 @@ u64 sharedProcessStart(long ospid){
 /* Is the owner of a slot (OS pid, published start time) alive? */
 static int shAlive(long ospid, u64 procStart){
   u64 t;
-  if( ospid<=0 ) return 0;
+  if( ospid<=0 || ospid>=(long)SH_TOMBING ) return 0;   /* not a pid */
   if( ospid==shMyPid() ) return 1;
   if( kill((pid_t)ospid, 0)!=0 && errno==ESRCH ) return 0;
   t = sharedProcessStart(ospid);
@@ -421,6 +444,82 @@ static int shRead(void *pDst, const void *pSlot, int nByte,
   return 0;
 }
 
+/* ------------------------------------------------------ tombstones */
+
+static int shIsTomb(u64 o){
+  return (uint32_t)o==SH_TOMB || (uint32_t)o==SH_TOMBING;
+}
+
+/* How long p's finished jobs stay listed, in ms: the database's setting
+** (set_job_retention in any process), else this process's. */
+static i64 shRetentionMs(SharedReg *p){
+  u64 v = atomic_load_explicit(&shHdr(p)->jobRetention, memory_order_relaxed);
+  if( v==0 || v>(u64)JOB_RETENTION_MAX+1 ) return jobsRetention()*1000;
+  return (i64)(v-1)*1000;
+}
+
+/* Has a job that finished at finishedMs passed p's retention? */
+static int shExpired(SharedReg *p, i64 finishedMs){
+  return finishedMs<=registryNowMs()-shRetentionMs(p);
+}
+
+/* Remove what a dead job left: zPart, if it is the partial file of job
+** id (named "<dest>.part-<id>"; anything else in a slot is not ours to
+** delete), and its journal. */
+static void shRemovePart(const char *zPart, i64 id){
+  char zSuffix[40], zPath[760];
+  int n = (int)strlen(zPart);
+  int k = snprintf(zSuffix, sizeof(zSuffix), ".part-%lld", (long long)id);
+  static const char *azSuffix[] = { "", "-journal", "-wal", "-shm" };
+  int i;
+  if( zPart[0]!='/' || n<=k || strcmp(zPart+n-k, zSuffix)!=0 ) return;
+  for(i=0; i<4; i++){
+    if( snprintf(zPath, sizeof(zPath), "%s%s", zPart, azSuffix[i])<(int)sizeof(zPath) ){
+      portUnlink(zPath);
+    }
+  }
+}
+
+/* The owner (word o, not a tombstone) of job slot i is dead: turn the
+** slot into a tombstone that every process lists until the retention
+** passes. A job that had not finished ends `failed` and its partial
+** file is removed. Whichever process gets here first does it. */
+static void shTombstone(SharedReg *p, int i, u64 o){
+  ShJob *pJ = shJob(p, i);
+  u64 busy = ((u64)SH_GEN(o)<<32) | SH_TOMBING;
+  uint8_t st;
+  if( shIsTomb(o) || !atomic_compare_exchange_strong(&pJ->owner, &o, busy) ) return;
+  /* The dead owner wrote the slot last (perhaps half: seq odd). */
+  shWriteBegin(&pJ->seq);
+  st = pJ->status;
+  if( !jobIsFinished(st) || st>JOB_SUCCEEDED ){
+    pJ->zPart[sizeof(pJ->zPart)-1] = 0;
+    shRemovePart(pJ->zPart, pJ->id);
+    pJ->status = JOB_FAILED;
+    pJ->hasError = 1;
+    shCopy(pJ->zError, sizeof(pJ->zError), "its process was killed");
+    pJ->finishedMs = pJ->modifiedMs = registryNowMs();
+  }
+  pJ->zPart[0] = 0;
+  shWriteEnd(&pJ->seq);
+  atomic_store(&pJ->ctlLock, 0);
+  atomic_store(&pJ->owner, ((u64)SH_GEN(o)<<32) | SH_TOMB);
+#ifdef __linux__
+  /* a requester may be waiting for an answer that will not come */
+  syscall(SYS_futex, &pJ->ansSeq, FUTEX_WAKE, 0x7fffffff, 0, 0, 0);
+#endif
+}
+
+/* A tombstone (word o) past the retention is freed. Returns 1 if so. */
+static int shTombExpire(SharedReg *p, int i, u64 o){
+  ShJob *pJ = shJob(p, i);
+  i64 fin;
+  if( (uint32_t)o!=SH_TOMB ) return 0;
+  shCopyRacy(&fin, &pJ->finishedMs, sizeof(fin));
+  if( !shExpired(p, fin) ) return 0;
+  return atomic_compare_exchange_strong(&pJ->owner, &o, (u64)SH_GEN(o)<<32);
+}
+
 /* Claim a free slot among n at stride: returns its index, -1 if full. */
 static int shClaimSlot(SharedReg *p, int bJob, u64 *pOwner){
   int i, n = bJob ? SH_NJOB : SH_NSESSION;
@@ -431,11 +530,19 @@ static int shClaimSlot(SharedReg *p, int bJob, u64 *pOwner){
     u64 want;
     if( SH_OSPID(o)!=0 ){
       u64 procStart = atomic_load_explicit(bJob ? &shJob(p, i)->procStart : &shSession(p, i)->procStart, memory_order_relaxed);
+      if( bJob && shIsTomb(o) ){
+        /* a dead process's job, listed until the retention passes */
+        if( !shTombExpire(p, i, o) ) continue;
+        o = (u64)SH_GEN(o)<<32;
+        goto claim;
+      }
       if( shAlive(SH_OSPID(o), procStart) ) continue;
+      if( bJob ){ shTombstone(p, i, o); continue; }
       /* its owner died: free it, then claim it like any free slot */
       if( !atomic_compare_exchange_strong(pW, &o, (u64)SH_GEN(o)<<32) ) continue;
       o = (u64)SH_GEN(o)<<32;
     }
+claim:
     gen = (SH_GEN(o)+1) & 0xffffff;
     if( gen==0 ) gen = 1;
     want = ((u64)gen<<32) | (u64)shMyPid();
@@ -816,8 +923,14 @@ static void shReapDead(SharedReg *p){
     }
     o = atomic_load(pW);
     if( SH_OSPID(o)==0 || SH_OSPID(o)==shMyPid() ) continue;
-    if( !shAlive(SH_OSPID(o), procStart) ){
-      atomic_compare_exchange_strong(pW, &o, (u64)SH_GEN(o)<<32);
+    if( i>=SH_NSESSION && shIsTomb(o) ){
+      shTombExpire(p, i-SH_NSESSION, o);
+    }else if( !shAlive(SH_OSPID(o), procStart) ){
+      if( i>=SH_NSESSION ){
+        shTombstone(p, i-SH_NSESSION, o);   /* listed as failed */
+      }else{
+        atomic_compare_exchange_strong(pW, &o, (u64)SH_GEN(o)<<32);
+      }
     }
   }
 }
@@ -916,7 +1029,18 @@ static void shServe(SharedReg *p){
     o = atomic_load_explicit(&pJ->owner, memory_order_acquire);
     if( SH_OSPID(o)!=me ) continue;
     r = atomic_exchange(&pJ->ctlReq, 0);
-    if( r && (r>>4)==(SH_GEN(o) & 0xfffffff) ) jobsServeRemote(p, i, o, (int)(r & 15));
+    if( r && (r>>4)==(SH_GEN(o) & 0xfffffff) ){
+      /* apply it, then answer the requester (waiting in sharedJobControl) */
+      uint32_t n = atomic_load(&pJ->ctlSeq);
+      int eStatus = -1;
+      int rc = jobsServeRemote(p, i, o, (int)(r & 15), &eStatus);
+      atomic_store(&pJ->ansRc, rc);
+      atomic_store(&pJ->ansStatus, eStatus);
+      atomic_store_explicit(&pJ->ansSeq, n, memory_order_release);
+#ifdef __linux__
+      syscall(SYS_futex, &pJ->ansSeq, FUTEX_WAKE, 0x7fffffff, 0, 0, 0);
+#endif
+    }
   }
 }
 
@@ -1310,6 +1434,7 @@ void sharedClaimJob(SharedReg *p, CancelJob *pJob){
   i = shClaimSlot(p, 1, &o);
   if( i<0 ) return;             /* full: visible only in this process */
   atomic_store(&shJob(p, i)->ctlReq, 0);
+  atomic_store(&shJob(p, i)->ctlLock, 0);
   pJob->pSh = p;
   pJob->iShSlot = i;
   pJob->shOwner = o;
@@ -1333,6 +1458,9 @@ void sharedPublishJob(CancelJob *pJob){
   pJ->modifiedMs = pJob->modifiedMs;
   pJ->status = (uint8_t)pJob->eStatus;
   pJ->hasError = jobErrorText(pJob)!=0;
+  pJ->osPid = (uint32_t)shMyPid();
+  shCopy(pJ->zPart, sizeof(pJ->zPart),
+         jobIsFinished(pJob->eStatus) ? 0 : pJob->zPart);
   shCopy(pJ->zType, sizeof(pJ->zType), pJob->zType);
   shCopy(pJ->zUser, sizeof(pJ->zUser), pJob->zUser);
   shCopy(pJ->zRunning, sizeof(pJ->zRunning), pJob->zRunning);
@@ -1348,10 +1476,17 @@ void sharedReleaseJob(CancelJob *pJob){
   pJob->pSh = 0;
 }
 
+/* Copy job slot i out, if it holds a job of another process (alive, or
+** a tombstone) that is still listed; *pO is the owner word. */
 static int shReadJob(SharedReg *p, int i, ShJob *pOut, u64 *pO){
   ShJob *pJ = shJob(p, i);
+  int nTry = 0;
+again:
+  {
   u64 o = atomic_load_explicit(&pJ->owner, memory_order_acquire);
   if( SH_OSPID(o)==0 || SH_OSPID(o)==shMyPid() ) return 0;
+  if( (uint32_t)o==SH_TOMBING ) return 0;
+  }
   if( !shRead(pOut, pJ, sizeof(*pOut), &pJ->owner, &pJ->seq, pO) ) return 0;
   if( pOut->coordTag==registryTag() || pOut->id<=0 || pOut->status>JOB_SUCCEEDED
    || !(pOut->fraction>=0.0 && pOut->fraction<=1.0)
@@ -1363,10 +1498,15 @@ static int shReadJob(SharedReg *p, int i, ShJob *pOut, u64 *pO){
   ){
     return 0;
   }
-  if( !shAlive(SH_OSPID(*pO), pOut->procStart) ){
-    atomic_compare_exchange_strong(&pJ->owner, pO, (u64)SH_GEN(*pO)<<32);
+  if( shIsTomb(*pO) ){
+    if( shTombExpire(p, i, *pO) ) return 0;
+  }else if( !shAlive(SH_OSPID(*pO), pOut->procStart) ){
+    shTombstone(p, i, *pO);
+    if( nTry++==0 ) goto again;         /* now read as a tombstone */
     return 0;
   }
+  /* finished and past the retention: listed nowhere, whoever owns it */
+  if( jobIsFinished(pOut->status) && shExpired(p, pOut->finishedMs) ) return 0;
   return 1;
 }
 
@@ -1401,7 +1541,7 @@ int sharedJobsSnapshot(SharedReg *p, const char *zUser, int isAdmin,
     r->modifiedMs = pX->modifiedMs;
     if( pX->coordSerial ) registryFormatIdTag(pX->coordTag, pX->coordSerial, r->zCoordinator);
     if( pX->createdSerial ) registryFormatIdTag(pX->coordTag, pX->createdSerial, r->zCreatedBy);
-    r->nodeId = SH_OSPID(o);
+    r->nodeId = shIsTomb(o) ? pX->osPid : SH_OSPID(o);
     if( !r->zType || !r->zDesc || !r->zUser || !r->zRunning
      || (pX->hasError && !r->zError) ){
       rc = SQLITE_NOMEM;
@@ -1430,28 +1570,111 @@ int sharedJobStatus(SharedReg *p, i64 id){
   return e;
 }
 
+/* Take slot pJ's control cell for this process: 1, or 0 after
+** SH_CTL_WAIT_MS (another requester keeps it). A holder that died
+** leaves it to the next. */
+#define SH_CTL_WAIT_MS 10000
+static int shCtlLock(ShJob *pJ){
+  uint32_t me = (uint32_t)shMyPid();
+  i64 endUs = registryMonoUs() + (i64)SH_CTL_WAIT_MS*1000;
+  for(;;){
+    uint32_t h = 0;
+    struct timespec ts = { 0, 1000000 };
+    if( atomic_compare_exchange_strong(&pJ->ctlLock, &h, me) ) return 1;
+    if( h!=me && !shAlive((long)h, 0)
+     && atomic_compare_exchange_strong(&pJ->ctlLock, &h, me) ) return 1;
+    if( registryMonoUs()>=endUs ) return 0;
+    nanosleep(&ts, 0);
+  }
+}
+
+static void shCtlUnlock(ShJob *pJ){
+  uint32_t me = (uint32_t)shMyPid();
+  atomic_compare_exchange_strong(&pJ->ctlLock, &me, 0);
+}
+
 /*
-** Control a job of another process. The answer (done, no-op, or the
-** status that forbids it) follows jobs.c's rules applied to the status
-** the job has now; the owner applies the request with the same rules
-** when it arrives, so a job that moved on meanwhile is left alone.
+** Control a job of another process, synchronously: the request goes to
+** the owner's agent, which applies it exactly as a call in its own
+** process (jobs.c's rules on the status the job has there and then) and
+** answers; this returns that answer, JOBCTL_*, with the status the job
+** had in *peStatus. A job whose process died is a tombstone: the rules
+** are applied to its final status here. JOBCTL_TIMEOUT: no answer
+** within SH_CTL_WAIT_MS (the owner is stopped, or hung).
 */
 int sharedJobControl(SharedReg *p, i64 id, int eOp, int *peStatus){
-  ShJob *pX = sqlite3_malloc(sizeof(*pX));
+  ShJob *pX = sqlite3_malloc(sizeof(*pX)), *pJ;
   u64 o;
-  int i, e, rc;
+  int i, rc = JOBCTL_TIMEOUT, nLoop;
+  uint32_t n;
+  i64 endUs;
   if( pX==0 ) return JOBCTL_NOTFOUND;
-  i = shFindJob(p, id, pX, &o);
-  e = i>=0 ? pX->status : -1;
-  sqlite3_free(pX);
-  if( i<0 ) return JOBCTL_NOTFOUND;
-  *peStatus = e;
-  rc = jobControlVerdict(eOp, e);
-  if( rc==JOBCTL_DONE ){
-    atomic_store(&shJob(p, i)->ctlReq, ((SH_GEN(o) & 0xfffffff)<<4) | (uint32_t)eOp);
+  for(nLoop=0; nLoop<3; nLoop++){
+    i = shFindJob(p, id, pX, &o);
+    if( i<0 ){ rc = JOBCTL_NOTFOUND; break; }
+    *peStatus = pX->status;
+    if( shIsTomb(o) ){ rc = jobControlVerdict(eOp, pX->status); break; }
+    pJ = shJob(p, i);
+    if( !shCtlLock(pJ) ){ rc = JOBCTL_TIMEOUT; break; }
+    if( atomic_load(&pJ->owner)!=o ){ shCtlUnlock(pJ); continue; }
+    n = atomic_load(&pJ->ctlSeq)+1;
+    if( n==0 ) n = 1;
+    atomic_store(&pJ->ctlSeq, n);
+    atomic_store(&pJ->ctlReq, ((SH_GEN(o) & 0xfffffff)<<4) | (uint32_t)eOp);
     shWake(p);
+    endUs = registryMonoUs() + (i64)SH_CTL_WAIT_MS*1000;
+    for(;;){
+      uint32_t a = atomic_load_explicit(&pJ->ansSeq, memory_order_acquire);
+      if( a==n ){
+        rc = atomic_load(&pJ->ansRc);
+        *peStatus = atomic_load(&pJ->ansStatus);
+        if( rc<JOBCTL_DONE || rc>JOBCTL_BADSTATE
+         || (rc==JOBCTL_BADSTATE && (*peStatus<0 || *peStatus>JOB_SUCCEEDED)) ){
+          rc = JOBCTL_NOTFOUND;        /* not an answer of ours */
+        }
+        break;
+      }
+      if( atomic_load(&pJ->owner)!=o ){ rc = -1; break; }  /* died or gone */
+      if( !shAlive(SH_OSPID(o), pX->procStart) ){
+        shTombstone(p, i, o);
+        rc = -1;
+        break;
+      }
+      if( registryMonoUs()>=endUs ){ rc = JOBCTL_TIMEOUT; break; }
+#ifdef __linux__
+      {
+        struct timespec ts = { 0, 20000000 };   /* 20 ms: liveness check */
+        syscall(SYS_futex, &pJ->ansSeq, FUTEX_WAIT, a, &ts, 0, 0);
+      }
+#else
+      {
+        struct timespec ts = { 0, 1000000 };
+        nanosleep(&ts, 0);
+      }
+#endif
+    }
+    shCtlUnlock(pJ);
+    if( rc>=0 ) break;
+    rc = JOBCTL_TIMEOUT;             /* (if the loop ends here) */
   }
+  sqlite3_free(pX);
   return rc;
+}
+
+void sharedSetRetention(i64 seconds){
+  SharedReg *p;
+  pthread_mutex_lock(&shMu);
+  for(p=shFirst; p; p=p->pNext){
+    if( p->bOk && shIntact(p) ){
+      atomic_store(&shHdr(p)->jobRetention, (u64)seconds+1);
+    }
+  }
+  pthread_mutex_unlock(&shMu);
+}
+
+i64 sharedRetentionSec(SharedReg *p){
+  if( !sharedUsable(p) || !shIntact(p) ) return jobsRetention();
+  return shRetentionMs(p)/1000;
 }
 
 /* ---------------------------------------------------------- the log */
@@ -1681,6 +1904,8 @@ int sharedJobControl(SharedReg *p, i64 id, int eOp, int *peStatus){
   (void)p; (void)id; (void)eOp; (void)peStatus;
   return JOBCTL_NOTFOUND;
 }
+void sharedSetRetention(i64 seconds){ (void)seconds; }
+i64 sharedRetentionSec(SharedReg *p){ (void)p; return jobsRetention(); }
 int sharedJobStatus(SharedReg *p, i64 id){ (void)p; (void)id; return -1; }
 
 #endif /* _WIN32 */

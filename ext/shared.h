@@ -121,6 +121,11 @@ int sharedJobsSnapshot(SharedReg *p, const char *zUser, int isAdmin,
 #define SHJOB_PAUSE  2
 #define SHJOB_RESUME 3
 int sharedJobControl(SharedReg *p, i64 id, int eOp, int *peStatus);
+/* Retention of finished jobs, for every process on the database: set
+** in every registry this process has attached; read from p's (this
+** process's setting when p has none). */
+void sharedSetRetention(i64 seconds);
+i64 sharedRetentionSec(SharedReg *p);
 int sharedJobStatus(SharedReg *p, i64 id);     /* JOB_*, -1 not found */
 
 /* Called by the agent thread with requests for this process: for the
@@ -128,7 +133,8 @@ int sharedJobStatus(SharedReg *p, i64 id);     /* JOB_*, -1 not found */
 ** one the request's generation was checked against), and no other. */
 void registryServeRemote(SharedReg *p, int iSlot, u64 owner, u64 cancelCell, int bTerm,
                          const CancelAsker *pCancelBy, const CancelAsker *pTermBy);
-void jobsServeRemote(SharedReg *p, int iSlot, u64 owner, int eOp);
+/* Returns JOBCTL_*, the status the job had in *peStatus. */
+int jobsServeRemote(SharedReg *p, int iSlot, u64 owner, int eOp, int *peStatus);
 
 /* The registry's cancel log: what every process did to this database's
 ** sessions, for watchers. Fixed-size text fields, always terminated. */
