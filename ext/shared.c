@@ -317,6 +317,9 @@ static u64 shMyStart(void){
 }
 
 #define SH_OSPID(o)  ((long)((o) & 0xffffffffu))
+/* procStart: (generation & 0xffffff) << SH_START_BITS | the start time */
+#define SH_START_BITS 40
+#define SH_START_MASK ((1ull<<SH_START_BITS)-1)
 #define SH_GEN(o)    ((uint32_t)((o)>>32))
 
 /*
@@ -359,8 +362,25 @@ static int shAlive(long ospid, u64 procStart){
   if( kill((pid_t)ospid, 0)!=0 && errno==ESRCH ) return 0;
   t = sharedProcessStart(ospid);
   if( t==1 ) return 0;                         /* zombie */
-  if( t && procStart && t!=procStart ) return 0;  /* pid reused */
+  if( t && procStart && (t & SH_START_MASK)!=procStart ) return 0;  /* pid reused */
   return 1;
+}
+
+/*
+** A slot's procStart is published by its owner just after the claim, so
+** for a moment a new owner's slot still holds the previous owner's start
+** time, and judging the new owner by it would call it dead (a reader did:
+** it freed the slot of a live session, which then vanished for every other
+** process; ids.test under TSan). So the value carries the generation of
+** the owner word it belongs to, and is used only with that owner.
+*/
+static u64 shStartTag(u64 o){
+  return ((u64)(SH_GEN(o) & 0xffffff)<<SH_START_BITS) | (shMyStart() & SH_START_MASK);
+}
+static int shOwnerAlive(u64 o, u64 procStartTagged){
+  u64 start = (procStartTagged>>SH_START_BITS)==(SH_GEN(o) & 0xffffff)
+            ? (procStartTagged & SH_START_MASK) : 0;
+  return shAlive(SH_OSPID(o), start);
 }
 
 /* Wake every agent of the file (they look at their own slots). */
@@ -536,7 +556,7 @@ static int shClaimSlot(SharedReg *p, int bJob, u64 *pOwner){
         o = (u64)SH_GEN(o)<<32;
         goto claim;
       }
-      if( shAlive(SH_OSPID(o), procStart) ) continue;
+      if( shOwnerAlive(o, procStart) ) continue;
       if( bJob ){ shTombstone(p, i, o); continue; }
       /* its owner died: free it, then claim it like any free slot */
       if( !atomic_compare_exchange_strong(pW, &o, (u64)SH_GEN(o)<<32) ) continue;
@@ -925,7 +945,7 @@ static void shReapDead(SharedReg *p){
     if( SH_OSPID(o)==0 || SH_OSPID(o)==shMyPid() ) continue;
     if( i>=SH_NSESSION && shIsTomb(o) ){
       shTombExpire(p, i-SH_NSESSION, o);
-    }else if( !shAlive(SH_OSPID(o), procStart) ){
+    }else if( !shOwnerAlive(o, procStart) ){
       if( i>=SH_NSESSION ){
         shTombstone(p, i-SH_NSESSION, o);   /* listed as failed */
       }else{
@@ -1044,7 +1064,7 @@ static void shServe(SharedReg *p){
   }
 }
 
-static void (*_Atomic shTick)(SharedReg*) = 0;
+static void (*_Atomic shTick)(SharedReg*);   /* (zero: none) */
 void sharedSetTick(void (*xTick)(SharedReg*)){ atomic_store(&shTick, xTick); }
 
 static void *shAgentMain(void *pArg){
@@ -1104,7 +1124,7 @@ void sharedClaim(SharedReg *p, CancelSession *s){
   atomic_store(&pS->cancelBy.seq, 0);   /* (a requester that died writing) */
   atomic_store(&pS->termBy.seq, 0);
   shWriteBegin(&pS->seq);
-  atomic_store_explicit(&pS->procStart, shMyStart(), memory_order_relaxed);
+  atomic_store_explicit(&pS->procStart, shStartTag(o), memory_order_relaxed);
   pS->tag = registryTag();
   pS->iSerial = s->iSerial;
   pS->pid = s->pid;
@@ -1234,7 +1254,7 @@ static int shReadSession(SharedReg *p, int i, ShSession *pOut, u64 *pO){
   ){
     return 0;
   }
-  if( !shAlive(SH_OSPID(*pO), pOut->procStart) ){
+  if( !shOwnerAlive(*pO, pOut->procStart) ){
     atomic_compare_exchange_strong(&pS->owner, pO, (u64)SH_GEN(*pO)<<32);
     return 0;
   }
@@ -1446,7 +1466,7 @@ void sharedPublishJob(CancelJob *pJob){
   if( pJob->pSh==0 || !pJob->pSh->bOk ) return;
   pJ = shJob(pJob->pSh, pJob->iShSlot);
   shWriteBegin(&pJ->seq);
-  atomic_store_explicit(&pJ->procStart, shMyStart(), memory_order_relaxed);
+  atomic_store_explicit(&pJ->procStart, shStartTag(pJob->shOwner), memory_order_relaxed);
   pJ->coordTag = registryTag();
   pJ->coordSerial = pJob->iCoordinator;
   pJ->createdSerial = pJob->iCreatedBy;
@@ -1500,7 +1520,7 @@ again:
   }
   if( shIsTomb(*pO) ){
     if( shTombExpire(p, i, *pO) ) return 0;
-  }else if( !shAlive(SH_OSPID(*pO), pOut->procStart) ){
+  }else if( !shOwnerAlive(*pO, pOut->procStart) ){
     shTombstone(p, i, *pO);
     if( nTry++==0 ) goto again;         /* now read as a tombstone */
     return 0;
@@ -1635,7 +1655,7 @@ int sharedJobControl(SharedReg *p, i64 id, int eOp, int *peStatus){
         break;
       }
       if( atomic_load(&pJ->owner)!=o ){ rc = -1; break; }  /* died or gone */
-      if( !shAlive(SH_OSPID(o), pX->procStart) ){
+      if( !shOwnerAlive(o, pX->procStart) ){
         shTombstone(p, i, o);
         rc = -1;
         break;
