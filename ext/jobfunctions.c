@@ -87,13 +87,15 @@ static int jfDbFiles(sqlite3_context *ctx, char ***pazDb, char ***pazSchema, int
   int n = 0, rc;
   *pazDb = *pazSchema = 0;
   *pn = 0;
-  rc = sqlite3_prepare_v2(db, "SELECT file, name FROM pragma_database_list WHERE file<>''",
+  rc = sqlite3_prepare_v2(db, "PRAGMA database_list",
                           -1, &p, 0);
   while( rc==SQLITE_OK && sqlite3_step(p)==SQLITE_ROW ){
-    char **azNew = sqlite3_realloc64(az, sizeof(char*)*2*(n+1));
+    char **azNew;
+    if( sqlite3_column_text(p, 2)==0 || sqlite3_column_bytes(p, 2)==0 ) continue;
+    azNew = sqlite3_realloc64(az, sizeof(char*)*2*(n+1));
     if( azNew==0 ){ rc = SQLITE_NOMEM; break; }
     az = azNew;
-    az[2*n] = sqlite3_mprintf("%s", (const char*)sqlite3_column_text(p, 0));
+    az[2*n] = sqlite3_mprintf("%s", (const char*)sqlite3_column_text(p, 2));
     az[2*n+1] = sqlite3_mprintf("%s", (const char*)sqlite3_column_text(p, 1));
     n++;
     if( az[2*n-2]==0 || az[2*n-1]==0 ) rc = SQLITE_NOMEM;

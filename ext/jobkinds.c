@@ -12,6 +12,7 @@
 **   IMPORT   CSV (RFC 4180, header row naming the columns; read by csv.c)
 **            into a table, in one transaction; a bad row fails the job
 **            with its line number. Holds the write lock while paused.
+**            With JOBKIND_F_EMPTYNULL an unquoted empty field is NULL.
 **   EXEC     a script, statement by statement (a batch). Transactional
 **            (the default): one transaction, all rolled back on cancel or
 **            failure, write lock held while paused. Otherwise each
@@ -335,8 +336,12 @@ static int taskImport(JobTask *t, char **pzErr){
   for(i=0; i<nCol; i++) sqlite3_str_appendf(pSql, "%s?", i ? "," : "");
   sqlite3_str_appendf(pSql, ")");
   zSql = sqlite3_str_finish(pSql);
-  if( zSql==0 || sqlite3_prepare_v2(db, zSql, -1, &pIns, 0)!=SQLITE_OK ){
-    *pzErr = sqlite3_mprintf("%s", sqlite3_errmsg(db));
+  if( zSql==0 ){
+    *pzErr = sqlite3_mprintf("out of memory");
+    goto done;
+  }
+  if( sqlite3_prepare_v2(db, zSql, -1, &pIns, 0)!=SQLITE_OK ){
+    *pzErr = sqlite3_mprintf("line %d (the header): %s", iLine, sqlite3_errmsg(db));
     goto done;
   }
   if( sqlite3_exec(db, "BEGIN IMMEDIATE", 0, 0, 0)!=SQLITE_OK ){
@@ -362,7 +367,12 @@ static int taskImport(JobTask *t, char **pzErr){
       goto done;
     }
     for(i=0; i<nCol; i++){
-      sqlite3_bind_text(pIns, i+1, csvField(&csv, i), -1, SQLITE_STATIC);
+      const char *z = csvField(&csv, i);
+      if( z[0]==0 && (t->mFlags & JOBKIND_F_EMPTYNULL) && !csvFieldQuoted(&csv, i) ){
+        sqlite3_bind_null(pIns, i+1);
+      }else{
+        sqlite3_bind_text(pIns, i+1, z, -1, SQLITE_STATIC);
+      }
     }
     rc = sqlite3_step(pIns);
     sqlite3_reset(pIns);
