@@ -616,9 +616,10 @@ static const struct { const char *zSuffix; const char *zWhat; } aJkOwn[] = {
 };
 
 #ifdef _WIN32
-static char *jkCanon(const char *zPath){
+static char *jkCanon(const char *zPath, int *pbNomem){
   char *z = _fullpath(0, zPath, 0);
   char *zOut = z ? sqlite3_mprintf("%s", z) : 0;
+  if( z && zOut==0 ) *pbNomem = 1;
   free(z);
   return zOut;
 }
@@ -626,22 +627,26 @@ static int jkNameEq(const char *zA, const char *zB){ return sqlite3_stricmp(zA, 
 #else
 /* zPath with its directory resolved (realpath) and its last component as
 ** given: the name a file that does not exist yet would have. 0 if the
-** directory cannot be resolved (errno says why). */
-static char *jkCanon(const char *zPath){
+** directory cannot be resolved (errno says why) or out of memory
+** (*pbNomem set). */
+static char *jkCanon(const char *zPath, int *pbNomem){
   const char *zSlash = strrchr(zPath, '/');
   const char *zBase = zSlash ? zSlash+1 : zPath;
   char *zDir, *zReal, *zOut = 0;
   if( zBase[0]==0 || strcmp(zBase, ".")==0 || strcmp(zBase, "..")==0 ){
     zReal = realpath(zPath, 0);
     zOut = zReal ? sqlite3_mprintf("%s", zReal) : 0;
+    if( zReal && zOut==0 ) *pbNomem = 1;
     free(zReal);
     return zOut;
   }
   zDir = zSlash==0 ? sqlite3_mprintf(".")
        : sqlite3_mprintf("%.*s", zSlash==zPath ? 1 : (int)(zSlash-zPath), zPath);
-  zReal = zDir ? realpath(zDir, 0) : 0;
+  if( zDir==0 ){ *pbNomem = 1; return 0; }
+  zReal = realpath(zDir, 0);
   if( zReal ){
     zOut = sqlite3_mprintf("%s%s%s", zReal, strcmp(zReal, "/")==0 ? "" : "/", zBase);
+    if( zOut==0 ) *pbNomem = 1;
   }
   free(zReal);
   sqlite3_free(zDir);
@@ -653,7 +658,7 @@ static int jkNameEq(const char *zA, const char *zB){ return strcmp(zA, zB)==0; }
 /* Are zA and zB the same file, or would zA, once created, be zB? Both
 ** existing: the same device and inode (a hard link, a symlink, any
 ** spelling). Otherwise the same name once directories are resolved. */
-static int jkSame(const char *zA, const char *zB){
+static int jkSame(const char *zA, const char *zB, int *pbNomem){
   struct stat a, b;
   char *zCa, *zCb;
   int bSame;
@@ -664,8 +669,8 @@ static int jkSame(const char *zA, const char *zB){
 #else
   (void)a; (void)b;
 #endif
-  zCa = jkCanon(zA);
-  zCb = jkCanon(zB);
+  zCa = jkCanon(zA, pbNomem);
+  zCb = jkCanon(zB, pbNomem);
   bSame = zCa && zCb && jkNameEq(zCa, zCb);
   sqlite3_free(zCa);
   sqlite3_free(zCb);
@@ -681,8 +686,9 @@ static char *jkOwnFile(const char *zFunc, const char *zFile,
       char *zOwn = sqlite3_mprintf("%s%s", azDb[i], aJkOwn[k].zSuffix);
       int bSame;
       if( zOwn==0 ){ *pbNomem = 1; return 0; }
-      bSame = jkSame(zFile, zOwn);
+      bSame = jkSame(zFile, zOwn, pbNomem);
       sqlite3_free(zOwn);
+      if( *pbNomem ) return 0;
       if( bSame ){
         return sqlite3_mprintf("%s: refused: %s is the %s of schema %s",
                                zFunc, zFile, aJkOwn[k].zWhat, azSchema[i]);
@@ -700,9 +706,9 @@ static char *jkCheckDest(const char *zFunc, const char *zFile, int bReplace,
   if( zErr || *pbNomem ) return zErr;
   /* Its directory must exist: said now rather than by the job later. */
   errno = 0;
-  zCanon = jkCanon(zFile);
+  zCanon = jkCanon(zFile, pbNomem);
   if( zCanon==0 ){
-    if( errno==0 || errno==ENOMEM ){ *pbNomem = 1; return 0; }
+    if( *pbNomem || errno==0 || errno==ENOMEM ){ *pbNomem = 1; return 0; }
     return sqlite3_mprintf("%s: cannot write %s: its directory: %s", zFunc, zFile, strerror(errno));
   }
   sqlite3_free(zCanon);
