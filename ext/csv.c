@@ -18,11 +18,17 @@ const char *csvField(Csv *p, int i){
   return p->z + p->aOfst[i];
 }
 
+int csvFieldQuoted(Csv *p, int i){
+  return p->aQuoted[i];
+}
+
 void csvClear(Csv *p){
   sqlite3_free(p->z);
   sqlite3_free(p->aOfst);
+  sqlite3_free(p->aQuoted);
   p->z = 0;
   p->aOfst = 0;
+  p->aQuoted = 0;
   p->n = p->nAlloc = p->nField = p->nFieldAlloc = 0;
 }
 
@@ -58,18 +64,55 @@ static int csvAppend(Csv *p, char c){
   return 0;
 }
 
-static int csvEndField(Csv *p, int iStart){
+static int csvEndField(Csv *p, int iStart, int bQuoted){
   if( csvAppend(p, 0) ) return 1;
   if( p->nField>=p->nFieldAlloc ){
     int nNew = p->nFieldAlloc ? p->nFieldAlloc*2 : 16;
     /* nField <= n <= CSV_MAX_RECORD: nNew fits an int, its bytes may not */
     int *aNew = sqlite3_realloc64(p->aOfst, sizeof(int)*(sqlite3_uint64)nNew);
+    unsigned char *aQ;
     if( aNew==0 ) return 1;
     p->aOfst = aNew;
+    aQ = sqlite3_realloc64(p->aQuoted, (sqlite3_uint64)nNew);
+    if( aQ==0 ) return 1;
+    p->aQuoted = aQ;
     p->nFieldAlloc = nNew;
   }
+  p->aQuoted[p->nField] = (unsigned char)bQuoted;
   p->aOfst[p->nField++] = iStart;
   return 0;
+}
+
+/* getc() and ungetc() with room for the three bytes of a byte order mark */
+static int csvGetc(Csv *p){
+  if( p->nBack>0 ) return p->aBack[--p->nBack];
+  return getc(p->in);
+}
+static void csvUngetc(Csv *p, int c){
+  if( c!=EOF && p->nBack<3 ) p->aBack[p->nBack++] = c;
+}
+
+/* At the start of the file: skip a UTF-8 byte order mark (EF BB BF). */
+static void csvSkipBom(Csv *p){
+  int c1, c2, c3;
+  p->bStarted = 1;
+  c1 = csvGetc(p);
+  if( c1==0xEF ){
+    c2 = csvGetc(p);
+    if( c2==0xBB ){
+      c3 = csvGetc(p);
+      if( c3==0xBF ) return;
+      csvUngetc(p, c3);
+    }
+    csvUngetc(p, c2);
+  }
+  csvUngetc(p, c1);
+}
+
+static int csvNulByte(Csv *p){
+  snprintf(p->zErr, sizeof(p->zErr),
+           "line %d, column %d: a NUL byte (a CSV file is text)", p->iLine, p->nField+1);
+  return -1;
 }
 
 /* Read the next record (see csv.h). */
@@ -78,54 +121,63 @@ int csvNext(Csv *p, int *piLine){
   p->n = 0;
   p->nField = 0;
   p->zErr[0] = 0;
+  if( !p->bStarted ) csvSkipBom(p);
   do{
-    c = getc(p->in);
-    if( c=='\r' ){ c = getc(p->in); if( c!='\n' && c!=EOF ) ungetc(c, p->in), c = '\n'; }
+    c = csvGetc(p);
+    if( c=='\r' ){ c = csvGetc(p); if( c!='\n' && c!=EOF ) csvUngetc(p, c), c = '\n'; }
     if( c=='\n' ) p->iLine++;
   }while( c=='\n' );
   if( c==EOF ) return 0;
   *piLine = p->iLine;
   for(;;){
+    int bQuoted = 0;
     iStart = p->n;
     if( c=='"' ){
       int iQuoteLine = p->iLine;
+      bQuoted = 1;
       for(;;){
-        c = getc(p->in);
+        c = csvGetc(p);
         if( c==EOF ){
-          snprintf(p->zErr, sizeof(p->zErr), "line %d: unterminated quoted field", iQuoteLine);
+          snprintf(p->zErr, sizeof(p->zErr), "line %d, column %d: unterminated quoted field",
+                   iQuoteLine, p->nField+1);
           return -1;
         }
         if( c=='"' ){
-          c = getc(p->in);
+          c = csvGetc(p);
           if( c!='"' ) break;
         }else if( c=='\n' ){
           p->iLine++;
+        }else if( c==0 ){
+          return csvNulByte(p);
         }
         if( csvAppend(p, (char)c) ) goto nomem;
       }
       if( c!=',' && c!='\n' && c!='\r' && c!=EOF ){
         snprintf(p->zErr, sizeof(p->zErr),
-                 "line %d: unexpected character after a closing quote", p->iLine);
+                 "line %d, column %d: unexpected character after a closing quote",
+                 p->iLine, p->nField+1);
         return -1;
       }
     }else{
       while( c!=',' && c!='\n' && c!='\r' && c!=EOF ){
         if( c=='"' ){
-          snprintf(p->zErr, sizeof(p->zErr), "line %d: quote inside an unquoted field", p->iLine);
+          snprintf(p->zErr, sizeof(p->zErr), "line %d, column %d: quote inside an unquoted field",
+                   p->iLine, p->nField+1);
           return -1;
         }
+        if( c==0 ) return csvNulByte(p);
         if( csvAppend(p, (char)c) ) goto nomem;
-        c = getc(p->in);
+        c = csvGetc(p);
       }
     }
-    if( csvEndField(p, iStart) ) goto nomem;
+    if( csvEndField(p, iStart, bQuoted) ) goto nomem;
     if( c==',' ){
-      c = getc(p->in);
+      c = csvGetc(p);
       continue;
     }
     if( c=='\r' ){
-      c = getc(p->in);
-      if( c!='\n' && c!=EOF ) ungetc(c, p->in);
+      c = csvGetc(p);
+      if( c!='\n' && c!=EOF ) csvUngetc(p, c);
     }
     if( c!=EOF ) p->iLine++;
     return 1;

@@ -3,8 +3,11 @@
 ** that it can be tested and fuzzed apart from the job (test/fuzz/fuzz_csv.c).
 **
 ** RFC 4180: comma-separated fields, CRLF or LF line ends, double-quoted
-** fields that may hold commas, quotes ("") and newlines. Reads from a
-** FILE* (a file for the job, fmemopen() for the fuzzer).
+** fields that may hold commas, quotes ("") and newlines. A UTF-8 byte
+** order mark at the start of the file is skipped (Excel's "CSV UTF-8");
+** a NUL byte is an error (CSV is text). Errors say the line and the
+** column (the field's number, from 1). Reads from a FILE* (a file for
+** the job, fmemopen() for the fuzzer).
 **
 **   Csv csv;
 **   csvInit(&csv, fopen(zFile, "rb"));
@@ -26,7 +29,11 @@ struct Csv {
   char *z;            /* the fields of the record, each NUL-terminated */
   int n, nAlloc;
   int *aOfst;         /* where each field starts in z */
+  unsigned char *aQuoted;  /* whether each field was quoted */
   int nField, nFieldAlloc;
+  int bStarted;       /* the byte order mark was looked for */
+  int aBack[3];       /* bytes read ahead, to be read again (last first) */
+  int nBack;
   char zErr[200];
 };
 
@@ -39,6 +46,9 @@ void csvInit(Csv *p, FILE *in);
 int csvNext(Csv *p, int *piLine);
 /* Field i (0 <= i < p->nField) of the last record read. */
 const char *csvField(Csv *p, int i);
+/* Was field i quoted? ("" is an empty quoted field, nothing an unquoted
+** one: job_import's empty_is_null makes only the latter NULL.) */
+int csvFieldQuoted(Csv *p, int i);
 /* Free what the reader allocated (not p->in). */
 void csvClear(Csv *p);
 

@@ -32,10 +32,12 @@
   X(backup_pagecount, 0, 0) \
   X(backup_remaining, 0, 0) \
   X(backup_step, 0, 0) \
+  X(bind_null, 0, 0) \
   X(bind_text, 0, 0) \
   X(busy_handler, 0, 0) \
   X(busy_timeout, 0, 0) \
   X(close, 0, 0) \
+  X(column_bytes, 0, 0) \
   X(column_count, 0, 0) \
   X(column_double, 0, 0) \
   X(column_int, 0, 0) \

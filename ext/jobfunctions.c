@@ -79,25 +79,98 @@ static void jfStarted(sqlite3_context *ctx, i64 id, char *zErr){
 
 /* ----------------------------------------------------- built-in jobs */
 
-/* job_backup(dest_file [, schema]) and job_restore(src_file [, schema]) */
+/* The files of the caller's databases (every schema with a file): a job
+** never writes over them nor restores from them. 0 after an error. */
+static int jfDbFiles(sqlite3_context *ctx, char ***pazDb, char ***pazSchema, int *pn){
+  sqlite3 *db = sqlite3_context_db_handle(ctx);
+  sqlite3_stmt *p = 0;
+  char **az = 0;
+  int n = 0, rc;
+  *pazDb = *pazSchema = 0;
+  *pn = 0;
+  rc = sqlite3_prepare_v2(db, "PRAGMA database_list",
+                          -1, &p, 0);
+  while( rc==SQLITE_OK && sqlite3_step(p)==SQLITE_ROW ){
+    char **azNew;
+    if( sqlite3_column_text(p, 2)==0 || sqlite3_column_bytes(p, 2)==0 ) continue;
+    azNew = sqlite3_realloc64(az, sizeof(char*)*2*(n+1));
+    if( azNew==0 ){ rc = SQLITE_NOMEM; break; }
+    az = azNew;
+    az[2*n] = sqlite3_mprintf("%s", (const char*)sqlite3_column_text(p, 2));
+    az[2*n+1] = sqlite3_mprintf("%s", (const char*)sqlite3_column_text(p, 1));
+    n++;
+    if( az[2*n-2]==0 || az[2*n-1]==0 ) rc = SQLITE_NOMEM;
+  }
+  if( rc==SQLITE_OK ) rc = sqlite3_finalize(p); else sqlite3_finalize(p);
+  if( rc!=SQLITE_OK ){
+    int i;
+    if( rc==SQLITE_NOMEM ) sqlite3_result_error_nomem(ctx);
+    else jfErr(ctx, sqlite3_mprintf("cannot list the databases: %s", sqlite3_errmsg(db)));
+    for(i=0; i<2*n; i++) sqlite3_free(az[i]);
+    sqlite3_free(az);
+    return 0;
+  }
+  /* split: files at even, schemas at odd positions, into two arrays */
+  {
+    char **azDb = sqlite3_malloc64(sizeof(char*)*(n ? 2*n : 1));
+    int i;
+    if( azDb==0 ){
+      for(i=0; i<2*n; i++) sqlite3_free(az[i]);
+      sqlite3_free(az);
+      sqlite3_result_error_nomem(ctx);
+      return 0;
+    }
+    for(i=0; i<n; i++){ azDb[i] = az[2*i]; azDb[n+i] = az[2*i+1]; }
+    sqlite3_free(az);
+    *pazDb = azDb;
+    *pazSchema = azDb+n;
+    *pn = n;
+  }
+  return 1;
+}
+
+static void jfDbFilesFree(char **azDb, int n){
+  int i;
+  for(i=0; i<2*n; i++) sqlite3_free(azDb[i]);
+  sqlite3_free(azDb);
+}
+
+/* Report a check of jobkinds.c; 1 if it passed. */
+static int jfChecked(sqlite3_context *ctx, int rc, char *zErr){
+  if( rc==SQLITE_OK ) return 1;
+  if( rc==SQLITE_NOMEM ) sqlite3_result_error_nomem(ctx); else jfErr(ctx, zErr);
+  return 0;
+}
+
+/* job_backup(dest_file [, schema [, replace]]) and
+** job_restore(src_file [, schema]) */
 static void jfBackupRestore(sqlite3_context *ctx, int argc, sqlite3_value **argv,
                             int eKind){
   const char *zFunc = eKind==JOBKIND_BACKUP ? "job_backup" : "job_restore";
   const char *zFile, *zSchema = "main", *zDb;
   char *zDesc, *zErr = 0;
+  char **azDb, **azSchema;
+  int nDb, bReplace = 0, rc;
   i64 id;
   if( !funcCalledDirectly(ctx, zFunc) || !jfAdminOnly(ctx, zFunc) ) return;
   zFile = funcTextArg(ctx, argv[0], zFunc, "file");
   if( zFile==0 ) return;
   if( zFile[0]==0 ){ funcError(ctx, "%s: file must not be empty", zFunc); return; }
   if( argc>1 && (zSchema = funcTextArg(ctx, argv[1], zFunc, "schema"))==0 ) return;
+  if( !funcFlagArg(ctx, argc, argv, 2, zFunc, "replace", &bReplace) ) return;
   if( (zDb = jfDbFile(ctx, zFunc, zSchema))==0 ) return;
+  if( !jfDbFiles(ctx, &azDb, &azSchema, &nDb) ) return;
+  rc = eKind==JOBKIND_BACKUP
+     ? jobkindCheckDest(zFunc, zFile, bReplace, azDb, azSchema, nDb, &zErr)
+     : jobkindCheckSource(zFunc, zFile, zDb, zSchema, azDb, azSchema, nDb, &zErr);
+  jfDbFilesFree(azDb, nDb);
+  if( !jfChecked(ctx, rc, zErr) ) return;
   zDesc = eKind==JOBKIND_BACKUP
-      ? sqlite3_mprintf("BACKUP %s TO '%q'", zSchema, zFile)
+      ? sqlite3_mprintf("BACKUP %s TO '%q'%s", zSchema, zFile, bReplace ? " (replace)" : "")
       : sqlite3_mprintf("RESTORE %s FROM '%q'", zSchema, zFile);
   if( zDesc==0 ){ sqlite3_result_error_nomem(ctx); return; }
   id = jobkindStart(jfSession(ctx), eKind, eKind==JOBKIND_BACKUP ? "BACKUP" : "RESTORE",
-                    zDesc, zDb, zFile, 0, 0, 0, &zErr);
+                    zDesc, zDb, zFile, 0, 0, bReplace ? JOBKIND_F_REPLACE : 0, &zErr);
   sqlite3_free(zDesc);
   jfStarted(ctx, id, zErr);
 }
@@ -137,21 +210,23 @@ static int jfTableExists(sqlite3_context *ctx, const char *zTable){
   return 1;
 }
 
-/* job_import(table, csv_file) */
+/* job_import(table, csv_file [, empty_is_null]) */
 static void jfImport(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   const char *zTable, *zFile, *zDb;
   char *zDesc, *zErr = 0;
+  int bNull = 0;
   i64 id;
-  (void)argc;
   if( !funcCalledDirectly(ctx, "job_import") || !jfAdminOnly(ctx, "job_import") ) return;
   if( (zTable = funcTextArg(ctx, argv[0], "job_import", "table"))==0 ) return;
   if( (zFile = funcTextArg(ctx, argv[1], "job_import", "csv_file"))==0 ) return;
+  if( !funcFlagArg(ctx, argc, argv, 2, "job_import", "empty_is_null", &bNull) ) return;
   if( !jfTableExists(ctx, zTable) ) return;
   if( (zDb = jfDbFile(ctx, "job_import", "main"))==0 ) return;
-  zDesc = sqlite3_mprintf("IMPORT INTO %s FROM '%q'", zTable, zFile);
+  zDesc = sqlite3_mprintf("IMPORT INTO %s FROM '%q'%s", zTable, zFile,
+                          bNull ? " (empty is NULL)" : "");
   if( zDesc==0 ){ sqlite3_result_error_nomem(ctx); return; }
   id = jobkindStart(jfSession(ctx), JOBKIND_IMPORT, "IMPORT", zDesc, zDb, zFile,
-                    zTable, 0, 0, &zErr);
+                    zTable, 0, bNull ? JOBKIND_F_EMPTYNULL : 0, &zErr);
   sqlite3_free(zDesc);
   jfStarted(ctx, id, zErr);
 }
@@ -166,28 +241,38 @@ static void jfExec(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   if( (zScript = funcTextArg(ctx, argv[0], "job_exec", "sql_script"))==0 ) return;
   if( !funcFlagArg(ctx, argc, argv, 1, "job_exec", "transactional", &bTxn) ) return;
   if( (zDb = jfDbFile(ctx, "job_exec", "main"))==0 ) return;
+  if( bTxn ){
+    int rc = jobkindCheckScript(zScript, &zErr);
+    if( !jfChecked(ctx, rc, zErr) ) return;
+  }
   zDesc = sqlite3_mprintf("EXEC%s: %.200s", bTxn ? "" : " (non-transactional)", zScript);
   if( zDesc==0 ){ sqlite3_result_error_nomem(ctx); return; }
   id = jobkindStart(jfSession(ctx), JOBKIND_EXEC, "EXEC", zDesc, zDb, 0, 0,
-                    zScript, bTxn, &zErr);
+                    zScript, bTxn ? JOBKIND_F_TXN : 0, &zErr);
   sqlite3_free(zDesc);
   jfStarted(ctx, id, zErr);
 }
 
-/* job_vacuum(dest_file) */
+/* job_vacuum(dest_file [, replace]) */
 static void jfVacuum(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   const char *zFile, *zDb;
   char *zDesc, *zErr = 0;
+  char **azDb, **azSchema;
+  int nDb, bReplace = 0, rc;
   i64 id;
-  (void)argc;
   if( !funcCalledDirectly(ctx, "job_vacuum") || !jfAdminOnly(ctx, "job_vacuum") ) return;
   if( (zFile = funcTextArg(ctx, argv[0], "job_vacuum", "dest_file"))==0 ) return;
   if( zFile[0]==0 ){ funcError(ctx, "%s: file must not be empty", "job_vacuum"); return; }
+  if( !funcFlagArg(ctx, argc, argv, 1, "job_vacuum", "replace", &bReplace) ) return;
   if( (zDb = jfDbFile(ctx, "job_vacuum", "main"))==0 ) return;
-  zDesc = sqlite3_mprintf("VACUUM INTO '%q'", zFile);
+  if( !jfDbFiles(ctx, &azDb, &azSchema, &nDb) ) return;
+  rc = jobkindCheckDest("job_vacuum", zFile, bReplace, azDb, azSchema, nDb, &zErr);
+  jfDbFilesFree(azDb, nDb);
+  if( !jfChecked(ctx, rc, zErr) ) return;
+  zDesc = sqlite3_mprintf("VACUUM INTO '%q'%s", zFile, bReplace ? " (replace)" : "");
   if( zDesc==0 ){ sqlite3_result_error_nomem(ctx); return; }
   id = jobkindStart(jfSession(ctx), JOBKIND_VACUUM, "VACUUM", zDesc, zDb, zFile,
-                    0, 0, 0, &zErr);
+                    0, 0, bReplace ? JOBKIND_F_REPLACE : 0, &zErr);
   sqlite3_free(zDesc);
   jfStarted(ctx, id, zErr);
 }
@@ -440,11 +525,11 @@ static void jfEnd(sqlite3_context *ctx, int argc, sqlite3_value **argv){
 }
 
 static const FuncDef aJobFunc[] = {
-  { "job_backup",        1, 2, jfBackup },
+  { "job_backup",        1, 3, jfBackup },
   { "job_restore",       1, 2, jfRestore },
-  { "job_import",        2, 2, jfImport },
+  { "job_import",        2, 3, jfImport },
   { "job_exec",          1, 2, jfExec },
-  { "job_vacuum",        1, 1, jfVacuum },
+  { "job_vacuum",        1, 2, jfVacuum },
   { "job_wait",          1, 2, jfWait },
   { "cancel_job",        1, 2, jfCancelJob },
   { "cancel_jobs",       1, 2, jfCancelJobs },

@@ -12,6 +12,7 @@
 **   IMPORT   CSV (RFC 4180, header row naming the columns; read by csv.c)
 **            into a table, in one transaction; a bad row fails the job
 **            with its line number. Holds the write lock while paused.
+**            With JOBKIND_F_EMPTYNULL an unquoted empty field is NULL.
 **   EXEC     a script, statement by statement (a batch). Transactional
 **            (the default): one transaction, all rolled back on cancel or
 **            failure, write lock held while paused. Otherwise each
@@ -37,6 +38,12 @@ SQLITE_EXTENSION_INIT3
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <errno.h>
+#ifdef _WIN32
+# include <windows.h>
+#else
+# include <unistd.h>
+#endif
 #include "port.h"
 
 #define JOB_BACKUP_PAGES 128   /* pages copied per backup step */
@@ -49,7 +56,7 @@ struct JobTask {
   char *zFile;              /* dest (backup, vacuum), src (restore), csv */
   char *zTable;             /* import */
   char *zScript;            /* exec */
-  int bTransactional;       /* exec */
+  int mFlags;               /* JOBKIND_F_* */
   char *zUser;              /* the job's session runs as its creator */
   int isAdmin;
   /* VACUUM progress: the part file grows towards the source's size */
@@ -142,6 +149,40 @@ static void taskRemovePart(const char *zPart){
   }
 }
 
+/* Put the finished part file in place. Without JOBKIND_F_REPLACE a
+** destination that appeared since the starting call (which refused an
+** existing one) is not replaced either: link() fails on an existing name
+** where rename() would replace it. */
+static int taskPlace(JobTask *t, const char *zPart, char **pzErr){
+  if( (t->mFlags & JOBKIND_F_REPLACE)==0 ){
+#ifdef _WIN32
+    if( MoveFileExA(zPart, t->zFile, 0) ) return 0;
+    if( GetLastError()==ERROR_ALREADY_EXISTS || GetLastError()==ERROR_FILE_EXISTS ){
+#else
+    if( link(zPart, t->zFile)==0 ){ portUnlink(zPart); return 0; }
+    if( errno==EEXIST ){
+#endif
+      *pzErr = sqlite3_mprintf("output file already exists: %s", t->zFile);
+      return -1;
+    }
+    /* no hard links here (some file systems): rename, having looked */
+#ifndef _WIN32
+    {
+      struct stat st;
+      if( lstat(t->zFile, &st)==0 ){
+        *pzErr = sqlite3_mprintf("output file already exists: %s", t->zFile);
+        return -1;
+      }
+    }
+#endif
+  }
+  if( portRename(zPart, t->zFile)!=0 ){
+    *pzErr = sqlite3_mprintf("cannot rename %s to %s", zPart, t->zFile);
+    return -1;
+  }
+  return 0;
+}
+
 /* ----------------------------------------------------- BACKUP, RESTORE */
 
 /* Copy with sqlite3_backup in steps, checking for pause and cancel
@@ -196,10 +237,7 @@ static int taskBackup(JobTask *t, char **pzErr){
     }
   }
   sqlite3_close(pDest);
-  if( e==JOB_GO && portRename(zPart, t->zFile)!=0 ){
-    *pzErr = sqlite3_mprintf("cannot rename %s to %s", zPart, t->zFile);
-    e = -1;
-  }
+  if( e==JOB_GO && taskPlace(t, zPart, pzErr)!=0 ) e = -1;
   if( e!=JOB_GO ){
     jobReverting(t->pJob);
     if( zPart ) taskRemovePart(zPart);
@@ -207,6 +245,40 @@ static int taskBackup(JobTask *t, char **pzErr){
   sqlite3_free(zPart);
   sqlite3_close(pSrc);
   return e;
+}
+
+/* The backup API cannot change the page size of a WAL database (its step
+** fails with "attempt to write a readonly database"). */
+static char *jkPageSizeErr(const char *zFunc, const char *zFile, int szSrc,
+                           const char *zSchema, int szDest){
+  return sqlite3_mprintf("%s%s%s has page size %d but %s is a WAL database of "
+      "page size %d, which a restore cannot change (run PRAGMA page_size=%d; "
+      "VACUUM on a copy of %s first, or take %s out of WAL mode)",
+      zFunc ? zFunc : "", zFunc ? ": " : "", zFile, szSrc, zSchema, szDest, szDest, zFile, zSchema);
+}
+
+static int taskPragmaInt(sqlite3 *db, const char *zSql){
+  sqlite3_stmt *p = 0;
+  int v = 0;
+  if( sqlite3_prepare_v2(db, zSql, -1, &p, 0)==SQLITE_OK && sqlite3_step(p)==SQLITE_ROW ){
+    v = sqlite3_column_int(p, 0);
+  }
+  sqlite3_finalize(p);
+  return v;
+}
+
+/* The backup API cannot change a WAL database's page size: its step
+** fails with "attempt to write a readonly database". Said clearly (the
+** starting call checked the headers; the journal mode may have changed
+** since). */
+static char *taskWalPageSize(JobTask *t, sqlite3 *pDest, sqlite3 *pSrc){
+  int szSrc = taskPragmaInt(pSrc, "PRAGMA main.page_size");
+  int szDest = taskPragmaInt(pDest, "PRAGMA main.page_size");
+  int bWal = taskPragmaInt(pDest, "SELECT journal_mode='wal' FROM pragma_journal_mode");
+  if( bWal && szSrc>0 && szDest>0 && szSrc!=szDest ){
+    return jkPageSizeErr(0, t->zFile, szSrc, "the database", szDest);
+  }
+  return 0;
 }
 
 static int taskRestore(JobTask *t, char **pzErr){
@@ -220,7 +292,7 @@ static int taskRestore(JobTask *t, char **pzErr){
     sharedSuppress(0);
     if( rcOpen!=SQLITE_OK ){
       *pzErr = sqlite3_mprintf("cannot open %s: %s", t->zFile, sqlite3_errmsg(pSrc));
-    }else{
+    }else if( (*pzErr = taskWalPageSize(t, pDest, pSrc))==0 ){
       e = taskBackupLoop(t, pDest, pSrc, pzErr);
     }
   }
@@ -266,8 +338,12 @@ static int taskImport(JobTask *t, char **pzErr){
   for(i=0; i<nCol; i++) sqlite3_str_appendf(pSql, "%s?", i ? "," : "");
   sqlite3_str_appendf(pSql, ")");
   zSql = sqlite3_str_finish(pSql);
-  if( zSql==0 || sqlite3_prepare_v2(db, zSql, -1, &pIns, 0)!=SQLITE_OK ){
-    *pzErr = sqlite3_mprintf("%s", sqlite3_errmsg(db));
+  if( zSql==0 ){
+    *pzErr = sqlite3_mprintf("out of memory");
+    goto done;
+  }
+  if( sqlite3_prepare_v2(db, zSql, -1, &pIns, 0)!=SQLITE_OK ){
+    *pzErr = sqlite3_mprintf("line %d (the header): %s", iLine, sqlite3_errmsg(db));
     goto done;
   }
   if( sqlite3_exec(db, "BEGIN IMMEDIATE", 0, 0, 0)!=SQLITE_OK ){
@@ -293,7 +369,12 @@ static int taskImport(JobTask *t, char **pzErr){
       goto done;
     }
     for(i=0; i<nCol; i++){
-      sqlite3_bind_text(pIns, i+1, csvField(&csv, i), -1, SQLITE_STATIC);
+      const char *z = csvField(&csv, i);
+      if( z[0]==0 && (t->mFlags & JOBKIND_F_EMPTYNULL) && !csvFieldQuoted(&csv, i) ){
+        sqlite3_bind_null(pIns, i+1);
+      }else{
+        sqlite3_bind_text(pIns, i+1, z, -1, SQLITE_STATIC);
+      }
     }
     rc = sqlite3_step(pIns);
     sqlite3_reset(pIns);
@@ -382,7 +463,7 @@ static int taskExec(JobTask *t, char **pzErr){
   if( db==0 ) goto done;
   azStmt = taskSplit(t->zScript, &nStmt);
   if( azStmt==0 ){ *pzErr = sqlite3_mprintf("out of memory"); goto done; }
-  if( t->bTransactional && sqlite3_exec(db, "BEGIN", 0, 0, 0)!=SQLITE_OK ){
+  if( (t->mFlags & JOBKIND_F_TXN) && sqlite3_exec(db, "BEGIN", 0, 0, 0)!=SQLITE_OK ){
     *pzErr = sqlite3_mprintf("%s", sqlite3_errmsg(db));
     goto done;
   }
@@ -398,9 +479,14 @@ static int taskExec(JobTask *t, char **pzErr){
       *pzErr = sqlite3_mprintf("statement %d: %s", i+1, sqlite3_errmsg(db));
       goto done;
     }
+    if( (t->mFlags & JOBKIND_F_TXN) && sqlite3_get_autocommit(db) ){
+      /* (jobkindCheckScript refused what could end it) */
+      *pzErr = sqlite3_mprintf("statement %d ended the job's transaction", i+1);
+      goto done;
+    }
   }
   if( jobCheckpoint(t->pJob)==JOB_CANCEL ){ e = JOB_CANCEL; goto done; }
-  if( t->bTransactional && sqlite3_exec(db, "COMMIT", 0, 0, 0)!=SQLITE_OK ){
+  if( (t->mFlags & JOBKIND_F_TXN) && sqlite3_exec(db, "COMMIT", 0, 0, 0)!=SQLITE_OK ){
     if( jobWantsCancel(t->pJob) ){ e = JOB_CANCEL; goto done; }
     *pzErr = sqlite3_mprintf("%s", sqlite3_errmsg(db));
     goto done;
@@ -421,6 +507,61 @@ done:
   sqlite3_free(azStmt);
   sqlite3_close(db);
   return e;
+}
+
+/* The next keyword of a statement, after white space and comments: its
+** length (0 if none) at *pz, which is moved to it. */
+static int jkKeyword(const char **pz){
+  const char *z = *pz;
+  int n = 0;
+  for(;;){
+    while( *z==' ' || *z=='\t' || *z=='\n' || *z=='\r' || *z=='\f' ) z++;
+    if( z[0]=='-' && z[1]=='-' ){
+      while( *z && *z!='\n' ) z++;
+    }else if( z[0]=='/' && z[1]=='*' ){
+      const char *zEnd = strstr(z+2, "*/");
+      z = zEnd ? zEnd+2 : z+strlen(z);
+    }else{
+      break;
+    }
+  }
+  while( (z[n]>='a' && z[n]<='z') || (z[n]>='A' && z[n]<='Z') || z[n]=='_' ) n++;
+  *pz = z;
+  return n;
+}
+
+static int jkIsWord(const char *z, int n, const char *zWord){
+  return n==(int)strlen(zWord) && sqlite3_strnicmp(z, zWord, n)==0;
+}
+
+static char *jkCheckScript(const char *zScript, int *pbNomem){
+  int nStmt = 0, i;
+  char **azStmt = taskSplit(zScript, &nStmt);
+  char *zErr = 0;
+  if( azStmt==0 ){ *pbNomem = 1; return 0; }
+  for(i=0; i<nStmt && zErr==0; i++){
+    const char *z = azStmt[i], *zKw;
+    int n = jkKeyword(&z);
+    zKw = z;
+    if( jkIsWord(z, n, "ROLLBACK") ){
+      /* ROLLBACK [TRANSACTION] TO a savepoint stays inside the job's
+      ** transaction */
+      z += n;
+      n = jkKeyword(&z);
+      if( jkIsWord(z, n, "TRANSACTION") ){ z += n; n = jkKeyword(&z); }
+      if( jkIsWord(z, n, "TO") ) continue;
+      n = 8;
+    }else if( !jkIsWord(z, n, "BEGIN") && !jkIsWord(z, n, "COMMIT")
+           && !jkIsWord(z, n, "END") ){
+      continue;
+    }
+    zErr = sqlite3_mprintf("job_exec: statement %d (%.*s) controls the "
+        "transaction, and a transactional script runs as one transaction: "
+        "remove it, or pass transactional = 0", i+1, n, zKw);
+  }
+  while( nStmt>0 ) sqlite3_free(azStmt[--nStmt]);
+  sqlite3_free(azStmt);
+  return zErr;
 }
 
 /* -------------------------------------------------------------- VACUUM */
@@ -450,10 +591,7 @@ static int taskVacuum(JobTask *t, char **pzErr){
     goto done;
   }
   if( jobCheckpoint(t->pJob)==JOB_CANCEL ){ e = JOB_CANCEL; goto done; }
-  if( portRename(zPart, t->zFile)!=0 ){
-    *pzErr = sqlite3_mprintf("cannot rename %s to %s", zPart, t->zFile);
-    goto done;
-  }
+  if( taskPlace(t, zPart, pzErr)!=0 ) goto done;
   e = JOB_GO;
 done:
   t->zGrowing = 0;
@@ -465,6 +603,197 @@ done:
   sqlite3_free(zPart);
   sqlite3_close(db);
   return e;
+}
+
+/* ------------------------------------------------- checks at the start */
+
+/* The files of a live database: no job writes over them or restores from
+** them, whatever the replace argument says. */
+static const struct { const char *zSuffix; const char *zWhat; } aJkOwn[] = {
+  { "",         "database file" },
+  { "-journal", "rollback journal" },
+  { "-wal",     "write-ahead log" },
+  { "-shm",     "WAL index (-shm)" },
+  { "-cancel",  "registry file (-cancel)" },
+};
+
+#ifdef _WIN32
+static char *jkCanon(const char *zPath, int *pbNomem){
+  char *z = _fullpath(0, zPath, 0);
+  char *zOut = z ? sqlite3_mprintf("%s", z) : 0;
+  if( z && zOut==0 ) *pbNomem = 1;
+  free(z);
+  return zOut;
+}
+static int jkNameEq(const char *zA, const char *zB){ return sqlite3_stricmp(zA, zB)==0; }
+#else
+/* zPath with its directory resolved (realpath) and its last component as
+** given: the name a file that does not exist yet would have. 0 if the
+** directory cannot be resolved (errno says why) or out of memory
+** (*pbNomem set). */
+static char *jkCanon(const char *zPath, int *pbNomem){
+  const char *zSlash = strrchr(zPath, '/');
+  const char *zBase = zSlash ? zSlash+1 : zPath;
+  char *zDir, *zReal, *zOut = 0;
+  if( zBase[0]==0 || strcmp(zBase, ".")==0 || strcmp(zBase, "..")==0 ){
+    zReal = realpath(zPath, 0);
+    zOut = zReal ? sqlite3_mprintf("%s", zReal) : 0;
+    if( zReal && zOut==0 ) *pbNomem = 1;
+    free(zReal);
+    return zOut;
+  }
+  zDir = zSlash==0 ? sqlite3_mprintf(".")
+       : sqlite3_mprintf("%.*s", zSlash==zPath ? 1 : (int)(zSlash-zPath), zPath);
+  if( zDir==0 ){ *pbNomem = 1; return 0; }
+  zReal = realpath(zDir, 0);
+  if( zReal ){
+    zOut = sqlite3_mprintf("%s%s%s", zReal, strcmp(zReal, "/")==0 ? "" : "/", zBase);
+    if( zOut==0 ) *pbNomem = 1;
+  }
+  free(zReal);
+  sqlite3_free(zDir);
+  return zOut;
+}
+static int jkNameEq(const char *zA, const char *zB){ return strcmp(zA, zB)==0; }
+#endif
+
+/* Are zA and zB the same file, or would zA, once created, be zB? Both
+** existing: the same device and inode (a hard link, a symlink, any
+** spelling). Otherwise the same name once directories are resolved. */
+static int jkSame(const char *zA, const char *zB, int *pbNomem){
+  struct stat a, b;
+  char *zCa, *zCb;
+  int bSame;
+#ifndef _WIN32
+  if( stat(zA, &a)==0 && stat(zB, &b)==0 ){
+    return a.st_dev==b.st_dev && a.st_ino==b.st_ino;
+  }
+#else
+  (void)a; (void)b;
+#endif
+  zCa = jkCanon(zA, pbNomem);
+  zCb = jkCanon(zB, pbNomem);
+  bSame = zCa && zCb && jkNameEq(zCa, zCb);
+  sqlite3_free(zCa);
+  sqlite3_free(zCb);
+  return bSame;
+}
+
+/* If zFile is one of the files of the databases azDb: the error. */
+static char *jkOwnFile(const char *zFunc, const char *zFile,
+                       char **azDb, char **azSchema, int nDb, int *pbNomem){
+  int i, k;
+  for(i=0; i<nDb; i++){
+    for(k=0; k<(int)(sizeof(aJkOwn)/sizeof(aJkOwn[0])); k++){
+      char *zOwn = sqlite3_mprintf("%s%s", azDb[i], aJkOwn[k].zSuffix);
+      int bSame;
+      if( zOwn==0 ){ *pbNomem = 1; return 0; }
+      bSame = jkSame(zFile, zOwn, pbNomem);
+      sqlite3_free(zOwn);
+      if( *pbNomem ) return 0;
+      if( bSame ){
+        return sqlite3_mprintf("%s: refused: %s is the %s of schema %s",
+                               zFunc, zFile, aJkOwn[k].zWhat, azSchema[i]);
+      }
+    }
+  }
+  return 0;
+}
+
+static char *jkCheckDest(const char *zFunc, const char *zFile, int bReplace,
+                         char **azDb, char **azSchema, int nDb, int *pbNomem){
+  struct stat st;
+  char *zErr = jkOwnFile(zFunc, zFile, azDb, azSchema, nDb, pbNomem);
+  char *zCanon;
+  if( zErr || *pbNomem ) return zErr;
+  /* Its directory must exist: said now rather than by the job later. */
+  errno = 0;
+  zCanon = jkCanon(zFile, pbNomem);
+  if( zCanon==0 ){
+    if( *pbNomem || errno==0 || errno==ENOMEM ){ *pbNomem = 1; return 0; }
+    return sqlite3_mprintf("%s: cannot write %s: its directory: %s", zFunc, zFile, strerror(errno));
+  }
+  sqlite3_free(zCanon);
+#ifdef _WIN32
+  if( stat(zFile, &st)==0 ){
+#else
+  if( lstat(zFile, &st)==0 ){
+#endif
+    if( !bReplace ){
+      /* VACUUM INTO's own words */
+      return sqlite3_mprintf("%s: output file already exists: %s "
+                             "(replace = 1 replaces it)", zFunc, zFile);
+    }
+    if( stat(zFile, &st)==0 && !S_ISREG(st.st_mode) ){
+      return sqlite3_mprintf("%s: cannot replace %s: not a regular file", zFunc, zFile);
+    }
+  }
+  return 0;
+}
+
+/* The page size in a database header, 0 if none. */
+static int jkHeaderPageSize(const unsigned char *a){
+  int n = (a[16]<<8) | a[17];
+  if( memcmp(a, "SQLite format 3", 16)!=0 ) return 0;
+  return n==1 ? 65536 : n;
+}
+
+static int jkReadHeader(const char *zFile, unsigned char *a){
+  FILE *f = fopen(zFile, "rb");
+  size_t n = f ? fread(a, 1, 100, f) : 0;
+  if( f ) fclose(f);
+  return n==100;
+}
+
+static char *jkCheckSource(const char *zFunc, const char *zFile, const char *zDb,
+                           const char *zSchema, char **azDb, char **azSchema,
+                           int nDb, int *pbNomem){
+  struct stat st;
+  unsigned char aSrc[100], aDest[100];
+  char *zErr = jkOwnFile(zFunc, zFile, azDb, azSchema, nDb, pbNomem);
+  if( zErr || *pbNomem ) return zErr;
+  if( stat(zFile, &st)!=0 ){
+    return sqlite3_mprintf("%s: cannot open %s: %s", zFunc, zFile, strerror(errno));
+  }
+  if( S_ISDIR(st.st_mode) ){
+    return sqlite3_mprintf("%s: cannot open %s: it is a directory", zFunc, zFile);
+  }
+  /* Header bytes 18 and 19 are 2 in a WAL database. */
+  if( jkReadHeader(zFile, aSrc) && jkReadHeader(zDb, aDest)
+   && jkHeaderPageSize(aSrc) && jkHeaderPageSize(aDest)
+   && aDest[18]==2 && jkHeaderPageSize(aSrc)!=jkHeaderPageSize(aDest) ){
+    return jkPageSizeErr(zFunc, zFile, jkHeaderPageSize(aSrc), zSchema,
+                         jkHeaderPageSize(aDest));
+  }
+  return 0;
+}
+
+/* The public checks: 0 when fine, else SQLITE_ERROR with *pzErr, or
+** SQLITE_NOMEM. */
+static int jkResult(char *zErr, int bNomem, char **pzErr){
+  *pzErr = zErr;
+  return zErr ? SQLITE_ERROR : bNomem ? SQLITE_NOMEM : SQLITE_OK;
+}
+
+int jobkindCheckDest(const char *zFunc, const char *zFile, int bReplace,
+                     char **azDb, char **azSchema, int nDb, char **pzErr){
+  int bNomem = 0;
+  char *zErr = jkCheckDest(zFunc, zFile, bReplace, azDb, azSchema, nDb, &bNomem);
+  return jkResult(zErr, bNomem, pzErr);
+}
+
+int jobkindCheckSource(const char *zFunc, const char *zFile, const char *zDb,
+                       const char *zSchema, char **azDb, char **azSchema, int nDb,
+                       char **pzErr){
+  int bNomem = 0;
+  char *zErr = jkCheckSource(zFunc, zFile, zDb, zSchema, azDb, azSchema, nDb, &bNomem);
+  return jkResult(zErr, bNomem, pzErr);
+}
+
+int jobkindCheckScript(const char *zScript, char **pzErr){
+  int bNomem = 0;
+  char *zErr = jkCheckScript(zScript, &bNomem);
+  return jkResult(zErr, bNomem, pzErr);
 }
 
 /* -------------------------------------------------------------- thread */
@@ -492,7 +821,7 @@ static void *taskMain(void *p){
 
 i64 jobkindStart(CancelSession *pCaller, int eKind, const char *zType,
                  const char *zDesc, const char *zDbFile, const char *zFile,
-                 const char *zTable, const char *zScript, int bTransactional,
+                 const char *zTable, const char *zScript, int mFlags,
                  char **pzErr){
   JobTask *t = sqlite3_malloc(sizeof(*t));
   pthread_t tid;
@@ -506,7 +835,7 @@ i64 jobkindStart(CancelSession *pCaller, int eKind, const char *zType,
   t->zFile = zFile ? sqlite3_mprintf("%s", zFile) : 0;
   t->zTable = zTable ? sqlite3_mprintf("%s", zTable) : 0;
   t->zScript = zScript ? sqlite3_mprintf("%s", zScript) : 0;
-  t->bTransactional = bTransactional;
+  t->mFlags = mFlags;
   registryCaller(pCaller, &t->zUser, &t->isAdmin);
   t->pJob = jobCreate(pCaller, zType, zDesc, 1);
   if( !t->zDbFile || (zFile && !t->zFile) || (zTable && !t->zTable)

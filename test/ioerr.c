@@ -347,7 +347,10 @@ static long runCase(int eKind, const Mode *m, long n){
     case K_VACUUM:
       makeOldDest();
       hOld = fileHash(zDest);
-      snprintf(zSql, sizeof(zSql), "SELECT %s('%s')", azKind[eKind], zDest);
+      /* the old destination exists: replace = 1 (job_backup's third
+      ** argument, job_vacuum's second) */
+      snprintf(zSql, sizeof(zSql), "SELECT %s('%s'%s, 1)", azKind[eKind], zDest,
+               eKind==K_BACKUP ? ", 'main'" : "");
       zPattern = m->bReadSide ? "main.db" : ".part-";
       break;
     case K_IMPORT:
@@ -478,7 +481,10 @@ int main(int argc, char **argv){
           sqlite3 *a = openDb(zDb);
           char zSql[300], zId[40], zSt[40];
           if( eKind==K_BACKUP || eKind==K_VACUUM ){
-            snprintf(zSql, sizeof(zSql), "SELECT %s('%s')", azKind[eKind], zDest);
+            /* the old destination exists: replace = 1 (job_backup's third
+      ** argument, job_vacuum's second) */
+      snprintf(zSql, sizeof(zSql), "SELECT %s('%s'%s, 1)", azKind[eKind], zDest,
+               eKind==K_BACKUP ? ", 'main'" : "");
           }else if( eKind==K_IMPORT ){
             snprintf(zSql, sizeof(zSql), "SELECT job_import('imp', '%s')", zCsv);
           }else{

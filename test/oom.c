@@ -519,7 +519,9 @@ static void scJobCopy(int bVacuum){
     must(c.a, TABLE_SUM "t", zWant, sizeof(zWant));
     makeOldDest();
     hOld = fileHash(zDest);
-    snprintf(zCall, sizeof(zCall), "SELECT %s('%s')", zKind, zDest);
+    /* the old destination exists: replace = 1 */
+    snprintf(zCall, sizeof(zCall), "SELECT %s('%s'%s, 1)", zKind, zDest,
+             bVacuum ? "" : ", 'main'");
     runJob(&c, zCall, zId, sizeof(zId));
     if( zId[0] ) jobOutcome(c.a, zId, zSt, sizeof(zSt));
     checkCopy(zKind, zSt, hOld, zWant);
