@@ -1878,7 +1878,6 @@ SharedReg *sharedAttach(const char *zDb){
   return p;
 }
 void sharedClaim(SharedReg *p, CancelSession *s){ (void)p; (void)s; }
-char *sharedStatusNoSlot(SharedReg *p){ return sharedStatus(p); }
 void sharedRelease(CancelSession *s){ (void)s; }
 void sharedPublish(CancelSession *s){ (void)s; }
 int sharedSnapshot(SharedReg *p, const char *zUser, int isAdmin,
