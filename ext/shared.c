@@ -710,12 +710,15 @@ static int shCheckFile(SharedReg *p, int bInit){
   }
   /* Empty (new) or a damaged registry of ours that nobody uses: start
   ** afresh, with the geometry of this process's settings. */
-  p->zNote[0] = 0;
-  shSetGeometry(p,
-      shSettingCount(p, "CANCEL_REGISTRY_SESSIONS", SH_NSESSION_DEFAULT,
-                     SH_NSESSION_MIN, SH_NSESSION_MAX, "session"),
-      shSettingCount(p, "CANCEL_REGISTRY_JOBS", SH_NJOB_DEFAULT,
-                     SH_NJOB_MIN, SH_NJOB_MAX, "job"));
+  {
+    int nSes, nJob;
+    p->zNote[0] = 0;
+    nSes = shSettingCount(p, "CANCEL_REGISTRY_SESSIONS", SH_NSESSION_DEFAULT,
+                          SH_NSESSION_MIN, SH_NSESSION_MAX, "session");
+    nJob = shSettingCount(p, "CANCEL_REGISTRY_JOBS", SH_NJOB_DEFAULT,
+                          SH_NJOB_MIN, SH_NJOB_MAX, "job");
+    shSetGeometry(p, nSes, nJob);
+  }
   shHeaderInit(&h, p->nSession, p->nJob);
   if( ftruncate(p->fd, 0)!=0 || ftruncate(p->fd, p->szFile)!=0
    || pwrite(p->fd, &h, sizeof(h), 0)!=(ssize_t)sizeof(h) ){
