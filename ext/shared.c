@@ -1350,7 +1350,8 @@ static int shReadSession(SharedReg *p, int i, ShSession *pOut, u64 *pO){
   if( SH_OSPID(o)==0 || SH_OSPID(o)==shMyPid() ) return 0;
   if( !shRead(pOut, pS, sizeof(*pOut), &pS->owner, &pS->seq, pO) ) return 0;
   if( pOut->tag==registryTag() ) return 0;
-  if( pOut->status>=SH_GONE || pOut->pid<=0 || pOut->nQuery>SH_NQUERY
+  if( pOut->status>=SH_GONE || pOut->pid<=0 || pOut->pid>SH_ID_MAX
+   || pOut->nQuery>SH_NQUERY
    || pOut->iActive>2 || pOut->iLast>2 || pOut->xactKind>2
    || pOut->hooksLost>(HOOKS_TRACE_LOST|HOOKS_PROGRESS_LOST) || pOut->noMutex>1
    || !shTerminated(pOut->zUser, sizeof(pOut->zUser))
@@ -1629,7 +1630,8 @@ again:
   if( (uint32_t)o==SH_TOMBING ) return 0;
   }
   if( !shRead(pOut, pJ, sizeof(*pOut), &pJ->owner, &pJ->seq, pO) ) return 0;
-  if( pOut->coordTag==registryTag() || pOut->id<=0 || pOut->status>JOB_SUCCEEDED
+  if( pOut->coordTag==registryTag() || pOut->id<=0 || pOut->id>SH_ID_MAX
+   || pOut->status>JOB_SUCCEEDED
    || !(pOut->fraction>=0.0 && pOut->fraction<=1.0)
    || !shTerminated(pOut->zType, sizeof(pOut->zType))
    || !shTerminated(pOut->zUser, sizeof(pOut->zUser))
