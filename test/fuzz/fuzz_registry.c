@@ -176,7 +176,9 @@ static void undoWrites(void){
       int n;
       if( iStop>iEnd ) iStop = iEnd;
       n = (int)(iStop-iOff);
-      if( iSlot>=0 && aSavedMine[iSlot] && ownSlot((int)iSlot) ){
+      /* (past the slots: the cancel log, zeroed) */
+      if( iSlot>=0 && iSlot<SH_NSESSION+SH_NJOB
+       && aSavedMine[iSlot] && ownSlot((int)iSlot) ){
         pwrite(fdReg, aSaved+iOff, n, iOff);
       }else if( iSlot>=0 || iOff>=(i64)sizeof(ShHeader) ){
         pwrite(fdReg, aZero, n, iOff);
