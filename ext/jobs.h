@@ -71,6 +71,8 @@ struct CancelJob {
   SharedReg *pSh;
   int iShSlot;
   u64 shOwner;
+  SharedReg *pShFull;        /* it found that registry full: counted there
+                             ** (cancel_registry()) until it is purged */
 };
 
 /* Create a job (status pending, or running for an application's job).

@@ -4,9 +4,13 @@
 **   $ ls
 **   app.db  app.db-cancel
 **
-** The file: a header page, SH_NSESSION session slots, SH_NJOB job slots,
-** each SH_SLOT_SIZE bytes; 5.25 MB, sparse (only used slots take disk).
-** Its geometry is compiled in; the header only confirms it.
+** The file: a header page, nSession session slots, nJob job slots, each
+** SH_SLOT_SIZE bytes, then the cancel log; 5.25 MB by default, sparse
+** (only used slots take disk). The process that creates (initializes) the
+** file chooses nSession and nJob (CANCEL_REGISTRY_SESSIONS and
+** CANCEL_REGISTRY_JOBS, doc/registry.md) and writes them into the header;
+** every process that opens the file then takes the geometry from there,
+** checked against the file's size, whatever its own environment says.
 **
 ** A slot's owner word is (generation << 32) | OS pid, with OS pid 0 when
 ** the slot is free. A process claims a free slot by compare-and-swap,
@@ -59,14 +63,21 @@ SQLITE_EXTENSION_INIT3
 #define SH_VERSION     2        /* 2: id counters (doc/ids.md), cancelBy,
                                 ** termBy, SH_TXT 1280, the cancel log,
                                 ** hooksLost, noMutex */
-#define SH_NSESSION    1024
-#define SH_NJOB        256
 #define SH_SLOT_SIZE   4096
 #define SH_HDR_SIZE    4096
 #define SH_NLOG        512      /* cancel log entries, a ring */
 #define SH_LOG_SIZE    1024
-#define SH_LOG_OFFSET  (SH_HDR_SIZE + (i64)(SH_NSESSION+SH_NJOB)*SH_SLOT_SIZE)
-#define SH_FILE_SIZE   (SH_LOG_OFFSET + (i64)SH_NLOG*SH_LOG_SIZE)
+/* Slot counts: the default, and the bounds of the settings (and of what
+** a file's header may say) */
+#define SH_NSESSION_DEFAULT  1024
+#define SH_NJOB_DEFAULT      256
+#define SH_NSESSION_MIN      64
+#define SH_NSESSION_MAX      65536
+#define SH_NJOB_MIN          16
+#define SH_NJOB_MAX          16384
+#define SH_FILE_SIZE_FOR(nSes, nJob) \
+  (SH_HDR_SIZE + (i64)((nSes)+(nJob))*SH_SLOT_SIZE + (i64)SH_NLOG*SH_LOG_SIZE)
+#define SH_FILE_SIZE_DEFAULT SH_FILE_SIZE_FOR(SH_NSESSION_DEFAULT, SH_NJOB_DEFAULT)
 #define SH_NQUERY      4        /* running query ids published per session */
 #define SH_TXT         1280     /* bytes of statement text published */
 
@@ -194,9 +205,18 @@ struct SharedReg {
   unsigned char *aMap;
   int fd;
   u64 dev, ino;
-  /* Slots this process owns (sessions, then jobs): the agent looks only
-  ** at these, so it does not walk the whole file at every wake. */
-  atomic_uchar aMine[SH_NSESSION+SH_NJOB];
+  /* The file's geometry, from its header (checked at open, fixed then):
+  ** every slot and offset is computed from these, never from the header
+  ** again (any process may write anything there). */
+  int nSession, nJob;          /* slot counts */
+  i64 iJobOff, iLogOff;        /* where the job slots and the log start */
+  i64 szFile;                  /* its size; shIntact() checks it */
+  /* Slots this process owns (sessions, then jobs: nSession+nJob): the
+  ** agent looks only at these, so it does not walk the whole file at
+  ** every wake. */
+  atomic_uchar *aMine;
+  atomic_int nJobFull;         /* jobs listed here that found no slot */
+  char zNote[300];             /* a setting ignored when creating it */
 };
 
 static pthread_mutex_t shMu = PTHREAD_MUTEX_INITIALIZER;
@@ -222,16 +242,37 @@ int sharedDefault(void){
 
 int sharedUsable(SharedReg *p){ return p && p->bOk; }
 
+/* What cancel_registry() adds after the state of a usable registry:
+** jobs it had no room for, a setting ignored when it was created. */
+static char *shStatusTail(SharedReg *p){
+  int nFull = atomic_load(&p->nJobFull);
+  char *zJobs = nFull<=0 ? sqlite3_mprintf("")
+    : sqlite3_mprintf("; %d job%s not shared: registry full (%d job slots)",
+                      nFull, nFull==1 ? "" : "s", p->nJob);
+  char *z = zJobs ? sqlite3_mprintf("%s%s%s", zJobs, p->zNote[0] ? "; " : "",
+                                    p->zNote) : 0;
+  sqlite3_free(zJobs);
+  return z;
+}
+
 char *sharedStatus(SharedReg *p){
   if( p==0 ) return sqlite3_mprintf("off");
-  if( p->bOk ) return sqlite3_mprintf("shared: %s", p->zPath);
+  if( p->bOk ){
+    char *zTail = shStatusTail(p);
+    char *z = zTail ? sqlite3_mprintf("shared: %s%s", p->zPath, zTail) : 0;
+    sqlite3_free(zTail);
+    return z;
+  }
   return sqlite3_mprintf("not shared: %s: %s", p->zPath, p->zWhy);
 }
 
 char *sharedStatusNoSlot(SharedReg *p){
-  return sqlite3_mprintf("not shared: %s: registry full (%d session slots): "
-                         "this session is visible only in its own process",
-                         p->zPath, SH_NSESSION);
+  char *zTail = shStatusTail(p);
+  char *z = zTail ? sqlite3_mprintf("not shared: %s: registry full (%d session "
+                         "slots): this session is visible only in its own "
+                         "process%s", p->zPath, p->nSession, zTail) : 0;
+  sqlite3_free(zTail);
+  return z;
 }
 
 /* ---------------------------------------------------------------- ids */
@@ -282,25 +323,26 @@ static const char *const azShStatus[] = {   /* by SH_* status */
 
 static ShHeader *shHdr(SharedReg *p){ return (ShHeader*)p->aMap; }
 /* The header of a new, empty registry of this version. */
-static void shHeaderInit(ShHeader *h){
+static void shHeaderInit(ShHeader *h, int nSession, int nJob){
   memset(h, 0, sizeof(*h));
   memcpy(h->zMagic, SH_MAGIC, 16);
   h->version = SH_VERSION;
-  h->nSession = SH_NSESSION;
-  h->nJob = SH_NJOB;
+  h->nSession = (uint32_t)nSession;
+  h->nJob = (uint32_t)nJob;
   h->slotSize = SH_SLOT_SIZE;
   atomic_store(&h->aIdLast[0], shIdBase());
   atomic_store(&h->aIdLast[1], shIdBase());
 }
+/* Slots and log entries: at offsets of the file's own geometry. */
 static ShSession *shSession(SharedReg *p, int i){
   return (ShSession*)(p->aMap + SH_HDR_SIZE + (i64)i*SH_SLOT_SIZE);
 }
 static ShJob *shJob(SharedReg *p, int i){
-  return (ShJob*)(p->aMap + SH_HDR_SIZE + (i64)(SH_NSESSION+i)*SH_SLOT_SIZE);
+  return (ShJob*)(p->aMap + p->iJobOff + (i64)i*SH_SLOT_SIZE);
 }
 
 static ShLog *shLog(SharedReg *p, i64 id){
-  return (ShLog*)(p->aMap + SH_LOG_OFFSET + (id % SH_NLOG)*SH_LOG_SIZE);
+  return (ShLog*)(p->aMap + p->iLogOff + (id % SH_NLOG)*SH_LOG_SIZE);
 }
 
 static long shMyPid(void){
@@ -542,7 +584,7 @@ static int shTombExpire(SharedReg *p, int i, u64 o){
 
 /* Claim a free slot among n at stride: returns its index, -1 if full. */
 static int shClaimSlot(SharedReg *p, int bJob, u64 *pOwner){
-  int i, n = bJob ? SH_NJOB : SH_NSESSION;
+  int i, n = bJob ? p->nJob : p->nSession;
   for(i=0; i<n; i++){
     _Atomic u64 *pW = bJob ? &shJob(p, i)->owner : &shSession(p, i)->owner;
     u64 o = atomic_load(pW);
@@ -568,7 +610,7 @@ claim:
     want = ((u64)gen<<32) | (u64)shMyPid();
     if( atomic_compare_exchange_strong(pW, &o, want) ){
       *pOwner = want;
-      atomic_store(&p->aMine[bJob ? SH_NSESSION+i : i], 1);
+      atomic_store(&p->aMine[bJob ? p->nSession+i : i], 1);
       return i;
     }
   }
@@ -585,12 +627,48 @@ static void shReleaseSlot(SharedReg *p, int iMine, _Atomic u64 *pW, u64 mine){
 
 static void *shAgentMain(void *pArg);
 
+/* Take geometry nSession, nJob into p (offsets and size follow). */
+static void shSetGeometry(SharedReg *p, int nSession, int nJob){
+  p->nSession = nSession;
+  p->nJob = nJob;
+  p->iJobOff = SH_HDR_SIZE + (i64)nSession*SH_SLOT_SIZE;
+  p->iLogOff = p->iJobOff + (i64)nJob*SH_SLOT_SIZE;
+  p->szFile = SH_FILE_SIZE_FOR(nSession, nJob);
+}
+
+/* A slot count from environment variable zVar, for a registry this
+** process creates: nDefault when unset or empty; nDefault too, with a
+** log line and a note in p->zNote (cancel_registry() shows it), when it
+** is not a whole number from nMin to nMax. */
+static int shSettingCount(SharedReg *p, const char *zVar, int nDefault,
+                          int nMin, int nMax, const char *zWhat){
+  const char *z = getenv(zVar);
+  char *zEnd = 0;
+  long v;
+  size_t n;
+  if( z==0 || z[0]==0 ) return nDefault;
+  errno = 0;
+  v = strtol(z, &zEnd, 10);
+  if( z[0]>='0' && z[0]<='9' && errno==0 && *zEnd==0 && v>=nMin && v<=nMax ){
+    return (int)v;
+  }
+  n = strlen(p->zNote);
+  snprintf(p->zNote+n, sizeof(p->zNote)-n, "%s%s=%.40s%s ignored (not a "
+           "number from %d to %d): %d %s slots", n ? "; " : "", zVar, z,
+           strlen(z)>40 ? "..." : "", nMin, nMax, nDefault, zWhat);
+  sqlite3_log(SQLITE_WARNING, "cancel: registry %s: %s=%.40s%s is not a "
+              "number from %d to %d: created with %d %s slots", p->zPath,
+              zVar, z, strlen(z)>40 ? "..." : "", nMin, nMax, nDefault, zWhat);
+  return nDefault;
+}
+
 /* Validate the header, or (bInit: nobody else has the file open)
 ** initialize an empty or broken file of ours. Returns 0 with p->zWhy
-** set when the file is not usable. */
+** set when the file is not usable; else the file's geometry is in p. */
 static int shCheckFile(SharedReg *p, int bInit){
   struct stat st;
   ShHeader h;
+  int bGeometry;
   if( fstat(p->fd, &st)!=0 ){
     snprintf(p->zWhy, sizeof(p->zWhy), "cannot stat: %s", strerror(errno));
     return 0;
@@ -610,19 +688,39 @@ static int shCheckFile(SharedReg *p, int bInit){
              "remove it if no process uses the database", h.version, SH_VERSION);
     return 0;
   }
-  if( st.st_size==SH_FILE_SIZE && h.nSession==SH_NSESSION && h.nJob==SH_NJOB
-   && h.slotSize==SH_SLOT_SIZE ){
-    return 1;
+  /* the geometry the header says, if within the bounds of the settings */
+  bGeometry = h.slotSize==SH_SLOT_SIZE
+           && h.nSession>=SH_NSESSION_MIN && h.nSession<=SH_NSESSION_MAX
+           && h.nJob>=SH_NJOB_MIN && h.nJob<=SH_NJOB_MAX;
+  if( st.st_size>0 && bGeometry ){
+    shSetGeometry(p, (int)h.nSession, (int)h.nJob);
+    if( st.st_size==p->szFile ) return 1;
   }
   if( !bInit ){
-    snprintf(p->zWhy, sizeof(p->zWhy), "truncated or damaged (%lld bytes, "
-             "expected %lld)", (long long)st.st_size, (long long)SH_FILE_SIZE);
+    if( bGeometry ){
+      snprintf(p->zWhy, sizeof(p->zWhy), "truncated or damaged (%lld bytes, "
+               "expected %lld)", (long long)st.st_size, (long long)p->szFile);
+    }else if( st.st_size==0 ){
+      snprintf(p->zWhy, sizeof(p->zWhy), "truncated or damaged (0 bytes)");
+    }else{
+      snprintf(p->zWhy, sizeof(p->zWhy), "damaged header (%u session slots, "
+               "%u job slots, slot size %u)", h.nSession, h.nJob, h.slotSize);
+    }
     return 0;
   }
   /* Empty (new) or a damaged registry of ours that nobody uses: start
-  ** afresh. */
-  shHeaderInit(&h);
-  if( ftruncate(p->fd, 0)!=0 || ftruncate(p->fd, SH_FILE_SIZE)!=0
+  ** afresh, with the geometry of this process's settings. */
+  {
+    int nSes, nJob;
+    p->zNote[0] = 0;
+    nSes = shSettingCount(p, "CANCEL_REGISTRY_SESSIONS", SH_NSESSION_DEFAULT,
+                          SH_NSESSION_MIN, SH_NSESSION_MAX, "session");
+    nJob = shSettingCount(p, "CANCEL_REGISTRY_JOBS", SH_NJOB_DEFAULT,
+                          SH_NJOB_MIN, SH_NJOB_MAX, "job");
+    shSetGeometry(p, nSes, nJob);
+  }
+  shHeaderInit(&h, p->nSession, p->nJob);
+  if( ftruncate(p->fd, 0)!=0 || ftruncate(p->fd, p->szFile)!=0
    || pwrite(p->fd, &h, sizeof(h), 0)!=(ssize_t)sizeof(h) ){
     snprintf(p->zWhy, sizeof(p->zWhy), "cannot initialize: %s", strerror(errno));
     return 0;
@@ -709,7 +807,13 @@ static void shOpen(SharedReg *p, const char *zDb){
     flock(p->fd, LOCK_SH);
     if( !shCheckFile(p, 0) ) goto fail;
   }
-  p->aMap = mmap(0, SH_FILE_SIZE, PROT_READ|PROT_WRITE, MAP_SHARED, p->fd, 0);
+  p->aMine = sqlite3_malloc64((u64)(p->nSession+p->nJob));
+  if( p->aMine==0 ){
+    snprintf(p->zWhy, sizeof(p->zWhy), "out of memory");
+    goto fail;
+  }
+  memset((void*)p->aMine, 0, (size_t)(p->nSession+p->nJob));
+  p->aMap = mmap(0, (size_t)p->szFile, PROT_READ|PROT_WRITE, MAP_SHARED, p->fd, 0);
   if( p->aMap==MAP_FAILED ){
     p->aMap = 0;
     snprintf(p->zWhy, sizeof(p->zWhy), "cannot map: %s", strerror(errno));
@@ -718,6 +822,8 @@ static void shOpen(SharedReg *p, const char *zDb){
   p->bOk = 1;
   return;
 fail:
+  sqlite3_free((void*)p->aMine);
+  p->aMine = 0;
   close(p->fd);
   p->fd = -1;
 }
@@ -726,7 +832,7 @@ fail:
 ** checked before every read of other processes' slots.) */
 static int shIntact(SharedReg *p){
   struct stat st;
-  return p->bOk && fstat(p->fd, &st)==0 && st.st_size>=SH_FILE_SIZE;
+  return p->bOk && fstat(p->fd, &st)==0 && st.st_size>=p->szFile;
 }
 
 char *sharedWatchPath(const char *zDb, char **pzErr){
@@ -773,7 +879,7 @@ char *sharedWatchPath(const char *zDb, char **pzErr){
 /* Is id v held by a live slot of kind iKind in p? (Read racily: the
 ** answer only makes the caller skip a value.) */
 static int shIdInFile(SharedReg *p, int iKind, i64 v){
-  int i, n = iKind ? SH_NJOB : SH_NSESSION;
+  int i, n = iKind ? p->nJob : p->nSession;
   for(i=0; i<n; i++){
     _Atomic u64 *pOwner = iKind ? &shJob(p, i)->owner : &shSession(p, i)->owner;
     const i64 *pId = iKind ? &shJob(p, i)->id : &shSession(p, i)->pid;
@@ -889,7 +995,8 @@ SharedReg *sharedAttach(const char *zDb){
       if( q->bOk && q->dev==p->dev && q->ino==p->ino ) break;
     }
     if( q ){
-      munmap(p->aMap, SH_FILE_SIZE);
+      munmap(p->aMap, (size_t)p->szFile);
+      sqlite3_free((void*)p->aMine);
       close(p->fd);
       p->bOk = 0;
       p->aMap = 0;
@@ -904,7 +1011,7 @@ SharedReg *sharedAttach(const char *zDb){
       pthread_attr_init(&attr);
       pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
       if( pthread_create(&t, &attr, shAgentMain, p)!=0 ){
-        munmap(p->aMap, SH_FILE_SIZE);
+        munmap(p->aMap, (size_t)p->szFile);
         close(p->fd);
         p->bOk = 0;
         p->aMap = 0;
@@ -930,24 +1037,24 @@ SharedReg *sharedAttach(const char *zDb){
 /* Free the slots of dead processes, so they disappear for everyone even
 ** when nobody reads the tables. */
 static void shReapDead(SharedReg *p){
-  int i;
-  for(i=0; i<SH_NSESSION+SH_NJOB; i++){
+  int i, nSes = p->nSession;
+  for(i=0; i<nSes+p->nJob; i++){
     _Atomic u64 *pW;
     u64 o, procStart;
-    if( i<SH_NSESSION ){
+    if( i<nSes ){
       pW = &shSession(p, i)->owner;
       procStart = atomic_load_explicit(&shSession(p, i)->procStart, memory_order_relaxed);
     }else{
-      pW = &shJob(p, i-SH_NSESSION)->owner;
-      procStart = atomic_load_explicit(&shJob(p, i-SH_NSESSION)->procStart, memory_order_relaxed);
+      pW = &shJob(p, i-nSes)->owner;
+      procStart = atomic_load_explicit(&shJob(p, i-nSes)->procStart, memory_order_relaxed);
     }
     o = atomic_load(pW);
     if( SH_OSPID(o)==0 || SH_OSPID(o)==shMyPid() ) continue;
-    if( i>=SH_NSESSION && shIsTomb(o) ){
-      shTombExpire(p, i-SH_NSESSION, o);
+    if( i>=nSes && shIsTomb(o) ){
+      shTombExpire(p, i-nSes, o);
     }else if( !shOwnerAlive(o, procStart) ){
-      if( i>=SH_NSESSION ){
-        shTombstone(p, i-SH_NSESSION, o);   /* listed as failed */
+      if( i>=nSes ){
+        shTombstone(p, i-nSes, o);   /* listed as failed */
       }else{
         atomic_compare_exchange_strong(pW, &o, (u64)SH_GEN(o)<<32);
       }
@@ -1022,7 +1129,7 @@ static u64 shTakeCancel(ShSession *pS, u64 o){
 static void shServe(SharedReg *p){
   int i;
   long me = shMyPid();
-  for(i=0; i<SH_NSESSION; i++){
+  for(i=0; i<p->nSession; i++){
     ShSession *pS;
     u64 o, c;
     uint32_t t;
@@ -1040,11 +1147,11 @@ static void shServe(SharedReg *p){
       registryServeRemote(p, i, o, c, t!=0, c ? &cBy : 0, t ? &tBy : 0);
     }
   }
-  for(i=0; i<SH_NJOB; i++){
+  for(i=0; i<p->nJob; i++){
     ShJob *pJ;
     u64 o;
     uint32_t r;
-    if( !atomic_load_explicit(&p->aMine[SH_NSESSION+i], memory_order_relaxed) ) continue;
+    if( !atomic_load_explicit(&p->aMine[p->nSession+i], memory_order_relaxed) ) continue;
     pJ = shJob(p, i);
     o = atomic_load_explicit(&pJ->owner, memory_order_acquire);
     if( SH_OSPID(o)!=me ) continue;
@@ -1115,7 +1222,7 @@ void sharedClaim(SharedReg *p, CancelSession *s){
   if( i<0 ){
     sqlite3_log(SQLITE_WARNING, "cancel: registry %s is full (%d session "
                 "slots): session %lld is visible only in its own process",
-                p->zPath, SH_NSESSION, (long long)s->pid);
+                p->zPath, p->nSession, (long long)s->pid);
     return;
   }
   pS = shSession(p, i);
@@ -1243,7 +1350,8 @@ static int shReadSession(SharedReg *p, int i, ShSession *pOut, u64 *pO){
   if( SH_OSPID(o)==0 || SH_OSPID(o)==shMyPid() ) return 0;
   if( !shRead(pOut, pS, sizeof(*pOut), &pS->owner, &pS->seq, pO) ) return 0;
   if( pOut->tag==registryTag() ) return 0;
-  if( pOut->status>=SH_GONE || pOut->pid<=0 || pOut->nQuery>SH_NQUERY
+  if( pOut->status>=SH_GONE || pOut->pid<=0 || pOut->pid>SH_ID_MAX
+   || pOut->nQuery>SH_NQUERY
    || pOut->iActive>2 || pOut->iLast>2 || pOut->xactKind>2
    || pOut->hooksLost>(HOOKS_TRACE_LOST|HOOKS_PROGRESS_LOST) || pOut->noMutex>1
    || !shTerminated(pOut->zUser, sizeof(pOut->zUser))
@@ -1272,7 +1380,7 @@ int sharedSnapshot(SharedReg *p, const char *zUser, int isAdmin,
   if( !sharedUsable(p) || !shIntact(p) ) return SQLITE_OK;
   pX = sqlite3_malloc(sizeof(*pX));
   if( pX==0 ) return SQLITE_NOMEM;
-  for(i=0; i<SH_NSESSION && rc==SQLITE_OK; i++){
+  for(i=0; i<p->nSession && rc==SQLITE_OK; i++){
     u64 o;
     SessionRow *r, *aNew;
     if( !shReadSession(p, i, pX, &o) ) continue;
@@ -1333,7 +1441,7 @@ static int shFind(SharedReg *p, u64 tag, u64 iSerial, i64 pid, u64 iQuery,
                   ShSession *pX, u64 *pO){
   int i, j;
   if( !sharedUsable(p) || !shIntact(p) ) return -1;
-  for(i=0; i<SH_NSESSION; i++){
+  for(i=0; i<p->nSession; i++){
     if( !shReadSession(p, i, pX, pO) ) continue;
     if( pid ){
       if( pX->pid==pid ) return i;
@@ -1422,7 +1530,7 @@ int sharedTerminate(SharedReg *p, const char *zUser, int isAdmin,
 
 int sharedWithdraw(SharedReg *p, int iSlot, int bTermCell, u64 cell){
   ShSession *pS;
-  if( !sharedUsable(p) || !shIntact(p) || iSlot<0 || iSlot>=SH_NSESSION ) return 0;
+  if( !sharedUsable(p) || !shIntact(p) || iSlot<0 || iSlot>=p->nSession ) return 0;
   pS = shSession(p, iSlot);
   if( bTermCell ){
     uint32_t v = (uint32_t)cell;
@@ -1452,7 +1560,17 @@ void sharedClaimJob(SharedReg *p, CancelJob *pJob){
   int i;
   if( !sharedUsable(p) ) return;
   i = shClaimSlot(p, 1, &o);
-  if( i<0 ) return;             /* full: visible only in this process */
+  if( i<0 ){
+    /* full: listed only in this process, and said so (cancel_registry(),
+    ** the log) until it is purged (sharedReleaseJob) */
+    int nFull = atomic_fetch_add(&p->nJobFull, 1)+1;
+    pJob->pShFull = p;
+    sqlite3_log(SQLITE_WARNING, "cancel: registry %s is full (%d job slots): "
+                "job %lld is visible only in its own process (%d job%s not "
+                "shared)", p->zPath, p->nJob, (long long)pJob->id, nFull,
+                nFull==1 ? "" : "s");
+    return;
+  }
   atomic_store(&shJob(p, i)->ctlReq, 0);
   atomic_store(&shJob(p, i)->ctlLock, 0);
   pJob->pSh = p;
@@ -1490,8 +1608,12 @@ void sharedPublishJob(CancelJob *pJob){
 }
 
 void sharedReleaseJob(CancelJob *pJob){
-  if( pJob->pSh==0 ) return;
-  shReleaseSlot(pJob->pSh, SH_NSESSION+pJob->iShSlot,
+  if( pJob->pSh==0 ){
+    if( pJob->pShFull ) atomic_fetch_sub(&pJob->pShFull->nJobFull, 1);
+    pJob->pShFull = 0;
+    return;
+  }
+  shReleaseSlot(pJob->pSh, pJob->pSh->nSession+pJob->iShSlot,
                 &shJob(pJob->pSh, pJob->iShSlot)->owner, pJob->shOwner);
   pJob->pSh = 0;
 }
@@ -1508,7 +1630,8 @@ again:
   if( (uint32_t)o==SH_TOMBING ) return 0;
   }
   if( !shRead(pOut, pJ, sizeof(*pOut), &pJ->owner, &pJ->seq, pO) ) return 0;
-  if( pOut->coordTag==registryTag() || pOut->id<=0 || pOut->status>JOB_SUCCEEDED
+  if( pOut->coordTag==registryTag() || pOut->id<=0 || pOut->id>SH_ID_MAX
+   || pOut->status>JOB_SUCCEEDED
    || !(pOut->fraction>=0.0 && pOut->fraction<=1.0)
    || !shTerminated(pOut->zType, sizeof(pOut->zType))
    || !shTerminated(pOut->zUser, sizeof(pOut->zUser))
@@ -1537,7 +1660,7 @@ int sharedJobsSnapshot(SharedReg *p, const char *zUser, int isAdmin,
   if( !sharedUsable(p) || !shIntact(p) ) return SQLITE_OK;
   pX = sqlite3_malloc(sizeof(*pX));
   if( pX==0 ) return SQLITE_NOMEM;
-  for(i=0; i<SH_NJOB && rc==SQLITE_OK; i++){
+  for(i=0; i<p->nJob && rc==SQLITE_OK; i++){
     u64 o;
     JobRow *r, *aNew;
     if( !shReadJob(p, i, pX, &o) ) continue;
@@ -1574,7 +1697,7 @@ int sharedJobsSnapshot(SharedReg *p, const char *zUser, int isAdmin,
 static int shFindJob(SharedReg *p, i64 id, ShJob *pX, u64 *pO){
   int i;
   if( !sharedUsable(p) || !shIntact(p) ) return -1;
-  for(i=0; i<SH_NJOB; i++){
+  for(i=0; i<p->nJob; i++){
     if( shReadJob(p, i, pX, pO) && pX->id==id ) return i;
   }
   return -1;

@@ -64,6 +64,9 @@ static void fuzzAtExit(void){
 
 /* The first connections (which set sqlite3_api). */
 static void openAll(void){
+  /* the file this target creates has the default geometry (below) */
+  unsetenv("CANCEL_REGISTRY_SESSIONS");
+  unsetenv("CANCEL_REGISTRY_JOBS");
   sqlite3_auto_extension((void(*)(void))sqlite3_cancel_init);
   dbAdmin = openSession("fuzz-admin", 0);
   dbBob = openSession("bob", "bob");
@@ -72,6 +75,11 @@ static void openAll(void){
 }
 
 #include "shared.c"
+/* The geometry of the file this target creates: the default one (checked
+** in LLVMFuzzerInitialize). */
+#define SH_NSESSION   SH_NSESSION_DEFAULT
+#define SH_NJOB       SH_NJOB_DEFAULT
+#define SH_FILE_SIZE  SH_FILE_SIZE_DEFAULT
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -126,7 +134,7 @@ static void regWrite(i64 iOff, const void *a, int n){
 
 static void validHeader(void){
   ShHeader h;
-  shHeaderInit(&h);
+  shHeaderInit(&h, SH_NSESSION, SH_NJOB);
   /* the wake word is left as it is: the agent waits on it */
   if( pwrite(fdReg, &h, offsetof(ShHeader, wake), 0)<0 ) abort();
 }
@@ -168,7 +176,9 @@ static void undoWrites(void){
       int n;
       if( iStop>iEnd ) iStop = iEnd;
       n = (int)(iStop-iOff);
-      if( iSlot>=0 && aSavedMine[iSlot] && ownSlot((int)iSlot) ){
+      /* (past the slots: the cancel log, zeroed) */
+      if( iSlot>=0 && iSlot<SH_NSESSION+SH_NJOB
+       && aSavedMine[iSlot] && ownSlot((int)iSlot) ){
         pwrite(fdReg, aSaved+iOff, n, iOff);
       }else if( iSlot>=0 || iOff>=(i64)sizeof(ShHeader) ){
         pwrite(fdReg, aZero, n, iOff);
@@ -192,6 +202,10 @@ int LLVMFuzzerInitialize(int *pArgc, char ***pArgv){
   p = registryFind(dbAdmin) ? registryFind(dbAdmin)->pShReg : 0;
   if( p==0 || !p->bOk ){
     fprintf(stderr, "fuzz_registry: %s is not attached\n", zReg);
+    exit(1);
+  }
+  if( p->nSession!=SH_NSESSION || p->nJob!=SH_NJOB || p->szFile!=SH_FILE_SIZE ){
+    fprintf(stderr, "fuzz_registry: %s has not the default geometry\n", zReg);
     exit(1);
   }
   pReg = p;
