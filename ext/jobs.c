@@ -498,6 +498,14 @@ static int jobControl(SharedReg *pSh, i64 id, int eOp, char **pzErr){
   return rc;
 }
 
+int jobControlCheck(SharedReg *pSh, i64 id, int eOp, char **pzErr){
+  int e = jobStatusAnywhere(pSh, id), rc;
+  if( e<0 ) return JOBCTL_NOTFOUND;
+  rc = jobControlVerdict(eOp, e);
+  if( rc==JOBCTL_BADSTATE ) *pzErr = jobBadState(id, e, eOp);
+  return rc;
+}
+
 int jobCancel(SharedReg *pSh, i64 id, char **pzErr){
   return jobControl(pSh, id, SHJOB_CANCEL, pzErr);
 }

@@ -119,6 +119,10 @@ int jobResume(SharedReg *pSh, i64 id, char **pzErr);
 /* What jobs.c's rules say of request eOp (SHJOB_*) on a job in status
 ** eStatus: JOBCTL_DONE, JOBCTL_NOOP or JOBCTL_BADSTATE. */
 int jobControlVerdict(int eOp, int eStatus);
+/* Check request eOp on job id (here or in another process) without
+** making it: JOBCTL_DONE, JOBCTL_NOOP, JOBCTL_NOTFOUND or JOBCTL_BADSTATE
+** (*pzErr: the error the request itself would give). */
+int jobControlCheck(SharedReg *pSh, i64 id, int eOp, char **pzErr);
 const char *jobStatusName(int eStatus);
 int jobGetStatus(CancelJob *p);
 /* The status of job id, here or in another process; -1 not found. */
