@@ -451,27 +451,75 @@ static void jfBegin(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   jobRelease(p);
 }
 
+static void jfNotOwn(sqlite3_context *ctx, const char *zFunc, i64 id){
+  jfErr(ctx, sqlite3_mprintf("%s: job %lld is not this session's own job",
+                             zFunc, (long long)id));
+}
+
 /* The job, if the caller may report on it: an application job run by
-** the caller's session (or any, for an admin). */
-static CancelJob *jfOwnJob(sqlite3_context *ctx, sqlite3_value *v, const char *zFunc){
+** the caller's session (or any, for an admin). NULL with *pId set and no
+** error when it is a job of another process an admin may report on:
+** the caller then reports through jfRemote. */
+static CancelJob *jfOwnJob(sqlite3_context *ctx, sqlite3_value *v, const char *zFunc,
+                           i64 *pId){
   CancelJob *p;
   i64 id;
+  *pId = 0;
   if( !jfJobId(ctx, v, zFunc, &id) ) return 0;
   p = jobFind(id);
-  if( p==0 ){ jfNotFound(ctx, id); return 0; }
+  if( p==0 ){
+    if( !jobExists(registryScope(jfSession(ctx)), id) ){
+      jfNotFound(ctx, id);
+    }else if( !jfIsAdmin(ctx) ){
+      jfNotOwn(ctx, zFunc, id);      /* (another process: never its own) */
+    }else{
+      *pId = id;
+    }
+    return 0;
+  }
   if( p->bBuiltin || (p->iCoordinator!=jfSession(ctx)->iSerial && !jfIsAdmin(ctx)) ){
-    jfErr(ctx, sqlite3_mprintf("%s: job %lld is not this session's own job",
-                               zFunc, (long long)id));
+    jfNotOwn(ctx, zFunc, id);
     jobRelease(p);
     return 0;
   }
   return p;
 }
 
+/* job_progress or job_end (eOp SHJOB_PROGRESS, SHJOB_END) of an admin on
+** job id of another process: its process applies it as the call would
+** there; the same results and errors. */
+static void jfRemote(sqlite3_context *ctx, const char *zFunc, i64 id, int eOp,
+                     double f, const char *zText){
+  int eStatus = -1;
+  int rc = jobReportRemote(registryScope(jfSession(ctx)), id, eOp, f, zText,
+                           hooksWaitStop, jfSession(ctx), &eStatus);
+  switch( rc ){
+    case JOBCTL_DONE:
+      if( eOp==SHJOB_PROGRESS ){
+        sqlite3_result_double(ctx, f);
+      }else{
+        sqlite3_result_text(ctx, jobStatusName(eStatus), -1, SQLITE_STATIC);
+      }
+      break;
+    case JOBCTL_NOTOWN:   jfNotOwn(ctx, zFunc, id); break;
+    case JOBCTL_ENDED:
+      jfErr(ctx, sqlite3_mprintf("%s: job %lld has ended", zFunc, (long long)id));
+      break;
+    case JOBCTL_CANCELED: sqlite3_result_error(ctx, "job canceled", -1); break;
+    case JOBCTL_STOPPED:  jfInterrupted(ctx); break;
+    case JOBCTL_TIMEOUT:
+      jfErr(ctx, sqlite3_mprintf("job %lld: its process did not answer within 10 s "
+                                 "(stopped?)", (long long)id));
+      break;
+    default:              jfNotFound(ctx, id); break;
+  }
+}
+
 /* job_progress(job_id, fraction [, running_status]): fails with "job
 ** canceled" once a cancel was asked for; blocks while paused. */
 static void jfProgress(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   CancelJob *p;
+  i64 id;
   int rc;
   double f;
   const char *zStatus = 0;
@@ -487,7 +535,10 @@ static void jfProgress(sqlite3_context *ctx, int argc, sqlite3_value **argv){
     return;
   }
   if( argc>2 && (zStatus = funcTextArg(ctx, argv[2], "job_progress", "running_status"))==0 ) return;
-  if( (p = jfOwnJob(ctx, argv[0], "job_progress"))==0 ) return;
+  if( (p = jfOwnJob(ctx, argv[0], "job_progress", &id))==0 ){
+    if( id ) jfRemote(ctx, "job_progress", id, SHJOB_PROGRESS, f, zStatus);
+    return;
+  }
   if( jobIsFinished(jobGetStatus(p)) ){
     jfErr(ctx, sqlite3_mprintf("job_progress: job %lld has ended", (long long)p->id));
   }else if( (rc = jobCheckpointStop(p, hooksWaitStop, jfSession(ctx)))==JOB_CANCEL
@@ -510,11 +561,15 @@ static void jfProgress(sqlite3_context *ctx, int argc, sqlite3_value **argv){
 ** whose cancel was asked for ends canceled. Returns the final status. */
 static void jfEnd(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   CancelJob *p;
+  i64 id;
   const char *zError = 0;
   if( !funcCalledDirectly(ctx, "job_end") ) return;
   if( argc>1 && sqlite3_value_type(argv[1])!=SQLITE_NULL
    && (zError = funcTextArg(ctx, argv[1], "job_end", "error"))==0 ) return;
-  if( (p = jfOwnJob(ctx, argv[0], "job_end"))==0 ) return;
+  if( (p = jfOwnJob(ctx, argv[0], "job_end", &id))==0 ){
+    if( id ) jfRemote(ctx, "job_end", id, SHJOB_END, 0.0, zError);
+    return;
+  }
   if( jobIsFinished(jobGetStatus(p)) ){
     jfErr(ctx, sqlite3_mprintf("job_end: job %lld has ended", (long long)p->id));
   }else{

@@ -307,9 +307,8 @@ int jobWantsPause(CancelJob *p){
   return b;
 }
 
-void jobProgress(CancelJob *p, double fraction, const char *zRunning){
-  char *z = zRunning ? sqlite3_mprintf("%s", zRunning) : 0;
-  pthread_mutex_lock(&jobMu);
+/* With jobMu held; z (allocated, or NULL: unchanged) is taken over. */
+static void jobProgressLocked(CancelJob *p, double fraction, char *z){
   if( fraction>1.0 ) fraction = 1.0;
   if( fraction>p->fraction ) p->fraction = fraction;   /* never goes back */
   if( z ){
@@ -319,6 +318,12 @@ void jobProgress(CancelJob *p, double fraction, const char *zRunning){
   p->modifiedMs = registryNowMs();
   p->lockWaitSinceMs = 0;
   sharedPublishJob(p);
+}
+
+void jobProgress(CancelJob *p, double fraction, const char *zRunning){
+  char *z = zRunning ? sqlite3_mprintf("%s", zRunning) : 0;
+  pthread_mutex_lock(&jobMu);
+  jobProgressLocked(p, fraction, z);
   pthread_mutex_unlock(&jobMu);
 }
 
@@ -368,8 +373,7 @@ void jobNap(CancelJob *p, int ms){
   pthread_mutex_unlock(&jobMu);
 }
 
-void jobFinish(CancelJob *p, const char *zError){
-  pthread_mutex_lock(&jobMu);
+static void jobFinishLocked(CancelJob *p, const char *zError){
   if( !jobIsFinished(p->eStatus) ){
     int bCanceled = p->bCancelRequested;   /* (paused while reverting, too) */
     sqlite3_free(p->zError);
@@ -387,6 +391,11 @@ void jobFinish(CancelJob *p, const char *zError){
       jobSetLocked(p, JOB_SUCCEEDED);
     }
   }
+}
+
+void jobFinish(CancelJob *p, const char *zError){
+  pthread_mutex_lock(&jobMu);
+  jobFinishLocked(p, zError);
   pthread_mutex_unlock(&jobMu);
 }
 
@@ -498,6 +507,14 @@ static int jobControl(SharedReg *pSh, i64 id, int eOp, char **pzErr){
   return rc;
 }
 
+int jobControlCheck(SharedReg *pSh, i64 id, int eOp, char **pzErr){
+  int e = jobStatusAnywhere(pSh, id), rc;
+  if( e<0 ) return JOBCTL_NOTFOUND;
+  rc = jobControlVerdict(eOp, e);
+  if( rc==JOBCTL_BADSTATE ) *pzErr = jobBadState(id, e, eOp);
+  return rc;
+}
+
 int jobCancel(SharedReg *pSh, i64 id, char **pzErr){
   return jobControl(pSh, id, SHJOB_CANCEL, pzErr);
 }
@@ -527,6 +544,77 @@ int jobsServeRemote(SharedReg *pSh, int iSlot, u64 owner, int eOp, int *peStatus
   }
   pthread_mutex_unlock(&jobMu);
   return rc;
+}
+
+/*
+** A report from an admin of another process on job p (jobMu held): what
+** job_progress and job_end do in this process, except that the agent
+** thread serving it never blocks: where job_progress would wait for a
+** paused job, the answer is JOBCTL_PAUSED and the requester waits (and
+** asks again once the job is no longer paused).
+*/
+static int jobReportLocked(CancelJob *p, int eOp, double f, const char *zText){
+  if( p->bBuiltin ) return JOBCTL_NOTOWN;
+  if( jobIsFinished(p->eStatus) ) return JOBCTL_ENDED;
+  if( eOp==SHJOB_END ){
+    jobFinishLocked(p, zText);
+    return JOBCTL_DONE;
+  }
+  switch( p->eStatus ){
+    case JOB_CANCEL_REQUESTED:
+      jobSetLocked(p, JOB_REVERTING);
+      return JOBCTL_CANCELED;
+    case JOB_REVERTING:
+      return JOBCTL_CANCELED;
+    case JOB_PAUSE_REQUESTED:
+      jobSetLocked(p, JOB_PAUSED);     /* as its checkpoint would */
+      return JOBCTL_PAUSED;
+    case JOB_PAUSED:
+      return JOBCTL_PAUSED;
+  }
+  if( zText ){
+    char *z = sqlite3_mprintf("%s", zText);
+    if( z==0 ) return JOBCTL_NOTFOUND;   /* out of memory: not applied */
+    jobProgressLocked(p, f, z);
+  }else{
+    jobProgressLocked(p, f, 0);
+  }
+  return JOBCTL_DONE;
+}
+
+int jobsServeReport(SharedReg *pSh, int iSlot, u64 owner, int eOp, double f,
+                    const char *zText, int *peStatus){
+  CancelJob *p;
+  int rc = JOBCTL_NOTFOUND;
+  if( eOp!=SHJOB_PROGRESS && eOp!=SHJOB_END ) return rc;
+  pthread_mutex_lock(&jobMu);
+  for(p=jobFirst; p; p=p->pNext){
+    if( p->pSh==pSh && p->iShSlot==iSlot && p->shOwner==owner ){
+      rc = jobReportLocked(p, eOp, f, zText);
+      *peStatus = p->eStatus;
+      break;
+    }
+  }
+  pthread_mutex_unlock(&jobMu);
+  return rc;
+}
+
+int jobReportRemote(SharedReg *pSh, i64 id, int eOp, double f,
+                    const char *zText, int (*xStop)(void*), void *pArg,
+                    int *peStatus){
+  for(;;){
+    int rc = sharedUsable(pSh) ? sharedJobReport(pSh, id, eOp, f, zText, peStatus)
+                               : JOBCTL_NOTFOUND;
+    if( rc!=JOBCTL_PAUSED ) return rc;
+    /* paused: wait until it is resumed or canceled, polling its status
+    ** as job_wait does for a job of another process */
+    for(;;){
+      struct timespec ts = { 0, 2000000 };    /* 2 ms */
+      if( sharedJobStatus(pSh, id)!=JOB_PAUSED ) break;
+      if( xStop && xStop(pArg) ) return JOBCTL_STOPPED;
+      nanosleep(&ts, 0);
+    }
+  }
 }
 
 int jobStatusAnywhere(SharedReg *pSh, i64 id){

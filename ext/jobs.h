@@ -114,6 +114,12 @@ void jobNap(CancelJob *p, int ms);
 #define JOBCTL_NOTFOUND 2
 #define JOBCTL_BADSTATE 3   /* *pzErr names the status */
 #define JOBCTL_TIMEOUT  4   /* another process did not answer (*pzErr) */
+/* ... and of reports (jobReport) */
+#define JOBCTL_NOTOWN   5   /* a built-in job: no one reports on it */
+#define JOBCTL_ENDED    6   /* the job has ended */
+#define JOBCTL_CANCELED 7   /* job_progress: a cancel was asked for */
+#define JOBCTL_PAUSED   8   /* (between processes: paused, ask again) */
+#define JOBCTL_STOPPED  9   /* xStop said stop while the job was paused */
 /* pSh: the caller's registry file, for jobs of other processes. */
 int jobCancel(SharedReg *pSh, i64 id, char **pzErr);
 int jobPause(SharedReg *pSh, i64 id, char **pzErr);
@@ -121,10 +127,25 @@ int jobResume(SharedReg *pSh, i64 id, char **pzErr);
 /* What jobs.c's rules say of request eOp (SHJOB_*) on a job in status
 ** eStatus: JOBCTL_DONE, JOBCTL_NOOP or JOBCTL_BADSTATE. */
 int jobControlVerdict(int eOp, int eStatus);
+/* Check request eOp on job id (here or in another process) without
+** making it: JOBCTL_DONE, JOBCTL_NOOP, JOBCTL_NOTFOUND or JOBCTL_BADSTATE
+** (*pzErr: the error the request itself would give). */
+int jobControlCheck(SharedReg *pSh, i64 id, int eOp, char **pzErr);
 const char *jobStatusName(int eStatus);
 int jobGetStatus(CancelJob *p);
 /* The status of job id, here or in another process; -1 not found. */
 int jobStatusAnywhere(SharedReg *pSh, i64 id);
+
+/* job_progress (eOp SHJOB_PROGRESS, zText the running_status) or job_end
+** (SHJOB_END, zText the error) of an admin on an application job of
+** another process: applied there as the call would be in that process.
+** While the job is paused this blocks, as job_progress does there, until
+** it is resumed or canceled, or xStop(pArg) says stop (JOBCTL_STOPPED).
+** Returns JOBCTL_DONE (*peStatus: the status after it), JOBCTL_NOTFOUND,
+** JOBCTL_NOTOWN, JOBCTL_ENDED, JOBCTL_CANCELED or JOBCTL_TIMEOUT. */
+int jobReportRemote(SharedReg *pSh, i64 id, int eOp, double fraction,
+                    const char *zText, int (*xStop)(void*), void *pArg,
+                    int *peStatus);
 int jobIsFinished(int eStatus);
 
 /* Block until the job has finished or timeoutMs passed (<0: forever).

@@ -11,9 +11,18 @@
 ** resumes or cancels by the rules of pause_job, resume_job, cancel_job;
 ** only admins may. Like `sessions`, the table is also created in TEMP so
 ** an UPDATE never needs the main database's write lock.
+**
+** An UPDATE is all or nothing: xUpdate only checks each row against
+** those rules (an error naming the job fails the statement) and queues
+** the request; the queue is applied when the statement's changes are
+** committed (xCommit: at the end of the statement, or at the COMMIT of
+** an explicit transaction) and dropped when they are rolled back (a
+** failed statement: SQLite rolls back its statement savepoint, or the
+** whole transaction in autocommit mode).
 */
 #include "jobtable.h"
 #include "jobs.h"
+#include "shared.h"
 #include "vtab.h"
 SQLITE_EXTENSION_INIT3
 
@@ -43,11 +52,33 @@ SQLITE_EXTENSION_INIT3
 #define JOBS_CREATED_BY         14  /* session_id of the session that started it */
 #define JOBS_NCOL               15
 
+/* A request queued by UPDATE, applied at commit. */
+typedef struct JobsReq JobsReq;
+struct JobsReq {
+  i64 id;
+  int eOp;                   /* SHJOB_* */
+  int iLevel;                /* savepoint level it was made at */
+};
+
+typedef struct JobsVtab JobsVtab;
+struct JobsVtab {
+  Vtab base;
+  JobsReq *aReq;
+  int nReq, nAlloc;
+  int iLevel;                /* open savepoints: 1 + the innermost's index */
+};
+
 /* xConnect */
 static int jobsConnect(sqlite3 *db, void *pAux, int argc, const char *const *argv,
                        sqlite3_vtab **ppVtab, char **pzErr){
   (void)argc; (void)argv; (void)pzErr;
-  return vtabConnect(db, pAux, JOBS_SCHEMA, ppVtab);
+  return vtabConnectSize(db, pAux, JOBS_SCHEMA, (int)sizeof(JobsVtab), ppVtab);
+}
+
+/* xDisconnect */
+static int jobsDisconnect(sqlite3_vtab *pVtab){
+  sqlite3_free(((JobsVtab*)pVtab)->aReq);
+  return vtabDisconnect(pVtab);
 }
 
 static void jobsFreeRows(void *aRow, int nRow){
@@ -105,9 +136,10 @@ static int jobsRowid(sqlite3_vtab_cursor *cur, sqlite3_int64 *pRowid){
 static int jobsUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
                       sqlite3_int64 *pRowid){
   Vtab *p = (Vtab*)pVtab;
+  JobsVtab *pT = (JobsVtab*)pVtab;
   const char *zStatus;
   char *zUser = 0, *zErr = 0;
-  int isAdmin, i, rc;
+  int isAdmin, i, rc, eOp;
   i64 id;
   (void)pRowid;
   if( argc==1 || sqlite3_value_type(argv[0])==SQLITE_NULL ){
@@ -128,26 +160,111 @@ static int jobsUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
   id = sqlite3_value_int64(argv[0]);
   zStatus = (const char*)sqlite3_value_text(argv[2+JOBS_STATUS]);
   if( zStatus && strcmp(zStatus, "paused")==0 ){
-    rc = jobPause(registryScope(p->pCaller), id, &zErr);
+    eOp = SHJOB_PAUSE;
   }else if( zStatus && strcmp(zStatus, "running")==0 ){
-    rc = jobResume(registryScope(p->pCaller), id, &zErr);
+    eOp = SHJOB_RESUME;
   }else if( zStatus && strcmp(zStatus, "canceled")==0 ){
-    rc = jobCancel(registryScope(p->pCaller), id, &zErr);
+    eOp = SHJOB_CANCEL;
   }else{
     return vtabError(pVtab, sqlite3_mprintf(
         "jobs: status may be set to 'paused', 'running' or 'canceled', not %Q", zStatus));
   }
+  /* Checked now, made at commit. A job that is gone meanwhile, or where
+  ** the request has nothing to do, is not queued. */
+  rc = jobControlCheck(registryScope(p->pCaller), id, eOp, &zErr);
   if( rc==JOBCTL_BADSTATE ) return vtabError(pVtab, zErr);
-  return SQLITE_OK;      /* done, a no-op, or gone meanwhile */
+  if( rc!=JOBCTL_DONE ) return SQLITE_OK;
+  if( pT->nReq==pT->nAlloc ){
+    int nNew = pT->nAlloc ? pT->nAlloc*2 : 8;
+    JobsReq *aNew = sqlite3_realloc64(pT->aReq, sizeof(JobsReq)*nNew);
+    if( aNew==0 ) return SQLITE_NOMEM;
+    pT->aReq = aNew;
+    pT->nAlloc = nNew;
+  }
+  pT->aReq[pT->nReq].id = id;
+  pT->aReq[pT->nReq].eOp = eOp;
+  pT->aReq[pT->nReq].iLevel = pT->iLevel;
+  pT->nReq++;
+  return SQLITE_OK;
+}
+
+/* xBegin: a transaction writes the table (its queue is empty). */
+static int jobsBegin(sqlite3_vtab *pVtab){
+  JobsVtab *pT = (JobsVtab*)pVtab;
+  pT->nReq = 0;
+  pT->iLevel = 0;
+  return SQLITE_OK;
+}
+
+/* xSync: nothing to prepare (the requests cannot fail for want of disk). */
+static int jobsSync(sqlite3_vtab *pVtab){
+  (void)pVtab;
+  return SQLITE_OK;
+}
+
+/* xCommit: make the queued requests, in the order of the UPDATEs. Those
+** to another process's jobs wait for its answer, as cancel_job does. A
+** job that moved on since its check (it ended meanwhile) is left alone,
+** as with cancel_jobs. */
+static int jobsCommit(sqlite3_vtab *pVtab){
+  JobsVtab *pT = (JobsVtab*)pVtab;
+  SharedReg *pSh = registryScope(pT->base.pCaller);
+  int i, n = pT->nReq;
+  pT->nReq = 0;             /* (a request never re-enters the queue) */
+  for(i=0; i<n; i++){
+    char *zErr = 0;
+    switch( pT->aReq[i].eOp ){
+      case SHJOB_PAUSE:  jobPause(pSh, pT->aReq[i].id, &zErr); break;
+      case SHJOB_RESUME: jobResume(pSh, pT->aReq[i].id, &zErr); break;
+      default:           jobCancel(pSh, pT->aReq[i].id, &zErr); break;
+    }
+    sqlite3_free(zErr);
+  }
+  pT->iLevel = 0;
+  return SQLITE_OK;
+}
+
+/* xRollback: nothing happens. */
+static int jobsRollback(sqlite3_vtab *pVtab){
+  JobsVtab *pT = (JobsVtab*)pVtab;
+  pT->nReq = 0;
+  pT->iLevel = 0;
+  return SQLITE_OK;
+}
+
+/* Savepoints, among them the one SQLite opens for each statement inside
+** an explicit transaction: a statement that fails (one job refused)
+** rolls back to it, so its earlier rows are dropped from the queue and
+** the transaction's earlier UPDATEs stay queued. */
+static int jobsSavepoint(sqlite3_vtab *pVtab, int iSavepoint){
+  ((JobsVtab*)pVtab)->iLevel = iSavepoint+1;
+  return SQLITE_OK;
+}
+
+static int jobsRelease(sqlite3_vtab *pVtab, int iSavepoint){
+  JobsVtab *pT = (JobsVtab*)pVtab;
+  int i;
+  for(i=0; i<pT->nReq; i++){
+    if( pT->aReq[i].iLevel>iSavepoint ) pT->aReq[i].iLevel = iSavepoint;
+  }
+  pT->iLevel = iSavepoint;
+  return SQLITE_OK;
+}
+
+static int jobsRollbackTo(sqlite3_vtab *pVtab, int iSavepoint){
+  JobsVtab *pT = (JobsVtab*)pVtab;
+  while( pT->nReq>0 && pT->aReq[pT->nReq-1].iLevel>iSavepoint ) pT->nReq--;
+  pT->iLevel = iSavepoint+1;
+  return SQLITE_OK;
 }
 
 static sqlite3_module jobsModule = {
-  0,                 /* iVersion */
+  2,                 /* iVersion: savepoints */
   jobsConnect,       /* xCreate: same as xConnect, so also eponymous */
   jobsConnect,       /* xConnect */
   vtabBestIndex,     /* xBestIndex */
-  vtabDisconnect,    /* xDisconnect */
-  vtabDisconnect,    /* xDestroy */
+  jobsDisconnect,    /* xDisconnect */
+  jobsDisconnect,    /* xDestroy */
   vtabOpen,          /* xOpen */
   vtabClose,         /* xClose */
   jobsFilter,        /* xFilter */
@@ -156,10 +273,15 @@ static sqlite3_module jobsModule = {
   jobsColumn,        /* xColumn */
   jobsRowid,         /* xRowid */
   jobsUpdate,        /* xUpdate */
-  0, 0, 0, 0,        /* xBegin, xSync, xCommit, xRollback */
+  jobsBegin,         /* xBegin */
+  jobsSync,          /* xSync */
+  jobsCommit,        /* xCommit */
+  jobsRollback,      /* xRollback */
   0,                 /* xFindFunction */
   0,                 /* xRename */
-  0, 0, 0,           /* xSavepoint, xRelease, xRollbackTo */
+  jobsSavepoint,     /* xSavepoint */
+  jobsRelease,       /* xRelease */
+  jobsRollbackTo,    /* xRollbackTo */
   0                  /* xShadowName */
 #if SQLITE_VERSION_NUMBER>=3044000
   ,0                   /* xIntegrity (3.44+ headers) */

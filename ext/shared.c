@@ -153,6 +153,8 @@ struct ShSession {
 ** writes ctlSeq then ctlReq, and waits (futex on ansSeq) until the owner
 ** has applied the request and written ansRc/ansStatus and ansSeq =
 ** ctlSeq. So the caller gets the owner's answer, under the owner's rules.
+** A report (job_progress, job_end of an admin of another process) puts
+** its data in the mailbox first (msg*, tagged with its ctlSeq).
 */
 typedef struct ShJob ShJob;
 struct ShJob {
@@ -165,11 +167,17 @@ struct ShJob {
   double fraction;
   i64 createdMs, startedMs, finishedMs, modifiedMs;
   uint8_t status, hasError;
+  uint8_t builtin;             /* run by the extension: no one reports on it */
   uint32_t osPid;              /* the owner's, kept in a tombstone */
   /* the control round trip (outside seq) */
   _Atomic uint32_t ctlLock, ctlSeq, ansSeq;
   _Atomic int32_t ansRc, ansStatus;
-  char zType[64], zUser[128], zRunning[512], zError[512], zDesc[2048];
+  /* a report's data, written by the requester holding ctlLock */
+  uint32_t msgSeq;             /* the ctlSeq of the request it goes with */
+  uint32_t msgHasText;
+  double msgFraction;
+  char zMsg[512];              /* running_status, or the error */
+  char zType[64], zUser[128], zRunning[512], zError[512], zDesc[1504];
   char zPart[700];             /* a partial file to remove if it dies */
   u64 createdSerial;           /* created_by: a session of this process
                                ** (coordTag), 0 unknown */
@@ -1125,6 +1133,27 @@ static u64 shTakeCancel(ShSession *pS, u64 o){
   return (c && (uint32_t)(c>>40)==SH_GEN(o)) ? c : 0;
 }
 
+/* A report for job slot i (request n): its data is copied out of the
+** mailbox, checked (any process may write anything there) and applied
+** by jobs.c. -1: the mailbox was rewritten meanwhile by a newer request
+** (after its requester gave up waiting), which will be served itself. */
+static int shServeReport(SharedReg *p, int i, u64 o, int eOp, uint32_t n,
+                         int *peStatus){
+  ShJob *pJ = shJob(p, i);
+  char zText[sizeof(pJ->zMsg)];
+  double f;
+  int bText;
+  if( eOp>SHJOB_END ) return JOBCTL_NOTFOUND;
+  memcpy(zText, pJ->zMsg, sizeof(zText));
+  f = pJ->msgFraction;
+  bText = pJ->msgHasText!=0;
+  if( pJ->msgSeq!=n || atomic_load(&pJ->ctlSeq)!=n ) return -1;
+  if( !shTerminated(zText, sizeof(zText)) || !(f>=0.0 && f<=1.0) ){
+    return JOBCTL_NOTFOUND;
+  }
+  return jobsServeReport(p, i, o, eOp, f, bText ? zText : 0, peStatus);
+}
+
 /* Requests in the slots this process owns. */
 static void shServe(SharedReg *p){
   int i;
@@ -1159,8 +1188,10 @@ static void shServe(SharedReg *p){
     if( r && (r>>4)==(SH_GEN(o) & 0xfffffff) ){
       /* apply it, then answer the requester (waiting in sharedJobControl) */
       uint32_t n = atomic_load(&pJ->ctlSeq);
-      int eStatus = -1;
-      int rc = jobsServeRemote(p, i, o, (int)(r & 15), &eStatus);
+      int eStatus = -1, eOp = (int)(r & 15);
+      int rc = eOp>=SHJOB_PROGRESS ? shServeReport(p, i, o, eOp, n, &eStatus)
+                                   : jobsServeRemote(p, i, o, eOp, &eStatus);
+      if( rc<0 ) continue;       /* a newer request replaced it: no answer */
       atomic_store(&pJ->ansRc, rc);
       atomic_store(&pJ->ansStatus, eStatus);
       atomic_store_explicit(&pJ->ansSeq, n, memory_order_release);
@@ -1596,6 +1627,7 @@ void sharedPublishJob(CancelJob *pJob){
   pJ->modifiedMs = pJob->modifiedMs;
   pJ->status = (uint8_t)pJob->eStatus;
   pJ->hasError = jobErrorText(pJob)!=0;
+  pJ->builtin = pJob->bBuiltin!=0;
   pJ->osPid = (uint32_t)shMyPid();
   shCopy(pJ->zPart, sizeof(pJ->zPart),
          jobIsFinished(pJob->eStatus) ? 0 : pJob->zPart);
@@ -1736,33 +1768,58 @@ static void shCtlUnlock(ShJob *pJ){
   atomic_compare_exchange_strong(&pJ->ctlLock, &me, 0);
 }
 
+/* The data of a report, for the mailbox. */
+typedef struct ShReport ShReport;
+struct ShReport {
+  double fraction;
+  const char *zText;           /* NULL: none */
+};
+
+/* Copy z into the mailbox, cut at a character boundary if too long. */
+static void shCopyText(char *zDst, int nDst, const char *z){
+  int n = (int)strlen(z);
+  if( n>=nDst ){
+    n = nDst-1;
+    while( n>0 && (((unsigned char)z[n])&0xc0)==0x80 ) n--;
+  }
+  memcpy(zDst, z, n);
+  zDst[n] = 0;
+}
+
+#define SH_REQ_TOMB (-10)
 /*
-** Control a job of another process, synchronously: the request goes to
-** the owner's agent, which applies it exactly as a call in its own
-** process (jobs.c's rules on the status the job has there and then) and
-** answers; this returns that answer, JOBCTL_*, with the status the job
-** had in *peStatus. A job whose process died is a tombstone: the rules
-** are applied to its final status here. JOBCTL_TIMEOUT: no answer
-** within SH_CTL_WAIT_MS (the owner is stopped, or hung).
+** Send request eOp (with report pRep, or none) to the owner of job id and
+** wait for its answer: returns that answer as the owner wrote it (the
+** caller checks it), with the status in *peStatus; JOBCTL_NOTFOUND;
+** JOBCTL_TIMEOUT when no answer came within SH_CTL_WAIT_MS (the owner is
+** stopped, or hung); or SH_REQ_TOMB for a job whose process died (a
+** tombstone: *pX holds it, *peStatus its final status).
 */
-int sharedJobControl(SharedReg *p, i64 id, int eOp, int *peStatus){
-  ShJob *pX = sqlite3_malloc(sizeof(*pX)), *pJ;
+static int shJobRequest(SharedReg *p, i64 id, int eOp, const ShReport *pRep,
+                        ShJob *pX, int *peStatus){
+  ShJob *pJ;
   u64 o;
   int i, rc = JOBCTL_TIMEOUT, nLoop;
   uint32_t n;
   i64 endUs;
-  if( pX==0 ) return JOBCTL_NOTFOUND;
   for(nLoop=0; nLoop<3; nLoop++){
     i = shFindJob(p, id, pX, &o);
     if( i<0 ){ rc = JOBCTL_NOTFOUND; break; }
     *peStatus = pX->status;
-    if( shIsTomb(o) ){ rc = jobControlVerdict(eOp, pX->status); break; }
+    if( shIsTomb(o) ){ rc = SH_REQ_TOMB; break; }
     pJ = shJob(p, i);
     if( !shCtlLock(pJ) ){ rc = JOBCTL_TIMEOUT; break; }
     if( atomic_load(&pJ->owner)!=o ){ shCtlUnlock(pJ); continue; }
     n = atomic_load(&pJ->ctlSeq)+1;
     if( n==0 ) n = 1;
     atomic_store(&pJ->ctlSeq, n);
+    if( pRep ){
+      pJ->msgFraction = pRep->fraction;
+      pJ->msgHasText = pRep->zText!=0;
+      shCopyText(pJ->zMsg, sizeof(pJ->zMsg), pRep->zText ? pRep->zText : "");
+      pJ->msgSeq = n;
+    }
+    /* (a sequentially consistent store: the mailbox is seen before it) */
     atomic_store(&pJ->ctlReq, ((SH_GEN(o) & 0xfffffff)<<4) | (uint32_t)eOp);
     shWake(p);
     endUs = registryMonoUs() + (i64)SH_CTL_WAIT_MS*1000;
@@ -1771,10 +1828,6 @@ int sharedJobControl(SharedReg *p, i64 id, int eOp, int *peStatus){
       if( a==n ){
         rc = atomic_load(&pJ->ansRc);
         *peStatus = atomic_load(&pJ->ansStatus);
-        if( rc<JOBCTL_DONE || rc>JOBCTL_BADSTATE
-         || (rc==JOBCTL_BADSTATE && (*peStatus<0 || *peStatus>JOB_SUCCEEDED)) ){
-          rc = JOBCTL_NOTFOUND;        /* not an answer of ours */
-        }
         break;
       }
       if( atomic_load(&pJ->owner)!=o ){ rc = -1; break; }  /* died or gone */
@@ -1797,8 +1850,59 @@ int sharedJobControl(SharedReg *p, i64 id, int eOp, int *peStatus){
 #endif
     }
     shCtlUnlock(pJ);
-    if( rc>=0 ) break;
+    if( rc!=-1 ) break;
     rc = JOBCTL_TIMEOUT;             /* (if the loop ends here) */
+  }
+  return rc;
+}
+
+/*
+** Control a job of another process, synchronously: the request goes to
+** the owner's agent, which applies it exactly as a call in its own
+** process (jobs.c's rules on the status the job has there and then) and
+** answers; this returns that answer, JOBCTL_*, with the status the job
+** had in *peStatus. A job whose process died is a tombstone: the rules
+** are applied to its final status here. JOBCTL_TIMEOUT: no answer
+** within SH_CTL_WAIT_MS (the owner is stopped, or hung).
+*/
+int sharedJobControl(SharedReg *p, i64 id, int eOp, int *peStatus){
+  ShJob *pX = sqlite3_malloc(sizeof(*pX));
+  int rc;
+  if( pX==0 ) return JOBCTL_NOTFOUND;
+  rc = shJobRequest(p, id, eOp, 0, pX, peStatus);
+  if( rc==SH_REQ_TOMB ){
+    rc = jobControlVerdict(eOp, *peStatus);
+  }else if( rc!=JOBCTL_TIMEOUT
+         && (rc<JOBCTL_DONE || rc>JOBCTL_BADSTATE
+             || (rc==JOBCTL_BADSTATE && (*peStatus<0 || *peStatus>JOB_SUCCEEDED))) ){
+    rc = JOBCTL_NOTFOUND;            /* not an answer of ours */
+  }
+  sqlite3_free(pX);
+  return rc;
+}
+
+/*
+** Report on an application job of another process (job_progress or
+** job_end, SHJOB_PROGRESS or SHJOB_END), synchronously: the owner
+** applies it as the call would in its process, without blocking (see
+** jobsServeReport), and answers JOBCTL_* (with the job's status after it
+** in *peStatus). A job whose process died has ended (or is built-in).
+*/
+int sharedJobReport(SharedReg *p, i64 id, int eOp, double fraction,
+                    const char *zText, int *peStatus){
+  ShJob *pX = sqlite3_malloc(sizeof(*pX));
+  ShReport rep;
+  int rc;
+  if( pX==0 ) return JOBCTL_NOTFOUND;
+  rep.fraction = fraction;
+  rep.zText = zText;
+  rc = shJobRequest(p, id, eOp, &rep, pX, peStatus);
+  if( rc==SH_REQ_TOMB ){
+    rc = pX->builtin ? JOBCTL_NOTOWN : JOBCTL_ENDED;
+  }else if( rc!=JOBCTL_TIMEOUT && rc!=JOBCTL_NOTFOUND && rc!=JOBCTL_NOTOWN
+         && rc!=JOBCTL_ENDED && rc!=JOBCTL_CANCELED && rc!=JOBCTL_PAUSED
+         && !(rc==JOBCTL_DONE && *peStatus>=0 && *peStatus<=JOB_SUCCEEDED) ){
+    rc = JOBCTL_NOTFOUND;            /* not an answer of ours */
   }
   sqlite3_free(pX);
   return rc;
@@ -2044,6 +2148,11 @@ int sharedJobsSnapshot(SharedReg *p, const char *zUser, int isAdmin,
 }
 int sharedJobControl(SharedReg *p, i64 id, int eOp, int *peStatus){
   (void)p; (void)id; (void)eOp; (void)peStatus;
+  return JOBCTL_NOTFOUND;
+}
+int sharedJobReport(SharedReg *p, i64 id, int eOp, double fraction,
+                    const char *zText, int *peStatus){
+  (void)p; (void)id; (void)eOp; (void)fraction; (void)zText; (void)peStatus;
   return JOBCTL_NOTFOUND;
 }
 void sharedSetRetention(i64 seconds){ (void)seconds; }

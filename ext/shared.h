@@ -121,6 +121,14 @@ int sharedJobsSnapshot(SharedReg *p, const char *zUser, int isAdmin,
 #define SHJOB_PAUSE  2
 #define SHJOB_RESUME 3
 int sharedJobControl(SharedReg *p, i64 id, int eOp, int *peStatus);
+/* A report on an application job of another process (an admin's
+** job_progress, job_end): the owner applies it as the call would there,
+** without blocking; JOBCTL_* (jobs.h), the status after it in *peStatus.
+** zText: running_status or the error, NULL none (cut to 511 bytes). */
+#define SHJOB_PROGRESS 4
+#define SHJOB_END      5
+int sharedJobReport(SharedReg *p, i64 id, int eOp, double fraction,
+                    const char *zText, int *peStatus);
 /* Retention of finished jobs, for every process on the database: set
 ** in every registry this process has attached; read from p's (this
 ** process's setting when p has none). */
@@ -135,6 +143,9 @@ void registryServeRemote(SharedReg *p, int iSlot, u64 owner, u64 cancelCell, int
                          const CancelAsker *pCancelBy, const CancelAsker *pTermBy);
 /* Returns JOBCTL_*, the status the job had in *peStatus. */
 int jobsServeRemote(SharedReg *p, int iSlot, u64 owner, int eOp, int *peStatus);
+/* The same for a report (SHJOB_PROGRESS, SHJOB_END); zText may be NULL. */
+int jobsServeReport(SharedReg *p, int iSlot, u64 owner, int eOp, double fraction,
+                    const char *zText, int *peStatus);
 
 /* The registry's cancel log: what every process did to this database's
 ** sessions, for watchers. Fixed-size text fields, always terminated. */

@@ -18,13 +18,18 @@ int vtabRegister(sqlite3 *db, const char *zName, const sqlite3_module *pModule,
 }
 
 int vtabConnect(sqlite3 *db, void *pAux, const char *zSchema, sqlite3_vtab **ppVtab){
+  return vtabConnectSize(db, pAux, zSchema, (int)sizeof(Vtab), ppVtab);
+}
+
+int vtabConnectSize(sqlite3 *db, void *pAux, const char *zSchema, int nByte,
+                    sqlite3_vtab **ppVtab){
   Vtab *p;
   int rc = sqlite3_declare_vtab(db, zSchema);
   if( rc!=SQLITE_OK ) return rc;
   sqlite3_vtab_config(db, SQLITE_VTAB_DIRECTONLY);
-  p = sqlite3_malloc(sizeof(*p));
+  p = sqlite3_malloc(nByte);
   if( p==0 ) return SQLITE_NOMEM;
-  memset(p, 0, sizeof(*p));
+  memset(p, 0, nByte);
   p->pCaller = (CancelSession*)pAux;
   *ppVtab = &p->base;
   return SQLITE_OK;

@@ -31,6 +31,9 @@ int vtabRegister(sqlite3 *db, const char *zName, const sqlite3_module *pModule,
 
 /* xConnect: declare zSchema, DIRECTONLY, remember the caller (pAux). */
 int vtabConnect(sqlite3 *db, void *pAux, const char *zSchema, sqlite3_vtab **ppVtab);
+/* The same, for a table whose object extends Vtab: nByte bytes, zeroed. */
+int vtabConnectSize(sqlite3 *db, void *pAux, const char *zSchema, int nByte,
+                    sqlite3_vtab **ppVtab);
 int vtabDisconnect(sqlite3_vtab *pVtab);
 int vtabBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo);  /* a full scan */
 int vtabOpen(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCur);
