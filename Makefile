@@ -25,7 +25,7 @@ else
 endif
 
 LIB      := cancel.$(EXT)
-SRC      := ext/cancel.c ext/registry.c ext/regindex.c ext/hooks.c ext/functions.c ext/sessions.c ext/cancellog.c ext/jobs.c ext/jobkinds.c ext/csv.c ext/jobtable.c ext/jobfunctions.c ext/vtab.c ext/port.c ext/shared.c ext/associated.c
+SRC      := ext/cancel.c ext/registry.c ext/regindex.c ext/hooks.c ext/functions.c ext/sessions.c ext/cancellog.c ext/jobs.c ext/jobkinds.c ext/csv.c ext/jobtable.c ext/jobfunctions.c ext/vtab.c ext/port.c ext/sqltext.c ext/shared.c ext/associated.c
 HDR      := $(wildcard ext/*.h)
 LDLIBS   := -lpthread -ldl
 

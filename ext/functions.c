@@ -23,6 +23,7 @@
 ** codes that are turned into messages here.
 */
 #include "functions.h"
+#include "sqltext.h"
 #include "registry.h"
 #include "cancel.h"
 #include "hooks.h"
@@ -280,28 +281,7 @@ static void funcCancelQuery(sqlite3_context *ctx, int argc, sqlite3_value **argv
 ** refuses to run (funcCalledDirectly), so a selection query only selects.
 */
 
-/* Skip blanks and SQL comments; also semicolons if bSemi. */
-static const char *funcSkipBlanks(const char *z, int bSemi){
-  for(;;){
-    if( isspace((unsigned char)*z) || (bSemi && *z==';') ){
-      z++;
-    }else if( z[0]=='-' && z[1]=='-' ){
-      while( *z && *z!='\n' ) z++;
-    }else if( z[0]=='/' && z[1]=='*' ){
-      z += 2;
-      while( *z && !(z[0]=='*' && z[1]=='/') ) z++;
-      if( *z ) z += 2;     /* an unterminated comment runs to the end */
-    }else{
-      return z;
-    }
-  }
-}
 
-/* Does z start with keyword zKw as a whole word? */
-static int funcIsKeyword(const char *z, const char *zKw){
-  int n = (int)strlen(zKw);
-  return sqlite3_strnicmp(z, zKw, n)==0 && !funcIsIdChar(z[n]);
-}
 
 /* Is z (after blanks and comments) a statement of SQL rather than an id
 ** or a word? It starts with a keyword that begins a statement. */
@@ -313,9 +293,9 @@ static int funcLooksLikeSql(const char *z){
     "REINDEX", "VACUUM", "EXPLAIN"
   };
   int i;
-  z = funcSkipBlanks(z, 0);
+  z = sqltextSkip(z, 0);
   for(i=0; i<(int)(sizeof(azKw)/sizeof(azKw[0])); i++){
-    if( funcIsKeyword(z, azKw[i]) ) return 1;
+    if( sqltextKeyword(z, azKw[i]) ) return 1;
   }
   return 0;
 }
@@ -336,7 +316,7 @@ int funcSelectIds(sqlite3_context *ctx, const char *zFunc, const char *zKind,
   sqlite3 *db = sqlite3_context_db_handle(ctx);
   sqlite3_stmt *pStmt = 0;
   const char *zTail = 0;
-  const char *zStart = funcSkipBlanks(zSql, 1);
+  const char *zStart = sqltextSkip(zSql, 1);
   char **azId = 0;
   int nId = 0, nAlloc = 0, rc, nCol;
   char *zErr = 0;
@@ -345,8 +325,8 @@ int funcSelectIds(sqlite3_context *ctx, const char *zFunc, const char *zKind,
     zErr = sqlite3_mprintf("%s: the selection query is empty", zFunc);
     goto done;
   }
-  if( !funcIsKeyword(zStart, "SELECT") && !funcIsKeyword(zStart, "WITH")
-   && !funcIsKeyword(zStart, "VALUES") ){
+  if( !sqltextKeyword(zStart, "SELECT") && !sqltextKeyword(zStart, "WITH")
+   && !sqltextKeyword(zStart, "VALUES") ){
     funcNotSelection(ctx, zFunc, zKind);
     goto fail;
   }
@@ -359,7 +339,7 @@ int funcSelectIds(sqlite3_context *ctx, const char *zFunc, const char *zKind,
     zErr = sqlite3_mprintf("%s: the selection query is empty", zFunc);
     goto done;
   }
-  if( zTail && *funcSkipBlanks(zTail, 1) ){
+  if( zTail && *sqltextSkip(zTail, 1) ){
     zErr = sqlite3_mprintf("%s: the selection query must be one statement", zFunc);
     goto done;
   }

@@ -41,6 +41,7 @@
 **                    after any PRAGMA).
 */
 #include "hooks.h"
+#include "sqltext.h"
 #include "cancellog.h"
 #include "port.h"
 #include "shared.h"
@@ -204,61 +205,33 @@ static int hooksIsRollback(const char *zSql){
   return *zSql==0 || *zSql==';';
 }
 
-/* Skip blanks and SQL comments. */
-const char *hooksSkipSpace(const char *z){
-  for(;;){
-    while( *z==' ' || *z=='\t' || *z=='\n' || *z=='\r' || *z=='\f' ) z++;
-    if( z[0]=='-' && z[1]=='-' ){
-      while( *z && *z!='\n' ) z++;
-    }else if( z[0]=='/' && z[1]=='*' ){
-      const char *zEnd = strstr(z+2, "*/");
-      if( zEnd==0 ) return z+strlen(z);
-      z = zEnd+2;
-    }else{
-      return z;
-    }
-  }
-}
 
-/* Does z start with keyword zKw (case-insensitive, a whole word)? Then
-** the text after it, else NULL. */
-const char *hooksKeyword(const char *z, const char *zKw){
-  int n = (int)strlen(zKw);
-  char c;
-  if( sqlite3_strnicmp(z, zKw, n)!=0 ) return 0;
-  c = z[n];
-  if( (c>='a' && c<='z') || (c>='A' && c<='Z') || (c>='0' && c<='9')
-   || c=='_' || c=='$' || (c & 0x80) ){
-    return 0;
-  }
-  return z+n;
-}
 
 /* Is zSql exactly `SELECT cancel_reason() [[AS] name] [;]` (blanks and
 ** comments anywhere)? The one statement a terminated session may still
 ** run besides ROLLBACK. */
 int hooksIsReasonQuery(const char *zSql){
-  const char *z = hooksSkipSpace(zSql);
-  if( (z = hooksKeyword(z, "SELECT"))==0 ) return 0;
-  z = hooksSkipSpace(z);
-  if( (z = hooksKeyword(z, "cancel_reason"))==0 ) return 0;
-  z = hooksSkipSpace(z);
+  const char *z = sqltextSkip(zSql, 0);
+  if( (z = sqltextKeyword(z, "SELECT"))==0 ) return 0;
+  z = sqltextSkip(z, 0);
+  if( (z = sqltextKeyword(z, "cancel_reason"))==0 ) return 0;
+  z = sqltextSkip(z, 0);
   if( *z++!='(' ) return 0;
-  z = hooksSkipSpace(z);
+  z = sqltextSkip(z, 0);
   if( *z++!=')' ) return 0;
-  z = hooksSkipSpace(z);
-  if( hooksKeyword(z, "AS") ) z = hooksSkipSpace(z+2);
+  z = sqltextSkip(z, 0);
+  if( sqltextKeyword(z, "AS") ) z = sqltextSkip(z+2, 0);
   if( *z=='"' || *z=='`' || *z=='[' || *z=='\'' ){
     char cEnd = *z=='[' ? ']' : *z;
     z = strchr(z+1, cEnd);
     if( z==0 ) return 0;
-    z = hooksSkipSpace(z+1);
+    z = sqltextSkip(z+1, 0);
   }else{
     while( (*z>='a' && *z<='z') || (*z>='A' && *z<='Z') || (*z>='0' && *z<='9')
         || *z=='_' ) z++;
-    z = hooksSkipSpace(z);
+    z = sqltextSkip(z, 0);
   }
-  if( *z==';' ) z = hooksSkipSpace(z+1);
+  if( *z==';' ) z = sqltextSkip(z+1, 0);
   return *z==0;
 }
 
@@ -518,45 +491,14 @@ static int hooksTrace(unsigned type, void *pCtx, void *P, void *X){
   return 0;
 }
 
-static int hooksProgress(void *p){
-  CancelSession *s = (CancelSession*)p;
-  int eWhy, lost = atomic_load_explicit(&s->hooksLost, memory_order_relaxed);
-  s->nProgressCalls++;
-  if( lost & HOOKS_PROGRESS_LOST ) hooksSetLost(s, HOOKS_PROGRESS_LOST, 0);
-  if( s->nStmt==0 && !(lost & HOOKS_TRACE_LOST) && !s->inInternal ){
-    hooksCheckTrace(s);
-  }
-  sharedServeOwnCancel(s);
-  eWhy = hooksStopReason(s);
-  if( eWhy ){
-    hooksStopped(s, eWhy, LOG_INTERRUPTED);
-    return 1;
-  }
-  if( s->curDeadlineUs && registryMonoUs()>=s->curDeadlineUs ){
-    hooksTimedOut(s, LOG_INTERRUPTED);
-    return 1;
-  }
-  if( atomic_load_explicit(&registryWaiters, memory_order_relaxed) ){
-    /* Someone waits on a lock: keep what we hold visible to
-    ** blocking_sessions(), and we are not waiting ourselves. */
-    int eKind = sqlite3_txn_state(s->db, 0);
-    pthread_mutex_lock(&s->mu);
-    s->eXactKind = eKind;
-    pthread_mutex_unlock(&s->mu);
-    registrySetWaiting(s, 0);
-  }
-  if( s->xAppProgress ) return s->xAppProgress(s->pAppProgressArg);
-  return 0;
-}
-
 /*
-** For the waits the extension itself causes inside a statement of s, on
-** s's own thread (job_progress on a paused job, job_wait, the wait of
-** pg_terminate_backend(pid, timeout_ms)): nonzero when that statement
-** must stop now, for the reasons the progress handler stops one: a
-** cancel names it, the session was terminated, or its statement timeout
-** passed. Logged as the progress handler logs ('interrupted'). The
-** caller then fails the statement with SQLITE_INTERRUPT.
+** Must the statement running now on s's own thread stop: a cancel names
+** it, the session was terminated, or its statement timeout passed? Logged
+** ('interrupted'). The progress handler asks it every CANCEL_PROGRESS_OPS
+** instructions; so do the waits the extension itself causes inside a
+** statement (job_progress on a paused job, job_wait, the wait of
+** pg_terminate_backend(pid, timeout_ms)), which then fail the statement
+** with SQLITE_INTERRUPT.
 */
 int hooksWaitStop(void *p){
   CancelSession *s = (CancelSession*)p;
@@ -571,6 +513,29 @@ int hooksWaitStop(void *p){
     hooksTimedOut(s, LOG_INTERRUPTED);
     return 1;
   }
+  return 0;
+}
+
+/* The progress handler: every CANCEL_PROGRESS_OPS instructions. */
+static int hooksProgress(void *p){
+  CancelSession *s = (CancelSession*)p;
+  int lost = atomic_load_explicit(&s->hooksLost, memory_order_relaxed);
+  s->nProgressCalls++;
+  if( lost & HOOKS_PROGRESS_LOST ) hooksSetLost(s, HOOKS_PROGRESS_LOST, 0);
+  if( s->nStmt==0 && !(lost & HOOKS_TRACE_LOST) && !s->inInternal ){
+    hooksCheckTrace(s);
+  }
+  if( hooksWaitStop(s) ) return 1;
+  if( atomic_load_explicit(&registryWaiters, memory_order_relaxed) ){
+    /* Someone waits on a lock: keep what we hold visible to
+    ** blocking_sessions(), and we are not waiting ourselves. */
+    int eKind = sqlite3_txn_state(s->db, 0);
+    pthread_mutex_lock(&s->mu);
+    s->eXactKind = eKind;
+    pthread_mutex_unlock(&s->mu);
+    registrySetWaiting(s, 0);
+  }
+  if( s->xAppProgress ) return s->xAppProgress(s->pAppProgressArg);
   return 0;
 }
 

@@ -24,10 +24,6 @@ void hooksRemove(CancelSession *s);
 void hooksDenyAll(CancelSession *s);   /* install the deny-all authorizer */
 /* Is zSql `SELECT cancel_reason()`, which a terminated session may run? */
 int hooksIsReasonQuery(const char *zSql);
-/* SQL text scanning: skip blanks and comments; match a whole keyword
-** (returns the text after it, or NULL). */
-const char *hooksSkipSpace(const char *z);
-const char *hooksKeyword(const char *z, const char *zKw);
 /* An extension's own wait inside a statement of session p (own thread):
 ** nonzero when the statement must stop (cancel, terminate, timeout). */
 int hooksWaitStop(void *p);

@@ -30,6 +30,7 @@
 */
 #include "shared.h"
 #include "jobkinds.h"
+#include "sqltext.h"
 #include "csv.h"
 #include "cancel.h"
 SQLITE_EXTENSION_INIT3
@@ -512,22 +513,8 @@ done:
 /* The next keyword of a statement, after white space and comments: its
 ** length (0 if none) at *pz, which is moved to it. */
 static int jkKeyword(const char **pz){
-  const char *z = *pz;
-  int n = 0;
-  for(;;){
-    while( *z==' ' || *z=='\t' || *z=='\n' || *z=='\r' || *z=='\f' ) z++;
-    if( z[0]=='-' && z[1]=='-' ){
-      while( *z && *z!='\n' ) z++;
-    }else if( z[0]=='/' && z[1]=='*' ){
-      const char *zEnd = strstr(z+2, "*/");
-      z = zEnd ? zEnd+2 : z+strlen(z);
-    }else{
-      break;
-    }
-  }
-  while( (z[n]>='a' && z[n]<='z') || (z[n]>='A' && z[n]<='Z') || z[n]=='_' ) n++;
-  *pz = z;
-  return n;
+  *pz = sqltextSkip(*pz, 0);
+  return sqltextWordLen(*pz);
 }
 
 static int jkIsWord(const char *z, int n, const char *zWord){

@@ -14,6 +14,7 @@
 #include "sessions.h"
 #include "vtab.h"
 #include "hooks.h"
+#include "sqltext.h"
 SQLITE_EXTENSION_INIT3
 
 #include <pthread.h>
@@ -88,28 +89,28 @@ static const char *sessionsIdent(const char *z, const char **pz, int *pn){
 /* Is zSql a DELETE from the sessions table: [WITH ...] DELETE FROM
 ** [schema.]sessions ...? */
 static int sessionsIsDelete(const char *zSql){
-  const char *z = hooksSkipSpace(zSql);
+  const char *z = sqltextSkip(zSql, 0);
   const char *zName;
   int nName;
-  if( hooksKeyword(z, "WITH") ){
+  if( sqltextKeyword(z, "WITH") ){
     /* a CTE first: find its DELETE (a word of its own) */
     const char *p;
     for(p=z; *p; p++){
       if( (p==z || !((p[-1]>='a' && p[-1]<='z') || (p[-1]>='A' && p[-1]<='Z')
-                     || p[-1]=='_')) && hooksKeyword(p, "DELETE") ){
+                     || p[-1]=='_')) && sqltextKeyword(p, "DELETE") ){
         break;
       }
     }
     z = p;
   }
-  if( (z = hooksKeyword(z, "DELETE"))==0 ) return 0;
-  z = hooksSkipSpace(z);
-  if( (z = hooksKeyword(z, "FROM"))==0 ) return 0;
-  z = sessionsIdent(hooksSkipSpace(z), &zName, &nName);
+  if( (z = sqltextKeyword(z, "DELETE"))==0 ) return 0;
+  z = sqltextSkip(z, 0);
+  if( (z = sqltextKeyword(z, "FROM"))==0 ) return 0;
+  z = sessionsIdent(sqltextSkip(z, 0), &zName, &nName);
   if( z==0 ) return 0;
-  z = hooksSkipSpace(z);
+  z = sqltextSkip(z, 0);
   if( *z=='.' ){
-    z = sessionsIdent(hooksSkipSpace(z+1), &zName, &nName);
+    z = sessionsIdent(sqltextSkip(z+1, 0), &zName, &nName);
     if( z==0 ) return 0;
   }
   return nName==8 && sqlite3_strnicmp(zName, "sessions", 8)==0;
