@@ -494,15 +494,30 @@ static SH_NO_TSAN void shCopyRacy(void *pDst, const void *pSrc, int nByte){
 
 /* Copy nByte of a slot out; 1 if the copy is consistent and the owner
 ** word was o throughout. */
+/* How long a reader waits for a slot being written: a writer holds it for
+** a copy of a few KB, but may be descheduled meanwhile (a busy machine,
+** valgrind): yield first, then sleep, for up to about 20 ms in all. A
+** reader that gives up skips the slot this once; callers that must not
+** mistake that for absence (sharedWaitGone) look again. */
+#define SH_READ_YIELDS 20
+#define SH_READ_TRIES  220
+static void shReadBackoff(int nTry){
+  if( nTry<SH_READ_YIELDS ){
+    sched_yield();
+  }else{
+    struct timespec ts = { 0, 100000 };    /* 100 us */
+    nanosleep(&ts, 0);
+  }
+}
 static int shRead(void *pDst, const void *pSlot, int nByte,
                   _Atomic u64 *pOwner, _Atomic uint32_t *pSeq, u64 *pO){
   int nTry;
-  for(nTry=0; nTry<20; nTry++){
+  for(nTry=0; nTry<SH_READ_TRIES; nTry++){
     u64 o = atomic_load_explicit(pOwner, memory_order_acquire);
     uint32_t v1 = atomic_load_explicit(pSeq, memory_order_acquire);
     uint32_t v2;
     if( SH_OSPID(o)==0 ) return 0;
-    if( v1&1u ){ sched_yield(); continue; }
+    if( v1&1u ){ shReadBackoff(nTry); continue; }
     shCopyRacy(pDst, pSlot, nByte);
     atomic_thread_fence(memory_order_acquire);
     v2 = atomic_load_explicit(pSeq, memory_order_relaxed);
@@ -1570,12 +1585,31 @@ int sharedWithdraw(SharedReg *p, int iSlot, int bTermCell, u64 cell){
   return atomic_compare_exchange_strong(&pS->cancelReq, &cell, 0);
 }
 
+/*
+** Wait until session pid is gone. Found once, its slot is watched: gone
+** when the slot's owner word changes (released, reaped, reused) or a
+** consistent copy says terminated. A copy that cannot be taken (the
+** owner is writing) is no answer: look again. (Searching afresh each
+** time took a slot skipped under load for a slot set free, and reported
+** a termination complete too early: forgotten.test under valgrind.)
+*/
 int sharedWaitGone(SharedReg *p, i64 pid, int timeoutMs){
   i64 endUs = registryMonoUs() + (i64)timeoutMs*1000;
+  ShSession x;
+  u64 o;
+  int i, nLook;
+  for(nLook=0; (i = shFind(p, 0, 0, pid, 0, &x, &o))<0; nLook++){
+    if( nLook==2 ) return 1;      /* not there, three times running */
+    shReadBackoff(SH_READ_YIELDS);
+  }
   for(;;){
-    ShSession x;
-    u64 o;
-    if( shFind(p, 0, 0, pid, 0, &x, &o)<0 ) return 1;
+    ShSession *pS = shSession(p, i);
+    u64 oNow;
+    if( !shIntact(p) || atomic_load(&pS->owner)!=o ) return 1;
+    if( shRead(&x, pS, sizeof(x), &pS->owner, &pS->seq, &oNow)
+     && (x.status>=SH_GONE || x.pid!=pid) ){
+      return 1;
+    }
     if( registryMonoUs()>=endUs ) return 0;
     {
       struct timespec ts = { 0, 1000000 };   /* polled: 1 ms */
