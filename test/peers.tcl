@@ -36,11 +36,13 @@ proc peer_readable {name} {
   }
 }
 
-# The next answer of the peer, or TIMEOUT after ms.
+# The next answer of the peer, or TIMEOUT after ms (times the slowdown of
+# the pass: valgrind runs a peer's statement about 50 times slower).
 proc peer_recv {name {ms 30000}} {
   set ch $::peerch($name)
   unset -nocomplain ::peerans($name)
   fileevent $ch readable [list peer_readable $name]
+  if {[info exists ::slowdown]} { set ms [expr {$ms * $::slowdown}] }
   set id [after $ms [list set ::peerans($name) TIMEOUT]]
   vwait ::peerans($name)
   after cancel $id
