@@ -30,14 +30,6 @@ static CancelSession *assocSession(sqlite3_context *ctx){
   return (CancelSession*)sqlite3_user_data(ctx);
 }
 
-static void assocErr(sqlite3_context *ctx, char *z){
-  if( z ){
-    sqlite3_result_error(ctx, z, -1);
-    sqlite3_free(z);
-  }else{
-    sqlite3_result_error_nomem(ctx);
-  }
-}
 
 /* What to do with a job the session started: 1 cancel it, 0 leave it
 ** (ended, or already being canceled), -1 the rules forbid a cancel. */
@@ -79,7 +71,7 @@ static int assocJobs(sqlite3_context *ctx, CancelSession *s, const char *zId,
     (*pnAll)++;
     v = assocVerdict(r->zStatus);
     if( v<0 ){
-      assocErr(ctx, sqlite3_mprintf("cancel_session_and_jobs: job %lld with "
+      funcErrorOwned(ctx, sqlite3_mprintf("cancel_session_and_jobs: job %lld with "
           "status %s cannot be requested to be canceled (nothing was stopped)",
           (long long)r->id, r->zStatus));
       rc = SQLITE_ERROR;
@@ -124,7 +116,7 @@ static void assocCancelSessionAndJobs(sqlite3_context *ctx, int argc, sqlite3_va
   if( rc==REG_NOMEM ){ sqlite3_result_error_nomem(ctx); return; }
   if( rc==REG_DENIED ){
     registryLogDenied(s, "cancel_session_and_jobs", tag, iSerial);
-    assocErr(ctx, sqlite3_mprintf("permission denied to cancel session ID %s", zId));
+    funcErrorOwned(ctx, sqlite3_mprintf("permission denied to cancel session ID %s", zId));
     return;
   }
   switch( assocJobs(ctx, s, zId, &aId, &nId, &nAll) ){
@@ -137,7 +129,7 @@ static void assocCancelSessionAndJobs(sqlite3_context *ctx, int argc, sqlite3_va
     if( bIfExists ){
       sqlite3_result_int(ctx, 0);
     }else{
-      assocErr(ctx, sqlite3_mprintf("session ID %s not found (and no job "
+      funcErrorOwned(ctx, sqlite3_mprintf("session ID %s not found (and no job "
                                     "created by it is listed)", zId));
     }
     return;

@@ -117,6 +117,15 @@ static void funcRegError(sqlite3_context *ctx, int rc, const char *zVerb,
   }
 }
 
+void funcErrorOwned(sqlite3_context *ctx, char *z){
+  if( z ){
+    sqlite3_result_error(ctx, z, -1);
+    sqlite3_free(z);
+  }else{
+    sqlite3_result_error_nomem(ctx);
+  }
+}
+
 void funcError(sqlite3_context *ctx, const char *zFmt, const char *zArg){
   char *z = sqlite3_mprintf(zFmt, zArg);
   if( z==0 ){

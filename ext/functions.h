@@ -7,6 +7,8 @@ int functionsRegister(sqlite3 *db, CancelSession *s);
 /* Argument helpers shared with jobfunctions.c. Each returns 0 (or NULL)
 ** after setting an error on ctx. */
 void funcError(sqlite3_context *ctx, const char *zFmt, const char *zArg);
+/* Set error z (sqlite3_malloc'd, freed here; NULL: out of memory). */
+void funcErrorOwned(sqlite3_context *ctx, char *z);
 int funcFlagArg(sqlite3_context *ctx, int argc, sqlite3_value **argv,
                 int i, const char *zFunc, const char *zName, int *pOut);
 int funcIntArg(sqlite3_context *ctx, sqlite3_value *v,

@@ -42,25 +42,17 @@ static int jfAdminOnly(sqlite3_context *ctx, const char *zFunc){
   return 0;
 }
 
-static void jfErr(sqlite3_context *ctx, char *z){
-  if( z ){
-    sqlite3_result_error(ctx, z, -1);
-    sqlite3_free(z);
-  }else{
-    sqlite3_result_error_nomem(ctx);
-  }
-}
 
 /* The file of the caller's schema zSchema, which a job can open itself. */
 static const char *jfDbFile(sqlite3_context *ctx, const char *zFunc, const char *zSchema){
   sqlite3 *db = sqlite3_context_db_handle(ctx);
   const char *zFile = sqlite3_db_filename(db, zSchema);
   if( zFile==0 ){
-    jfErr(ctx, sqlite3_mprintf("%s: no such schema: %s", zFunc, zSchema));
+    funcErrorOwned(ctx, sqlite3_mprintf("%s: no such schema: %s", zFunc, zSchema));
     return 0;
   }
   if( zFile[0]==0 ){
-    jfErr(ctx, sqlite3_mprintf("%s: schema %s is not a file (a job opens its "
+    funcErrorOwned(ctx, sqlite3_mprintf("%s: schema %s is not a file (a job opens its "
                                "own connection to the database)", zFunc, zSchema));
     return 0;
   }
@@ -71,7 +63,7 @@ static void jfStarted(sqlite3_context *ctx, i64 id, char *zErr){
   if( id>0 ){
     sqlite3_result_int64(ctx, id);
   }else if( zErr ){
-    jfErr(ctx, zErr);
+    funcErrorOwned(ctx, zErr);
   }else{
     sqlite3_result_error_nomem(ctx);
   }
@@ -105,7 +97,7 @@ static int jfDbFiles(sqlite3_context *ctx, char ***pazDb, char ***pazSchema, int
   if( rc!=SQLITE_OK ){
     int i;
     if( rc==SQLITE_NOMEM ) sqlite3_result_error_nomem(ctx);
-    else jfErr(ctx, sqlite3_mprintf("cannot list the databases: %s", sqlite3_errmsg(db)));
+    else funcErrorOwned(ctx, sqlite3_mprintf("cannot list the databases: %s", sqlite3_errmsg(db)));
     for(i=0; i<2*n; i++) sqlite3_free(az[i]);
     sqlite3_free(az);
     return 0;
@@ -138,7 +130,7 @@ static void jfDbFilesFree(char **azDb, int n){
 /* Report a check of jobkinds.c; 1 if it passed. */
 static int jfChecked(sqlite3_context *ctx, int rc, char *zErr){
   if( rc==SQLITE_OK ) return 1;
-  if( rc==SQLITE_NOMEM ) sqlite3_result_error_nomem(ctx); else jfErr(ctx, zErr);
+  if( rc==SQLITE_NOMEM ) sqlite3_result_error_nomem(ctx); else funcErrorOwned(ctx, zErr);
   return 0;
 }
 
@@ -298,7 +290,7 @@ static int jfJobId(sqlite3_context *ctx, sqlite3_value *v, const char *zFunc, i6
 }
 
 static void jfNotFound(sqlite3_context *ctx, i64 id){
-  jfErr(ctx, sqlite3_mprintf("job ID %lld not found", (long long)id));
+  funcErrorOwned(ctx, sqlite3_mprintf("job ID %lld not found", (long long)id));
 }
 
 /* job_wait(job_id [, timeout_ms]): the status once finished, or the
@@ -333,7 +325,7 @@ static void jfControlResult(sqlite3_context *ctx, int rc, i64 id, char *zErr,
     case JOBCTL_NOTFOUND:
       if( bIfExists ) sqlite3_result_int(ctx, 0); else jfNotFound(ctx, id);
       break;
-    default:              jfErr(ctx, zErr); return;
+    default:              funcErrorOwned(ctx, zErr); return;
   }
   sqlite3_free(zErr);
 }
@@ -401,7 +393,7 @@ static void jfCancelJobs(sqlite3_context *ctx, int argc, sqlite3_value **argv){
       aId[i] = 0;
     }else if( jobControlVerdict(SHJOB_CANCEL, e)!=JOBCTL_DONE ){
       if( !bIfExists && jobControlVerdict(SHJOB_CANCEL, e)==JOBCTL_BADSTATE ){
-        jfErr(ctx, sqlite3_mprintf("job %lld with status %s cannot be requested "
+        funcErrorOwned(ctx, sqlite3_mprintf("job %lld with status %s cannot be requested "
                                    "to be canceled", (long long)aId[i], jobStatusName(e)));
         goto done;
       }
@@ -452,7 +444,7 @@ static void jfBegin(sqlite3_context *ctx, int argc, sqlite3_value **argv){
 }
 
 static void jfNotOwn(sqlite3_context *ctx, const char *zFunc, i64 id){
-  jfErr(ctx, sqlite3_mprintf("%s: job %lld is not this session's own job",
+  funcErrorOwned(ctx, sqlite3_mprintf("%s: job %lld is not this session's own job",
                              zFunc, (long long)id));
 }
 
@@ -503,12 +495,12 @@ static void jfRemote(sqlite3_context *ctx, const char *zFunc, i64 id, int eOp,
       break;
     case JOBCTL_NOTOWN:   jfNotOwn(ctx, zFunc, id); break;
     case JOBCTL_ENDED:
-      jfErr(ctx, sqlite3_mprintf("%s: job %lld has ended", zFunc, (long long)id));
+      funcErrorOwned(ctx, sqlite3_mprintf("%s: job %lld has ended", zFunc, (long long)id));
       break;
     case JOBCTL_CANCELED: sqlite3_result_error(ctx, "job canceled", -1); break;
     case JOBCTL_STOPPED:  jfInterrupted(ctx); break;
     case JOBCTL_TIMEOUT:
-      jfErr(ctx, sqlite3_mprintf("job %lld: its process did not answer within 10 s "
+      funcErrorOwned(ctx, sqlite3_mprintf("job %lld: its process did not answer within 10 s "
                                  "(stopped?)", (long long)id));
       break;
     default:              jfNotFound(ctx, id); break;
@@ -540,7 +532,7 @@ static void jfProgress(sqlite3_context *ctx, int argc, sqlite3_value **argv){
     return;
   }
   if( jobIsFinished(jobGetStatus(p)) ){
-    jfErr(ctx, sqlite3_mprintf("job_progress: job %lld has ended", (long long)p->id));
+    funcErrorOwned(ctx, sqlite3_mprintf("job_progress: job %lld has ended", (long long)p->id));
   }else if( (rc = jobCheckpointStop(p, hooksWaitStop, jfSession(ctx)))==JOB_CANCEL
          || (rc==JOB_GO && (jobGetStatus(p)==JOB_REVERTING
                             || jobGetStatus(p)==JOB_CANCEL_REQUESTED)) ){
@@ -571,7 +563,7 @@ static void jfEnd(sqlite3_context *ctx, int argc, sqlite3_value **argv){
     return;
   }
   if( jobIsFinished(jobGetStatus(p)) ){
-    jfErr(ctx, sqlite3_mprintf("job_end: job %lld has ended", (long long)p->id));
+    funcErrorOwned(ctx, sqlite3_mprintf("job_end: job %lld has ended", (long long)p->id));
   }else{
     jobFinish(p, zError);
     sqlite3_result_text(ctx, jobStatusName(jobGetStatus(p)), -1, SQLITE_STATIC);
