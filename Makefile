@@ -3,7 +3,9 @@
 #   make          build the loadable extension (cancel.so / .dylib / .dll)
 #   make demo     a long query in one connection, listed and cancelled
 #                 (installs only gcc, make, libsqlite3-dev, tcl, libsqlite3-tcl, tcl-thread)
-#   make test     install what is missing, build, run every test
+#   make test     install what is missing, build, run every test (CI runs this)
+#   make check    the fast loop: build, one Tcl pass on the installed SQLite
+#   make valgrind the Tcl suite under valgrind memcheck, every file
 #   make bench    cancel latency, cost, scale, jobs, timeouts, side by side with
 #                 plain SQLite and PostgreSQL (tool/bench.sh; bench/*.csv, .svg)
 #   make bench-deps  also install PostgreSQL for the benchmark's reference column
@@ -25,58 +27,79 @@ else
 endif
 
 LIB      := cancel.$(EXT)
-SRC      := ext/cancel.c ext/registry.c ext/regindex.c ext/hooks.c ext/functions.c ext/sessions.c ext/cancellog.c ext/jobs.c ext/jobkinds.c ext/csv.c ext/jobtable.c ext/jobfunctions.c ext/vtab.c ext/port.c ext/sqltext.c ext/shared.c ext/associated.c
+SRC      := $(sort $(wildcard ext/*.c))
 HDR      := $(wildcard ext/*.h)
 LDLIBS   := -lpthread -ldl
+NPROC    := $(shell nproc 2>/dev/null || echo 2)
+
+# Everything generated lands in build/: each ext/ source is compiled once
+# per flavour into build/obj/<flavour>/, and every program is linked from
+# those objects into build/test/ or build/tool/.
+#   plain   $(CFLAGS)                         cancel.so, stress, xstress, soak
+#   asan    ASan+UBSan                        build/asan/cancel.so, capi, faults, ...
+#   tsan    TSan                              build/tsan/cancel.so, stress-tsan, ...
+#   static  -DSQLITE_CORE (SQLite linked in)  static
+ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+TSAN_FLAGS := -O1 -g -fsanitize=thread
+OBJ_plain  := $(SRC:ext/%.c=build/obj/plain/%.o)
+OBJ_asan   := $(SRC:ext/%.c=build/obj/asan/%.o)
+OBJ_tsan   := $(SRC:ext/%.c=build/obj/tsan/%.o)
+OBJ_static := $(SRC:ext/%.c=build/obj/static/%.o)
+
+build/obj/plain/%.o: ext/%.c $(HDR)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(WARN) -fPIC -c -o $@ $<
+build/obj/asan/%.o: ext/%.c $(HDR)
+	@mkdir -p $(@D)
+	$(CC) $(ASAN_FLAGS) $(WARN) -fPIC -c -o $@ $<
+build/obj/tsan/%.o: ext/%.c $(HDR)
+	@mkdir -p $(@D)
+	$(CC) $(TSAN_FLAGS) $(WARN) -fPIC -c -o $@ $<
+build/obj/static/%.o: ext/%.c $(HDR)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(WARN) -DSQLITE_CORE -c -o $@ $<
 
 all: $(LIB)
 
-$(LIB): $(SRC) $(HDR)
-	$(CC) $(CFLAGS) $(WARN) -fPIC -shared -o $@ $(SRC) $(LDLIBS)
-
-# Sanitizer builds of the stress program: the extension is compiled into
-# the binary with the same instrumentation as the program.
-STRESS_SRC := test/stress.c $(SRC)
-test/stress-asan: $(STRESS_SRC) $(HDR)
-	$(CC) -O1 -g $(WARN) -fsanitize=address,undefined -fno-sanitize-recover=undefined \
-	  -fno-omit-frame-pointer -Iext -o $@ $(STRESS_SRC) -lsqlite3 $(LDLIBS)
-test/stress-tsan: $(STRESS_SRC) $(HDR)
-	$(CC) -O1 -g $(WARN) -fsanitize=thread -Iext -o $@ $(STRESS_SRC) -lsqlite3 $(LDLIBS)
-test/stress: $(STRESS_SRC) $(HDR)
-	$(CC) -O2 -g $(WARN) -Iext -o $@ $(STRESS_SRC) -lsqlite3 $(LDLIBS)
-
-test/xstress: test/xstress.c $(SRC) $(HDR)
-	$(CC) -O2 -g $(WARN) -Iext -o $@ test/xstress.c $(SRC) -lsqlite3 $(LDLIBS)
-test/xstress-asan: test/xstress.c $(SRC) $(HDR)
-	$(CC) -O1 -g $(WARN) -fsanitize=address,undefined -fno-sanitize-recover=undefined \
-	  -fno-omit-frame-pointer -Iext -o $@ test/xstress.c $(SRC) -lsqlite3 $(LDLIBS)
-
-test/jobstress-asan: test/jobstress.c $(SRC) $(HDR)
-	$(CC) -O1 -g $(WARN) -fsanitize=address,undefined -fno-sanitize-recover=undefined \
-	  -fno-omit-frame-pointer -Iext -o $@ test/jobstress.c $(SRC) -lsqlite3 $(LDLIBS)
-test/jobstress-tsan: test/jobstress.c $(SRC) $(HDR)
-	$(CC) -O1 -g $(WARN) -fsanitize=thread -Iext -o $@ test/jobstress.c $(SRC) -lsqlite3 $(LDLIBS)
+$(LIB): $(OBJ_plain)
+	$(CC) $(CFLAGS) -shared -o $@ $(OBJ_plain) $(LDLIBS)
 
 # The extension under ASan+UBSan and under TSan, for the Tcl suite
 # (test/all.tcl preloads the runtime into tclsh).
-build/asan/cancel.so: $(SRC) $(HDR)
-	mkdir -p build/asan
-	$(CC) -O1 -g $(WARN) -fsanitize=address,undefined -fno-sanitize-recover=undefined \
-	  -fno-omit-frame-pointer -fPIC -shared -o $@ $(SRC) $(LDLIBS)
-build/tsan/cancel.so: $(SRC) $(HDR)
-	mkdir -p build/tsan
-	$(CC) -O1 -g $(WARN) -fsanitize=thread -fPIC -shared -o $@ $(SRC) $(LDLIBS)
+build/asan/cancel.so: $(OBJ_asan)
+	@mkdir -p $(@D)
+	$(CC) $(ASAN_FLAGS) -shared -o $@ $(OBJ_asan) $(LDLIBS)
+build/tsan/cancel.so: $(OBJ_tsan)
+	@mkdir -p $(@D)
+	$(CC) $(TSAN_FLAGS) -shared -o $@ $(OBJ_tsan) $(LDLIBS)
 
-# Fault injection (test/oom.c, ioerr.c, killtest.c) and the soak (soak.c),
-# the extension compiled in.
-ASAN := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
-FAULT := test/oom test/ioerr test/killtest
-$(FAULT): test/%: test/%.c test/jobcheck.h $(SRC) $(HDR)
-	$(CC) $(ASAN) $(WARN) -Iext -o $@ $< $(SRC) -lsqlite3 $(LDLIBS)
-test/soak-asan: test/soak.c $(SRC) $(HDR)
-	$(CC) $(ASAN) $(WARN) -Iext -o $@ test/soak.c $(SRC) -lsqlite3 $(LDLIBS)
-test/soak: test/soak.c $(SRC) $(HDR)
-	$(CC) -O2 -g $(WARN) -Iext -o $@ test/soak.c $(SRC) -lsqlite3 $(LDLIBS)
+# The C test programs (test/*.c), the extension compiled in. A "-asan" or
+# "-tsan" suffix names the build; capi, hostapi and the fault programs
+# (oom: out of memory, ioerr: I/O errors, killtest: SIGKILLed writers)
+# are ASan+UBSan builds too.
+T := build/test
+PLAIN_PROGS := $(T)/stress $(T)/xstress $(T)/soak
+ASAN_PROGS  := $(T)/stress-asan $(T)/xstress-asan $(T)/jobstress-asan $(T)/soak-asan \
+               $(T)/capi $(T)/hostapi $(T)/oom $(T)/ioerr $(T)/killtest
+TSAN_PROGS  := $(T)/stress-tsan $(T)/jobstress-tsan
+PROGS       := $(PLAIN_PROGS) $(ASAN_PROGS) $(TSAN_PROGS) $(T)/static
+TESTHDR     := $(HDR) test/jobcheck.h
+
+.SECONDEXPANSION:
+$(PLAIN_PROGS): $(T)/%: test/%.c $(OBJ_plain) $(TESTHDR)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(WARN) -Iext -o $@ $< $(OBJ_plain) -lsqlite3 $(LDLIBS)
+$(ASAN_PROGS): $(T)/%: test/$$(subst -asan,,$$*).c $(OBJ_asan) $(TESTHDR)
+	@mkdir -p $(@D)
+	$(CC) $(ASAN_FLAGS) $(WARN) -Iext -o $@ $< $(OBJ_asan) -lsqlite3 $(LDLIBS)
+$(TSAN_PROGS): $(T)/%: test/$$(subst -tsan,,$$*).c $(OBJ_tsan) $(TESTHDR)
+	@mkdir -p $(@D)
+	$(CC) $(TSAN_FLAGS) $(WARN) -Iext -o $@ $< $(OBJ_tsan) -lsqlite3 $(LDLIBS)
+# The extension compiled into an application with a static SQLite.
+SQLITE_A ?= $(firstword $(wildcard /usr/lib/*/libsqlite3.a /usr/lib/libsqlite3.a))
+$(T)/static: test/static.c $(OBJ_static) $(TESTHDR)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(WARN) -DSQLITE_CORE -Iext -o $@ $< $(OBJ_static) $(SQLITE_A) -lm $(LDLIBS)
 
 # libFuzzer targets (clang): the SQL functions' arguments, CSV import, the
 # cross-process registry file. test/fuzz/run.sh builds them (build/fuzz)
@@ -86,12 +109,12 @@ fuzz: deps
 	sh test/fuzz/run.sh $(FUZZ_SECONDS)
 
 SOAK_SECONDS ?= 600
-soak: deps test/soak
+soak: deps $(T)/soak
 	mkdir -p test/tmp
-	test/soak $(SOAK_SECONDS) 4 16
+	$(T)/soak $(SOAK_SECONDS) 4 16
 
 # Windows: cross-built with mingw-w64 (winpthreads linked in), exports as
-# listed in cancel.def. Built and checked by `make test`; not run.
+# listed in cancel.def.
 MINGW_CC ?= x86_64-w64-mingw32-gcc-posix
 build/win/cancel.dll: $(SRC) $(HDR) cancel.def
 	mkdir -p build/win/include
@@ -100,37 +123,27 @@ build/win/cancel.dll: $(SRC) $(HDR) cancel.def
 
 dll: build/win/cancel.dll
 
-# The extension compiled into an application with a static SQLite.
-SQLITE_A ?= $(firstword $(wildcard /usr/lib/*/libsqlite3.a /usr/lib/libsqlite3.a))
-test/static: test/static.c $(SRC) $(HDR)
-	$(CC) -O2 -g $(WARN) -DSQLITE_CORE -Iext -o $@ test/static.c $(SRC) $(SQLITE_A) -lm $(LDLIBS)
-
-test/capi: test/capi.c $(SRC) $(HDR)
-	$(CC) -O1 -g $(WARN) -fsanitize=address,undefined -fno-sanitize-recover=undefined \
-	  -Iext -o $@ test/capi.c $(SRC) -lsqlite3 $(LDLIBS)
-
-# Loading into a SQLite that lacks routine-table entries the extension
-# calls (test/hostapi.c: the extension compiled in, fed tables with
-# entries taken away; test/omithost.sh: real SQLite builds with
-# SQLITE_OMIT_* options, from the newest release's source when it can be
-# fetched, tool/sqlite-source.sh).
-test/hostapi: test/hostapi.c $(SRC) $(HDR)
-	$(CC) -O1 -g $(WARN) -fsanitize=address,undefined -fno-sanitize-recover=undefined \
-	  -Iext -o $@ test/hostapi.c $(SRC) -lsqlite3 $(LDLIBS)
+# Loading into real SQLite builds with SQLITE_OMIT_* options, from the
+# newest release's source when it can be fetched (test/omithost.sh,
+# tool/sqlite-source.sh).
 omithosts: $(LIB)
 	@sh test/omithost.sh build
 
 # Benchmark drivers (tool/bench.sh): the extension compiled in.
-BENCH := tool/bench_latency tool/bench_cost tool/bench_scale tool/bench_jobs tool/bench_timeouts
-$(BENCH): tool/%: tool/%.c tool/benchutil.h $(SRC) $(HDR)
-	$(CC) -O2 -g $(WARN) -Iext -o $@ $< $(SRC) -lsqlite3 $(LDLIBS)
+BENCH := build/tool/bench_latency build/tool/bench_cost build/tool/bench_scale \
+         build/tool/bench_jobs build/tool/bench_timeouts
+$(BENCH): build/tool/%: tool/%.c tool/benchutil.h $(OBJ_plain)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(WARN) -Iext -o $@ $< $(OBJ_plain) -lsqlite3 $(LDLIBS)
 
 # PostgreSQL's side of the latency table: needs libpq (make bench-deps).
-tool/bench_pg: tool/bench_pg.c tool/benchutil.h
+build/tool/bench_pg: tool/bench_pg.c tool/benchutil.h
+	@mkdir -p $(@D)
 	$(CC) -O2 -g $(WARN) -I$$(pg_config --includedir) -o $@ tool/bench_pg.c -lpq -lpthread
 
-bench: deps $(BENCH)
+bench: deps
 	@sh tool/deps.sh bench
+	$(MAKE) -j$(NPROC) $(BENCH)
 	sh tool/bench.sh
 
 bench-deps: deps
@@ -165,15 +178,27 @@ demo: demo-deps $(LIB)
 demo-deps:
 	@sh tool/deps.sh demo
 
-test: deps newest $(LIB) build/win/cancel.dll test/capi test/static test/stress test/stress-asan test/stress-tsan \
-      test/jobstress-asan test/jobstress-tsan test/xstress test/xstress-asan build/asan/cancel.so build/tsan/cancel.so \
-      $(FAULT) test/soak test/soak-asan test/hostapi omithosts
+# make test: the full run (installs what is missing, the newest SQLite,
+# every build, test/all.tcl). make check: the edit-test loop (the plain
+# build and one Tcl pass against the installed SQLite; no installs, no
+# downloads). make valgrind: the Tcl suite under valgrind memcheck, every
+# file (make test runs the files that take valgrind under a minute).
+TEST_BUILD := $(LIB) build/asan/cancel.so build/tsan/cancel.so build/win/cancel.dll $(PROGS) omithosts
+
+test: deps newest
+	$(MAKE) -j$(NPROC) test-build
 	tclsh test/all.tcl
 
-clean:
-	rm -f cancel.so cancel.dylib cancel.dll test/capi test/static test/stress test/stress-asan test/stress-tsan \
-	  test/jobstress-asan test/jobstress-tsan test/xstress test/xstress-asan $(FAULT) test/soak test/soak-asan \
-	  test/hostapi
-	rm -rf test/tmp $(BENCH) tool/bench_pg bench/tmp-* build
+test-build: $(TEST_BUILD)
 
-.PHONY: all bench bench-deps deps demo demo-deps dll fuzz newest omithosts soak test clean install uninstall
+check: $(LIB)
+	tclsh test/all.tcl --check
+
+valgrind: deps $(LIB)
+	tclsh test/all.tcl --valgrind
+
+clean:
+	rm -f cancel.so cancel.dylib cancel.dll
+	rm -rf test/tmp bench/tmp-* build
+
+.PHONY: all bench bench-deps check deps demo demo-deps dll fuzz newest omithosts soak test test-build valgrind clean install uninstall

@@ -1,18 +1,18 @@
 #!/bin/sh
 # bench.sh: `make bench`. Every figure beside its reference, measured in
 # the same run:
-#   1. cancel latency (tool/bench_latency, tool/bench_pg): five kinds of
+#   1. cancel latency (build/tool/bench_latency, build/tool/bench_pg): five kinds of
 #      target statement, each stopped by plain sqlite3_interrupt (the
 #      floor), by cancel_query in-process and across processes, and by
 #      PostgreSQL's pg_cancel_backend (a throw-away cluster on loopback,
 #      when a server is installed: make bench-deps);
-#   2. cost to running work (tool/bench_cost): instructions per statement
+#   2. cost to running work (build/tool/bench_cost): instructions per statement
 #      (callgrind, repeatable on a noisy machine) and time, against plain
 #      SQLite;
-#   3. scale (tool/bench_scale): 1,000 and 10,000 sessions;
-#   4. jobs (tool/bench_jobs): throughput against the direct way, and
+#   3. scale (build/tool/bench_scale): 1,000 and 10,000 sessions;
+#   4. jobs (build/tool/bench_jobs): throughput against the direct way, and
 #      cancel to `canceled` with cleanup done;
-#   5. timeouts (tool/bench_timeouts): how far past the limit they stop.
+#   5. timeouts (build/tool/bench_timeouts): how far past the limit they stop.
 # Prints the tables and a summary with each target PASS or MISS; writes
 # bench/*.csv, bench/summary.csv, bench/summary.md and bench/latency.svg.
 # BENCH_SCALE=0.2 (say) runs fewer trials, for a quick look.
@@ -36,12 +36,12 @@ echo
 # ------------------------------------------------------------ latency
 lat=bench/latency.csv
 echo "kind,method,trials,p50_us,p99_us,max_us,missed" > $lat
-tool/bench_latency setup bench/tmp-latency.db 1000000
+build/tool/bench_latency setup bench/tmp-latency.db 1000000
 pgdir=$(mktemp -d /tmp/cancel-bench-pg.XXXXXX)
 pg=""
 if conninfo=$(tool/pgcluster.sh start "$pgdir" 54329 2>bench/pg.log) \
-   && make -s tool/bench_pg >>bench/pg.log 2>&1 \
-   && tool/bench_pg "$conninfo" setup 1000000 >>bench/pg.log 2>&1; then
+   && make -s build/tool/bench_pg >>bench/pg.log 2>&1 \
+   && build/tool/bench_pg "$conninfo" setup 1000000 >>bench/pg.log 2>&1; then
   pg=1
 else
   echo "(PostgreSQL column skipped: $(tail -1 bench/pg.log); make bench-deps installs it)"
@@ -50,9 +50,9 @@ trap 'tool/pgcluster.sh stop "$pgdir" >/dev/null 2>&1 || true' EXIT
 for kind in cte lock write orderby groupby; do
   case $kind in cte|lock) t=$(n 300);; write|orderby) t=$(n 60);; groupby) t=$(n 25);; esac
   for m in raw inproc xproc; do
-    tool/bench_latency run bench/tmp-latency.db $kind $m $t | cut -d, -f2- >> $lat
+    build/tool/bench_latency run bench/tmp-latency.db $kind $m $t | cut -d, -f2- >> $lat
   done
-  [ -z "$pg" ] || tool/bench_pg "$conninfo" run $kind $t | cut -d, -f2- >> $lat
+  [ -z "$pg" ] || build/tool/bench_pg "$conninfo" run $kind $t | cut -d, -f2- >> $lat
 done
 rm -f bench/tmp-latency.db*
 tool/pgcluster.sh stop "$pgdir" >/dev/null 2>&1 || true
@@ -83,7 +83,7 @@ done
 echo
 cost=bench/cost.csv
 echo "work,mode,instr_per_unit,instr_ratio,ns_per_unit,time_ratio" > $cost
-tool/bench_cost time $(n 1000000) 3 > bench/tmp-time.csv
+build/tool/bench_cost time $(n 1000000) 3 > bench/tmp-time.csv
 have_vg=0
 command -v valgrind >/dev/null 2>&1 && have_vg=1
 echo "Cost to running work (per statement; cpu: per CTE row). Instructions: callgrind, the loop only"
@@ -96,7 +96,7 @@ for w in select insert cpu; do
     ir=-; irr=-
     if [ $have_vg = 1 ]; then
       ir=$(valgrind --tool=callgrind --toggle-collect=costLoop --callgrind-out-file=/dev/null \
-           tool/bench_cost loop $w $m 100000 2>&1 | awk '/Collected/{printf "%.1f", $NF/100000}')
+           build/tool/bench_cost loop $w $m 100000 2>&1 | awk '/Collected/{printf "%.1f", $NF/100000}')
       [ -n "$base_ir" ] || base_ir=$ir
       irr=$(awk -v a=$ir -v b=$base_ir 'BEGIN{printf "%.3f", a/b}')
     fi
@@ -118,8 +118,8 @@ rm -f bench/tmp-time.csv bench/tmp-cost.db*
 echo
 sc=bench/scale.csv
 echo "sessions,scan_ms,cancel_all_ms,terminate_all_ms" > $sc
-for k in 1000 10000; do tool/bench_scale sessions $k | cut -d, -f2- >> $sc; done
-tool/bench_scale open 2000 5 > bench/tmp-open.csv
+for k in 1000 10000; do build/tool/bench_scale sessions $k | cut -d, -f2- >> $sc; done
+build/tool/bench_scale open 2000 5 > bench/tmp-open.csv
 rm -f bench/tmp-scale.db*
 echo "Scale: idle sessions in one process (ms, median of 7)"
 printf "  %-9s %10s %14s %16s\n" sessions scan "cancel all" "terminate all"
@@ -140,7 +140,7 @@ rm -f bench/tmp-open.csv
 # --------------------------------------------------------------- jobs
 echo
 jcsv=bench/jobs.csv
-tool/bench_jobs $(n 250000) 3 $(n 20) > $jcsv
+build/tool/bench_jobs $(n 250000) 3 $(n 20) > $jcsv
 echo "Jobs on a $(n 250) MB database, against the same work done directly (ms, median of 3)"
 printf "  %-10s %12s %12s %8s\n" kind "direct" "job" ratio
 awk -F, '$1=="throughput"{printf "  %-10s %12s %12s %8s\n", $2, $3, $4, $5}' $jcsv
@@ -157,7 +157,7 @@ done
 # ----------------------------------------------------------- timeouts
 echo
 tcsv=bench/timeouts.csv
-tool/bench_timeouts accuracy $(n 200) > $tcsv
+build/tool/bench_timeouts accuracy $(n 200) > $tcsv
 echo "Statement timeouts (limit 20 ms): overshoot past the limit, ms"
 printf "  %-10s %8s %8s %8s %8s\n" "" trials p50 p99 max
 awk -F, '{printf "  %-10s %8s %8s %8s %8s\n", $2, $3, $5, $6, $7}' $tcsv
