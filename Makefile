@@ -39,6 +39,8 @@ NPROC    := $(shell nproc 2>/dev/null || echo 2)
 #   asan    ASan+UBSan                        build/asan/cancel.so, capi, faults, ...
 #   tsan    TSan                              build/tsan/cancel.so, stress-tsan, ...
 #   static  -DSQLITE_CORE (SQLite linked in)  static
+# The plain and static flavours are release builds (-DNDEBUG): the
+# assert()s that check lock-holding rules run in the sanitizer builds.
 ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 TSAN_FLAGS := -O1 -g -fsanitize=thread
 OBJ_plain  := $(SRC:ext/%.c=build/obj/plain/%.o)
@@ -48,7 +50,7 @@ OBJ_static := $(SRC:ext/%.c=build/obj/static/%.o)
 
 build/obj/plain/%.o: ext/%.c $(HDR)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(WARN) -fPIC -c -o $@ $<
+	$(CC) $(CFLAGS) $(WARN) -DNDEBUG -fPIC -c -o $@ $<
 build/obj/asan/%.o: ext/%.c $(HDR)
 	@mkdir -p $(@D)
 	$(CC) $(ASAN_FLAGS) $(WARN) -fPIC -c -o $@ $<
@@ -57,7 +59,7 @@ build/obj/tsan/%.o: ext/%.c $(HDR)
 	$(CC) $(TSAN_FLAGS) $(WARN) -fPIC -c -o $@ $<
 build/obj/static/%.o: ext/%.c $(HDR)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(WARN) -DSQLITE_CORE -c -o $@ $<
+	$(CC) $(CFLAGS) $(WARN) -DNDEBUG -DSQLITE_CORE -c -o $@ $<
 
 all: $(LIB)
 
