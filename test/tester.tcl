@@ -36,8 +36,8 @@ if {[info exists ::argv0]} { set ::testfile [file rootname [file tail $::argv0]]
 # Open connection $name on $file and load the extension into it. Tcl's
 # binding opens connections with SQLITE_OPEN_NOMUTEX unless told
 # otherwise; the tests use SQLite's default serialized mode, which is what
-# the sqlite3 shell, Python and C programs get (see README, "Threading
-# modes"). Pass -nomutex 1 to test the other mode.
+# the sqlite3 shell, Python and C programs get (see
+# doc/threading.md). Pass -nomutex 1 to test the other mode.
 proc session_open {name {file :memory:} args} {
   sqlite3 $name $file -fullmutex 1 {*}$args
   $name enable_load_extension 1
