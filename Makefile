@@ -193,7 +193,8 @@ test: deps newest
 
 test-build: $(TEST_BUILD)
 
-check: $(LIB)
+# (cancel.dll too when mingw-w64 is installed: windows.test inspects it)
+check: $(LIB) $(if $(shell command -v $(MINGW_CC) 2>/dev/null),build/win/cancel.dll)
 	tclsh test/all.tcl --check
 
 valgrind: deps $(LIB)
