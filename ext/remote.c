@@ -74,6 +74,13 @@ void remoteRelease(CancelSession *s){
 ** than wait for the agent thread to be scheduled (which can take
 ** milliseconds while the target keeps a core busy). Whoever takes the
 ** cell first serves it; the other finds it empty. */
+/* The fast path of a cross-process cancel: see sharedServeCancel. */
+void remoteServeOwnCancel(CancelSession *s){
+  if( s->pSh==0 ) return;
+  sharedServeCancel(s->pSh, s->iShSlot, s->shOwner);
+}
+
+/* What a session does now (s->mu held, the slot's seqlock taken). */
 static void remotePutActivity(CancelSession *s, ShSession *pS){
   int i, eTerm = atomic_load(&s->eTerm);
   assert( atomic_load_explicit(&pS->seq, memory_order_relaxed) & 1u );
