@@ -41,6 +41,25 @@ static void cancelPinLibrary(void){
   pthread_once(&once, cancelPinOnce);
 }
 
+/* ---- wiring: the calls that lower layers make up, set once here ----
+** The registry file's agent thread (shagent.c) hands requests from other
+** processes to these servers: sessions to registry.c, jobs to jobs.c;
+** the cancel log ring in the file (shlog.c) follows cancellog.c's rules
+** on outcomes. Set before the first session is enrolled (which is when a
+** registry file is first attached and its agent started). */
+static void cancelWireOnce(void){
+  static const SharedServers servers = {
+    registryServeRemote, jobsServeRemote, jobsServeReport,
+    cancelLogTransient, LOG_GONE
+  };
+  sharedSetServers(&servers);
+}
+static void cancelWire(void){
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+  pthread_once(&once, cancelWireOnce);
+}
+/* ---- end of wiring ---- */
+
 /* SQLITE_EXTENSION_INIT2, once per process: connections may load the
 ** extension on several threads at once, and a plain assignment of the
 ** (identical) routine table would be a data race. */
@@ -205,6 +224,7 @@ int sqlite3_cancel_init(sqlite3 *db, char **pzErrMsg,
   if( rc!=SQLITE_OK ) return rc;
   cancelSetApi(pApi);
   cancelPinLibrary();
+  cancelWire();
   if( registryFind(db) ) return SQLITE_OK;
 
   s = registryEnrol(db);        /* with a reference, ours until the

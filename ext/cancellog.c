@@ -20,7 +20,7 @@
 ** target vanished without an answer, ends final too.
 */
 #include "cancellog.h"
-#include "shared.h"
+#include "remote.h"
 #include "vtab.h"
 #include "port.h"
 SQLITE_EXTENSION_INIT3
@@ -231,14 +231,14 @@ void cancelLogRefresh(void){
   nowUs = registryMonoUs();
   for(i=0; i<n; i++){
     LogPending *q = &aP[i];
-    SharedTarget t;
+    RemoteTarget t;
     char zAns[128];
     const char *zOut = 0;
     int bGone;
     memset(&t, 0, sizeof(t));
     /* gone first, then the answer: a target that answers does so before
     ** its slot is released, so an answer is never missed */
-    bGone = sharedCheckSession(q->pSh, "", 1, q->tag, q->serial, 0, &t)==REG_NOTFOUND;
+    bGone = remoteCheckSession(q->pSh, "", 1, q->tag, q->serial, 0, &t)==REG_NOTFOUND;
     if( sharedLogAnswer(q->pSh, q->token, zAns, sizeof(zAns)) ){
       zOut = logKnownOutcome(zAns);
       if( zOut==0 ) zOut = bGone ? LOG_GONE : 0;

@@ -44,7 +44,7 @@
 #include "sqltext.h"
 #include "cancellog.h"
 #include "port.h"
-#include "shared.h"
+#include "remote.h"
 SQLITE_EXTENSION_INIT3
 
 #include <string.h>
@@ -261,7 +261,7 @@ static void hooksSetLost(CancelSession *s, int bit, int bOn){
                 : "progress handler: cancels use sqlite3_interrupt");
   }
   pthread_mutex_lock(&s->mu);
-  sharedPublishActivity(s);
+  remotePublishActivity(s);
   pthread_mutex_unlock(&s->mu);
 }
 
@@ -392,7 +392,7 @@ static void hooksStmtStart(CancelSession *s, void *pStmt, const char *zSql){
   s->curDeadlineUs = deadlineUs;
   s->execThread = pthread_self();
   if( bAutocommit && s->xactStartMs==0 ) s->xactStartMs = now;
-  sharedPublishActivity(s);
+  remotePublishActivity(s);
   pthread_mutex_unlock(&s->mu);
 }
 
@@ -443,7 +443,7 @@ static void hooksStmtEnd(CancelSession *s, void *pStmt, i64 nsElapsed){
   bIdleInXact = s->inXact && s->nStmt==0;
   bSelfTerm = s->selfTerm && s->nStmt==0;
   bNoXact = bAutocommit && s->nStmt==0;
-  sharedPublishActivity(s);
+  remotePublishActivity(s);
   pthread_mutex_unlock(&s->mu);
   s->pLastEnded = pStmt;
   if( bSelfTerm ){
@@ -503,7 +503,7 @@ static int hooksTrace(unsigned type, void *pCtx, void *P, void *X){
 int hooksWaitStop(void *p){
   CancelSession *s = (CancelSession*)p;
   int eWhy;
-  sharedServeOwnCancel(s);
+  remoteServeOwnCancel(s);
   eWhy = hooksStopReason(s);
   if( eWhy ){
     hooksStopped(s, eWhy, LOG_INTERRUPTED);

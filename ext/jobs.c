@@ -8,7 +8,7 @@
 ** Lock order: jobMu before the registry lock.
 */
 #include "jobs.h"
-#include "shared.h"
+#include "jobslots.h"
 SQLITE_EXTENSION_INIT3
 
 #include <errno.h>
@@ -22,7 +22,7 @@ SQLITE_EXTENSION_INIT3
 
 static pthread_mutex_t jobMu = PTHREAD_MUTEX_INITIALIZER;
 static CancelJob *jobFirst = 0;
-static _Atomic i64 jobRetentionSec = 24*60*60;   /* finished jobs stay a day */
+static _Atomic i64 jobRetentionSec = SHARED_RETENTION_DEFAULT;   /* a day */
 
 static const char *azStatus[] = {
   "pending", "running", "paused", "pause-requested", "cancel-requested",
@@ -64,7 +64,7 @@ static void jobPurgeLocked(void){
     i64 sec = p->pSh ? sharedRetentionSec(p->pSh) : jobsRetention();
     if( jobIsFinished(p->eStatus) && p->finishedMs<=now-sec*1000 ){
       *pp = p->pNext;
-      sharedReleaseJob(p);
+      jobslotsRelease(p);
       if( --p->nRef==0 ) jobFree(p);
     }else{
       pp = &p->pNext;
@@ -168,7 +168,7 @@ CancelJob *jobCreate(CancelSession *pCoord, const char *zType,
   p->id = sharedNextId(1, jobIdUsed);
   for(pp=&jobFirst; *pp; pp=&(*pp)->pNext){}
   *pp = p;
-  sharedClaimJob(pCoord->pShReg, p);   /* seen by other processes */
+  jobslotsClaim(pCoord->pShReg, p);   /* seen by other processes */
   pthread_mutex_unlock(&jobMu);
   return p;
 }
@@ -203,7 +203,7 @@ int jobExists(SharedReg *pSh, i64 id){
     return 1;
   }
   /* not a job of this process: one of another? (doc/ids.md) */
-  return sharedUsable(pSh) && sharedJobStatus(pSh, id)>=0;
+  return sharedUsable(pSh) && jobslotsStatus(pSh, id)>=0;
 }
 
 /* With jobMu held: move p to eStatus and wake everyone waiting on it. */
@@ -211,7 +211,7 @@ static void jobSetLocked(CancelJob *p, int eStatus){
   p->eStatus = eStatus;
   p->modifiedMs = registryNowMs();
   if( jobIsFinished(eStatus) ) p->finishedMs = p->modifiedMs;
-  sharedPublishJob(p);
+  jobslotsPublish(p);
   pthread_cond_broadcast(&p->cond);
 }
 
@@ -317,7 +317,7 @@ static void jobProgressLocked(CancelJob *p, double fraction, char *z){
   }
   p->modifiedMs = registryNowMs();
   p->lockWaitSinceMs = 0;
-  sharedPublishJob(p);
+  jobslotsPublish(p);
 }
 
 void jobProgress(CancelJob *p, double fraction, const char *zRunning){
@@ -336,7 +336,7 @@ void jobReverting(CancelJob *p){
 void jobSetCoordinator(CancelJob *p, u64 iSerial){
   pthread_mutex_lock(&jobMu);
   p->iCoordinator = iSerial;
-  sharedPublishJob(p);
+  jobslotsPublish(p);
   pthread_mutex_unlock(&jobMu);
 }
 
@@ -356,7 +356,7 @@ void jobSetPartFile(CancelJob *p, const char *zPath){
   pthread_mutex_lock(&jobMu);
   sqlite3_free(p->zPart);
   p->zPart = z;
-  sharedPublishJob(p);
+  jobslotsPublish(p);
   pthread_mutex_unlock(&jobMu);
 }
 
@@ -402,13 +402,6 @@ void jobFinish(CancelJob *p, const char *zError){
 /* The error text of a job (jobMu held). Its message is allocated when the
 ** job ends; out of memory it is NULL, and a failed job would show no
 ** error at all (found by test/oom.c): say what happened instead. */
-const char *jobErrorText(CancelJob *p){
-  if( p->zError ) return p->zError;
-  if( p->eStatus==JOB_FAILED ) return "out of memory";
-  if( p->eStatus==JOB_CANCELED ) return "canceled by cancel_job";
-  return 0;
-}
-
 void jobFinishAs(CancelJob *p, int eOutcome, const char *zError){
   if( eOutcome==JOB_GO ){
     pthread_mutex_lock(&jobMu);
@@ -494,7 +487,8 @@ static int jobControl(SharedReg *pSh, i64 id, int eOp, char **pzErr){
     /* not a job of this process: one of another, whose owner applies the
     ** same rules and answers (doc/ids.md) */
     pthread_mutex_unlock(&jobMu);
-    rc = sharedUsable(pSh) ? sharedJobControl(pSh, id, eOp, &eStatus) : JOBCTL_NOTFOUND;
+    rc = sharedUsable(pSh) ? jobslotsControl(pSh, id, eOp, &eStatus) : JOBCTL_NOTFOUND;
+    if( rc==JOBCTL_GONE ) rc = jobControlVerdict(eOp, eStatus);  /* its process died */
   }else{
     rc = jobApplyLocked(p, eOp, &eStatus);
     pthread_mutex_unlock(&jobMu);
@@ -603,14 +597,14 @@ int jobReportRemote(SharedReg *pSh, i64 id, int eOp, double f,
                     const char *zText, int (*xStop)(void*), void *pArg,
                     int *peStatus){
   for(;;){
-    int rc = sharedUsable(pSh) ? sharedJobReport(pSh, id, eOp, f, zText, peStatus)
+    int rc = sharedUsable(pSh) ? jobslotsReport(pSh, id, eOp, f, zText, peStatus)
                                : JOBCTL_NOTFOUND;
     if( rc!=JOBCTL_PAUSED ) return rc;
     /* paused: wait until it is resumed or canceled, polling its status
     ** as job_wait does for a job of another process */
     for(;;){
       struct timespec ts = { 0, 2000000 };    /* 2 ms */
-      if( sharedJobStatus(pSh, id)!=JOB_PAUSED ) break;
+      if( jobslotsStatus(pSh, id)!=JOB_PAUSED ) break;
       if( xStop && xStop(pArg) ) return JOBCTL_STOPPED;
       nanosleep(&ts, 0);
     }
@@ -625,7 +619,7 @@ int jobStatusAnywhere(SharedReg *pSh, i64 id){
   p = jobFindLocked(id);
   if( p ) e = p->eStatus;
   pthread_mutex_unlock(&jobMu);
-  if( p==0 && sharedUsable(pSh) ) e = sharedJobStatus(pSh, id);
+  if( p==0 && sharedUsable(pSh) ) e = jobslotsStatus(pSh, id);
   return e;
 }
 
@@ -634,7 +628,7 @@ static int jobWaitRemote(SharedReg *pSh, i64 id, int timeoutMs,
                          int (*xStop)(void*), void *pArg){
   i64 endUs = registryMonoUs() + (i64)timeoutMs*1000;
   for(;;){
-    int e = sharedJobStatus(pSh, id);
+    int e = jobslotsStatus(pSh, id);
     struct timespec ts = { 0, 2000000 };    /* 2 ms */
     if( e<0 || jobIsFinished(e) ) return e;
     if( timeoutMs>=0 && registryMonoUs()>=endUs ) return e;
@@ -746,7 +740,9 @@ int jobsSnapshot(CancelSession *pCaller, JobRow **paRow, int *pnRow){
   }
   pthread_mutex_unlock(&jobMu);
   if( rc==SQLITE_OK && registryScope(pCaller) ){
-    rc = sharedJobsSnapshot(registryScope(pCaller), zUser, isAdmin, &aRow, &n);
+    int i = n;
+    rc = jobslotsSnapshot(registryScope(pCaller), zUser, isAdmin, &aRow, &n);
+    for(; i<n; i++) aRow[i].zStatus = azStatus[aRow[i].eStatus];
   }
   sqlite3_free(zUser);
   if( rc!=SQLITE_OK ){

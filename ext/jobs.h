@@ -99,7 +99,13 @@ void jobFinish(CancelJob *p, const char *zError); /* succeeded, failed or cancel
 void jobFinishAs(CancelJob *p, int eOutcome, const char *zError);
 /* Its error text, jobs lock held ("out of memory" for a failed job whose
 ** message could not be allocated). */
-const char *jobErrorText(CancelJob *p);
+/* (inline: jobslots.c, below jobs.c, publishes it) */
+static inline const char *jobErrorText(CancelJob *p){
+  if( p->zError ) return p->zError;
+  if( p->eStatus==JOB_FAILED ) return "out of memory";
+  if( p->eStatus==JOB_CANCELED ) return "canceled by cancel_job";
+  return 0;
+}
 void jobReverting(CancelJob *p);         /* cancel-requested -> reverting */
 void jobSetCoordinator(CancelJob *p, u64 iSerial);
 /* The partial file the job writes (NULL: none), published so that any
@@ -120,6 +126,8 @@ void jobNap(CancelJob *p, int ms);
 #define JOBCTL_CANCELED 7   /* job_progress: a cancel was asked for */
 #define JOBCTL_PAUSED   8   /* (between processes: paused, ask again) */
 #define JOBCTL_STOPPED  9   /* xStop said stop while the job was paused */
+#define JOBCTL_GONE     10  /* (jobslots.c: its process died; the rules are
+                            ** applied to its final status here) */
 /* pSh: the caller's registry file, for jobs of other processes. */
 int jobCancel(SharedReg *pSh, i64 id, char **pzErr);
 int jobPause(SharedReg *pSh, i64 id, char **pzErr);
@@ -147,6 +155,14 @@ int jobReportRemote(SharedReg *pSh, i64 id, int eOp, double fraction,
                     const char *zText, int (*xStop)(void*), void *pArg,
                     int *peStatus);
 int jobIsFinished(int eStatus);
+/* The job servers of the registry file's agent (sharedSetServers, wired
+** by cancel.c): a request from another process for the job that holds
+** slot iSlot under owner word `owner`, and no other. Returns JOBCTL_*,
+** the status the job had in *peStatus. */
+int jobsServeRemote(SharedReg *p, int iSlot, u64 owner, int eOp, int *peStatus);
+/* The same for a report (SHJOB_PROGRESS, SHJOB_END); zText may be NULL. */
+int jobsServeReport(SharedReg *p, int iSlot, u64 owner, int eOp, double fraction,
+                    const char *zText, int *peStatus);
 
 /* Block until the job has finished or timeoutMs passed (<0: forever).
 ** Returns the status, or -1 if not found. */
@@ -175,6 +191,7 @@ struct JobRow {
   i64 id;
   char *zType, *zDesc, *zUser, *zRunning, *zError;
   const char *zStatus;
+  int eStatus;               /* JOB_* */
   double fraction;
   i64 createdMs, startedMs, finishedMs, modifiedMs;
   char zCoordinator[33];

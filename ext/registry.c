@@ -16,7 +16,7 @@
 #include "hooks.h"
 #include "cancellog.h"
 #include "jobs.h"
-#include "shared.h"
+#include "remote.h"
 SQLITE_EXTENSION_INIT3
 
 #include "port.h"
@@ -137,7 +137,7 @@ void registrySetWaiting(CancelSession *s, i64 sinceMs){
   if( old!=0 && sinceMs==0 ) atomic_fetch_sub(&registryWaiters, 1);
   if( (old==0)!=(sinceMs==0) && s->pSh ){
     pthread_mutex_lock(&s->mu);
-    sharedPublish(s);
+    remotePublish(s);
     pthread_mutex_unlock(&s->mu);
   }
 }
@@ -280,7 +280,7 @@ CancelSession *registryEnrol(sqlite3 *db){
   regLast = s;
   regIndexAdd(s);
   pthread_mutex_unlock(&regMu);
-  if( s->pShReg ) sharedClaim(s->pShReg, s);
+  if( s->pShReg ) remoteClaim(s->pShReg, s);
   return s;
 }
 
@@ -329,7 +329,7 @@ static int regDropLocked(CancelSession *s, int bPin){
     if( s->pSh ){
       /* out of the shared registry too (here, while nothing can free s) */
       pthread_mutex_lock(&s->mu);
-      sharedRelease(s);
+      remoteRelease(s);
       pthread_mutex_unlock(&s->mu);
     }
     pthread_cond_broadcast(&regGone);
@@ -389,7 +389,7 @@ int registrySetUser(CancelSession *s, const char *zUser, int isAdmin){
     s->zUser = z;
     z = 0;
     s->isAdmin = isAdmin ? 1 : 0;
-    sharedPublish(s);
+    remotePublish(s);
     pthread_mutex_unlock(&s->mu);
   }
   pthread_mutex_unlock(&regMu);
@@ -404,7 +404,7 @@ static int regSetText(CancelSession *s, char **pz, const char *zNew){
   pthread_mutex_lock(&s->mu);
   sqlite3_free(*pz);
   *pz = z;
-  sharedPublish(s);
+  remotePublish(s);
   pthread_mutex_unlock(&s->mu);
   pthread_mutex_unlock(&regMu);
   return REG_OK;
@@ -589,7 +589,7 @@ static SharedReg *regRemoteCaller(CancelSession *pCaller, char **pzUser, int *pI
 
 /* A request handed to another process: log it here, in the caller's. */
 static void regLogRemote(CancelSession *pCaller, const char *zAction,
-                         SharedReg *p, const SharedTarget *pT, int rc,
+                         SharedReg *p, const RemoteTarget *pT, int rc,
                          const char *zOk){
   LogTarget t;
   memset(&t, 0, sizeof(t));
@@ -621,7 +621,7 @@ static void regLogRemote(CancelSession *pCaller, const char *zAction,
 #define REMOTE_CHECK          4
 static int regRemote(CancelSession *pCaller, const char *zAction, int eKind,
                      u64 tag, u64 iSerial, i64 pid){
-  SharedTarget t;
+  RemoteTarget t;
   char *zUser = 0;
   int isAdmin = 0, rc = REG_NOTFOUND;
   SharedReg *p = regRemoteCaller(pCaller, &zUser, &isAdmin);
@@ -642,16 +642,16 @@ static int regRemote(CancelSession *pCaller, const char *zAction, int eKind,
   if( p ){
     switch( eKind ){
       case REMOTE_CANCEL_QUERY:
-        rc = sharedCancelQuery(p, zUser, isAdmin, tag, iSerial, &t);
+        rc = remoteCancelQuery(p, zUser, isAdmin, tag, iSerial, &t);
         break;
       case REMOTE_CANCEL_BACKEND:
-        rc = sharedCancelBackend(p, zUser, isAdmin, pid, &t);
+        rc = remoteCancelBackend(p, zUser, isAdmin, pid, &t);
         break;
       case REMOTE_TERMINATE:
-        rc = sharedTerminate(p, zUser, isAdmin, tag, iSerial, pid, &t);
+        rc = remoteTerminate(p, zUser, isAdmin, tag, iSerial, pid, &t);
         break;
       default:
-        rc = sharedCheckSession(p, zUser, isAdmin, tag, iSerial, pid, &t);
+        rc = remoteCheckSession(p, zUser, isAdmin, tag, iSerial, pid, &t);
         break;
     }
   }
@@ -902,7 +902,7 @@ static int regTerminateLocked(CancelSession *pCaller, const char *zAction,
     regLog(pCaller, zAction, s, &t, LOG_ALREADY);
   }
   pthread_cond_broadcast(&s->cond);      /* out of a busy-handler wait */
-  sharedPublish(s);
+  remotePublish(s);
   pthread_mutex_unlock(&s->mu);
   s->nPin++;                              /* pin while we work on it */
   pthread_mutex_unlock(&regMu);
@@ -950,7 +950,7 @@ void registrySelfTerminate(CancelSession *s){
     if( !s->closing
      && atomic_compare_exchange_strong(&s->eTerm, &expected, TERM_REQUEST) ){
       registrySetReasonLocked(s, "terminated", &s->selfTermBy);
-      sharedPublish(s);
+      remotePublish(s);
       bDo = 1;
     }
   }
@@ -1015,7 +1015,7 @@ int registryFinishTermination(CancelSession *s){
     if( bDone ){
       atomic_store(&s->idleDeadlineUs, 0);
       atomic_store(&s->eTerm, TERM_DONE);
-      sharedPublish(s);
+      remotePublish(s);
     }
     pthread_mutex_unlock(&s->mu);
     if( bDone ) pthread_cond_broadcast(&regGone);
@@ -1101,7 +1101,7 @@ int registryFinishTermination(CancelSession *s){
   /* the outcome first: see above */
   cancelLogOutcome(s->iLogTerm, LOG_TERMINATED);
   pthread_mutex_lock(&s->mu);
-  sharedPublish(s);                       /* gone for other processes */
+  remotePublish(s);                       /* gone for other processes */
   pthread_mutex_unlock(&s->mu);
   sqlite3_mutex_leave(m);
 
@@ -1119,7 +1119,7 @@ void registryNoMutexTerminated(CancelSession *s){
   atomic_store(&s->idleDeadlineUs, 0);
   cancelLogOutcome(s->iLogTerm, LOG_TERMINATED);   /* (first: see above) */
   pthread_mutex_lock(&s->mu);
-  sharedPublish(s);                       /* gone for other processes */
+  remotePublish(s);                       /* gone for other processes */
   pthread_mutex_unlock(&s->mu);
   pthread_mutex_lock(&regMu);
   pthread_cond_broadcast(&regGone);
@@ -1145,12 +1145,12 @@ int registryWaitGoneStop(CancelSession *pCaller, i64 pid, int timeoutMs,
     /* not (or no longer) a session of this process: one of another? */
     pthread_mutex_unlock(&regMu);
     if( !sharedUsable(pSh) ) return 1;
-    if( xStop==0 ) return sharedWaitGone(pSh, pid, timeoutMs);
+    if( xStop==0 ) return remoteWaitGone(pSh, pid, timeoutMs);
     for(;;){
       i64 leftUs = endUs - registryMonoUs();
       int slice = leftUs<REG_STOP_POLL_MS*1000 ? (int)(leftUs/1000) : REG_STOP_POLL_MS;
       if( xStop(pArg) ) return -1;
-      if( sharedWaitGone(pSh, pid, slice>0 ? slice : 0) ) return 1;
+      if( remoteWaitGone(pSh, pid, slice>0 ? slice : 0) ) return 1;
       if( registryMonoUs()>=endUs ) return 0;
     }
   }
@@ -1225,7 +1225,7 @@ static int regProbeLocked(CancelSession *s, RegProbe *pOut){
     pthread_mutex_lock(&s->mu);
     if( s->cursorIdle ){            /* it runs again (a re-step) */
       s->cursorIdle = 0;
-      sharedPublishActivity(s);
+      remotePublishActivity(s);
     }
     pthread_mutex_unlock(&s->mu);
     return 0;
@@ -1241,7 +1241,7 @@ static int regProbeLocked(CancelSession *s, RegProbe *pOut){
   if( !s->cursorIdle || s->eXactKind!=pOut->eKind ){
     s->cursorIdle = 1;
     s->eXactKind = pOut->eKind;
-    sharedPublishActivity(s);       /* other processes see it too */
+    remotePublishActivity(s);       /* other processes see it too */
   }
   pthread_mutex_unlock(&s->mu);
   sqlite3_mutex_leave(m);
@@ -1532,7 +1532,7 @@ int registrySnapshot(CancelSession *pCaller, SessionRow **paRow, int *pnRow){
     char *zUser = 0;
     int isAdmin = 0;
     registryCaller(pCaller, &zUser, &isAdmin);
-    rc = zUser ? sharedSnapshot(registryScope(pCaller), zUser, isAdmin, &aRow, &n) : SQLITE_NOMEM;
+    rc = zUser ? remoteSnapshot(registryScope(pCaller), zUser, isAdmin, &aRow, &n) : SQLITE_NOMEM;
     sqlite3_free(zUser);
   }
   if( rc!=SQLITE_OK ){

@@ -244,6 +244,11 @@ int registryWaitGoneStop(CancelSession *pCaller, i64 pid, int timeoutMs,
                          int (*xStop)(void*), void *pArg);
 /* The registry file state of pCaller's database, for cancel_registry(). */
 char *registrySharedStatus(CancelSession *pCaller);
+/* The session server of the registry file's agent (sharedSetServers,
+** wired by cancel.c): requests from other processes for the session that
+** holds slot iSlot under owner word `owner`, and no other. */
+void registryServeRemote(SharedReg *p, int iSlot, u64 owner, u64 cancelCell, int bTerm,
+                         const CancelAsker *pCancelBy, const CancelAsker *pTermBy);
 /* The registry file pCaller's tables and functions act through: the one
 ** it watches, else its own database's (NULL: none). */
 SharedReg *registryScope(CancelSession *pCaller);

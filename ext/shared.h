@@ -1,5 +1,10 @@
 /*
-** shared.h: the cross-process registry (README: "Across processes").
+** shared.h: the cross-process registry file (README: "Across processes"),
+** defined by shared.c (open, attach, ids), shslot.c, shagent.c (the agent
+** thread) and shlog.c (the cancel log ring); its layout is in shfile.h.
+** It knows no session and no job: remote.c puts this process's sessions
+** in it and sends requests to other processes' sessions, jobslots.c does
+** the same for jobs.
 **
 ** Every database file that sessions of this process use gets a registry
 ** file beside it, `<database>-cancel`, mapped shared by every process
@@ -11,8 +16,9 @@
 ** A request is never acted on by the process that makes it. It is
 ** written into the target's slot, tagged with the slot's generation, and
 ** the target process's agent thread (one per registry file, woken with a
-** futex) hands it to registry.c or jobs.c, which apply it exactly as a
-** request from inside the process: only to the execution it names, and
+** futex) hands it to the server the layers above registered for it
+** (sharedSetServers: registry.c for sessions, jobs.c for jobs), which
+** applies it exactly as a request from inside the process: only to the execution it names, and
 ** only if that execution still runs. A slot reused by a new session (its
 ** owner died or closed) has a new generation, so a request meant for
 ** the old owner is dropped.
@@ -26,11 +32,9 @@
 #ifndef CANCEL_SHARED_H
 #define CANCEL_SHARED_H
 
-#include "registry.h"
+#include "registry.h"    /* i64, u64, CancelAsker (the shared types) */
 
 typedef struct SharedReg SharedReg;
-typedef struct CancelJob CancelJob;
-typedef struct JobRow JobRow;
 
 /* Process-wide switch (CANCEL_SHARED=0 in the environment, or
 ** cancel_set_shared()); a connection can also opt out with the URI
@@ -63,89 +67,58 @@ char *sharedStatusNoSlot(SharedReg *p);
 ** handed out again before the counter wraps (doc/ids.md). */
 i64 sharedNextId(int iKind, int (*xUsed)(i64));
 
-/* Sessions. The slot is claimed at enrolment and released when the
-** connection closes; sharedPublish copies what the `sessions` table shows
-** into it (s->mu held by the caller). */
-void sharedClaim(SharedReg *p, CancelSession *s);
-void sharedRelease(CancelSession *s);
-void sharedPublish(CancelSession *s);
-void sharedPublishActivity(CancelSession *s);   /* the cheaper half */
-/* From the session's own progress handler: serve a cancel another
-** process left in its slot (the agent thread would, a little later). */
-void sharedServeOwnCancel(CancelSession *s);
+/* Job control and reports travel in a job slot's request cell: the
+** operations (jobs.c applies them: JOBCTL_* there). */
+#define SHJOB_CANCEL   1
+#define SHJOB_PAUSE    2
+#define SHJOB_RESUME   3
+#define SHJOB_PROGRESS 4               /* a report: data in the mailbox */
+#define SHJOB_END      5
 
-/* The sessions of other processes, appended to *paRow (reallocated). */
-int sharedSnapshot(SharedReg *p, const char *zUser, int isAdmin,
-                   SessionRow **paRow, int *pnRow);
-
-/* Requests to other processes. zUser/isAdmin are the caller's. Each
-** returns REG_OK, REG_NOTFOUND or REG_DENIED; *pT is filled with what is
-** known of the target, for the caller's cancel_log. */
-typedef struct SharedTarget SharedTarget;
-struct SharedTarget {
-  u64 tag, iSerial;        /* session id */
-  i64 pid;
-  i64 nodeId;
-  char zUser[128];
-  u64 iQuery;              /* the execution asked for, 0 none */
-  const CancelAsker *pBy;  /* in: who asks, for the target's
-                           ** cancel_reason(); NULL unknown */
-  int noMutex;             /* a multi-thread connection */
-  /* out, when a request was sent: where, for sharedWithdraw() */
-  int iSlot, bTermCell;
-  u64 cell;
-};
-int sharedCancelQuery(SharedReg *p, const char *zUser, int isAdmin,
-                      u64 tag, u64 iQuery, SharedTarget *pT);
-int sharedCancelBackend(SharedReg *p, const char *zUser, int isAdmin,
-                        i64 pid, SharedTarget *pT);
-int sharedCheckSession(SharedReg *p, const char *zUser, int isAdmin,
-                       u64 tag, u64 iSerial, i64 pid, SharedTarget *pT);
-int sharedTerminate(SharedReg *p, const char *zUser, int isAdmin,
-                    u64 tag, u64 iSerial, i64 pid, SharedTarget *pT);
-int sharedWaitGone(SharedReg *p, i64 pid, int timeoutMs);  /* 1 gone */
 /* Take back a request that its target's process has not taken yet (the
 ** cell still holds it): 1 withdrawn, 0 taken or replaced meanwhile. */
 int sharedWithdraw(SharedReg *p, int iSlot, int bTermCell, u64 cell);
 
-/* Jobs: slots claimed at creation, published at every change (jobs lock
-** held), released when the job is purged. */
-void sharedClaimJob(SharedReg *p, CancelJob *pJob);
-void sharedPublishJob(CancelJob *pJob);
-void sharedReleaseJob(CancelJob *pJob);
-int sharedJobsSnapshot(SharedReg *p, const char *zUser, int isAdmin,
-                       JobRow **paRow, int *pnRow);
-/* Job control of another process's job: JOBCTL_* (jobs.h), the status
-** the job was in goes to *peStatus. eOp is SHJOB_*. */
-#define SHJOB_CANCEL 1
-#define SHJOB_PAUSE  2
-#define SHJOB_RESUME 3
-int sharedJobControl(SharedReg *p, i64 id, int eOp, int *peStatus);
-/* A report on an application job of another process (an admin's
-** job_progress, job_end): the owner applies it as the call would there,
-** without blocking; JOBCTL_* (jobs.h), the status after it in *peStatus.
-** zText: running_status or the error, NULL none (cut to 511 bytes). */
-#define SHJOB_PROGRESS 4
-#define SHJOB_END      5
-int sharedJobReport(SharedReg *p, i64 id, int eOp, double fraction,
-                    const char *zText, int *peStatus);
-/* Retention of finished jobs, for every process on the database: set
-** in every registry this process has attached; read from p's (this
-** process's setting when p has none). */
+/*
+** What the layers above give the registry file: the agent thread hands
+** each request it finds in a slot this process owns to these servers,
+** for the session or job that holds slot iSlot under the owner word
+** `owner` (the one the request's generation was checked against), and no
+** other. Set once, by the composition root (cancel.c), before any
+** registry is attached; a request found while a server is unset is
+** dropped.
+*/
+typedef struct SharedServers SharedServers;
+struct SharedServers {
+  /* a cancel (cancelCell: the request word, 0 none) and/or a
+  ** termination of a session, with who asked for each (NULL: none) */
+  void (*xSession)(SharedReg *p, int iSlot, u64 owner, u64 cancelCell,
+                   int bTerm, const CancelAsker *pCancelBy,
+                   const CancelAsker *pTermBy);
+  /* job control SHJOB_CANCEL..RESUME: returns JOBCTL_*, the status the
+  ** job had in *peStatus */
+  int (*xJobControl)(SharedReg *p, int iSlot, u64 owner, int eOp, int *peStatus);
+  /* a report SHJOB_PROGRESS or SHJOB_END; zText may be NULL */
+  int (*xJobReport)(SharedReg *p, int iSlot, u64 owner, int eOp,
+                    double fraction, const char *zText, int *peStatus);
+  /* the cancel log's rules: is an outcome transient (a later one may
+  ** replace it), and the outcome of an entry whose writer died */
+  int (*xLogTransient)(const char *zOutcome);
+  const char *zLogGone;
+};
+void sharedSetServers(const SharedServers *pServers);
+/* Serve the cancel waiting in this process's session slot iSlot (owner
+** word `owner`) now, from the session's own progress handler, rather than
+** wait for the agent thread; whoever takes the cell first serves it. */
+void sharedServeCancel(SharedReg *p, int iSlot, u64 owner);
+
+/* Retention of finished jobs' slots, for every process on the database:
+** set in every registry this process has attached and kept as this
+** process's default; read from p's (this process's when p has none). */
+#define SHARED_RETENTION_DEFAULT (24*60*60)      /* a day, in seconds */
+#define SHARED_RETENTION_MAX     (100*365*86400LL)
 void sharedSetRetention(i64 seconds);
 i64 sharedRetentionSec(SharedReg *p);
-int sharedJobStatus(SharedReg *p, i64 id);     /* JOB_*, -1 not found */
-
-/* Called by the agent thread with requests for this process: for the
-** session or job that holds slot iSlot under the owner word `owner` (the
-** one the request's generation was checked against), and no other. */
-void registryServeRemote(SharedReg *p, int iSlot, u64 owner, u64 cancelCell, int bTerm,
-                         const CancelAsker *pCancelBy, const CancelAsker *pTermBy);
-/* Returns JOBCTL_*, the status the job had in *peStatus. */
-int jobsServeRemote(SharedReg *p, int iSlot, u64 owner, int eOp, int *peStatus);
-/* The same for a report (SHJOB_PROGRESS, SHJOB_END); zText may be NULL. */
-int jobsServeReport(SharedReg *p, int iSlot, u64 owner, int eOp, double fraction,
-                    const char *zText, int *peStatus);
 
 /* The registry's cancel log: what every process did to this database's
 ** sessions, for watchers. Fixed-size text fields, always terminated. */

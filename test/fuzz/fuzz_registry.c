@@ -1,6 +1,7 @@
 /*
 ** fuzz_registry.c: libFuzzer target for the cross-process registry file
-** `<db>-cancel` (ext/shared.c), as a hostile process could write it.
+** `<db>-cancel` (ext/shared.c and its layer; layout: ext/shfile.h), as
+** a hostile process could write it.
 **
 ** The registry is attached once per database file and kept mapped for
 ** the life of the process, so the target attaches once (sessions on
@@ -26,9 +27,9 @@
 ** wrote is zeroed and this process's own slots are put back, so that
 ** each input starts from a registry the extension accepts.
 **
-** This file includes ext/shared.c itself (for the slot layout and its
-** static helpers), so it is built with the other sources minus
-** ext/shared.c. The file is never made shorter (a shrunken shared
+** This file includes ext/shared.c itself (for its static helpers; the
+** slot layout is ext/shfile.h), so it is built with the other sources
+** minus ext/shared.c. The file is never made shorter (a shrunken shared
 ** mapping faults with SIGBUS: see the report of issue #7).
 **
 **   build:      test/fuzz/run.sh 0 fuzz_registry
@@ -242,7 +243,7 @@ static void plantSession(In *in){
     int i;
     for(i=0; i<SH_NSESSION && !ownSlot(i); i++){}
     if( i<SH_NSESSION ){
-      memcpy(pS, shSession(pReg, i), sizeof(*pS));
+      memcpy(pS, shfileSession(pReg, i), sizeof(*pS));
       atomic_store(&pS->owner, o);
       atomic_store(&pS->seq, 2u);
       pS->tag ^= 0x5555;
@@ -334,7 +335,7 @@ static void requestCell(In *in){
   }
   if( i==SH_NSESSION+SH_NJOB ) return;
   if( i<SH_NSESSION ){
-    ShSession *pS = shSession(pReg, i);
+    ShSession *pS = shfileSession(pReg, i);
     u64 o = atomic_load(&pS->owner);
     if( e & 2 ){
       uint32_t t = (e & 4) ? SH_GEN(o) : (uint32_t)get64(in);
@@ -345,20 +346,20 @@ static void requestCell(In *in){
       regWrite(sesOff(i) + offsetof(ShSession, cancelReq), &c, sizeof(c));
     }
   }else{
-    ShJob *pJ = shJob(pReg, i-SH_NSESSION);
+    ShJob *pJ = shfileJob(pReg, i-SH_NSESSION);
     u64 o = atomic_load(&pJ->owner);
     uint32_t r = (e & 4) ? ((SH_GEN(o) & 0xfffffff)<<4) | (get8(in) & 15) : (uint32_t)get64(in);
     regWrite(jobOff(i-SH_NSESSION) + offsetof(ShJob, ctlReq), &r, sizeof(r));
   }
-  shWake(pReg);
-  if( e & 8 ) shServe(pReg);      /* now, rather than when the agent wakes */
+  shslotWake(pReg);
+  if( e & 8 ) shagentServe(pReg);      /* now, rather than when the agent wakes */
 }
 
 /* ------------------------------------------------------------- readers */
 
 /* The id of a planted session as the file holds it now. */
 static void plantedIds(int k, char *zSid, char *zQid, i64 *pPid){
-  ShSession *pS = shSession(pReg, FZ_SES0+k);
+  ShSession *pS = shfileSession(pReg, FZ_SES0+k);
   registryFormatIdTag(pS->tag ? pS->tag : 1, pS->iSerial, zSid);
   registryFormatIdTag(pS->tag ? pS->tag : 1, pS->nQuery ? pS->aQuery[0] : pS->iNewest, zQid);
   *pPid = pS->pid;
@@ -407,8 +408,8 @@ static void reader(In *in){
       sqlite3_close(db2);
       break;
     }
-    case 18: shReapDead(pReg); break;
-    default: shServe(pReg); break;
+    case 18: shagentReap(pReg); break;
+    default: shagentServe(pReg); break;
   }
 }
 

@@ -1,0 +1,405 @@
+/*
+** remote.c: this process's sessions in the registry file, and requests
+** to other processes' sessions (remote.h). Above the registry file
+** (shared.h, its layout shfile.h), below the session registry
+** (registry.c), whose sessions it publishes and for which it finds and
+** asks other processes' sessions. The answer to a request comes back
+** through the target process's agent thread and the session server
+** registered there (sharedSetServers), never through this file.
+*/
+#include "remote.h"
+#include "shfile.h"
+SQLITE_EXTENSION_INIT3
+
+#include <assert.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#ifndef _WIN32
+
+static const char *const azRemoteStatus[] = {   /* by SH_* status */
+  "idle", "active", "idle in transaction", "waiting", "terminating"
+};
+
+
+void remoteClaim(SharedReg *p, CancelSession *s){
+  u64 o;
+  int i;
+  ShSession *pS;
+  if( !sharedUsable(p) ) return;
+  i = shslotClaim(p, 0, &o);
+  if( i<0 ){
+    sqlite3_log(SQLITE_WARNING, "cancel: registry %s is full (%d session "
+                "slots): session %lld is visible only in its own process",
+                p->zPath, p->nSession, (long long)s->pid);
+    return;
+  }
+  pS = shfileSession(p, i);
+  atomic_store(&pS->cancelReq, 0);
+  atomic_store(&pS->termReq, 0);
+  atomic_store(&pS->cancelBy.seq, 0);   /* (a requester that died writing) */
+  atomic_store(&pS->termBy.seq, 0);
+  shslotWriteBegin(&pS->seq);
+  atomic_store_explicit(&pS->procStart, shslotStartTag(o), memory_order_relaxed);
+  pS->tag = registryTag();
+  pS->iSerial = s->iSerial;
+  pS->pid = s->pid;
+  pS->startMs = s->startMs;
+  pS->iActive = pS->iLast = 0;
+  pS->nQuery = 0;
+  shslotWriteEnd(&pS->seq);
+  pthread_mutex_lock(&s->mu);
+  s->pSh = p;
+  s->iShSlot = i;
+  s->shOwner = o;
+  remotePublish(s);
+  pthread_mutex_unlock(&s->mu);
+}
+
+void remoteRelease(CancelSession *s){
+  ShSession *pS;
+  if( s->pSh==0 ) return;
+  pS = shfileSession(s->pSh, s->iShSlot);
+  shslotWriteBegin(&pS->seq);
+  pS->status = SH_GONE;
+  shslotWriteEnd(&pS->seq);
+  shslotRelease(s->pSh, s->iShSlot, &pS->owner, s->shOwner);
+  shslotWake(s->pSh);               /* pg_terminate_backend() may be waiting */
+  s->pSh = 0;
+}
+
+/* The fast path of a cross-process cancel: the session's own progress
+** handler looks at its slot and serves a waiting cancel at once, rather
+** than wait for the agent thread to be scheduled (which can take
+** milliseconds while the target keeps a core busy). Whoever takes the
+** cell first serves it; the other finds it empty. */
+/* The fast path of a cross-process cancel: see sharedServeCancel. */
+void remoteServeOwnCancel(CancelSession *s){
+  if( s->pSh==0 ) return;
+  sharedServeCancel(s->pSh, s->iShSlot, s->shOwner);
+}
+
+/* What a session does now (s->mu held, the slot's seqlock taken). */
+static void remotePutActivity(CancelSession *s, ShSession *pS){
+  int i, eTerm = atomic_load(&s->eTerm);
+  assert( atomic_load_explicit(&pS->seq, memory_order_relaxed) & 1u );
+  pS->status = eTerm==TERM_DONE ? SH_GONE
+             : eTerm!=TERM_NONE ? SH_TERMINATING
+             : atomic_load(&s->waitingSinceMs) ? SH_WAITING
+             : s->nStmt>0 && !s->cursorIdle ? SH_ACTIVE
+             : s->inXact || (s->cursorIdle && s->eXactKind) ? SH_IDLE_XACT
+             : SH_IDLE;
+  pS->xactKind = (uint8_t)s->eXactKind;
+  pS->hooksLost = (uint8_t)atomic_load(&s->hooksLost);
+  pS->noMutex = (uint8_t)(s->noMutex!=0);
+  pS->xactStartMs = s->xactStartMs;
+  pS->waitingSinceMs = atomic_load(&s->waitingSinceMs);
+  pS->stmtTimeoutMs = atomic_load(&s->stmtTimeoutMs);
+  pS->idleTimeoutMs = atomic_load(&s->idleTimeoutMs);
+  pS->nQuery = (uint32_t)(s->nStmt<SH_NQUERY ? s->nStmt : SH_NQUERY);
+  for(i=0; i<(int)pS->nQuery; i++) pS->aQuery[i] = s->aStmt[i].iQuery;
+  pS->iNewest = s->nStmt>0 ? s->aStmt[s->nStmt-1].iQuery : 0;
+  if( s->nStmt>0 ){
+    /* the outermost statement: written once per execution into the text
+    ** buffer that does not hold last_active_query */
+    if( pS->iActive==0 || s->shActiveQuery!=s->aStmt[0].iQuery ){
+      int b = pS->iLast==1 ? 1 : 0;
+      shslotCopy(pS->aTxt[b], SH_TXT, s->aStmt[0].zSql);
+      pS->iActive = (uint8_t)(b+1);
+      pS->queryStartMs = s->aStmt[0].startMs;
+      s->shActiveQuery = s->aStmt[0].iQuery;
+    }
+  }else if( pS->iActive ){
+    pS->iLast = pS->iActive;     /* what ran is now the last query */
+    pS->iActive = 0;
+    s->shActiveQuery = 0;
+  }
+}
+
+/* s->mu held: the session's own thread, at every statement start and
+** end. */
+void remotePublishActivity(CancelSession *s){
+  ShSession *pS;
+  assert( pthread_mutex_trylock(&s->mu)!=0 );   /* s->mu held */
+  if( s->pSh==0 ) return;
+  pS = shfileSession(s->pSh, s->iShSlot);
+  shslotWriteBegin(&pS->seq);
+  remotePutActivity(s, pS);
+  shslotWriteEnd(&pS->seq);
+}
+
+/* s->mu held: everything, identity included (user, application, client
+** address: their setters take s->mu too). */
+void remotePublish(CancelSession *s){
+  ShSession *pS;
+  assert( pthread_mutex_trylock(&s->mu)!=0 );   /* s->mu held */
+  if( s->pSh==0 ) return;
+  pS = shfileSession(s->pSh, s->iShSlot);
+  shslotWriteBegin(&pS->seq);
+  pS->isAdmin = (uint8_t)s->isAdmin;
+  shslotCopy(pS->zUser, sizeof(pS->zUser), s->zUser);
+  shslotCopy(pS->zApp, sizeof(pS->zApp), s->zAppName);
+  pS->hasClient = s->zClientAddr!=0;
+  shslotCopy(pS->zClient, sizeof(pS->zClient), s->zClientAddr);
+  shslotCopy(pS->zDatabase, sizeof(pS->zDatabase), s->zDatabase);
+  remotePutActivity(s, pS);
+  shslotWriteEnd(&pS->seq);
+}
+
+/* A session slot copied out and checked; 0 if it is not a live session
+** of another process. */
+static int remoteReadSession(SharedReg *p, int i, ShSession *pOut, u64 *pO){
+  ShSession *pS = shfileSession(p, i);
+  u64 o = atomic_load_explicit(&pS->owner, memory_order_acquire);
+  if( SH_OSPID(o)==0 || SH_OSPID(o)==shslotMyPid() ) return 0;
+  if( !shslotRead(pOut, pS, sizeof(*pOut), &pS->owner, &pS->seq, pO) ) return 0;
+  if( pOut->tag==registryTag() ) return 0;
+  if( pOut->status>=SH_GONE || pOut->pid<=0 || pOut->pid>SH_ID_MAX
+   || pOut->nQuery>SH_NQUERY
+   || pOut->iActive>2 || pOut->iLast>2 || pOut->xactKind>2
+   || pOut->hooksLost>(HOOKS_TRACE_LOST|HOOKS_PROGRESS_LOST) || pOut->noMutex>1
+   || !shslotTerminated(pOut->zUser, sizeof(pOut->zUser))
+   || !shslotTerminated(pOut->zApp, sizeof(pOut->zApp))
+   || !shslotTerminated(pOut->zClient, sizeof(pOut->zClient))
+   || !shslotTerminated(pOut->zDatabase, sizeof(pOut->zDatabase))
+   || !shslotTerminated(pOut->aTxt[0], SH_TXT) || !shslotTerminated(pOut->aTxt[1], SH_TXT)
+  ){
+    return 0;
+  }
+  if( !shslotOwnerAlive(*pO, pOut->procStart) ){
+    atomic_compare_exchange_strong(&pS->owner, pO, (u64)SH_GEN(*pO)<<32);
+    return 0;
+  }
+  return 1;
+}
+
+static int remoteAllowed(const char *zUser, int isAdmin, const char *zTarget){
+  return isAdmin || strcmp(zUser, zTarget)==0;
+}
+
+int remoteSnapshot(SharedReg *p, const char *zUser, int isAdmin,
+                   SessionRow **paRow, int *pnRow){
+  ShSession *pX;
+  int i, rc = SQLITE_OK;
+  if( !sharedUsable(p) || !shslotIntact(p) ) return SQLITE_OK;
+  pX = sqlite3_malloc(sizeof(*pX));
+  if( pX==0 ) return SQLITE_NOMEM;
+  for(i=0; i<p->nSession && rc==SQLITE_OK; i++){
+    u64 o;
+    SessionRow *r, *aNew;
+    if( !remoteReadSession(p, i, pX, &o) ) continue;
+    aNew = sqlite3_realloc64(*paRow, sizeof(SessionRow)*(*pnRow+1));
+    if( aNew==0 ){ rc = SQLITE_NOMEM; break; }
+    *paRow = aNew;
+    r = &aNew[(*pnRow)++];
+    memset(r, 0, sizeof(*r));
+    r->pid = pX->pid;
+    r->nodeId = SH_OSPID(o);
+    registryFormatIdTag(pX->tag, pX->iSerial, r->zSessionId);
+    r->zUser = sqlite3_mprintf("%s", pX->zUser);
+    r->zAppName = sqlite3_mprintf("%s", pX->zApp);
+    r->zClientAddr = pX->hasClient ? sqlite3_mprintf("%s", pX->zClient) : 0;
+    r->zDatabase = sqlite3_mprintf("%s", pX->zDatabase);
+    r->zStatus = azRemoteStatus[pX->status];
+    r->masked = !remoteAllowed(zUser, isAdmin, pX->zUser);
+    if( pX->iActive ){
+      r->zActive = sqlite3_mprintf("%s", pX->aTxt[pX->iActive-1]);
+      if( pX->nQuery>0 ) registryFormatIdTag(pX->tag, pX->aQuery[0], r->zQueryId);
+      r->queryStartMs = pX->queryStartMs;
+      if( r->zActive==0 ) rc = SQLITE_NOMEM;
+    }
+    if( pX->iLast ){
+      r->zLast = sqlite3_mprintf("%s", pX->aTxt[pX->iLast-1]);
+      if( r->zLast==0 ) rc = SQLITE_NOMEM;
+    }
+    r->xactStartMs = pX->xactStartMs;
+    r->sessionStartMs = pX->startMs;
+    r->zXactKind = pX->xactKind==XACT_WRITE ? "write"
+                 : pX->xactKind==XACT_READ ? "read" : "none";
+    r->waitingSinceMs = pX->waitingSinceMs;
+    r->stmtTimeoutMs = pX->stmtTimeoutMs;
+    r->idleTimeoutMs = pX->idleTimeoutMs;
+    r->zHooks = registryHooksText(pX->hooksLost);
+    r->zThreading = registryThreadingText(pX->noMutex);
+    if( r->zUser==0 || r->zAppName==0 || r->zDatabase==0
+     || (pX->hasClient && r->zClientAddr==0) ){
+      rc = SQLITE_NOMEM;
+    }
+  }
+  sqlite3_free(pX);
+  return rc;
+}
+
+static void remoteFillTarget(RemoteTarget *pT, ShSession *pX, u64 o){
+  pT->tag = pX->tag;
+  pT->iSerial = pX->iSerial;
+  pT->pid = pX->pid;
+  pT->nodeId = SH_OSPID(o);
+  pT->noMutex = pX->noMutex && pX->status!=SH_IDLE;   /* holds something */
+  shslotCopy(pT->zUser, sizeof(pT->zUser), pX->zUser);
+}
+
+/* Find a live session of another process by (tag, serial), by pid, or
+** by a running execution (tag, iQuery): its index, or -1. */
+static int remoteFind(SharedReg *p, u64 tag, u64 iSerial, i64 pid, u64 iQuery,
+                  ShSession *pX, u64 *pO){
+  int i, j;
+  if( !sharedUsable(p) || !shslotIntact(p) ) return -1;
+  for(i=0; i<p->nSession; i++){
+    if( !remoteReadSession(p, i, pX, pO) ) continue;
+    if( pid ){
+      if( pX->pid==pid ) return i;
+    }else if( pX->tag!=tag ){
+      continue;
+    }else if( iQuery ){
+      for(j=0; j<(int)pX->nQuery; j++) if( pX->aQuery[j]==iQuery ) return i;
+      if( pX->iNewest==iQuery ) return i;
+    }else if( pX->iSerial==iSerial ){
+      return i;
+    }
+  }
+  return -1;
+}
+
+/* Ask the owner of slot i (generation of o) to interrupt iQuery. */
+static void remoteSendCancel(SharedReg *p, int i, u64 o, u64 iQuery,
+                         RemoteTarget *pT){
+  const CancelAsker *pBy = pT->pBy;
+  u64 cell = ((u64)(SH_GEN(o) & 0xffffff)<<40) | (iQuery & 0xffffffffffull);
+  pT->iSlot = i;
+  pT->bTermCell = 0;
+  pT->cell = cell;
+  shagentPutAsker(&shfileSession(p, i)->cancelBy, cell, pBy);
+  atomic_store(&shfileSession(p, i)->cancelReq, cell);
+  shslotWake(p);
+}
+
+int remoteCancelQuery(SharedReg *p, const char *zUser, int isAdmin,
+                      u64 tag, u64 iQuery, RemoteTarget *pT){
+  ShSession x;
+  u64 o;
+  int i = remoteFind(p, tag, 0, 0, iQuery, &x, &o);
+  if( i<0 ) return REG_NOTFOUND;
+  remoteFillTarget(pT, &x, o);
+  pT->iQuery = iQuery;
+  if( !remoteAllowed(zUser, isAdmin, x.zUser) ) return REG_DENIED;
+  if( x.hooksLost & HOOKS_TRACE_LOST ) return REG_UNDELIVERED;
+  remoteSendCancel(p, i, o, iQuery, pT);
+  return REG_OK;
+}
+
+int remoteCancelBackend(SharedReg *p, const char *zUser, int isAdmin,
+                        i64 pid, RemoteTarget *pT){
+  ShSession x;
+  u64 o;
+  int i = remoteFind(p, 0, 0, pid, 0, &x, &o);
+  if( i<0 ) return REG_NOTFOUND;
+  remoteFillTarget(pT, &x, o);
+  if( !remoteAllowed(zUser, isAdmin, x.zUser) ) return REG_DENIED;
+  /* nothing is known of what it runs (doc/hooks.md) */
+  if( x.hooksLost & HOOKS_TRACE_LOST ) return REG_UNDELIVERED;
+  /* aimed at the statement running now, decided here: a statement that
+  ** starts after this call is never hit */
+  pT->iQuery = x.iNewest;
+  if( x.iNewest ) remoteSendCancel(p, i, o, x.iNewest, pT);
+  return REG_OK;
+}
+
+int remoteCheckSession(SharedReg *p, const char *zUser, int isAdmin,
+                       u64 tag, u64 iSerial, i64 pid, RemoteTarget *pT){
+  ShSession x;
+  u64 o;
+  int i = remoteFind(p, tag, iSerial, pid, 0, &x, &o);
+  if( i<0 ) return REG_NOTFOUND;
+  remoteFillTarget(pT, &x, o);
+  return remoteAllowed(zUser, isAdmin, x.zUser) ? REG_OK : REG_DENIED;
+}
+
+int remoteTerminate(SharedReg *p, const char *zUser, int isAdmin,
+                    u64 tag, u64 iSerial, i64 pid, RemoteTarget *pT){
+  ShSession x;
+  u64 o;
+  int i = remoteFind(p, tag, iSerial, pid, 0, &x, &o);
+  if( i<0 ) return REG_NOTFOUND;
+  remoteFillTarget(pT, &x, o);
+  if( !remoteAllowed(zUser, isAdmin, x.zUser) ) return REG_DENIED;
+  shagentPutAsker(&shfileSession(p, i)->termBy, SH_GEN(o), pT->pBy);
+  pT->iSlot = i;
+  pT->bTermCell = 1;
+  pT->cell = SH_GEN(o);
+  atomic_store(&shfileSession(p, i)->termReq, SH_GEN(o));
+  shslotWake(p);
+  return REG_OK;
+}
+/*
+** Wait until session pid is gone. Found once, its slot is watched: gone
+** when the slot's owner word changes (released, reaped, reused) or a
+** consistent copy says terminated. A copy that cannot be taken (the
+** owner is writing) is no answer: look again. (Searching afresh each
+** time took a slot skipped under load for a slot set free, and reported
+** a termination complete too early: forgotten.test under valgrind.)
+*/
+int remoteWaitGone(SharedReg *p, i64 pid, int timeoutMs){
+  i64 endUs = registryMonoUs() + (i64)timeoutMs*1000;
+  ShSession x;
+  u64 o;
+  int i, nLook;
+  for(nLook=0; (i = remoteFind(p, 0, 0, pid, 0, &x, &o))<0; nLook++){
+    if( nLook==2 ) return 1;      /* not there, three times running */
+    shslotBackoff(SH_READ_YIELDS);
+  }
+  for(;;){
+    ShSession *pS = shfileSession(p, i);
+    u64 oNow;
+    if( !shslotIntact(p) || atomic_load(&pS->owner)!=o ) return 1;
+    if( shslotRead(&x, pS, sizeof(x), &pS->owner, &pS->seq, &oNow)
+     && (x.status>=SH_GONE || x.pid!=pid) ){
+      return 1;
+    }
+    if( registryMonoUs()>=endUs ) return 0;
+    {
+      struct timespec ts = { 0, 1000000 };   /* polled: 1 ms */
+      nanosleep(&ts, 0);
+    }
+  }
+}
+
+#else /* _WIN32: no cross-process registry (README, "Across processes") */
+
+void remoteClaim(SharedReg *p, CancelSession *s){ (void)p; (void)s; }
+void remoteRelease(CancelSession *s){ (void)s; }
+void remotePublish(CancelSession *s){ (void)s; }
+int remoteSnapshot(SharedReg *p, const char *zUser, int isAdmin,
+                   SessionRow **paRow, int *pnRow){
+  (void)p; (void)zUser; (void)isAdmin; (void)paRow; (void)pnRow;
+  return SQLITE_OK;
+}
+int remoteCancelQuery(SharedReg *p, const char *zUser, int isAdmin,
+                      u64 tag, u64 iQuery, RemoteTarget *pT){
+  (void)p; (void)zUser; (void)isAdmin; (void)tag; (void)iQuery; (void)pT;
+  return REG_NOTFOUND;
+}
+int remoteCancelBackend(SharedReg *p, const char *zUser, int isAdmin,
+                        i64 pid, RemoteTarget *pT){
+  (void)p; (void)zUser; (void)isAdmin; (void)pid; (void)pT;
+  return REG_NOTFOUND;
+}
+int remoteCheckSession(SharedReg *p, const char *zUser, int isAdmin,
+                       u64 tag, u64 iSerial, i64 pid, RemoteTarget *pT){
+  (void)p; (void)zUser; (void)isAdmin; (void)tag; (void)iSerial; (void)pid; (void)pT;
+  return REG_NOTFOUND;
+}
+int remoteTerminate(SharedReg *p, const char *zUser, int isAdmin,
+                    u64 tag, u64 iSerial, i64 pid, RemoteTarget *pT){
+  (void)p; (void)zUser; (void)isAdmin; (void)tag; (void)iSerial; (void)pid; (void)pT;
+  return REG_NOTFOUND;
+}
+int remoteWaitGone(SharedReg *p, i64 pid, int timeoutMs){
+  (void)p; (void)pid; (void)timeoutMs;
+  return 1;
+}
+void remotePublishActivity(CancelSession *s){ (void)s; }
+void remoteServeOwnCancel(CancelSession *s){ (void)s; }
+
+#endif /* _WIN32 */

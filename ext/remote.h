@@ -1,0 +1,53 @@
+/*
+** remote.h: this process's sessions in the registry file `<db>-cancel`,
+** and requests to other processes' sessions (remote.c). Above the
+** registry file (shared.h), below the session registry (registry.c).
+*/
+#ifndef CANCEL_REMOTE_H
+#define CANCEL_REMOTE_H
+
+#include "shared.h"
+
+/* Sessions. The slot is claimed at enrolment and released when the
+** connection closes; remotePublish copies what the `sessions` table shows
+** into it (s->mu held by the caller). */
+void remoteClaim(SharedReg *p, CancelSession *s);
+void remoteRelease(CancelSession *s);
+void remotePublish(CancelSession *s);
+void remotePublishActivity(CancelSession *s);   /* the cheaper half */
+/* From the session's own progress handler: serve a cancel another
+** process left in its slot (the agent thread would, a little later). */
+void remoteServeOwnCancel(CancelSession *s);
+
+/* The sessions of other processes, appended to *paRow (reallocated). */
+int remoteSnapshot(SharedReg *p, const char *zUser, int isAdmin,
+                   SessionRow **paRow, int *pnRow);
+
+/* Requests to other processes. zUser/isAdmin are the caller's. Each
+** returns REG_OK, REG_NOTFOUND or REG_DENIED; *pT is filled with what is
+** known of the target, for the caller's cancel_log. */
+typedef struct RemoteTarget RemoteTarget;
+struct RemoteTarget {
+  u64 tag, iSerial;        /* session id */
+  i64 pid;
+  i64 nodeId;
+  char zUser[128];
+  u64 iQuery;              /* the execution asked for, 0 none */
+  const CancelAsker *pBy;  /* in: who asks, for the target's
+                           ** cancel_reason(); NULL unknown */
+  int noMutex;             /* a multi-thread connection */
+  /* out, when a request was sent: where, for sharedWithdraw() */
+  int iSlot, bTermCell;
+  u64 cell;
+};
+int remoteCancelQuery(SharedReg *p, const char *zUser, int isAdmin,
+                      u64 tag, u64 iQuery, RemoteTarget *pT);
+int remoteCancelBackend(SharedReg *p, const char *zUser, int isAdmin,
+                        i64 pid, RemoteTarget *pT);
+int remoteCheckSession(SharedReg *p, const char *zUser, int isAdmin,
+                       u64 tag, u64 iSerial, i64 pid, RemoteTarget *pT);
+int remoteTerminate(SharedReg *p, const char *zUser, int isAdmin,
+                    u64 tag, u64 iSerial, i64 pid, RemoteTarget *pT);
+int remoteWaitGone(SharedReg *p, i64 pid, int timeoutMs);  /* 1 gone */
+
+#endif /* CANCEL_REMOTE_H */
