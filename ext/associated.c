@@ -20,6 +20,7 @@
 */
 #include "associated.h"
 #include "functions.h"
+#include "args.h"
 #include "jobs.h"
 #include "shared.h"
 SQLITE_EXTENSION_INIT3
@@ -71,7 +72,7 @@ static int assocJobs(sqlite3_context *ctx, CancelSession *s, const char *zId,
     (*pnAll)++;
     v = assocVerdict(r->zStatus);
     if( v<0 ){
-      funcErrorOwned(ctx, sqlite3_mprintf("cancel_session_and_jobs: job %lld with "
+      argErrorOwned(ctx, sqlite3_mprintf("cancel_session_and_jobs: job %lld with "
           "status %s cannot be requested to be canceled (nothing was stopped)",
           (long long)r->id, r->zStatus));
       rc = SQLITE_ERROR;
@@ -91,32 +92,29 @@ static int assocJobs(sqlite3_context *ctx, CancelSession *s, const char *zId,
 
 static void assocCancelSessionAndJobs(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   CancelSession *s = assocSession(ctx);
-  const char *zId;
+  Args a = { ctx, "cancel_session_and_jobs", argc, argv };
+  const char *zId = 0;
   char *zUser = 0;
   int isAdmin = 0, bIfExists = 0, rc, nId = 0, nAll = 0, i, n = 0;
   i64 *aId = 0;
   u64 tag = 0, iSerial = 0;
   if( !funcCalledDirectly(ctx, "cancel_session_and_jobs") ) return;
-  zId = funcTextArg(ctx, argv[0], "cancel_session_and_jobs", "session ID");
-  if( zId==0 ) return;
-  if( !funcFlagArg(ctx, argc, argv, 1, "cancel_session_and_jobs", "if_exists", &bIfExists) ) return;
+  if( !argText(&a, 0, "session ID", 0, &zId)
+   || !argFlag(&a, 1, "if_exists", &bIfExists) ) return;
   registryCaller(s, &zUser, &isAdmin);
   sqlite3_free(zUser);
   if( !isAdmin ){
-    funcError(ctx, "permission denied to %s: only an admin session may",
+    argError(ctx, "permission denied to %s: only an admin session may",
               "cancel_session_and_jobs");
     return;
   }
-  if( !registryIsIdShape(zId) ){
-    funcError(ctx, "invalid session ID '%.40s': expected 32 hex digits", zId);
-    return;
-  }
+  if( !argIdShape(ctx, zId, "session ID") ) return;
   rc = registryParseId(zId, &tag, &iSerial)
      ? registryCheckSerial(s, tag, iSerial) : REG_NOTFOUND;
   if( rc==REG_NOMEM ){ sqlite3_result_error_nomem(ctx); return; }
   if( rc==REG_DENIED ){
     registryLogDenied(s, "cancel_session_and_jobs", tag, iSerial);
-    funcErrorOwned(ctx, sqlite3_mprintf("permission denied to cancel session ID %s", zId));
+    argErrorOwned(ctx, sqlite3_mprintf("permission denied to cancel session ID %s", zId));
     return;
   }
   switch( assocJobs(ctx, s, zId, &aId, &nId, &nAll) ){
@@ -129,7 +127,7 @@ static void assocCancelSessionAndJobs(sqlite3_context *ctx, int argc, sqlite3_va
     if( bIfExists ){
       sqlite3_result_int(ctx, 0);
     }else{
-      funcErrorOwned(ctx, sqlite3_mprintf("session ID %s not found (and no job "
+      argErrorOwned(ctx, sqlite3_mprintf("session ID %s not found (and no job "
                                     "created by it is listed)", zId));
     }
     return;

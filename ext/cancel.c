@@ -19,6 +19,7 @@
 #include "cancellog.h"
 #include "jobs.h"
 #include "jobtable.h"
+#include "logtable.h"
 #include "jobfunctions.h"
 #include "associated.h"
 #include "cancel.h"
@@ -234,8 +235,8 @@ int sqlite3_cancel_init(sqlite3 *db, char **pzErrMsg,
   rc = cancelRegisterClientdata(db, s);
   if( rc==SQLITE_OK ) rc = functionsRegister(db, s);
   if( rc==SQLITE_OK ) rc = sessionsRegister(db, s);
-  if( rc==SQLITE_OK ) rc = cancelLogRegister(db, s);
-  if( rc==SQLITE_OK ) rc = jobsTableRegister(db, s);
+  if( rc==SQLITE_OK ) rc = logtableRegister(db, s);
+  if( rc==SQLITE_OK ) rc = jobtableRegister(db, s);
   if( rc==SQLITE_OK ) rc = jobFunctionsRegister(db, s);
   if( rc==SQLITE_OK ) rc = associatedRegister(db, s);
   if( rc==SQLITE_OK ) cancelCreateTempTables(db);   /* hooksInstall() sets our busy handler */

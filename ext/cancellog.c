@@ -1,9 +1,6 @@
 /*
-** cancellog.c: the record of every cancel, terminate and timeout, and
-** the `cancel_log` eponymous virtual table that shows it.
-**
-**   SELECT time, action, by_user, target_pid, target_query, outcome
-**   FROM cancel_log ORDER BY id DESC LIMIT 20;
+** cancellog.c: the record of every cancel, terminate and timeout (the
+** `cancel_log` table, logtable.c, shows it).
 **
 ** The log keeps the CANCEL_LOG_SIZE most recent entries of the process;
 ** older ones are dropped. An entry is added when a cancel is asked for;
@@ -21,7 +18,6 @@
 */
 #include "cancellog.h"
 #include "remote.h"
-#include "vtab.h"
 #include "port.h"
 SQLITE_EXTENSION_INIT3
 
@@ -365,108 +361,4 @@ void cancelLogFreeSnapshot(LogRow *aRow, int nRow){
     sqlite3_free(aRow[i].zQuery);
   }
   sqlite3_free(aRow);
-}
-
-/* ------------------------------------------------------- the table */
-
-#define LOG_SCHEMA \
-  "CREATE TABLE x(id INTEGER, time TEXT, action TEXT, by_session_id TEXT, " \
-  "by_user TEXT, target_session_id TEXT, target_pid INTEGER, " \
-  "target_user TEXT, target_query_id TEXT, target_query TEXT, outcome TEXT)"
-
-#define LOG_ID                 0  /* increasing; also the rowid */
-#define LOG_TIME               1  /* when it was asked for */
-#define LOG_ACTION             2  /* function, DELETE FROM sessions, or timeout */
-#define LOG_BY_SESSION_ID      3  /* who asked (a timeout: the session itself) */
-#define LOG_BY_USER            4
-#define LOG_TARGET_SESSION_ID  5  /* NULL when the target was not found */
-#define LOG_TARGET_PID         6
-#define LOG_TARGET_USER        7
-#define LOG_TARGET_QUERY_ID    8  /* NULL when no statement was named */
-#define LOG_TARGET_QUERY       9  /* masked as in `sessions` */
-#define LOG_OUTCOME           10
-
-/* xConnect */
-static int logConnect(sqlite3 *db, void *pAux, int argc, const char *const *argv,
-                      sqlite3_vtab **ppVtab, char **pzErr){
-  (void)argc; (void)argv; (void)pzErr;
-  return vtabConnect(db, pAux, LOG_SCHEMA, ppVtab);
-}
-
-static void logFreeRows(void *aRow, int nRow){
-  cancelLogFreeSnapshot((LogRow*)aRow, nRow);
-}
-
-/* xFilter */
-static int logFilter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr,
-                     int argc, sqlite3_value **argv){
-  LogRow *aRow = 0;
-  int nRow = 0, rc;
-  (void)idxNum; (void)idxStr; (void)argc; (void)argv;
-  rc = cancelLogSnapshot(((Vtab*)cur->pVtab)->pCaller, &aRow, &nRow);
-  vtabSetRows((VtabCursor*)cur, aRow, nRow, logFreeRows);
-  return rc;
-}
-
-/* '' means "none" in the fixed-size id fields */
-static void logId(sqlite3_context *ctx, const char *z){
-  if( z[0] ) sqlite3_result_text(ctx, z, -1, SQLITE_TRANSIENT);
-}
-
-/* xColumn */
-static int logColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int i){
-  VtabCursor *c = (VtabCursor*)cur;
-  LogRow *r = &((LogRow*)c->aRow)[c->iRow];
-  switch( i ){
-    case LOG_ID:              sqlite3_result_int64(ctx, r->id); break;
-    case LOG_TIME:            vtabResultTime(ctx, r->timeMs); break;
-    case LOG_ACTION:          vtabResultText(ctx, r->zAction); break;
-    case LOG_BY_SESSION_ID:   logId(ctx, r->zBySession); break;
-    case LOG_BY_USER:         vtabResultText(ctx, r->zByUser); break;
-    case LOG_TARGET_SESSION_ID: logId(ctx, r->zTargetSession); break;
-    case LOG_TARGET_PID:
-      if( r->targetPid ) sqlite3_result_int64(ctx, r->targetPid);
-      break;
-    case LOG_TARGET_USER:     vtabResultText(ctx, r->zTargetUser); break;
-    case LOG_TARGET_QUERY_ID: logId(ctx, r->zTargetQuery); break;
-    case LOG_TARGET_QUERY:    vtabResultText(ctx, r->zQuery); break;
-    case LOG_OUTCOME:         vtabResultText(ctx, r->zOutcome); break;
-  }
-  return SQLITE_OK;
-}
-
-/* xRowid */
-static int logRowid(sqlite3_vtab_cursor *cur, sqlite3_int64 *pRowid){
-  VtabCursor *c = (VtabCursor*)cur;
-  *pRowid = ((LogRow*)c->aRow)[c->iRow].id;
-  return SQLITE_OK;
-}
-
-static sqlite3_module logModule = {
-  0,              /* iVersion */
-  0,              /* xCreate: eponymous only */
-  logConnect,     /* xConnect */
-  vtabBestIndex,  /* xBestIndex */
-  vtabDisconnect, /* xDisconnect */
-  0,              /* xDestroy */
-  vtabOpen,       /* xOpen */
-  vtabClose,      /* xClose */
-  logFilter,      /* xFilter */
-  vtabNext,       /* xNext */
-  vtabEof,        /* xEof */
-  logColumn,      /* xColumn */
-  logRowid,       /* xRowid */
-  0,              /* xUpdate: read-only */
-  0, 0, 0, 0,     /* xBegin, xSync, xCommit, xRollback */
-  0,              /* xFindFunction */
-  0,              /* xRename */
-  0, 0, 0,        /* xSavepoint, xRelease, xRollbackTo */
-  0               /* xShadowName */
-#if SQLITE_VERSION_NUMBER>=3044000
-  ,0                   /* xIntegrity (3.44+ headers) */
-#endif
-};
-
-int cancelLogRegister(sqlite3 *db, CancelSession *s){
-  return vtabRegister(db, "cancel_log", &logModule, s);
 }

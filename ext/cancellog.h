@@ -4,8 +4,8 @@
 ** A ring of the CANCEL_LOG_SIZE most recent entries, behind its own lock
 ** (a leaf: nothing else is locked while it is held, so it may be called
 ** with the registry lock or a session's mu held). Read through the
-** `cancel_log` table. Entries about sessions of a shared database are
-** also published in its registry file (shared.c), for watchers.
+** `cancel_log` table (logtable.c). Entries about sessions of a shared
+** database are also published in its registry file (shared.c), for watchers.
 */
 #ifndef CANCEL_CANCELLOG_H
 #define CANCEL_CANCELLOG_H
@@ -110,7 +110,5 @@ struct LogRow {
 ** the entries of every process. */
 int cancelLogSnapshot(CancelSession *pCaller, LogRow **paRow, int *pnRow);
 void cancelLogFreeSnapshot(LogRow *aRow, int nRow);
-
-int cancelLogRegister(sqlite3 *db, CancelSession *s);  /* the table */
 
 #endif /* CANCEL_CANCELLOG_H */

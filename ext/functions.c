@@ -23,6 +23,7 @@
 ** codes that are turned into messages here.
 */
 #include "functions.h"
+#include "args.h"
 #include "sqltext.h"
 #include "registry.h"
 #include "cancel.h"
@@ -34,6 +35,9 @@ SQLITE_EXTENSION_INIT3
 #include <string.h>
 
 #define FUNC_MAX_NAME 255   /* longest user or application name */
+#define FUNC_MAX_PID 2147483647        /* a backend pid is PostgreSQL's int4 */
+#define FUNC_MAX_WAIT 86400000         /* ms: a busy timeout, a wait, a day */
+#define FUNC_MAX_TIMEOUT 2147483647    /* ms: a statement or idle timeout */
 #define FUNC_WRONGKIND (-100)  /* cancel_query: the ID is a session's */
 #define FUNC_SESSION_ARG "cancel_session: expected a session ID (32 hex " \
                          "digits) or a selection query, got "
@@ -77,7 +81,7 @@ int funcCalledDirectly(sqlite3_context *ctx, const char *zName){
   CancelSession *s = funcSession(ctx);
   int bOk = 1;
   if( funcSelecting ){
-    funcError(ctx, "%s() cannot be called inside a selection query", zName);
+    argError(ctx, "%s() cannot be called inside a selection query", zName);
     return 0;
   }
   pthread_mutex_lock(&s->mu);
@@ -117,120 +121,18 @@ static void funcRegError(sqlite3_context *ctx, int rc, const char *zVerb,
   }
 }
 
-void funcErrorOwned(sqlite3_context *ctx, char *z){
-  if( z ){
-    sqlite3_result_error(ctx, z, -1);
-    sqlite3_free(z);
-  }else{
-    sqlite3_result_error_nomem(ctx);
-  }
-}
-
-void funcError(sqlite3_context *ctx, const char *zFmt, const char *zArg){
-  char *z = sqlite3_mprintf(zFmt, zArg);
-  if( z==0 ){
-    sqlite3_result_error_nomem(ctx);
-  }else{
-    sqlite3_result_error(ctx, z, -1);
-    sqlite3_free(z);
-  }
-}
-
-/* Optional boolean argument (if_exists, admin, transactional): exactly 0
-** or 1 (or text holding one), never NULL, 2, -1 or 0.5. */
-int funcFlagArg(sqlite3_context *ctx, int argc, sqlite3_value **argv,
-                       int i, const char *zFunc, const char *zName, int *pOut){
-  i64 v = 0;
-  if( argc<=i ) return 1;
-  if( sqlite3_value_numeric_type(argv[i])!=SQLITE_INTEGER
-   || ((v = sqlite3_value_int64(argv[i]))!=0 && v!=1) ){
-    char *z = sqlite3_mprintf("%s: %s must be 0 or 1", zFunc, zName);
-    sqlite3_result_error(ctx, z ? z : "out of memory", -1);
-    sqlite3_free(z);
-    return 0;
-  }
-  *pOut = (int)v;
-  return 1;
-}
-
-/* Integer argument (pid, timeout): an integer or text holding one. */
-int funcIntArg(sqlite3_context *ctx, sqlite3_value *v,
-                      const char *zFunc, const char *zName, i64 *pOut){
-  if( sqlite3_value_numeric_type(v)!=SQLITE_INTEGER ){
-    char *z = sqlite3_mprintf("%s: %s must be an integer", zFunc, zName);
-    sqlite3_result_error(ctx, z ? z : "out of memory", -1);
-    sqlite3_free(z);
-    return 0;
-  }
-  *pOut = sqlite3_value_int64(v);
-  return 1;
-}
-
-/* Text argument: not NULL, text (not a number or a blob), with no NUL
-** character inside. Returns it or NULL after an error. */
-const char *funcTextArg(sqlite3_context *ctx, sqlite3_value *v,
-                               const char *zFunc, const char *zName){
-  const char *zText;
-  if( sqlite3_value_type(v)!=SQLITE_TEXT ){
-    char *z = sqlite3_mprintf("%s: %s must be text%s", zFunc, zName,
-        sqlite3_value_type(v)==SQLITE_NULL ? ", not NULL" : "");
-    sqlite3_result_error(ctx, z ? z : "out of memory", -1);
-    sqlite3_free(z);
-    return 0;
-  }
-  zText = (const char*)sqlite3_value_text(v);
-  if( zText==0 ){
-    sqlite3_result_error_nomem(ctx);
-    return 0;
-  }
-  if( (int)strlen(zText)!=sqlite3_value_bytes(v) ){
-    /* everything after the NUL would be silently ignored */
-    char *z = sqlite3_mprintf("%s: %s must not contain NUL characters",
-                              zFunc, zName);
-    sqlite3_result_error(ctx, z ? z : "out of memory", -1);
-    sqlite3_free(z);
-    return 0;
-  }
-  return zText;
-}
-
-/* How a value of the wrong type is described in an error message. */
-const char *funcTypeName(sqlite3_value *v){
-  switch( sqlite3_value_type(v) ){
-    case SQLITE_NULL:    return "NULL";
-    case SQLITE_INTEGER: return "an integer";
-    case SQLITE_FLOAT:   return "a real number";
-    case SQLITE_BLOB:    return "a blob";
-  }
-  return "text";
-}
-
-/* A backend pid: an integer from 1 to 2147483647 (PostgreSQL's int4). */
-static int funcPidArg(sqlite3_context *ctx, sqlite3_value *v,
-                      const char *zFunc, i64 *pOut){
-  if( !funcIntArg(ctx, v, zFunc, "pid", pOut) ) return 0;
-  if( *pOut<1 || *pOut>2147483647 ){
-    funcError(ctx, "%s: pid must be between 1 and 2147483647", zFunc);
-    return 0;
-  }
-  return 1;
-}
-
 /* -------------------------------------------------------- cancel_query */
 
 static void funcCancelQuery(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   CancelSession *s = funcSession(ctx);
-  const char *zId = funcTextArg(ctx, argv[0], "cancel_query", "query ID");
+  Args a = { ctx, "cancel_query", argc, argv };
+  const char *zId = 0;
   int bIfExists = 0, rc;
   u64 iQuery, tag;
   char zWhat[64];
   if( !funcCalledDirectly(ctx, "cancel_query") ) return;
-  if( zId==0 ) return;
-  if( !funcFlagArg(ctx, argc, argv, 1, "cancel_query", "if_exists", &bIfExists) ) return;
-  if( !registryIsIdShape(zId) ){
-    funcError(ctx, "invalid query ID '%.40s': expected 32 hex digits", zId);
-    return;
-  }
+  if( !argText(&a, 0, "query ID", 0, &zId) || !argFlag(&a, 1, "if_exists", &bIfExists)
+   || !argIdShape(ctx, zId, "query ID") ) return;
   snprintf(zWhat, sizeof(zWhat), "query ID %s", zId);
   if( !registryParseId(zId, &tag, &iQuery) ){
     rc = REG_NOTFOUND;
@@ -248,7 +150,7 @@ static void funcCancelQuery(sqlite3_context *ctx, int argc, sqlite3_value **argv
   }else if( rc==FUNC_WRONGKIND ){
     /* Query and session IDs come from one counter, so an ID that names a
     ** live session names no query: say which function it is for. */
-    funcError(ctx, "cancel_query: %s is a session ID, not a query ID "
+    argError(ctx, "cancel_query: %s is a session ID, not a query ID "
                    "(use cancel_session)", zId);
   }else if( rc==REG_NOTFOUND && bIfExists ){
     sqlite3_result_int(ctx, 0);
@@ -448,8 +350,7 @@ static int funcTerminateIds(sqlite3_context *ctx, CancelSession *s,
   for(i=0; i<nId; i++){
     char zWhat[64];
     int rc;
-    if( !registryIsIdShape(azId[i]) ){
-      funcError(ctx, "invalid session ID '%.40s': expected 32 hex digits", azId[i]);
+    if( !argIdShape(ctx, azId[i], "session ID") ){
       sqlite3_free(aSerial);
       return -1;
     }
@@ -492,7 +393,7 @@ static void funcNotSessionArg(sqlite3_context *ctx, sqlite3_value *v){
   char *zErr;
   if( sqlite3_value_type(v)!=SQLITE_TEXT ){
     /* (before sqlite3_value_text(), which would make a blob text) */
-    zErr = sqlite3_mprintf("%s%s", FUNC_SESSION_ARG, funcTypeName(v));
+    zErr = sqlite3_mprintf("%s%s", FUNC_SESSION_ARG, argTypeName(v));
   }else if( (z = (const char*)sqlite3_value_text(v))==0 ){
     sqlite3_result_error_nomem(ctx);
     return;
@@ -510,7 +411,8 @@ static void funcNotSessionArg(sqlite3_context *ctx, sqlite3_value *v){
 
 static void funcCancelSession(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   CancelSession *s = funcSession(ctx);
-  const char *zArg;
+  Args a = { ctx, "cancel_session", argc, argv };
+  const char *zArg = 0;
   int bIfExists = 0, n;
   char **azId = 0;
   int nId = 0;
@@ -519,9 +421,8 @@ static void funcCancelSession(sqlite3_context *ctx, int argc, sqlite3_value **ar
     funcNotSessionArg(ctx, argv[0]);
     return;
   }
-  zArg = funcTextArg(ctx, argv[0], "cancel_session", "session ID");
-  if( zArg==0 ) return;
-  if( !funcFlagArg(ctx, argc, argv, 1, "cancel_session", "if_exists", &bIfExists) ) return;
+  if( !argText(&a, 0, "session ID", 0, &zArg)
+   || !argFlag(&a, 1, "if_exists", &bIfExists) ) return;
   if( registryIsIdShape(zArg) ){
     azId = sqlite3_malloc(sizeof(char*));
     if( azId ) azId[0] = sqlite3_mprintf("%s", zArg);
@@ -560,13 +461,14 @@ static void funcCancelSession(sqlite3_context *ctx, int argc, sqlite3_value **ar
 
 static void funcCancelSessions(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   CancelSession *s = funcSession(ctx);
-  const char *zSql = funcTextArg(ctx, argv[0], "cancel_sessions", "selection query");
+  Args a = { ctx, "cancel_sessions", argc, argv };
+  const char *zSql = 0;
   int bIfExists = 0, n;
   char **azId = 0;
   int nId = 0;
   if( !funcCalledDirectly(ctx, "cancel_sessions") ) return;
-  if( zSql==0 ) return;
-  if( !funcFlagArg(ctx, argc, argv, 1, "cancel_sessions", "if_exists", &bIfExists) ) return;
+  if( !argText(&a, 0, "selection query", 0, &zSql)
+   || !argFlag(&a, 1, "if_exists", &bIfExists) ) return;
   if( !funcSelectIds(ctx, "cancel_sessions", "session ID", zSql, &azId, &nId) ) return;
   n = funcTerminateIds(ctx, s, "cancel_sessions", azId, nId, bIfExists, 1);
   funcFreeIds(azId, nId);
@@ -577,12 +479,12 @@ static void funcCancelSessions(sqlite3_context *ctx, int argc, sqlite3_value **a
 
 static void funcPgCancelBackend(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   CancelSession *s = funcSession(ctx);
-  i64 pid;
+  Args a = { ctx, "pg_cancel_backend", argc, argv };
+  i64 pid = 0;
   int rc;
   char zWhat[40];
-  (void)argc;
   if( !funcCalledDirectly(ctx, "pg_cancel_backend") ) return;
-  if( !funcPidArg(ctx, argv[0], "pg_cancel_backend", &pid) ) return;
+  if( !argInt(&a, 0, "pid", 1, FUNC_MAX_PID, &pid) ) return;
   rc = registryCancelBackend(s, pid, "pg_cancel_backend");
   if( rc==REG_DENIED ){
     snprintf(zWhat, sizeof(zWhat), "backend %lld", (long long)pid);
@@ -594,19 +496,13 @@ static void funcPgCancelBackend(sqlite3_context *ctx, int argc, sqlite3_value **
 
 static void funcPgTerminateBackend(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   CancelSession *s = funcSession(ctx);
-  i64 pid, timeoutMs = 0;
+  Args a = { ctx, "pg_terminate_backend", argc, argv };
+  i64 pid = 0, timeoutMs = 0;
   int rc;
   char zWhat[40];
   if( !funcCalledDirectly(ctx, "pg_terminate_backend") ) return;
-  if( !funcPidArg(ctx, argv[0], "pg_terminate_backend", &pid) ) return;
-  if( argc>1 ){
-    if( !funcIntArg(ctx, argv[1], "pg_terminate_backend", "timeout_ms", &timeoutMs) ) return;
-    if( timeoutMs<0 || timeoutMs>86400000 ){
-      sqlite3_result_error(ctx,
-          "pg_terminate_backend: timeout_ms must be between 0 and 86400000", -1);
-      return;
-    }
-  }
+  if( !argInt(&a, 0, "pid", 1, FUNC_MAX_PID, &pid)
+   || !argInt(&a, 1, "timeout_ms", 0, FUNC_MAX_WAIT, &timeoutMs) ) return;
   rc = registryTerminateByPid(s, pid, "pg_terminate_backend");
   if( rc==REG_DENIED ){
     snprintf(zWhat, sizeof(zWhat), "backend %lld", (long long)pid);
@@ -644,17 +540,16 @@ static void funcSessionId(sqlite3_context *ctx, int argc, sqlite3_value **argv){
 
 /* A user or application name: text, 1..FUNC_MAX_NAME bytes (application
 ** names may be empty). */
-static const char *funcNameArg(sqlite3_context *ctx, sqlite3_value *v,
+static const char *funcNameArg(sqlite3_context *ctx, int argc, sqlite3_value **argv,
                                const char *zFunc, int bAllowEmpty){
-  const char *z = funcTextArg(ctx, v, zFunc, "name");
+  Args a = { ctx, zFunc, argc, argv };
+  const char *z = 0;
   int n;
-  if( z==0 ) return 0;
-  n = sqlite3_value_bytes(v);
-  if( (n==0 && !bAllowEmpty) || n>FUNC_MAX_NAME || (int)strlen(z)!=n ){
-    char *zErr = sqlite3_mprintf("%s: name must be %d to %d bytes of text "
-                                 "without NUL", zFunc, bAllowEmpty ? 0 : 1, FUNC_MAX_NAME);
-    sqlite3_result_error(ctx, zErr ? zErr : "out of memory", -1);
-    sqlite3_free(zErr);
+  if( !argText(&a, 0, "name", 0, &z) ) return 0;
+  n = (int)strlen(z);
+  if( (n==0 && !bAllowEmpty) || n>FUNC_MAX_NAME ){
+    argErrorOwned(ctx, sqlite3_mprintf("%s: name must be %d to %d bytes of text "
+                        "without NUL", zFunc, bAllowEmpty ? 0 : 1, FUNC_MAX_NAME));
     return 0;
   }
   return z;
@@ -662,11 +557,12 @@ static const char *funcNameArg(sqlite3_context *ctx, sqlite3_value *v,
 
 static void funcSetSessionUser(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   CancelSession *s = funcSession(ctx);
-  const char *zName = funcNameArg(ctx, argv[0], "set_session_user", 0);
+  Args a = { ctx, "set_session_user", argc, argv };
+  const char *zName;
   int bAdmin = 0, rc;
   if( !funcCalledDirectly(ctx, "set_session_user") ) return;
-  if( zName==0 ) return;
-  if( !funcFlagArg(ctx, argc, argv, 1, "set_session_user", "admin", &bAdmin) ) return;
+  if( (zName = funcNameArg(ctx, argc, argv, "set_session_user", 0))==0
+   || !argFlag(&a, 1, "admin", &bAdmin) ) return;
   rc = registrySetUser(s, zName, bAdmin);
   if( rc==REG_DENIED ){
     sqlite3_result_error(ctx, "permission denied to set session user: "
@@ -679,10 +575,9 @@ static void funcSetSessionUser(sqlite3_context *ctx, int argc, sqlite3_value **a
 }
 
 static void funcSetApplicationName(sqlite3_context *ctx, int argc, sqlite3_value **argv){
-  const char *zName = funcNameArg(ctx, argv[0], "set_application_name", 1);
-  (void)argc;
+  const char *zName;
   if( !funcCalledDirectly(ctx, "set_application_name") ) return;
-  if( zName==0 ) return;
+  if( (zName = funcNameArg(ctx, argc, argv, "set_application_name", 1))==0 ) return;
   if( registrySetAppName(funcSession(ctx), zName)!=REG_OK ){
     sqlite3_result_error_nomem(ctx);
   }else{
@@ -691,53 +586,33 @@ static void funcSetApplicationName(sqlite3_context *ctx, int argc, sqlite3_value
 }
 
 static void funcSetBusyTimeout(sqlite3_context *ctx, int argc, sqlite3_value **argv){
-  i64 ms;
-  (void)argc;
+  Args a = { ctx, "set_busy_timeout", argc, argv };
+  i64 ms = 0;
   if( !funcCalledDirectly(ctx, "set_busy_timeout") ) return;
-  if( !funcIntArg(ctx, argv[0], "set_busy_timeout", "ms", &ms) ) return;
-  if( ms<0 || ms>86400000 ){
-    sqlite3_result_error(ctx, "set_busy_timeout: ms must be between 0 and 86400000", -1);
-    return;
-  }
+  if( !argInt(&a, 0, "ms", 0, FUNC_MAX_WAIT, &ms) ) return;
   funcSession(ctx)->busyTimeoutMs = (int)ms;
   sqlite3_result_int64(ctx, ms);
 }
 
 /* ------------------------------------------------------- timeouts */
 
-/* A timeout in ms: an integer from 0 (off) to a day... or more; we take
-** up to 2^31-1 ms (24 days). */
-static int funcTimeoutArg(sqlite3_context *ctx, sqlite3_value *v,
-                          const char *zFunc, int *pMs){
-  i64 ms;
-  if( !funcIntArg(ctx, v, zFunc, "ms", &ms) ) return 0;
-  if( ms<0 || ms>2147483647 ){
-    char *z = sqlite3_mprintf("%s: ms must be between 0 and 2147483647", zFunc);
-    sqlite3_result_error(ctx, z ? z : "out of memory", -1);
-    sqlite3_free(z);
-    return 0;
-  }
-  *pMs = (int)ms;
-  return 1;
-}
-
 static void funcSetStatementTimeout(sqlite3_context *ctx, int argc, sqlite3_value **argv){
-  int ms;
-  (void)argc;
+  Args a = { ctx, "set_statement_timeout", argc, argv };
+  i64 ms = 0;
   if( !funcCalledDirectly(ctx, "set_statement_timeout") ) return;
-  if( !funcTimeoutArg(ctx, argv[0], "set_statement_timeout", &ms) ) return;
+  if( !argInt(&a, 0, "ms", 0, FUNC_MAX_TIMEOUT, &ms) ) return;
   /* from the next statement on: this one is running already */
-  atomic_store(&funcSession(ctx)->stmtTimeoutMs, ms);
-  sqlite3_result_int(ctx, ms);
+  atomic_store(&funcSession(ctx)->stmtTimeoutMs, (int)ms);
+  sqlite3_result_int(ctx, (int)ms);
 }
 
 static void funcSetIdleTimeout(sqlite3_context *ctx, int argc, sqlite3_value **argv){
-  int ms;
-  (void)argc;
+  Args a = { ctx, "set_idle_in_transaction_session_timeout", argc, argv };
+  i64 ms = 0;
   if( !funcCalledDirectly(ctx, "set_idle_in_transaction_session_timeout") ) return;
-  if( !funcTimeoutArg(ctx, argv[0], "set_idle_in_transaction_session_timeout", &ms) ) return;
-  atomic_store(&funcSession(ctx)->idleTimeoutMs, ms);
-  sqlite3_result_int(ctx, ms);
+  if( !argInt(&a, 0, "ms", 0, FUNC_MAX_TIMEOUT, &ms) ) return;
+  atomic_store(&funcSession(ctx)->idleTimeoutMs, (int)ms);
+  sqlite3_result_int(ctx, (int)ms);
 }
 
 /* ---------------------------------------------------- who blocks whom */
@@ -751,7 +626,7 @@ static void funcBlocking(sqlite3_context *ctx, int bSessionIds, i64 pid,
     return;
   }
   if( z==0 ){
-    funcError(ctx, "%s not found", zWhat);
+    argError(ctx, "%s not found", zWhat);
     return;
   }
   sqlite3_result_text(ctx, z, -1, sqlite3_free);
@@ -759,28 +634,24 @@ static void funcBlocking(sqlite3_context *ctx, int bSessionIds, i64 pid,
 }
 
 static void funcBlockingSessions(sqlite3_context *ctx, int argc, sqlite3_value **argv){
-  const char *zId = funcTextArg(ctx, argv[0], "blocking_sessions", "session ID");
+  Args a = { ctx, "blocking_sessions", argc, argv };
+  const char *zId = 0;
   char zWhat[64];
   u64 iSerial, tag;
-  (void)argc;
-  if( zId==0 ) return;
-  if( !registryIsIdShape(zId) ){
-    funcError(ctx, "invalid session ID '%.40s': expected 32 hex digits", zId);
-    return;
-  }
+  if( !argText(&a, 0, "session ID", 0, &zId) || !argIdShape(ctx, zId, "session ID") ) return;
   snprintf(zWhat, sizeof(zWhat), "session ID %s", zId);
   if( !registryParseId(zId, &tag, &iSerial) || tag!=registryTag() ){
-    funcError(ctx, "%s not found", zWhat);
+    argError(ctx, "%s not found", zWhat);
     return;
   }
   funcBlocking(ctx, 1, 0, iSerial, zWhat);
 }
 
 static void funcPgBlockingPids(sqlite3_context *ctx, int argc, sqlite3_value **argv){
-  i64 pid;
+  Args a = { ctx, "pg_blocking_pids", argc, argv };
+  i64 pid = 0;
   char zWhat[40];
-  (void)argc;
-  if( !funcPidArg(ctx, argv[0], "pg_blocking_pids", &pid) ) return;
+  if( !argInt(&a, 0, "pid", 1, FUNC_MAX_PID, &pid) ) return;
   snprintf(zWhat, sizeof(zWhat), "backend %lld", (long long)pid);
   funcBlocking(ctx, 0, pid, 0, zWhat);
 }
@@ -804,15 +675,12 @@ static void funcCancelRegistry(sqlite3_context *ctx, int argc, sqlite3_value **a
 ** then says. */
 static void funcCancelWatch(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   CancelSession *s = funcSession(ctx);
+  Args a = { ctx, "cancel_watch", argc, argv };
   const char *zDb = 0;
   char *zErr = 0;
   int rc;
-  (void)argc;
   if( !funcCalledDirectly(ctx, "cancel_watch") ) return;
-  if( sqlite3_value_type(argv[0])!=SQLITE_NULL ){
-    zDb = funcTextArg(ctx, argv[0], "cancel_watch", "the database file name");
-    if( zDb==0 ) return;
-  }
+  if( !argText(&a, 0, "the database file name", ARG_NULLOK, &zDb) ) return;
   rc = registryWatch(s, zDb, &zErr);
   if( rc!=REG_OK ){
     if( zErr ) sqlite3_result_error(ctx, zErr, -1);

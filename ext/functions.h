@@ -4,21 +4,11 @@
 #include "registry.h"
 int functionsRegister(sqlite3 *db, CancelSession *s);
 
-/* Argument helpers shared with jobfunctions.c. Each returns 0 (or NULL)
-** after setting an error on ctx. */
-void funcError(sqlite3_context *ctx, const char *zFmt, const char *zArg);
-/* Set error z (sqlite3_malloc'd, freed here; NULL: out of memory). */
-void funcErrorOwned(sqlite3_context *ctx, char *z);
-int funcFlagArg(sqlite3_context *ctx, int argc, sqlite3_value **argv,
-                int i, const char *zFunc, const char *zName, int *pOut);
-int funcIntArg(sqlite3_context *ctx, sqlite3_value *v,
-               const char *zFunc, const char *zName, i64 *pOut);
-const char *funcTextArg(sqlite3_context *ctx, sqlite3_value *v,
-                        const char *zFunc, const char *zName);
+/* Shared with jobfunctions.c and associated.c (arguments: args.h). Each
+** returns 0 after setting an error on ctx. */
 int funcCalledDirectly(sqlite3_context *ctx, const char *zName);
 int funcSelectIds(sqlite3_context *ctx, const char *zFunc, const char *zKind,
                   const char *zSql, char ***pazId, int *pnId);
-const char *funcTypeName(sqlite3_value *v);   /* "NULL", "an integer", ... */
 void funcFreeIds(char **azId, int nId);
 
 /* Register a table of functions, all SQLITE_DIRECTONLY, with s as their

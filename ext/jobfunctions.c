@@ -15,6 +15,7 @@
 */
 #include "jobfunctions.h"
 #include "functions.h"
+#include "args.h"
 #include "jobkinds.h"
 #include "hooks.h"
 #include "shared.h"
@@ -38,7 +39,7 @@ static int jfIsAdmin(sqlite3_context *ctx){
 
 static int jfAdminOnly(sqlite3_context *ctx, const char *zFunc){
   if( jfIsAdmin(ctx) ) return 1;
-  funcError(ctx, "permission denied to %s: only an admin session may", zFunc);
+  argError(ctx, "permission denied to %s: only an admin session may", zFunc);
   return 0;
 }
 
@@ -48,11 +49,11 @@ static const char *jfDbFile(sqlite3_context *ctx, const char *zFunc, const char 
   sqlite3 *db = sqlite3_context_db_handle(ctx);
   const char *zFile = sqlite3_db_filename(db, zSchema);
   if( zFile==0 ){
-    funcErrorOwned(ctx, sqlite3_mprintf("%s: no such schema: %s", zFunc, zSchema));
+    argErrorOwned(ctx, sqlite3_mprintf("%s: no such schema: %s", zFunc, zSchema));
     return 0;
   }
   if( zFile[0]==0 ){
-    funcErrorOwned(ctx, sqlite3_mprintf("%s: schema %s is not a file (a job opens its "
+    argErrorOwned(ctx, sqlite3_mprintf("%s: schema %s is not a file (a job opens its "
                                "own connection to the database)", zFunc, zSchema));
     return 0;
   }
@@ -63,7 +64,7 @@ static void jfStarted(sqlite3_context *ctx, i64 id, char *zErr){
   if( id>0 ){
     sqlite3_result_int64(ctx, id);
   }else if( zErr ){
-    funcErrorOwned(ctx, zErr);
+    argErrorOwned(ctx, zErr);
   }else{
     sqlite3_result_error_nomem(ctx);
   }
@@ -97,7 +98,7 @@ static int jfDbFiles(sqlite3_context *ctx, char ***pazDb, char ***pazSchema, int
   if( rc!=SQLITE_OK ){
     int i;
     if( rc==SQLITE_NOMEM ) sqlite3_result_error_nomem(ctx);
-    else funcErrorOwned(ctx, sqlite3_mprintf("cannot list the databases: %s", sqlite3_errmsg(db)));
+    else argErrorOwned(ctx, sqlite3_mprintf("cannot list the databases: %s", sqlite3_errmsg(db)));
     for(i=0; i<2*n; i++) sqlite3_free(az[i]);
     sqlite3_free(az);
     return 0;
@@ -130,7 +131,7 @@ static void jfDbFilesFree(char **azDb, int n){
 /* Report a check of jobkinds.c; 1 if it passed. */
 static int jfChecked(sqlite3_context *ctx, int rc, char *zErr){
   if( rc==SQLITE_OK ) return 1;
-  if( rc==SQLITE_NOMEM ) sqlite3_result_error_nomem(ctx); else funcErrorOwned(ctx, zErr);
+  if( rc==SQLITE_NOMEM ) sqlite3_result_error_nomem(ctx); else argErrorOwned(ctx, zErr);
   return 0;
 }
 
@@ -139,17 +140,16 @@ static int jfChecked(sqlite3_context *ctx, int rc, char *zErr){
 static void jfBackupRestore(sqlite3_context *ctx, int argc, sqlite3_value **argv,
                             int eKind){
   const char *zFunc = eKind==JOBKIND_BACKUP ? "job_backup" : "job_restore";
-  const char *zFile, *zSchema = "main", *zDb;
+  Args a = { ctx, zFunc, argc, argv };
+  const char *zFile = 0, *zSchema = "main", *zDb;
   char *zDesc, *zErr = 0;
   char **azDb, **azSchema;
   int nDb, bReplace = 0, rc;
   i64 id;
   if( !funcCalledDirectly(ctx, zFunc) || !jfAdminOnly(ctx, zFunc) ) return;
-  zFile = funcTextArg(ctx, argv[0], zFunc, "file");
-  if( zFile==0 ) return;
-  if( zFile[0]==0 ){ funcError(ctx, "%s: file must not be empty", zFunc); return; }
-  if( argc>1 && (zSchema = funcTextArg(ctx, argv[1], zFunc, "schema"))==0 ) return;
-  if( !funcFlagArg(ctx, argc, argv, 2, zFunc, "replace", &bReplace) ) return;
+  if( !argText(&a, 0, "file", ARG_NONEMPTY, &zFile)
+   || !argText(&a, 1, "schema", 0, &zSchema)
+   || !argFlag(&a, 2, "replace", &bReplace) ) return;
   if( (zDb = jfDbFile(ctx, zFunc, zSchema))==0 ) return;
   if( !jfDbFiles(ctx, &azDb, &azSchema, &nDb) ) return;
   rc = eKind==JOBKIND_BACKUP
@@ -184,7 +184,7 @@ static int jfTableExists(sqlite3_context *ctx, const char *zTable){
   sqlite3_stmt *pStmt = 0;
   int rc;
   if( zTable[0]==0 ){
-    funcError(ctx, "%s: table must not be empty", "job_import");
+    argError(ctx, "%s: table must not be empty", "job_import");
     return 0;
   }
   if( sqlite3_prepare_v2(db, "SELECT 1 FROM main.sqlite_schema "
@@ -196,7 +196,7 @@ static int jfTableExists(sqlite3_context *ctx, const char *zTable){
   rc = sqlite3_step(pStmt);
   sqlite3_finalize(pStmt);
   if( rc==SQLITE_DONE ){
-    funcError(ctx, "job_import: no such table: main.%s", zTable);
+    argError(ctx, "job_import: no such table: main.%s", zTable);
     return 0;
   }
   return 1;
@@ -204,14 +204,14 @@ static int jfTableExists(sqlite3_context *ctx, const char *zTable){
 
 /* job_import(table, csv_file [, empty_is_null]) */
 static void jfImport(sqlite3_context *ctx, int argc, sqlite3_value **argv){
-  const char *zTable, *zFile, *zDb;
+  Args a = { ctx, "job_import", argc, argv };
+  const char *zTable = 0, *zFile = 0, *zDb;
   char *zDesc, *zErr = 0;
   int bNull = 0;
   i64 id;
   if( !funcCalledDirectly(ctx, "job_import") || !jfAdminOnly(ctx, "job_import") ) return;
-  if( (zTable = funcTextArg(ctx, argv[0], "job_import", "table"))==0 ) return;
-  if( (zFile = funcTextArg(ctx, argv[1], "job_import", "csv_file"))==0 ) return;
-  if( !funcFlagArg(ctx, argc, argv, 2, "job_import", "empty_is_null", &bNull) ) return;
+  if( !argText(&a, 0, "table", 0, &zTable) || !argText(&a, 1, "csv_file", 0, &zFile)
+   || !argFlag(&a, 2, "empty_is_null", &bNull) ) return;
   if( !jfTableExists(ctx, zTable) ) return;
   if( (zDb = jfDbFile(ctx, "job_import", "main"))==0 ) return;
   zDesc = sqlite3_mprintf("IMPORT INTO %s FROM '%q'%s", zTable, zFile,
@@ -225,13 +225,14 @@ static void jfImport(sqlite3_context *ctx, int argc, sqlite3_value **argv){
 
 /* job_exec(sql_script [, transactional]) */
 static void jfExec(sqlite3_context *ctx, int argc, sqlite3_value **argv){
-  const char *zScript, *zDb;
+  Args a = { ctx, "job_exec", argc, argv };
+  const char *zScript = 0, *zDb;
   char *zDesc, *zErr = 0;
   int bTxn = 1;
   i64 id;
   if( !funcCalledDirectly(ctx, "job_exec") || !jfAdminOnly(ctx, "job_exec") ) return;
-  if( (zScript = funcTextArg(ctx, argv[0], "job_exec", "sql_script"))==0 ) return;
-  if( !funcFlagArg(ctx, argc, argv, 1, "job_exec", "transactional", &bTxn) ) return;
+  if( !argText(&a, 0, "sql_script", 0, &zScript)
+   || !argFlag(&a, 1, "transactional", &bTxn) ) return;
   if( (zDb = jfDbFile(ctx, "job_exec", "main"))==0 ) return;
   if( bTxn ){
     int rc = jobkindCheckScript(zScript, &zErr);
@@ -247,15 +248,17 @@ static void jfExec(sqlite3_context *ctx, int argc, sqlite3_value **argv){
 
 /* job_vacuum(dest_file [, replace]) */
 static void jfVacuum(sqlite3_context *ctx, int argc, sqlite3_value **argv){
-  const char *zFile, *zDb;
+  Args a = { ctx, "job_vacuum", argc, argv };
+  const char *zFile = 0, *zDb;
   char *zDesc, *zErr = 0;
   char **azDb, **azSchema;
   int nDb, bReplace = 0, rc;
   i64 id;
   if( !funcCalledDirectly(ctx, "job_vacuum") || !jfAdminOnly(ctx, "job_vacuum") ) return;
-  if( (zFile = funcTextArg(ctx, argv[0], "job_vacuum", "dest_file"))==0 ) return;
-  if( zFile[0]==0 ){ funcError(ctx, "%s: file must not be empty", "job_vacuum"); return; }
-  if( !funcFlagArg(ctx, argc, argv, 1, "job_vacuum", "replace", &bReplace) ) return;
+  if( !argText(&a, 0, "dest_file", 0, &zFile) ) return;
+  /* (the empty name is called "file", as job_backup's) */
+  if( zFile[0]==0 ){ argError(ctx, "%s: file must not be empty", "job_vacuum"); return; }
+  if( !argFlag(&a, 1, "replace", &bReplace) ) return;
   if( (zDb = jfDbFile(ctx, "job_vacuum", "main"))==0 ) return;
   if( !jfDbFiles(ctx, &azDb, &azSchema, &nDb) ) return;
   rc = jobkindCheckDest("job_vacuum", zFile, bReplace, azDb, azSchema, nDb, &zErr);
@@ -280,33 +283,22 @@ static void jfInterrupted(sqlite3_context *ctx){
 }
 
 /* A job ID: a positive integer (or text holding one). */
-static int jfJobId(sqlite3_context *ctx, sqlite3_value *v, const char *zFunc, i64 *pId){
-  if( !funcIntArg(ctx, v, zFunc, "job_id", pId) ) return 0;
-  if( *pId<=0 ){
-    funcError(ctx, "%s: job_id must be a positive integer", zFunc);
-    return 0;
-  }
-  return 1;
+static int jfJobId(Args *p, i64 *pId){
+  return argInt(p, 0, "job_id", 1, ARG_NOMAX, pId);
 }
 
 static void jfNotFound(sqlite3_context *ctx, i64 id){
-  funcErrorOwned(ctx, sqlite3_mprintf("job ID %lld not found", (long long)id));
+  argErrorOwned(ctx, sqlite3_mprintf("job ID %lld not found", (long long)id));
 }
 
 /* job_wait(job_id [, timeout_ms]): the status once finished, or the
 ** status at the timeout. */
 static void jfWait(sqlite3_context *ctx, int argc, sqlite3_value **argv){
-  i64 id, timeoutMs = -1;
+  Args a = { ctx, "job_wait", argc, argv };
+  i64 id = 0, timeoutMs = -1;
   int eStatus;
   if( !funcCalledDirectly(ctx, "job_wait") ) return;   /* it blocks */
-  if( !jfJobId(ctx, argv[0], "job_wait", &id) ) return;
-  if( argc>1 ){
-    if( !funcIntArg(ctx, argv[1], "job_wait", "timeout_ms", &timeoutMs) ) return;
-    if( timeoutMs<0 || timeoutMs>2147483647 ){
-      sqlite3_result_error(ctx, "job_wait: timeout_ms must be between 0 and 2147483647", -1);
-      return;
-    }
-  }
+  if( !jfJobId(&a, &id) || !argInt(&a, 1, "timeout_ms", 0, 2147483647, &timeoutMs) ) return;
   eStatus = jobWaitStop(registryScope(jfSession(ctx)), id, (int)timeoutMs,
                         hooksWaitStop, jfSession(ctx));
   if( eStatus==-2 ){ jfInterrupted(ctx); return; }
@@ -325,40 +317,40 @@ static void jfControlResult(sqlite3_context *ctx, int rc, i64 id, char *zErr,
     case JOBCTL_NOTFOUND:
       if( bIfExists ) sqlite3_result_int(ctx, 0); else jfNotFound(ctx, id);
       break;
-    default:              funcErrorOwned(ctx, zErr); return;
+    default:              argErrorOwned(ctx, zErr); return;
   }
   sqlite3_free(zErr);
 }
 
 static void jfCancelJob(sqlite3_context *ctx, int argc, sqlite3_value **argv){
-  i64 id;
+  Args a = { ctx, "cancel_job", argc, argv };
+  i64 id = 0;
   int bIfExists = 0, rc;
   char *zErr = 0;
   if( !funcCalledDirectly(ctx, "cancel_job") || !jfAdminOnly(ctx, "cancel_job") ) return;
-  if( !jfJobId(ctx, argv[0], "cancel_job", &id) ) return;
-  if( !funcFlagArg(ctx, argc, argv, 1, "cancel_job", "if_exists", &bIfExists) ) return;
+  if( !jfJobId(&a, &id) || !argFlag(&a, 1, "if_exists", &bIfExists) ) return;
   rc = jobCancel(registryScope(jfSession(ctx)), id, &zErr);
   jfControlResult(ctx, rc, id, zErr, bIfExists);
 }
 
 static void jfPauseJob(sqlite3_context *ctx, int argc, sqlite3_value **argv){
-  i64 id;
+  Args a = { ctx, "pause_job", argc, argv };
+  i64 id = 0;
   int rc;
   char *zErr = 0;
-  (void)argc;
   if( !funcCalledDirectly(ctx, "pause_job") || !jfAdminOnly(ctx, "pause_job") ) return;
-  if( !jfJobId(ctx, argv[0], "pause_job", &id) ) return;
+  if( !jfJobId(&a, &id) ) return;
   rc = jobPause(registryScope(jfSession(ctx)), id, &zErr);
   jfControlResult(ctx, rc, id, zErr, 0);
 }
 
 static void jfResumeJob(sqlite3_context *ctx, int argc, sqlite3_value **argv){
-  i64 id;
+  Args a = { ctx, "resume_job", argc, argv };
+  i64 id = 0;
   int rc;
   char *zErr = 0;
-  (void)argc;
   if( !funcCalledDirectly(ctx, "resume_job") || !jfAdminOnly(ctx, "resume_job") ) return;
-  if( !jfJobId(ctx, argv[0], "resume_job", &id) ) return;
+  if( !jfJobId(&a, &id) ) return;
   rc = jobResume(registryScope(jfSession(ctx)), id, &zErr);
   jfControlResult(ctx, rc, id, zErr, 0);
 }
@@ -368,14 +360,15 @@ static void jfResumeJob(sqlite3_context *ctx, int argc, sqlite3_value **argv){
 ** fails (with if_exists: those that pass are canceled, the others and
 ** unknown ids skipped). Returns how many cancels were requested. */
 static void jfCancelJobs(sqlite3_context *ctx, int argc, sqlite3_value **argv){
-  const char *zSql;
+  Args a = { ctx, "cancel_jobs", argc, argv };
+  const char *zSql = 0;
   char **azId = 0;
   int nId = 0, i, n = 0, bIfExists = 0;
   i64 *aId;
   SharedReg *pSh = registryScope(jfSession(ctx));
   if( !funcCalledDirectly(ctx, "cancel_jobs") || !jfAdminOnly(ctx, "cancel_jobs") ) return;
-  if( (zSql = funcTextArg(ctx, argv[0], "cancel_jobs", "selection query"))==0 ) return;
-  if( !funcFlagArg(ctx, argc, argv, 1, "cancel_jobs", "if_exists", &bIfExists) ) return;
+  if( !argText(&a, 0, "selection query", 0, &zSql)
+   || !argFlag(&a, 1, "if_exists", &bIfExists) ) return;
   if( !funcSelectIds(ctx, "cancel_jobs", "job ID", zSql, &azId, &nId) ) return;
   aId = sqlite3_malloc64(sizeof(i64)*(nId ? nId : 1));
   if( aId==0 ){ funcFreeIds(azId, nId); sqlite3_result_error_nomem(ctx); return; }
@@ -384,7 +377,7 @@ static void jfCancelJobs(sqlite3_context *ctx, int argc, sqlite3_value **argv){
     int e;
     aId[i] = strtoll(azId[i], &zEnd, 10);
     if( zEnd==azId[i] || *zEnd || aId[i]<=0 ){
-      funcError(ctx, "cancel_jobs: not a job ID: '%.40s'", azId[i]);
+      argError(ctx, "cancel_jobs: not a job ID: '%.40s'", azId[i]);
       goto done;
     }
     e = jobStatusAnywhere(pSh, aId[i]);
@@ -393,7 +386,7 @@ static void jfCancelJobs(sqlite3_context *ctx, int argc, sqlite3_value **argv){
       aId[i] = 0;
     }else if( jobControlVerdict(SHJOB_CANCEL, e)!=JOBCTL_DONE ){
       if( !bIfExists && jobControlVerdict(SHJOB_CANCEL, e)==JOBCTL_BADSTATE ){
-        funcErrorOwned(ctx, sqlite3_mprintf("job %lld with status %s cannot be requested "
+        argErrorOwned(ctx, sqlite3_mprintf("job %lld with status %s cannot be requested "
                                    "to be canceled", (long long)aId[i], jobStatusName(e)));
         goto done;
       }
@@ -415,15 +408,11 @@ done:
 }
 
 static void jfSetRetention(sqlite3_context *ctx, int argc, sqlite3_value **argv){
-  i64 sec;
-  (void)argc;
+  Args a = { ctx, "set_job_retention", argc, argv };
+  i64 sec = 0;
   if( !funcCalledDirectly(ctx, "set_job_retention")
    || !jfAdminOnly(ctx, "set_job_retention") ) return;
-  if( !funcIntArg(ctx, argv[0], "set_job_retention", "seconds", &sec) ) return;
-  if( sec<0 || sec>JOB_RETENTION_MAX ){
-    sqlite3_result_error(ctx, "set_job_retention: seconds must be between 0 and 3153600000", -1);
-    return;
-  }
+  if( !argInt(&a, 0, "seconds", 0, JOB_RETENTION_MAX, &sec) ) return;
   jobsSetRetention(sec);
   sqlite3_result_int64(ctx, sec);
 }
@@ -431,12 +420,12 @@ static void jfSetRetention(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 /* ------------------------------------------------- application's jobs */
 
 static void jfBegin(sqlite3_context *ctx, int argc, sqlite3_value **argv){
-  const char *zType, *zDesc = "";
+  Args a = { ctx, "job_begin", argc, argv };
+  const char *zType = 0, *zDesc = "";
   CancelJob *p;
   if( !funcCalledDirectly(ctx, "job_begin") ) return;
-  if( (zType = funcTextArg(ctx, argv[0], "job_begin", "job_type"))==0 ) return;
-  if( zType[0]==0 ){ funcError(ctx, "%s: job_type must not be empty", "job_begin"); return; }
-  if( argc>1 && (zDesc = funcTextArg(ctx, argv[1], "job_begin", "description"))==0 ) return;
+  if( !argText(&a, 0, "job_type", ARG_NONEMPTY, &zType)
+   || !argText(&a, 1, "description", 0, &zDesc) ) return;
   p = jobCreate(jfSession(ctx), zType, zDesc, 0);
   if( p==0 ){ sqlite3_result_error_nomem(ctx); return; }
   sqlite3_result_int64(ctx, p->id);
@@ -444,7 +433,7 @@ static void jfBegin(sqlite3_context *ctx, int argc, sqlite3_value **argv){
 }
 
 static void jfNotOwn(sqlite3_context *ctx, const char *zFunc, i64 id){
-  funcErrorOwned(ctx, sqlite3_mprintf("%s: job %lld is not this session's own job",
+  argErrorOwned(ctx, sqlite3_mprintf("%s: job %lld is not this session's own job",
                              zFunc, (long long)id));
 }
 
@@ -452,12 +441,13 @@ static void jfNotOwn(sqlite3_context *ctx, const char *zFunc, i64 id){
 ** the caller's session (or any, for an admin). NULL with *pId set and no
 ** error when it is a job of another process an admin may report on:
 ** the caller then reports through jfRemote. */
-static CancelJob *jfOwnJob(sqlite3_context *ctx, sqlite3_value *v, const char *zFunc,
-                           i64 *pId){
+static CancelJob *jfOwnJob(sqlite3_context *ctx, int argc, sqlite3_value **argv,
+                           const char *zFunc, i64 *pId){
+  Args a = { ctx, zFunc, argc, argv };
   CancelJob *p;
-  i64 id;
+  i64 id = 0;
   *pId = 0;
-  if( !jfJobId(ctx, v, zFunc, &id) ) return 0;
+  if( !jfJobId(&a, &id) ) return 0;
   p = jobFind(id);
   if( p==0 ){
     if( !jobExists(registryScope(jfSession(ctx)), id) ){
@@ -495,12 +485,12 @@ static void jfRemote(sqlite3_context *ctx, const char *zFunc, i64 id, int eOp,
       break;
     case JOBCTL_NOTOWN:   jfNotOwn(ctx, zFunc, id); break;
     case JOBCTL_ENDED:
-      funcErrorOwned(ctx, sqlite3_mprintf("%s: job %lld has ended", zFunc, (long long)id));
+      argErrorOwned(ctx, sqlite3_mprintf("%s: job %lld has ended", zFunc, (long long)id));
       break;
     case JOBCTL_CANCELED: sqlite3_result_error(ctx, "job canceled", -1); break;
     case JOBCTL_STOPPED:  jfInterrupted(ctx); break;
     case JOBCTL_TIMEOUT:
-      funcErrorOwned(ctx, sqlite3_mprintf("job %lld: its process did not answer within 10 s "
+      argErrorOwned(ctx, sqlite3_mprintf("job %lld: its process did not answer within 10 s "
                                  "(stopped?)", (long long)id));
       break;
     default:              jfNotFound(ctx, id); break;
@@ -510,29 +500,21 @@ static void jfRemote(sqlite3_context *ctx, const char *zFunc, i64 id, int eOp,
 /* job_progress(job_id, fraction [, running_status]): fails with "job
 ** canceled" once a cancel was asked for; blocks while paused. */
 static void jfProgress(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  Args a = { ctx, "job_progress", argc, argv };
   CancelJob *p;
   i64 id;
   int rc;
-  double f;
+  double f = 0.0;
   const char *zStatus = 0;
-  int t = sqlite3_value_numeric_type(argv[1]);
   if( !funcCalledDirectly(ctx, "job_progress") ) return;
-  if( t!=SQLITE_INTEGER && t!=SQLITE_FLOAT ){
-    sqlite3_result_error(ctx, "job_progress: fraction must be a number from 0 to 1", -1);
-    return;
-  }
-  f = sqlite3_value_double(argv[1]);
-  if( !(f>=0.0 && f<=1.0) ){
-    sqlite3_result_error(ctx, "job_progress: fraction must be a number from 0 to 1", -1);
-    return;
-  }
-  if( argc>2 && (zStatus = funcTextArg(ctx, argv[2], "job_progress", "running_status"))==0 ) return;
-  if( (p = jfOwnJob(ctx, argv[0], "job_progress", &id))==0 ){
+  if( !argReal(&a, 1, "fraction", 0.0, 1.0, &f)
+   || !argText(&a, 2, "running_status", 0, &zStatus) ) return;
+  if( (p = jfOwnJob(ctx, argc, argv, "job_progress", &id))==0 ){
     if( id ) jfRemote(ctx, "job_progress", id, SHJOB_PROGRESS, f, zStatus);
     return;
   }
   if( jobIsFinished(jobGetStatus(p)) ){
-    funcErrorOwned(ctx, sqlite3_mprintf("job_progress: job %lld has ended", (long long)p->id));
+    argErrorOwned(ctx, sqlite3_mprintf("job_progress: job %lld has ended", (long long)p->id));
   }else if( (rc = jobCheckpointStop(p, hooksWaitStop, jfSession(ctx)))==JOB_CANCEL
          || (rc==JOB_GO && (jobGetStatus(p)==JOB_REVERTING
                             || jobGetStatus(p)==JOB_CANCEL_REQUESTED)) ){
@@ -552,18 +534,18 @@ static void jfProgress(sqlite3_context *ctx, int argc, sqlite3_value **argv){
 /* job_end(job_id [, error]): succeeded, or failed with the error; a job
 ** whose cancel was asked for ends canceled. Returns the final status. */
 static void jfEnd(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  Args a = { ctx, "job_end", argc, argv };
   CancelJob *p;
   i64 id;
   const char *zError = 0;
   if( !funcCalledDirectly(ctx, "job_end") ) return;
-  if( argc>1 && sqlite3_value_type(argv[1])!=SQLITE_NULL
-   && (zError = funcTextArg(ctx, argv[1], "job_end", "error"))==0 ) return;
-  if( (p = jfOwnJob(ctx, argv[0], "job_end", &id))==0 ){
+  if( !argText(&a, 1, "error", ARG_NULLOK, &zError) ) return;
+  if( (p = jfOwnJob(ctx, argc, argv, "job_end", &id))==0 ){
     if( id ) jfRemote(ctx, "job_end", id, SHJOB_END, 0.0, zError);
     return;
   }
   if( jobIsFinished(jobGetStatus(p)) ){
-    funcErrorOwned(ctx, sqlite3_mprintf("job_end: job %lld has ended", (long long)p->id));
+    argErrorOwned(ctx, sqlite3_mprintf("job_end: job %lld has ended", (long long)p->id));
   }else{
     jobFinish(p, zError);
     sqlite3_result_text(ctx, jobStatusName(jobGetStatus(p)), -1, SQLITE_STATIC);

@@ -26,117 +26,99 @@
 #include "vtab.h"
 SQLITE_EXTENSION_INIT3
 
+#include <stddef.h>
 #include <string.h>
 
-#define JOBS_SCHEMA \
+#define JOBTABLE_SCHEMA \
   "CREATE TABLE x(job_id INTEGER, job_type TEXT, description TEXT, " \
   "user_name TEXT, status TEXT, running_status TEXT, " \
   "fraction_completed REAL, created TEXT, started TEXT, finished TEXT, " \
   "modified TEXT, error TEXT, coordinator_id TEXT, node_id INTEGER, " \
   "created_by TEXT)"
 
-#define JOBS_JOB_ID              0  /* also the rowid */
-#define JOBS_JOB_TYPE            1
-#define JOBS_DESCRIPTION         2
-#define JOBS_USER_NAME           3
-#define JOBS_STATUS              4  /* the only column UPDATE may set */
-#define JOBS_RUNNING_STATUS      5
-#define JOBS_FRACTION_COMPLETED  6
-#define JOBS_CREATED             7
-#define JOBS_STARTED             8
-#define JOBS_FINISHED            9
-#define JOBS_MODIFIED           10
-#define JOBS_ERROR              11
-#define JOBS_COORDINATOR_ID     12  /* session_id of the session running it */
-#define JOBS_NODE_ID            13
-#define JOBS_CREATED_BY         14  /* session_id of the session that started it */
-#define JOBS_NCOL               15
+#define JOBTABLE_JOB_ID              0  /* also the rowid */
+#define JOBTABLE_JOB_TYPE            1
+#define JOBTABLE_DESCRIPTION         2
+#define JOBTABLE_USER_NAME           3
+#define JOBTABLE_STATUS              4  /* the only column UPDATE may set */
+#define JOBTABLE_RUNNING_STATUS      5
+#define JOBTABLE_FRACTION_COMPLETED  6
+#define JOBTABLE_CREATED             7
+#define JOBTABLE_STARTED             8
+#define JOBTABLE_FINISHED            9
+#define JOBTABLE_MODIFIED           10
+#define JOBTABLE_ERROR              11
+#define JOBTABLE_COORDINATOR_ID     12  /* session_id of the session running it */
+#define JOBTABLE_NODE_ID            13
+#define JOBTABLE_CREATED_BY         14  /* session_id of the session that started it */
+#define JOBTABLE_NCOL               15
 
 /* A request queued by UPDATE, applied at commit. */
-typedef struct JobsReq JobsReq;
-struct JobsReq {
+typedef struct JobtableReq JobtableReq;
+struct JobtableReq {
   i64 id;
   int eOp;                   /* SHJOB_* */
   int iLevel;                /* savepoint level it was made at */
 };
 
-typedef struct JobsVtab JobsVtab;
-struct JobsVtab {
+typedef struct JobtableVtab JobtableVtab;
+struct JobtableVtab {
   Vtab base;
-  JobsReq *aReq;
+  JobtableReq *aReq;
   int nReq, nAlloc;
   int iLevel;                /* open savepoints: 1 + the innermost's index */
 };
 
-/* xConnect */
-static int jobsConnect(sqlite3 *db, void *pAux, int argc, const char *const *argv,
-                       sqlite3_vtab **ppVtab, char **pzErr){
-  (void)argc; (void)argv; (void)pzErr;
-  return vtabConnectSize(db, pAux, JOBS_SCHEMA, (int)sizeof(JobsVtab), ppVtab);
+/* The queue goes with the table object. */
+static void jobtableDisconnect(Vtab *p){
+  sqlite3_free(((JobtableVtab*)p)->aReq);
 }
 
-/* xDisconnect */
-static int jobsDisconnect(sqlite3_vtab *pVtab){
-  sqlite3_free(((JobsVtab*)pVtab)->aReq);
-  return vtabDisconnect(pVtab);
-}
-
-static void jobsFreeRows(void *aRow, int nRow){
-  jobsFreeSnapshot((JobRow*)aRow, nRow);
-}
-
-/* xFilter */
-static int jobsFilter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr,
-                      int argc, sqlite3_value **argv){
+/* The rows of one scan. */
+static int jobtableSnapshot(CancelSession *pCaller, void **paRow, int *pnRow){
   JobRow *aRow = 0;
-  int nRow = 0, rc;
-  (void)idxNum; (void)idxStr; (void)argc; (void)argv;
-  rc = jobsSnapshot(((Vtab*)cur->pVtab)->pCaller, &aRow, &nRow);
-  vtabSetRows((VtabCursor*)cur, aRow, nRow, jobsFreeRows);
+  int rc = jobsSnapshot(pCaller, &aRow, pnRow);
+  *paRow = aRow;
   return rc;
 }
 
-/* xColumn */
-static int jobsColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int i){
-  VtabCursor *c = (VtabCursor*)cur;
-  JobRow *r = &((JobRow*)c->aRow)[c->iRow];
-  if( i!=JOBS_STATUS && sqlite3_vtab_nochange(ctx) ) return SQLITE_OK;
+static void jobtableFreeRows(void *aRow, int nRow){
+  jobsFreeSnapshot((JobRow*)aRow, nRow);
+}
+
+/* Column i of row pRow. */
+static int jobtableColumn(const void *pRow, sqlite3_context *ctx, int i){
+  const JobRow *r = (const JobRow*)pRow;
+  if( i!=JOBTABLE_STATUS && sqlite3_vtab_nochange(ctx) ) return SQLITE_OK;
   switch( i ){
-    case JOBS_JOB_ID:          sqlite3_result_int64(ctx, r->id); break;
-    case JOBS_JOB_TYPE:        sqlite3_result_text(ctx, r->zType, -1, SQLITE_TRANSIENT); break;
-    case JOBS_DESCRIPTION:     sqlite3_result_text(ctx, r->zDesc, -1, SQLITE_TRANSIENT); break;
-    case JOBS_USER_NAME:       sqlite3_result_text(ctx, r->zUser, -1, SQLITE_TRANSIENT); break;
-    case JOBS_STATUS:          sqlite3_result_text(ctx, r->zStatus, -1, SQLITE_STATIC); break;
-    case JOBS_RUNNING_STATUS:  sqlite3_result_text(ctx, r->zRunning, -1, SQLITE_TRANSIENT); break;
-    case JOBS_FRACTION_COMPLETED: sqlite3_result_double(ctx, r->fraction); break;
-    case JOBS_CREATED:         vtabResultTime(ctx, r->createdMs); break;
-    case JOBS_STARTED:         vtabResultTime(ctx, r->startedMs); break;
-    case JOBS_FINISHED:        vtabResultTime(ctx, r->finishedMs); break;
-    case JOBS_MODIFIED:        vtabResultTime(ctx, r->modifiedMs); break;
-    case JOBS_ERROR:          vtabResultText(ctx, r->zError); break;
-    case JOBS_COORDINATOR_ID:
+    case JOBTABLE_JOB_ID:          sqlite3_result_int64(ctx, r->id); break;
+    case JOBTABLE_JOB_TYPE:        sqlite3_result_text(ctx, r->zType, -1, SQLITE_TRANSIENT); break;
+    case JOBTABLE_DESCRIPTION:     sqlite3_result_text(ctx, r->zDesc, -1, SQLITE_TRANSIENT); break;
+    case JOBTABLE_USER_NAME:       sqlite3_result_text(ctx, r->zUser, -1, SQLITE_TRANSIENT); break;
+    case JOBTABLE_STATUS:          sqlite3_result_text(ctx, r->zStatus, -1, SQLITE_STATIC); break;
+    case JOBTABLE_RUNNING_STATUS:  sqlite3_result_text(ctx, r->zRunning, -1, SQLITE_TRANSIENT); break;
+    case JOBTABLE_FRACTION_COMPLETED: sqlite3_result_double(ctx, r->fraction); break;
+    case JOBTABLE_CREATED:         vtabResultTime(ctx, r->createdMs); break;
+    case JOBTABLE_STARTED:         vtabResultTime(ctx, r->startedMs); break;
+    case JOBTABLE_FINISHED:        vtabResultTime(ctx, r->finishedMs); break;
+    case JOBTABLE_MODIFIED:        vtabResultTime(ctx, r->modifiedMs); break;
+    case JOBTABLE_ERROR:          vtabResultText(ctx, r->zError); break;
+    case JOBTABLE_COORDINATOR_ID:
       if( r->zCoordinator[0] ) sqlite3_result_text(ctx, r->zCoordinator, -1, SQLITE_TRANSIENT);
       break;
-    case JOBS_NODE_ID:         sqlite3_result_int64(ctx, r->nodeId); break;
-    case JOBS_CREATED_BY:
+    case JOBTABLE_NODE_ID:         sqlite3_result_int64(ctx, r->nodeId); break;
+    case JOBTABLE_CREATED_BY:
       if( r->zCreatedBy[0] ) sqlite3_result_text(ctx, r->zCreatedBy, -1, SQLITE_TRANSIENT);
       break;
   }
   return SQLITE_OK;
 }
 
-/* xRowid */
-static int jobsRowid(sqlite3_vtab_cursor *cur, sqlite3_int64 *pRowid){
-  VtabCursor *c = (VtabCursor*)cur;
-  *pRowid = ((JobRow*)c->aRow)[c->iRow].id;
-  return SQLITE_OK;
-}
-
 /* xUpdate: UPDATE jobs SET status = 'paused' | 'running' | 'canceled'. */
-static int jobsUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
+static int jobtableUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
                       sqlite3_int64 *pRowid){
   Vtab *p = (Vtab*)pVtab;
-  JobsVtab *pT = (JobsVtab*)pVtab;
+  JobtableVtab *pT = (JobtableVtab*)pVtab;
   const char *zStatus;
   char *zUser = 0, *zErr = 0;
   int isAdmin, i, rc, eOp;
@@ -146,8 +128,8 @@ static int jobsUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
     return vtabError(pVtab, sqlite3_mprintf(
         "jobs: only UPDATE of status is supported (use cancel_job to stop a job)"));
   }
-  for(i=0; i<JOBS_NCOL; i++){
-    if( i!=JOBS_STATUS && !sqlite3_value_nochange(argv[2+i]) ){
+  for(i=0; i<JOBTABLE_NCOL; i++){
+    if( i!=JOBTABLE_STATUS && !sqlite3_value_nochange(argv[2+i]) ){
       return vtabError(pVtab, sqlite3_mprintf("jobs: only status may be updated"));
     }
   }
@@ -158,7 +140,7 @@ static int jobsUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
                                             "only an admin session may"));
   }
   id = sqlite3_value_int64(argv[0]);
-  zStatus = (const char*)sqlite3_value_text(argv[2+JOBS_STATUS]);
+  zStatus = (const char*)sqlite3_value_text(argv[2+JOBTABLE_STATUS]);
   if( zStatus && strcmp(zStatus, "paused")==0 ){
     eOp = SHJOB_PAUSE;
   }else if( zStatus && strcmp(zStatus, "running")==0 ){
@@ -176,7 +158,7 @@ static int jobsUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
   if( rc!=JOBCTL_DONE ) return SQLITE_OK;
   if( pT->nReq==pT->nAlloc ){
     int nNew = pT->nAlloc ? pT->nAlloc*2 : 8;
-    JobsReq *aNew = sqlite3_realloc64(pT->aReq, sizeof(JobsReq)*nNew);
+    JobtableReq *aNew = sqlite3_realloc64(pT->aReq, sizeof(JobtableReq)*nNew);
     if( aNew==0 ) return SQLITE_NOMEM;
     pT->aReq = aNew;
     pT->nAlloc = nNew;
@@ -189,15 +171,15 @@ static int jobsUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
 }
 
 /* xBegin: a transaction writes the table (its queue is empty). */
-static int jobsBegin(sqlite3_vtab *pVtab){
-  JobsVtab *pT = (JobsVtab*)pVtab;
+static int jobtableBegin(sqlite3_vtab *pVtab){
+  JobtableVtab *pT = (JobtableVtab*)pVtab;
   pT->nReq = 0;
   pT->iLevel = 0;
   return SQLITE_OK;
 }
 
 /* xSync: nothing to prepare (the requests cannot fail for want of disk). */
-static int jobsSync(sqlite3_vtab *pVtab){
+static int jobtableSync(sqlite3_vtab *pVtab){
   (void)pVtab;
   return SQLITE_OK;
 }
@@ -206,8 +188,8 @@ static int jobsSync(sqlite3_vtab *pVtab){
 ** to another process's jobs wait for its answer, as cancel_job does. A
 ** job that moved on since its check (it ended meanwhile) is left alone,
 ** as with cancel_jobs. */
-static int jobsCommit(sqlite3_vtab *pVtab){
-  JobsVtab *pT = (JobsVtab*)pVtab;
+static int jobtableCommit(sqlite3_vtab *pVtab){
+  JobtableVtab *pT = (JobtableVtab*)pVtab;
   SharedReg *pSh = registryScope(pT->base.pCaller);
   int i, n = pT->nReq;
   pT->nReq = 0;             /* (a request never re-enters the queue) */
@@ -225,8 +207,8 @@ static int jobsCommit(sqlite3_vtab *pVtab){
 }
 
 /* xRollback: nothing happens. */
-static int jobsRollback(sqlite3_vtab *pVtab){
-  JobsVtab *pT = (JobsVtab*)pVtab;
+static int jobtableRollback(sqlite3_vtab *pVtab){
+  JobtableVtab *pT = (JobtableVtab*)pVtab;
   pT->nReq = 0;
   pT->iLevel = 0;
   return SQLITE_OK;
@@ -236,13 +218,13 @@ static int jobsRollback(sqlite3_vtab *pVtab){
 ** an explicit transaction: a statement that fails (one job refused)
 ** rolls back to it, so its earlier rows are dropped from the queue and
 ** the transaction's earlier UPDATEs stay queued. */
-static int jobsSavepoint(sqlite3_vtab *pVtab, int iSavepoint){
-  ((JobsVtab*)pVtab)->iLevel = iSavepoint+1;
+static int jobtableSavepoint(sqlite3_vtab *pVtab, int iSavepoint){
+  ((JobtableVtab*)pVtab)->iLevel = iSavepoint+1;
   return SQLITE_OK;
 }
 
-static int jobsRelease(sqlite3_vtab *pVtab, int iSavepoint){
-  JobsVtab *pT = (JobsVtab*)pVtab;
+static int jobtableRelease(sqlite3_vtab *pVtab, int iSavepoint){
+  JobtableVtab *pT = (JobtableVtab*)pVtab;
   int i;
   for(i=0; i<pT->nReq; i++){
     if( pT->aReq[i].iLevel>iSavepoint ) pT->aReq[i].iLevel = iSavepoint;
@@ -251,43 +233,26 @@ static int jobsRelease(sqlite3_vtab *pVtab, int iSavepoint){
   return SQLITE_OK;
 }
 
-static int jobsRollbackTo(sqlite3_vtab *pVtab, int iSavepoint){
-  JobsVtab *pT = (JobsVtab*)pVtab;
+static int jobtableRollbackTo(sqlite3_vtab *pVtab, int iSavepoint){
+  JobtableVtab *pT = (JobtableVtab*)pVtab;
   while( pT->nReq>0 && pT->aReq[pT->nReq-1].iLevel>iSavepoint ) pT->nReq--;
   pT->iLevel = iSavepoint+1;
   return SQLITE_OK;
 }
 
-static sqlite3_module jobsModule = {
-  2,                 /* iVersion: savepoints */
-  jobsConnect,       /* xCreate: same as xConnect, so also eponymous */
-  jobsConnect,       /* xConnect */
-  vtabBestIndex,     /* xBestIndex */
-  jobsDisconnect,    /* xDisconnect */
-  jobsDisconnect,    /* xDestroy */
-  vtabOpen,          /* xOpen */
-  vtabClose,         /* xClose */
-  jobsFilter,        /* xFilter */
-  vtabNext,          /* xNext */
-  vtabEof,           /* xEof */
-  jobsColumn,        /* xColumn */
-  jobsRowid,         /* xRowid */
-  jobsUpdate,        /* xUpdate */
-  jobsBegin,         /* xBegin */
-  jobsSync,          /* xSync */
-  jobsCommit,        /* xCommit */
-  jobsRollback,      /* xRollback */
-  0,                 /* xFindFunction */
-  0,                 /* xRename */
-  jobsSavepoint,     /* xSavepoint */
-  jobsRelease,       /* xRelease */
-  jobsRollbackTo,    /* xRollbackTo */
-  0                  /* xShadowName */
-#if SQLITE_VERSION_NUMBER>=3044000
-  ,0                   /* xIntegrity (3.44+ headers) */
-#endif
+static const VtabTxn jobtableTxn = {
+  jobtableBegin, jobtableSync, jobtableCommit, jobtableRollback,
+  jobtableSavepoint, jobtableRelease, jobtableRollbackTo
 };
 
-int jobsTableRegister(sqlite3 *db, CancelSession *s){
-  return vtabRegister(db, "jobs", &jobsModule, s);
+static const VtabDef jobtableDef = {
+  "jobs", JOBTABLE_SCHEMA,
+  VTAB_DIRECTONLY|VTAB_CREATE,  /* also in TEMP (cancel.c) */
+  (int)sizeof(JobRow), (int)offsetof(JobRow, id), (int)sizeof(JobtableVtab),
+  jobtableSnapshot, jobtableFreeRows, jobtableColumn,
+  jobtableUpdate, &jobtableTxn, jobtableDisconnect
+};
+
+int jobtableRegister(sqlite3 *db, CancelSession *s){
+  return vtabRegister(db, &jobtableDef, s);
 }

@@ -2,5 +2,5 @@
 #ifndef CANCEL_JOBTABLE_H
 #define CANCEL_JOBTABLE_H
 #include "registry.h"
-int jobsTableRegister(sqlite3 *db, CancelSession *s);
+int jobtableRegister(sqlite3 *db, CancelSession *s);
 #endif

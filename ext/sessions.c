@@ -18,6 +18,7 @@
 SQLITE_EXTENSION_INIT3
 
 #include <pthread.h>
+#include <stddef.h>
 #include <string.h>
 
 #define SESSIONS_SCHEMA \
@@ -55,14 +56,6 @@ SQLITE_EXTENSION_INIT3
 #define SESSIONS_THREADING         20  /* 'serialized', 'multi-thread' */
 
 #define SESSIONS_MASK "<insufficient privilege>"
-
-/* xConnect */
-static int sessionsConnect(sqlite3 *db, void *pAux, int argc,
-                           const char *const *argv, sqlite3_vtab **ppVtab,
-                           char **pzErr){
-  (void)argc; (void)argv; (void)pzErr;
-  return vtabConnect(db, pAux, SESSIONS_SCHEMA, ppVtab);
-}
 
 static void sessionsFreeRows(void *aRow, int nRow){
   registryFreeSnapshot((SessionRow*)aRow, nRow);
@@ -149,21 +142,18 @@ static void sessionsDropOwn(CancelSession *s, SessionRow *aRow, int *pnRow){
   }
 }
 
-/* xFilter */
-static int sessionsFilter(sqlite3_vtab_cursor *cur, int idxNum,
-                          const char *idxStr, int argc, sqlite3_value **argv){
-  VtabCursor *c = (VtabCursor*)cur;
+/* The rows of one scan. */
+static int sessionsSnapshot(CancelSession *pCaller, void **paRow, int *pnRow){
   SessionRow *aRow = 0;
   int nRow = 0, rc;
-  CancelSession *pCaller = ((Vtab*)cur->pVtab)->pCaller;
-  (void)idxNum; (void)idxStr; (void)argc; (void)argv;
   rc = registrySnapshot(pCaller, &aRow, &nRow);
   if( rc==SQLITE_OK && pCaller && sessionsOwnDelete(pCaller) ){
     /* A bulk DELETE never stops its caller, nor counts it in changes()
     ** (SQLite counts every row handed to xUpdate): it does not see it. */
     sessionsDropOwn(pCaller, aRow, &nRow);
   }
-  vtabSetRows(c, aRow, nRow, sessionsFreeRows);
+  *paRow = aRow;
+  *pnRow = nRow;
   return rc;
 }
 
@@ -172,10 +162,9 @@ static void sessionsResultText(sqlite3_context *ctx, const char *z, int masked){
   sqlite3_result_text(ctx, masked ? SESSIONS_MASK : z, -1, SQLITE_TRANSIENT);
 }
 
-/* xColumn */
-static int sessionsColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int i){
-  VtabCursor *c = (VtabCursor*)cur;
-  SessionRow *r = &((SessionRow*)c->aRow)[c->iRow];
+/* Column i of row pRow. */
+static int sessionsColumn(const void *pRow, sqlite3_context *ctx, int i){
+  const SessionRow *r = (const SessionRow*)pRow;
   switch( i ){
     case SESSIONS_SESSION_ID:
       sqlite3_result_text(ctx, r->zSessionId, -1, SQLITE_TRANSIENT); break;
@@ -226,13 +215,6 @@ static int sessionsColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int i)
   return SQLITE_OK;
 }
 
-/* xRowid */
-static int sessionsRowid(sqlite3_vtab_cursor *cur, sqlite3_int64 *pRowid){
-  VtabCursor *c = (VtabCursor*)cur;
-  *pRowid = ((SessionRow*)c->aRow)[c->iRow].pid;
-  return SQLITE_OK;
-}
-
 /* xUpdate: DELETE terminates; nothing else is allowed. */
 static int sessionsUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
                           sqlite3_int64 *pRowid){
@@ -254,31 +236,14 @@ static int sessionsUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
   return SQLITE_OK;   /* gone meanwhile: nothing to do */
 }
 
-static sqlite3_module sessionsModule = {
-  0,                   /* iVersion */
-  sessionsConnect,     /* xCreate: same as xConnect, so also eponymous */
-  sessionsConnect,     /* xConnect */
-  vtabBestIndex,       /* xBestIndex */
-  vtabDisconnect,      /* xDisconnect */
-  vtabDisconnect,      /* xDestroy */
-  vtabOpen,            /* xOpen */
-  vtabClose,           /* xClose */
-  sessionsFilter,      /* xFilter */
-  vtabNext,            /* xNext */
-  vtabEof,             /* xEof */
-  sessionsColumn,      /* xColumn */
-  sessionsRowid,       /* xRowid */
-  sessionsUpdate,      /* xUpdate */
-  0, 0, 0, 0,          /* xBegin, xSync, xCommit, xRollback */
-  0,                   /* xFindFunction */
-  0,                   /* xRename */
-  0, 0, 0,             /* xSavepoint, xRelease, xRollbackTo */
-  0                    /* xShadowName */
-#if SQLITE_VERSION_NUMBER>=3044000
-  ,0                   /* xIntegrity (3.44+ headers) */
-#endif
+static const VtabDef sessionsDef = {
+  "sessions", SESSIONS_SCHEMA,
+  VTAB_DIRECTONLY|VTAB_CREATE,  /* also in TEMP (cancel.c) */
+  (int)sizeof(SessionRow), (int)offsetof(SessionRow, pid), 0,
+  sessionsSnapshot, sessionsFreeRows, sessionsColumn,
+  sessionsUpdate, 0, 0
 };
 
 int sessionsRegister(sqlite3 *db, CancelSession *s){
-  return vtabRegister(db, "sessions", &sessionsModule, s);
+  return vtabRegister(db, &sessionsDef, s);
 }

@@ -1,48 +1,86 @@
 /*
-** vtab.h: what the extension's read-mostly virtual tables (`sessions`,
-** `jobs`, `cancel_log`) share. Each takes a snapshot of its rows in
-** xFilter (so no lock is held while SQLite walks them) into a
-** VtabCursor; the rest of the walk is the same for all three.
+** vtab.h: the kit the extension's virtual tables (`sessions`, `jobs`,
+** `cancel_log`) are declared on.
+**
+** A table is a VtabDef: its schema, the size and rowid of a row, a
+** snapshot function that fills the rows, a column function, and,
+** optionally, xUpdate and transaction callbacks. The kit supplies the
+** sqlite3_module (xConnect, xBestIndex: a full scan, xOpen, xFilter:
+** one snapshot per scan, xNext, xEof, xRowid, ...). Each scan takes its
+** snapshot in xFilter, so no lock is held while SQLite walks the rows.
+**
+** To add a table (say `locks`):
+**
+**   static int locksSnapshot(CancelSession *pCaller, void **paRow, int *pnRow);
+**   static void locksFree(void *aRow, int nRow);
+**   static int locksColumn(const void *pRow, sqlite3_context *ctx, int iCol);
+**   static const VtabDef locksDef = {
+**     "locks", "CREATE TABLE x(pid INTEGER, ...)", VTAB_DIRECTONLY,
+**     sizeof(LockRow), offsetof(LockRow, id), 0,
+**     locksSnapshot, locksFree, locksColumn, 0, 0, 0
+**   };
+**   int locksRegister(sqlite3 *db, CancelSession *s){
+**     return vtabRegister(db, &locksDef, s);
+**   }
+**
+** and call locksRegister() from cancel.c with the others.
 */
 #ifndef CANCEL_VTAB_H
 #define CANCEL_VTAB_H
 
 #include "registry.h"
 
+/* The table object: every table's starts with this. */
 typedef struct Vtab Vtab;
+typedef struct VtabDef VtabDef;
 struct Vtab {
   sqlite3_vtab base;
   CancelSession *pCaller;    /* the session whose SQL reads the table */
+  const VtabDef *pDef;
 };
 
-typedef struct VtabCursor VtabCursor;
-struct VtabCursor {
-  sqlite3_vtab_cursor base;
-  void *aRow;                /* the snapshot */
-  int nRow;
-  int iRow;
+/* What a table may do at transaction boundaries (sqlite3_module's
+** meaning; all seven are set, or the table has none). */
+typedef struct VtabTxn VtabTxn;
+struct VtabTxn {
+  int (*xBegin)(sqlite3_vtab*);
+  int (*xSync)(sqlite3_vtab*);
+  int (*xCommit)(sqlite3_vtab*);
+  int (*xRollback)(sqlite3_vtab*);
+  int (*xSavepoint)(sqlite3_vtab*, int);
+  int (*xRelease)(sqlite3_vtab*, int);
+  int (*xRollbackTo)(sqlite3_vtab*, int);
+};
+
+/* VtabDef.flags */
+#define VTAB_DIRECTONLY  0x01  /* SQLITE_VTAB_DIRECTONLY: no view, trigger,
+                               ** CHECK or DEFAULT may read it */
+#define VTAB_CREATE      0x02  /* CREATE VIRTUAL TABLE t USING it works too
+                               ** (a TEMP copy); else eponymous only */
+
+struct VtabDef {
+  const char *zName;         /* the module's (and eponymous table's) name */
+  const char *zSchema;       /* "CREATE TABLE x(...)" */
+  int flags;                 /* VTAB_* */
+  int szRow;                 /* bytes of one row of the snapshot */
+  int iRowid;                /* offsetof the row's i64 rowid */
+  int szTab;                 /* bytes of the table object (a struct that
+                             ** starts with Vtab, zeroed); 0: a Vtab */
+  /* The rows the caller sees: an array of *pnRow rows of szRow bytes in
+  ** *paRow, freed by xFree (also on error, with what was filled). */
+  int (*xSnapshot)(CancelSession *pCaller, void **paRow, int *pnRow);
   void (*xFree)(void *aRow, int nRow);
+  /* Column iCol of row pRow (no result: NULL). */
+  int (*xColumn)(const void *pRow, sqlite3_context *ctx, int iCol);
+  /* Optional: NULL means the table may not be modified. */
+  int (*xUpdate)(sqlite3_vtab*, int argc, sqlite3_value **argv, sqlite3_int64 *pRowid);
+  const VtabTxn *pTxn;       /* optional */
+  void (*xDisconnect)(Vtab*);  /* optional: free what szTab added */
 };
 
-/* Register module zName with s as its client data, holding a reference
-** on s that the module's destructor (run at close) releases. */
-int vtabRegister(sqlite3 *db, const char *zName, const sqlite3_module *pModule,
-                 CancelSession *s);
-
-/* xConnect: declare zSchema, DIRECTONLY, remember the caller (pAux). */
-int vtabConnect(sqlite3 *db, void *pAux, const char *zSchema, sqlite3_vtab **ppVtab);
-/* The same, for a table whose object extends Vtab: nByte bytes, zeroed. */
-int vtabConnectSize(sqlite3 *db, void *pAux, const char *zSchema, int nByte,
-                    sqlite3_vtab **ppVtab);
-int vtabDisconnect(sqlite3_vtab *pVtab);
-int vtabBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo);  /* a full scan */
-int vtabOpen(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCur);
-int vtabClose(sqlite3_vtab_cursor *cur);
-int vtabNext(sqlite3_vtab_cursor *cur);
-int vtabEof(sqlite3_vtab_cursor *cur);
-
-/* Replace the cursor's snapshot (freeing the old one). */
-void vtabSetRows(VtabCursor *c, void *aRow, int nRow, void (*xFree)(void*, int));
+/* Register pDef's module with s as the session that reads it (a
+** reference on s, released when the connection closes). */
+int vtabRegister(sqlite3 *db, const VtabDef *pDef, CancelSession *s);
 
 /* Results: a time (NULL when 0), a text (NULL when NULL). */
 void vtabResultTime(sqlite3_context *ctx, i64 ms);
