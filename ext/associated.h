@@ -3,6 +3,6 @@
 ** started"). */
 #ifndef CANCEL_ASSOCIATED_H
 #define CANCEL_ASSOCIATED_H
-#include "registry.h"
+#include "terminate.h"
 int associatedRegister(sqlite3 *db, CancelSession *s);
 #endif

@@ -13,6 +13,8 @@
 ** takes the session out of the registry. Loading twice is a no-op.
 */
 #include "registry.h"
+#include "snapshot.h"
+#include "jobkinds.h"
 #include "hooks.h"
 #include "functions.h"
 #include "sessions.h"
@@ -58,6 +60,21 @@ static void cancelSetApi(const sqlite3_api_routines *pApi){
 #else
 # define cancelSetApi(X) (void)(X)
 #endif
+
+/* The calls that would run up the layers, wired once as callbacks:
+** the jobs layer hears of closed sessions, the registry agent thread
+** looks for forgotten cursors, and a built-in job makes its own
+** connection a session through the entry point below. */
+static CancelSession *cancelEnrolJob(sqlite3 *db);
+static void cancelWireOnce(void){
+  registryOnClose(jobsSessionClosed);
+  sharedSetTick(snapshotProbeTick);
+  jobkindSetEnrol(cancelEnrolJob);
+}
+static void cancelWire(void){
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+  pthread_once(&once, cancelWireOnce);
+}
 
 /* The busy timeout the application set before loading, if any. */
 static int cancelReadBusyTimeout(sqlite3 *db){
@@ -205,6 +222,7 @@ int sqlite3_cancel_init(sqlite3 *db, char **pzErrMsg,
   if( rc!=SQLITE_OK ) return rc;
   cancelSetApi(pApi);
   cancelPinLibrary();
+  cancelWire();
   if( registryFind(db) ) return SQLITE_OK;
 
   s = registryEnrol(db);        /* with a reference, ours until the
@@ -230,6 +248,18 @@ int sqlite3_cancel_init(sqlite3 *db, char **pzErrMsg,
   return rc;
 }
 
+/* A built-in job's own connection (jobkinds.c): load the extension on
+** it as an application would, and hand back its session. */
+static CancelSession *cancelEnrolJob(sqlite3 *db){
+#ifdef SQLITE_CORE
+  const sqlite3_api_routines *pApi = 0;
+#else
+  const sqlite3_api_routines *pApi = sqlite3_api;
+#endif
+  if( sqlite3_cancel_init(db, 0, pApi)!=SQLITE_OK ) return 0;
+  return registryFind(db);
+}
+
 /* ------------------------------------------------------------ C API */
 
 /*
@@ -249,16 +279,14 @@ int cancel_set_client_address(sqlite3 *db, const char *zAddr){
 int cancel_set_progress_handler(sqlite3 *db, int (*xProgress)(void*), void *pArg){
   CancelSession *s = registryFind(db);
   if( s==0 ) return SQLITE_MISUSE;
-  s->xAppProgress = xProgress;
-  s->pAppProgressArg = pArg;
+  hooksSetAppProgress(s, xProgress, pArg);
   return SQLITE_OK;
 }
 
 int cancel_set_busy_handler(sqlite3 *db, int (*xBusy)(void*, int), void *pArg){
   CancelSession *s = registryFind(db);
   if( s==0 ) return SQLITE_MISUSE;
-  s->xAppBusy = xBusy;
-  s->pAppBusyArg = pArg;
+  hooksSetAppBusy(s, xBusy, pArg);
   return SQLITE_OK;
 }
 

@@ -19,6 +19,7 @@
 ** registry agent about once a second. A request never taken, or whose
 ** target vanished without an answer, ends final too.
 */
+#include "oldnames.h"   /* until the rename (issue 17) */
 #include "cancellog.h"
 #include "shared.h"
 #include "vtab.h"

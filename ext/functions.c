@@ -25,6 +25,8 @@
 #include "functions.h"
 #include "sqltext.h"
 #include "registry.h"
+#include "terminate.h"
+#include "snapshot.h"
 #include "cancel.h"
 #include "hooks.h"
 SQLITE_EXTENSION_INIT3
@@ -227,18 +229,18 @@ static void funcCancelQuery(sqlite3_context *ctx, int argc, sqlite3_value **argv
   if( !funcCalledDirectly(ctx, "cancel_query") ) return;
   if( zId==0 ) return;
   if( !funcFlagArg(ctx, argc, argv, 1, "cancel_query", "if_exists", &bIfExists) ) return;
-  if( !registryIsIdShape(zId) ){
+  if( !idsIsIdShape(zId) ){
     funcError(ctx, "invalid query ID '%.40s': expected 32 hex digits", zId);
     return;
   }
   snprintf(zWhat, sizeof(zWhat), "query ID %s", zId);
-  if( !registryParseId(zId, &tag, &iQuery) ){
+  if( !idsParseId(zId, &tag, &iQuery) ){
     rc = REG_NOTFOUND;
-  }else if( tag==registryTag() && registryCheckSerial(s, tag, iQuery)!=REG_NOTFOUND ){
+  }else if( tag==idsTag() && registryCheckSerial(s, tag, iQuery)!=REG_NOTFOUND ){
     rc = FUNC_WRONGKIND;   /* (asked of another process only if not found) */
   }else{
     rc = registryCancelQuery(s, tag, iQuery, "cancel_query");
-    if( rc==REG_NOTFOUND && !bIfExists && tag!=registryTag()
+    if( rc==REG_NOTFOUND && !bIfExists && tag!=idsTag()
      && registryCheckSerial(s, tag, iQuery)!=REG_NOTFOUND ){
       rc = FUNC_WRONGKIND;
     }
@@ -423,11 +425,11 @@ void funcFreeIds(char **azId, int nId){
 static int funcIsQueryId(CancelSession *s, const char *zId){
   SessionRow *aRow = 0;
   int nRow = 0, i, bFound = 0;
-  if( registrySnapshot(s, &aRow, &nRow)!=REG_OK ) return 0;
+  if( snapshotSessions(s, &aRow, &nRow)!=REG_OK ) return 0;
   for(i=0; i<nRow && !bFound; i++){
     bFound = aRow[i].zQueryId[0] && sqlite3_stricmp(aRow[i].zQueryId, zId)==0;
   }
-  registryFreeSnapshot(aRow, nRow);
+  snapshotFree(aRow, nRow);
   return bFound;
 }
 
@@ -448,14 +450,14 @@ static int funcTerminateIds(sqlite3_context *ctx, CancelSession *s,
   for(i=0; i<nId; i++){
     char zWhat[64];
     int rc;
-    if( !registryIsIdShape(azId[i]) ){
+    if( !idsIsIdShape(azId[i]) ){
       funcError(ctx, "invalid session ID '%.40s': expected 32 hex digits", azId[i]);
       sqlite3_free(aSerial);
       return -1;
     }
     snprintf(zWhat, sizeof(zWhat), "session ID %s", azId[i]);
     aSerial[i] = 0;
-    rc = registryParseId(azId[i], &aTag[i], &aSerial[i])
+    rc = idsParseId(azId[i], &aTag[i], &aSerial[i])
        ? registryCheckSerial(s, aTag[i], aSerial[i]) : REG_NOTFOUND;
     if( rc==REG_NOTFOUND && bIfExists ){
       aSerial[i] = 0;
@@ -475,8 +477,8 @@ static int funcTerminateIds(sqlite3_context *ctx, CancelSession *s,
   }
   for(i=0; i<nId; i++){
     /* A bulk form never stops its caller (nor counts it). */
-    if( bBulk && aTag[i]==registryTag() && aSerial[i]==s->iSerial ) continue;
-    if( aSerial[i] && registryTerminateBySerial(s, aTag[i], aSerial[i], zAction)==REG_OK ) n++;
+    if( bBulk && aTag[i]==idsTag() && aSerial[i]==s->iSerial ) continue;
+    if( aSerial[i] && terminateBySerial(s, aTag[i], aSerial[i], zAction)==REG_OK ) n++;
   }
   sqlite3_free(aSerial);
   return n;
@@ -522,7 +524,7 @@ static void funcCancelSession(sqlite3_context *ctx, int argc, sqlite3_value **ar
   zArg = funcTextArg(ctx, argv[0], "cancel_session", "session ID");
   if( zArg==0 ) return;
   if( !funcFlagArg(ctx, argc, argv, 1, "cancel_session", "if_exists", &bIfExists) ) return;
-  if( registryIsIdShape(zArg) ){
+  if( idsIsIdShape(zArg) ){
     azId = sqlite3_malloc(sizeof(char*));
     if( azId ) azId[0] = sqlite3_mprintf("%s", zArg);
     if( azId==0 || azId[0]==0 ){
@@ -607,7 +609,7 @@ static void funcPgTerminateBackend(sqlite3_context *ctx, int argc, sqlite3_value
       return;
     }
   }
-  rc = registryTerminateByPid(s, pid, "pg_terminate_backend");
+  rc = terminateByPid(s, pid, "pg_terminate_backend");
   if( rc==REG_DENIED ){
     snprintf(zWhat, sizeof(zWhat), "backend %lld", (long long)pid);
     funcRegError(ctx, rc, "terminate", zWhat);
@@ -617,7 +619,7 @@ static void funcPgTerminateBackend(sqlite3_context *ctx, int argc, sqlite3_value
   ** effect when this statement has ended. Any other wait is one of ours:
   ** the caller's cancel, termination and statement timeout end it. */
   if( rc==REG_OK && timeoutMs>0 && pid!=s->pid ){
-    int r = registryWaitGoneStop(s, pid, (int)timeoutMs, hooksWaitStop, s);
+    int r = terminateWaitGoneStop(s, pid, (int)timeoutMs, hooksWaitStop, s);
     if( r<0 ){
       sqlite3_result_error(ctx, "interrupted", -1);
       sqlite3_result_error_code(ctx, SQLITE_INTERRUPT);
@@ -638,7 +640,7 @@ static void funcBackendPid(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 static void funcSessionId(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   char zId[33];
   (void)argc; (void)argv;
-  registryFormatId(funcSession(ctx)->iSerial, zId);
+  idsFormatId(funcSession(ctx)->iSerial, zId);
   sqlite3_result_text(ctx, zId, -1, SQLITE_TRANSIENT);
 }
 
@@ -745,7 +747,7 @@ static void funcSetIdleTimeout(sqlite3_context *ctx, int argc, sqlite3_value **a
 static void funcBlocking(sqlite3_context *ctx, int bSessionIds, i64 pid,
                          u64 iSerial, const char *zWhat){
   int bFound = 0;
-  char *z = registryBlockers(pid, iSerial, bSessionIds, &bFound);
+  char *z = snapshotBlockers(pid, iSerial, bSessionIds, &bFound);
   if( z==0 && bFound ){
     sqlite3_result_error_nomem(ctx);
     return;
@@ -764,12 +766,12 @@ static void funcBlockingSessions(sqlite3_context *ctx, int argc, sqlite3_value *
   u64 iSerial, tag;
   (void)argc;
   if( zId==0 ) return;
-  if( !registryIsIdShape(zId) ){
+  if( !idsIsIdShape(zId) ){
     funcError(ctx, "invalid session ID '%.40s': expected 32 hex digits", zId);
     return;
   }
   snprintf(zWhat, sizeof(zWhat), "session ID %s", zId);
-  if( !registryParseId(zId, &tag, &iSerial) || tag!=registryTag() ){
+  if( !idsParseId(zId, &tag, &iSerial) || tag!=idsTag() ){
     funcError(ctx, "%s not found", zWhat);
     return;
   }

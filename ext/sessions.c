@@ -11,6 +11,7 @@
 ** INSERT and UPDATE are refused. A DELETE never sees (so never
 ** terminates, nor counts in changes()) the session that runs it.
 */
+#include "oldnames.h"   /* until the rename (issue 17) */
 #include "sessions.h"
 #include "vtab.h"
 #include "hooks.h"

@@ -34,6 +34,7 @@
 ** agent thread swaps each cell to 0 and passes what it found to
 ** registry.c / jobs.c, which check everything again.
 */
+#include "oldnames.h"   /* until the rename (issue 17) */
 #include "shared.h"
 #include "jobs.h"
 #include "cancellog.h"

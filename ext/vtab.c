@@ -2,6 +2,7 @@
 ** vtab.c: the parts of a virtual table that `sessions`, `jobs` and
 ** `cancel_log` share (see vtab.h).
 */
+#include "oldnames.h"   /* until the rename (issue 17) */
 #include "vtab.h"
 SQLITE_EXTENSION_INIT3
 
