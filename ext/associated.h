@@ -1,6 +1,5 @@
 /* associated.h: cancel_session_and_jobs(), a session and the jobs it
-** started, stopped in one call (README: "Stopping a session and what it
-** started"). */
+** started, stopped in one call (doc/jobs.md). */
 #ifndef CANCEL_ASSOCIATED_H
 #define CANCEL_ASSOCIATED_H
 #include "terminate.h"

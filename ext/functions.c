@@ -1,5 +1,5 @@
 /*
-** functions.c: the SQL functions of cancelling and privileges (README: "Cancelling", "Users and privileges").
+** functions.c: the SQL functions of cancelling and privileges (doc/reference.md).
 **
 **   SELECT cancel_query('<query_id>');
 **   SELECT cancel_session('<session_id>');
@@ -69,8 +69,8 @@ static int funcSqlCalls(const char *zSql, const char *zName){
 /*
 ** Defence in depth for SQLITE_DIRECTONLY. SQLite 3.40 enforces it for
 ** views and triggers, but still runs a DIRECTONLY function named in a
-** CHECK constraint or a DEFAULT of a table (see README, "Hostile
-** schemas"). So a side-effecting function also checks that the
+** CHECK constraint or a DEFAULT of a table (see doc/reference.md,
+** "Hostile schemas"). So a side-effecting function also checks that the
 ** statement the application is running names it itself. When no
 ** statement is recorded (the application replaced the trace hook), the
 ** check cannot be made and SQLite's own rule is all there is.

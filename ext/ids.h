@@ -4,7 +4,7 @@
 ** The ground of the house: no lock, no state but a counter and the
 ** process's identity, taken once. Every id of this process is 32 hex
 ** digits: a 64-bit random tag, then a serial whose top 24 bits are the
-** OS pid and whose low 40 bits count (doc/reference.md, "Identifiers").
+** OS pid and whose low 40 bits count (doc/ids.md).
 */
 #ifndef CANCEL_IDS_H
 #define CANCEL_IDS_H

@@ -77,7 +77,7 @@ static void jobSetLocked(CancelJob *p, int eStatus);
 
 /*
 ** When the process exits (exit(), a return from main: not a kill), no
-** job vanishes (README: "When the process exits"):
+** job vanishes (doc/jobs.md, "When the process exits"):
 **   - a built-in job that runs is waited for, so that a one-shot
 **     `sqlite3 app.db ".load ./cancel" "SELECT job_backup('b.db')"`
 **     leaves b.db; CANCEL_JOBS_AT_EXIT=cancel in the environment cancels

@@ -222,9 +222,10 @@ CancelSession *registryEnrol(sqlite3 *db){
   ** with no reference while it is still in the list (fuzz_functions found
   ** that use-after-free). The caller drops it with registryUnref(). */
   s->nReg = 1;
-  /* Across processes (README: "Across processes"), unless switched off for the process or by
-  ** the URI parameter cancel_shared=0 of this connection. The file is
-  ** attached before the pid is chosen: its counter takes part. */
+  /* Across processes (doc/cross-process.md), unless switched off for the
+  ** process or by the URI parameter cancel_shared=0 of this connection.
+  ** The file is attached before the pid is chosen: its counter takes
+  ** part. */
   if( zFile && zFile[0] && sharedDefault() && !sharedSuppressed()
    && sqlite3_uri_boolean(zFile, "cancel_shared", 1) ){
     s->pShReg = sharedAttach(zFile);

@@ -30,8 +30,8 @@ SQLITE_EXTENSION_INIT3
 ** when someone looks: the `sessions` table, pg_blocking_pids() and
 ** blocking_sessions(), and the idle-in-transaction check of the reaper.
 **
-** The look takes the connection mutex with a try-lock, with the registry lock held
-** (as terminateFinish does, so close cannot race it). If the
+** The look takes the connection mutex with a try-lock, with the registry
+** lock held (as terminateFinish does, so close cannot race it). If the
 ** mutex is free, nothing of that connection runs: what is listed is
 ** open and left, and sqlite3_txn_state() says what it holds. If it is
 ** taken, a statement runs: 'active'. Undecidable, and left as the hooks

@@ -124,8 +124,8 @@ static int termLocked(CancelSession *pCaller, const char *zAction,
     registrySetReasonLocked(s, "terminated", pBy);
     if( (atomic_load(&s->hooksLost) & HOOKS_PROGRESS_LOST) && s->nStmt==1 ){
       /* nothing of ours runs inside the statement to stop it: see
-      ** registryRequestIfRunning for why this is safe (the registry lock held, not
-      ** closing: registryTargetable) */
+      ** registryRequestIfRunning for why this is safe (the registry
+      ** lock held, not closing: registryTargetable) */
       sqlite3_interrupt(s->db);
     }
   }else{
@@ -216,9 +216,10 @@ static int termResetAll(sqlite3 *db){
 ** Returns 1 when nothing is left to do (done, closing, or impossible
 ** because the connection has no mutex), 0 to be retried later.
 **
-** The connection mutex is taken with a try-lock while the registry lock is held:
-** if close is under way it holds that mutex and we back off; once we
-** hold it, close cannot start, so the registry lock can be released.
+** The connection mutex is taken with a try-lock while the registry lock
+** is held: if close is under way it holds that mutex and we back off;
+** once we hold it, close cannot start, so the registry lock can be
+** released.
 */
 int terminateFinish(CancelSession *s){
   sqlite3_mutex *m;

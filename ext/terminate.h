@@ -1,6 +1,6 @@
 /*
 ** terminate.h: ending sessions, the reaper thread, the deny-all
-** authorizer (terminate.c; doc/reference.md, pg_terminate_backend).
+** authorizer (terminate.c; doc/terminate.md).
 */
 #ifndef CANCEL_TERMINATE_H
 #define CANCEL_TERMINATE_H
