@@ -102,7 +102,7 @@ int argText(Args *p, int i, const char *zName, int flags, const char **pz){
 
 int argIdShape(sqlite3_context *ctx, const char *zId, const char *zKind){
   char *z;
-  if( registryIsIdShape(zId) ) return 1;
+  if( idsIsIdShape(zId) ) return 1;
   z = sqlite3_mprintf("invalid %s '%.40s': expected 32 hex digits", zKind, zId);
   argErrorOwned(ctx, z);
   return 0;

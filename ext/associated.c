@@ -109,7 +109,7 @@ static void assocCancelSessionAndJobs(sqlite3_context *ctx, int argc, sqlite3_va
     return;
   }
   if( !argIdShape(ctx, zId, "session ID") ) return;
-  rc = registryParseId(zId, &tag, &iSerial)
+  rc = idsParseId(zId, &tag, &iSerial)
      ? registryCheckSerial(s, tag, iSerial) : REG_NOTFOUND;
   if( rc==REG_NOMEM ){ sqlite3_result_error_nomem(ctx); return; }
   if( rc==REG_DENIED ){
@@ -135,7 +135,7 @@ static void assocCancelSessionAndJobs(sqlite3_context *ctx, int argc, sqlite3_va
   /* The session first, so that it starts nothing more; then its jobs.
   ** A job that moved on meanwhile (ended, or paused) is left as it is. */
   if( rc==REG_OK ){
-    registryTerminateBySerial(s, tag, iSerial, "cancel_session_and_jobs");
+    terminateBySerial(s, tag, iSerial, "cancel_session_and_jobs");
   }
   for(i=0; i<nId; i++){
     char *zErr = 0;

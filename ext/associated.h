@@ -1,8 +1,7 @@
 /* associated.h: cancel_session_and_jobs(), a session and the jobs it
-** started, stopped in one call (README: "Stopping a session and what it
-** started"). */
+** started, stopped in one call (doc/jobs.md). */
 #ifndef CANCEL_ASSOCIATED_H
 #define CANCEL_ASSOCIATED_H
-#include "registry.h"
+#include "terminate.h"
 int associatedRegister(sqlite3 *db, CancelSession *s);
 #endif

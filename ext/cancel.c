@@ -13,6 +13,8 @@
 ** takes the session out of the registry. Loading twice is a no-op.
 */
 #include "registry.h"
+#include "snapshot.h"
+#include "jobkinds.h"
 #include "hooks.h"
 #include "functions.h"
 #include "sessions.h"
@@ -42,24 +44,6 @@ static void cancelPinLibrary(void){
   pthread_once(&once, cancelPinOnce);
 }
 
-/* ---- wiring: the calls that lower layers make up, set once here ----
-** The registry file's agent thread (shagent.c) hands requests from other
-** processes to these servers: sessions to registry.c, jobs to jobs.c;
-** the cancel log ring in the file (shlog.c) follows cancellog.c's rules
-** on outcomes. Set before the first session is enrolled (which is when a
-** registry file is first attached and its agent started). */
-static void cancelWireOnce(void){
-  static const SharedServers servers = {
-    registryServeRemote, jobsServeRemote, jobsServeReport,
-    cancelLogTransient, LOG_GONE
-  };
-  sharedSetServers(&servers);
-}
-static void cancelWire(void){
-  static pthread_once_t once = PTHREAD_ONCE_INIT;
-  pthread_once(&once, cancelWireOnce);
-}
-/* ---- end of wiring ---- */
 
 /* SQLITE_EXTENSION_INIT2, once per process: connections may load the
 ** extension on several threads at once, and a plain assignment of the
@@ -78,6 +62,32 @@ static void cancelSetApi(const sqlite3_api_routines *pApi){
 #else
 # define cancelSetApi(X) (void)(X)
 #endif
+
+/* ---- wiring: the calls that would run up the layers, set once here ----
+** The registry file's agent thread (shagent.c) hands requests from other
+** processes to these servers: sessions to terminate.c, jobs to jobs.c;
+** the cancel-log ring in the file (shlog.c) follows cancellog.c's rules
+** on outcomes. The jobs layer hears of closed sessions, the agent thread
+** looks for forgotten cursors once a second (snapshot.c), and a built-in
+** job makes its own connection a session through the entry point below.
+** Set before the first session is enrolled (which is when a registry
+** file is first attached and its agent started). */
+static CancelSession *cancelEnrolJob(sqlite3 *db);
+static void cancelWireOnce(void){
+  static const SharedServers servers = {
+    terminateServeRemote, jobsServeRemote, jobsServeReport,
+    cancelLogTransient, LOG_GONE
+  };
+  sharedSetServers(&servers);
+  registryOnClose(jobsSessionClosed);
+  sharedSetTick(snapshotProbeTick);
+  jobkindSetEnrol(cancelEnrolJob);
+}
+static void cancelWire(void){
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+  pthread_once(&once, cancelWireOnce);
+}
+/* ---- end of wiring ---- */
 
 /* The busy timeout the application set before loading, if any. */
 static int cancelReadBusyTimeout(sqlite3 *db){
@@ -251,6 +261,18 @@ int sqlite3_cancel_init(sqlite3 *db, char **pzErrMsg,
   return rc;
 }
 
+/* A built-in job's own connection (jobkinds.c): load the extension on
+** it as an application would, and hand back its session. */
+static CancelSession *cancelEnrolJob(sqlite3 *db){
+#ifdef SQLITE_CORE
+  const sqlite3_api_routines *pApi = 0;
+#else
+  const sqlite3_api_routines *pApi = sqlite3_api;
+#endif
+  if( sqlite3_cancel_init(db, 0, pApi)!=SQLITE_OK ) return 0;
+  return registryFind(db);
+}
+
 /* ------------------------------------------------------------ C API */
 
 /*
@@ -270,16 +292,14 @@ int cancel_set_client_address(sqlite3 *db, const char *zAddr){
 int cancel_set_progress_handler(sqlite3 *db, int (*xProgress)(void*), void *pArg){
   CancelSession *s = registryFind(db);
   if( s==0 ) return SQLITE_MISUSE;
-  s->xAppProgress = xProgress;
-  s->pAppProgressArg = pArg;
+  hooksSetAppProgress(s, xProgress, pArg);
   return SQLITE_OK;
 }
 
 int cancel_set_busy_handler(sqlite3 *db, int (*xBusy)(void*, int), void *pArg){
   CancelSession *s = registryFind(db);
   if( s==0 ) return SQLITE_MISUSE;
-  s->xAppBusy = xBusy;
-  s->pAppBusyArg = pArg;
+  hooksSetAppBusy(s, xBusy, pArg);
   return SQLITE_OK;
 }
 

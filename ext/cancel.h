@@ -69,7 +69,7 @@ int cancel_set_busy_handler(sqlite3 *db, int (*xBusy)(void*, int), void *pArg);
 ** 0 to 86400000 (a day), else SQLITE_RANGE. SQLITE_MISUSE: not a session. */
 int cancel_set_busy_timeout(sqlite3 *db, int ms);
 
-/* Limits and timeouts (README), for one session: the same as SELECT
+/* Limits and timeouts (doc/reference.md), for one session: the same as SELECT
 ** set_statement_timeout(ms) / set_idle_in_transaction_session_timeout(ms):
 ** 0 turns it off; negative: SQLITE_RANGE (the SQL functions take 0 to
 ** 2147483647, every int from 0). SQLITE_MISUSE: not a session. */
@@ -87,7 +87,7 @@ void cancel_set_shared(int bOn);
 int cancel_set_default_statement_timeout(int ms);
 int cancel_set_default_idle_in_transaction_session_timeout(int ms);
 
-/* The application's own jobs (README: "Jobs"), as job_begin(),
+/* The application's own jobs (doc/jobs.md), as job_begin(),
 ** job_progress() and job_end() do in SQL:
 **
 **   sqlite3_int64 id;

@@ -53,10 +53,10 @@ static i64 logPublish(const LogEntry *e){
   memset(&x, 0, sizeof(x));
   x.timeMs = e->timeMs;
   if( e->iBySession ){
-    x.byTag = registryTag();
+    x.byTag = idsTag();
     x.bySerial = e->iBySession;
   }
-  x.targetTag = e->iTargetSession ? (e->iTargetTag ? e->iTargetTag : registryTag()) : 0;
+  x.targetTag = e->iTargetSession ? (e->iTargetTag ? e->iTargetTag : idsTag()) : 0;
   x.targetSerial = e->iTargetSession;
   x.targetQuery = e->iTargetQuery;
   x.targetPid = e->targetPid;
@@ -88,7 +88,7 @@ i64 cancelLogAdd(u64 iBySession, const char *zByUser, const char *zAction,
                  const LogTarget *pTarget, const char *zOutcome){
   LogEntry e, old;
   memset(&e, 0, sizeof(e));
-  e.timeMs = registryNowMs();
+  e.timeMs = idsNowMs();
   e.zAction = zAction;
   e.iBySession = iBySession;
   e.zByUser = logDup(zByUser);
@@ -109,7 +109,7 @@ i64 cancelLogAdd(u64 iBySession, const char *zByUser, const char *zAction,
     e.iAskSlot = pTarget->iAskSlot;
     e.bAskTerm = pTarget->bAskTerm;
     e.askCell = pTarget->askCell;
-    e.askSinceUs = registryMonoUs();
+    e.askSinceUs = idsMonoUs();
   }
   if( (zByUser && !e.zByUser) || (pTarget->zUser && !e.zTargetUser)
    || (pTarget->zSql && !e.zQuery) ){
@@ -155,7 +155,7 @@ u64 cancelLogNewToken(void){
     ** pid are not taken for ours */
     u64 r = portRandom64() & 0xffffffff00000000ull;
     u64 zero = 0;
-    atomic_compare_exchange_strong(&next, &zero, r ? r : ((u64)registryNowMs()<<32));
+    atomic_compare_exchange_strong(&next, &zero, r ? r : ((u64)idsNowMs()<<32));
   }
   t = atomic_fetch_add(&next, 1) + 1;
   return t ? t : atomic_fetch_add(&next, 1) + 1;
@@ -224,7 +224,7 @@ void cancelLogRefresh(void){
     n++;
   }
   pthread_mutex_unlock(&logMu);
-  nowUs = registryMonoUs();
+  nowUs = idsMonoUs();
   for(i=0; i<n; i++){
     LogPending *q = &aP[i];
     RemoteTarget t;
@@ -274,12 +274,12 @@ static int logWatchedSnapshot(SharedReg *pSh, const char *zUser, int isAdmin,
     r->timeMs = e->timeMs;
     memcpy(r->zActionBuf, e->zAction, sizeof(r->zActionBuf));
     r->zAction = r->zActionBuf;
-    if( e->bySerial ) registryFormatIdTag(e->byTag, e->bySerial, r->zBySession);
+    if( e->bySerial ) idsFormatIdTag(e->byTag, e->bySerial, r->zBySession);
     r->zByUser = logDup(e->zByUser);
-    if( e->targetSerial ) registryFormatIdTag(e->targetTag, e->targetSerial, r->zTargetSession);
+    if( e->targetSerial ) idsFormatIdTag(e->targetTag, e->targetSerial, r->zTargetSession);
     r->targetPid = e->targetPid;
     r->zTargetUser = e->hasTargetUser ? logDup(e->zTargetUser) : 0;
-    if( e->targetQuery ) registryFormatIdTag(e->targetTag, e->targetQuery, r->zTargetQuery);
+    if( e->targetQuery ) idsFormatIdTag(e->targetTag, e->targetQuery, r->zTargetQuery);
     r->zQuery = !e->hasQuery ? 0
               : (!isAdmin && (!e->hasTargetUser || strcmp(e->zTargetUser, zUser)!=0))
               ? logDup("<insufficient privilege>") : logDup(e->zQuery);
@@ -326,12 +326,12 @@ int cancelLogSnapshot(CancelSession *pCaller, LogRow **paRow, int *pnRow){
     r->id = e->id;
     r->timeMs = e->timeMs;
     r->zAction = e->zAction;
-    if( e->iBySession ) registryFormatId(e->iBySession, r->zBySession);
+    if( e->iBySession ) idsFormatId(e->iBySession, r->zBySession);
     r->zByUser = logDup(e->zByUser);
-    if( e->iTargetSession ) registryFormatIdTag(e->iTargetTag, e->iTargetSession, r->zTargetSession);
+    if( e->iTargetSession ) idsFormatIdTag(e->iTargetTag, e->iTargetSession, r->zTargetSession);
     r->targetPid = e->targetPid;
     r->zTargetUser = logDup(e->zTargetUser);
-    if( e->iTargetQuery ) registryFormatIdTag(e->iTargetTag, e->iTargetQuery, r->zTargetQuery);
+    if( e->iTargetQuery ) idsFormatIdTag(e->iTargetTag, e->iTargetQuery, r->zTargetQuery);
     /* query text masked as in `sessions` */
     r->zQuery = (e->zQuery && !isAdmin && (e->zTargetUser==0 || strcmp(e->zTargetUser, zUser)!=0))
               ? logDup("<insufficient privilege>") : logDup(e->zQuery);

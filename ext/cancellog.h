@@ -10,7 +10,8 @@
 #ifndef CANCEL_CANCELLOG_H
 #define CANCEL_CANCELLOG_H
 
-#include "registry.h"
+#include "session.h"
+#include "ids.h"
 
 #define CANCEL_LOG_SIZE 1000
 

@@ -1,5 +1,5 @@
 /*
-** functions.c: the SQL functions of cancelling and privileges (README: "Cancelling", "Users and privileges").
+** functions.c: the SQL functions of cancelling and privileges (doc/reference.md).
 **
 **   SELECT cancel_query('<query_id>');
 **   SELECT cancel_session('<session_id>');
@@ -26,6 +26,8 @@
 #include "args.h"
 #include "sqltext.h"
 #include "registry.h"
+#include "terminate.h"
+#include "snapshot.h"
 #include "cancel.h"
 #include "hooks.h"
 SQLITE_EXTENSION_INIT3
@@ -71,8 +73,8 @@ static int funcSqlCalls(const char *zSql, const char *zName){
 /*
 ** Defence in depth for SQLITE_DIRECTONLY. SQLite 3.40 enforces it for
 ** views and triggers, but still runs a DIRECTONLY function named in a
-** CHECK constraint or a DEFAULT of a table (see README, "Hostile
-** schemas"). So a side-effecting function also checks that the
+** CHECK constraint or a DEFAULT of a table (see doc/reference.md,
+** "Hostile schemas"). So a side-effecting function also checks that the
 ** statement the application is running names it itself. When no
 ** statement is recorded (the application replaced the trace hook), the
 ** check cannot be made and SQLite's own rule is all there is.
@@ -134,13 +136,13 @@ static void funcCancelQuery(sqlite3_context *ctx, int argc, sqlite3_value **argv
   if( !argText(&a, 0, "query ID", 0, &zId) || !argFlag(&a, 1, "if_exists", &bIfExists)
    || !argIdShape(ctx, zId, "query ID") ) return;
   snprintf(zWhat, sizeof(zWhat), "query ID %s", zId);
-  if( !registryParseId(zId, &tag, &iQuery) ){
+  if( !idsParseId(zId, &tag, &iQuery) ){
     rc = REG_NOTFOUND;
-  }else if( tag==registryTag() && registryCheckSerial(s, tag, iQuery)!=REG_NOTFOUND ){
+  }else if( tag==idsTag() && registryCheckSerial(s, tag, iQuery)!=REG_NOTFOUND ){
     rc = FUNC_WRONGKIND;   /* (asked of another process only if not found) */
   }else{
     rc = registryCancelQuery(s, tag, iQuery, "cancel_query");
-    if( rc==REG_NOTFOUND && !bIfExists && tag!=registryTag()
+    if( rc==REG_NOTFOUND && !bIfExists && tag!=idsTag()
      && registryCheckSerial(s, tag, iQuery)!=REG_NOTFOUND ){
       rc = FUNC_WRONGKIND;
     }
@@ -325,11 +327,11 @@ void funcFreeIds(char **azId, int nId){
 static int funcIsQueryId(CancelSession *s, const char *zId){
   SessionRow *aRow = 0;
   int nRow = 0, i, bFound = 0;
-  if( registrySnapshot(s, &aRow, &nRow)!=REG_OK ) return 0;
+  if( snapshotSessions(s, &aRow, &nRow)!=REG_OK ) return 0;
   for(i=0; i<nRow && !bFound; i++){
     bFound = aRow[i].zQueryId[0] && sqlite3_stricmp(aRow[i].zQueryId, zId)==0;
   }
-  registryFreeSnapshot(aRow, nRow);
+  snapshotFree(aRow, nRow);
   return bFound;
 }
 
@@ -356,7 +358,7 @@ static int funcTerminateIds(sqlite3_context *ctx, CancelSession *s,
     }
     snprintf(zWhat, sizeof(zWhat), "session ID %s", azId[i]);
     aSerial[i] = 0;
-    rc = registryParseId(azId[i], &aTag[i], &aSerial[i])
+    rc = idsParseId(azId[i], &aTag[i], &aSerial[i])
        ? registryCheckSerial(s, aTag[i], aSerial[i]) : REG_NOTFOUND;
     if( rc==REG_NOTFOUND && bIfExists ){
       aSerial[i] = 0;
@@ -376,8 +378,8 @@ static int funcTerminateIds(sqlite3_context *ctx, CancelSession *s,
   }
   for(i=0; i<nId; i++){
     /* A bulk form never stops its caller (nor counts it). */
-    if( bBulk && aTag[i]==registryTag() && aSerial[i]==s->iSerial ) continue;
-    if( aSerial[i] && registryTerminateBySerial(s, aTag[i], aSerial[i], zAction)==REG_OK ) n++;
+    if( bBulk && aTag[i]==idsTag() && aSerial[i]==s->iSerial ) continue;
+    if( aSerial[i] && terminateBySerial(s, aTag[i], aSerial[i], zAction)==REG_OK ) n++;
   }
   sqlite3_free(aSerial);
   return n;
@@ -423,7 +425,7 @@ static void funcCancelSession(sqlite3_context *ctx, int argc, sqlite3_value **ar
   }
   if( !argText(&a, 0, "session ID", 0, &zArg)
    || !argFlag(&a, 1, "if_exists", &bIfExists) ) return;
-  if( registryIsIdShape(zArg) ){
+  if( idsIsIdShape(zArg) ){
     azId = sqlite3_malloc(sizeof(char*));
     if( azId ) azId[0] = sqlite3_mprintf("%s", zArg);
     if( azId==0 || azId[0]==0 ){
@@ -503,7 +505,7 @@ static void funcPgTerminateBackend(sqlite3_context *ctx, int argc, sqlite3_value
   if( !funcCalledDirectly(ctx, "pg_terminate_backend") ) return;
   if( !argInt(&a, 0, "pid", 1, FUNC_MAX_PID, &pid)
    || !argInt(&a, 1, "timeout_ms", 0, FUNC_MAX_WAIT, &timeoutMs) ) return;
-  rc = registryTerminateByPid(s, pid, "pg_terminate_backend");
+  rc = terminateByPid(s, pid, "pg_terminate_backend");
   if( rc==REG_DENIED ){
     snprintf(zWhat, sizeof(zWhat), "backend %lld", (long long)pid);
     funcRegError(ctx, rc, "terminate", zWhat);
@@ -513,7 +515,7 @@ static void funcPgTerminateBackend(sqlite3_context *ctx, int argc, sqlite3_value
   ** effect when this statement has ended. Any other wait is one of ours:
   ** the caller's cancel, termination and statement timeout end it. */
   if( rc==REG_OK && timeoutMs>0 && pid!=s->pid ){
-    int r = registryWaitGoneStop(s, pid, (int)timeoutMs, hooksWaitStop, s);
+    int r = terminateWaitGoneStop(s, pid, (int)timeoutMs, hooksWaitStop, s);
     if( r<0 ){
       sqlite3_result_error(ctx, "interrupted", -1);
       sqlite3_result_error_code(ctx, SQLITE_INTERRUPT);
@@ -534,7 +536,7 @@ static void funcBackendPid(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 static void funcSessionId(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   char zId[33];
   (void)argc; (void)argv;
-  registryFormatId(funcSession(ctx)->iSerial, zId);
+  idsFormatId(funcSession(ctx)->iSerial, zId);
   sqlite3_result_text(ctx, zId, -1, SQLITE_TRANSIENT);
 }
 
@@ -620,7 +622,7 @@ static void funcSetIdleTimeout(sqlite3_context *ctx, int argc, sqlite3_value **a
 static void funcBlocking(sqlite3_context *ctx, int bSessionIds, i64 pid,
                          u64 iSerial, const char *zWhat){
   int bFound = 0;
-  char *z = registryBlockers(pid, iSerial, bSessionIds, &bFound);
+  char *z = snapshotBlockers(pid, iSerial, bSessionIds, &bFound);
   if( z==0 && bFound ){
     sqlite3_result_error_nomem(ctx);
     return;
@@ -640,7 +642,7 @@ static void funcBlockingSessions(sqlite3_context *ctx, int argc, sqlite3_value *
   u64 iSerial, tag;
   if( !argText(&a, 0, "session ID", 0, &zId) || !argIdShape(ctx, zId, "session ID") ) return;
   snprintf(zWhat, sizeof(zWhat), "session ID %s", zId);
-  if( !registryParseId(zId, &tag, &iSerial) || tag!=registryTag() ){
+  if( !idsParseId(zId, &tag, &iSerial) || tag!=idsTag() ){
     argError(ctx, "%s not found", zWhat);
     return;
   }

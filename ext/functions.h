@@ -1,4 +1,4 @@
-/* functions.h: registers the SQL functions of cancelling and privileges (README: "Cancelling", "Users and privileges"). */
+/* functions.h: registers the SQL functions of cancelling and privileges (doc/reference.md). */
 #ifndef CANCEL_FUNCTIONS_H
 #define CANCEL_FUNCTIONS_H
 #include "registry.h"

@@ -41,6 +41,7 @@
 **                    after any PRAGMA).
 */
 #include "hooks.h"
+#include "terminate.h"
 #include "sqltext.h"
 #include "cancellog.h"
 #include "port.h"
@@ -128,34 +129,6 @@ static void hooksTimedOut(CancelSession *s, const char *zOutcome){
   sqlite3_free(zUser);
 }
 
-/* Deny everything but ROLLBACK: an application's error path that rolls
-** back must still be able to release its locks (the only way to do so
-** in SQLITE_OPEN_NOMUTEX mode, see registryFinishTermination).
-**
-** And `SELECT cancel_reason()`, so the application can learn why: it
-** makes SQLite ask for SQLITE_SELECT (before anything else, so that
-** must pass) and SQLITE_FUNCTION "cancel_reason". Any table, any other
-** function is denied here; a statement of constants alone (SELECT 1)
-** gets through and is stopped at its first step (hooksStmtStart), where
-** its text is known. */
-static int hooksDenyAuth(void *p, int op, const char *z1, const char *z2,
-                         const char *z3, const char *z4){
-  (void)p; (void)z3; (void)z4;
-  if( op==SQLITE_TRANSACTION && z1 && sqlite3_stricmp(z1, "ROLLBACK")==0 ){
-    return SQLITE_OK;
-  }
-  if( op==SQLITE_SELECT ) return SQLITE_OK;
-  if( op==SQLITE_FUNCTION && z2 && sqlite3_stricmp(z2, "cancel_reason")==0 ){
-    return SQLITE_OK;
-  }
-  return SQLITE_DENY;
-}
-
-void hooksDenyAll(CancelSession *s){
-  sqlite3_set_authorizer(s->db, hooksDenyAuth, s);
-  atomic_store(&s->denyInstalled, 1);
-}
-
 /* Is zSql a plain COMMIT or END (optionally TRANSACTION)? */
 static int hooksIsCommit(const char *zSql){
   int n;
@@ -180,7 +153,7 @@ static int hooksIsCommit(const char *zSql){
 ** reaches the commit hook, which turns it into a rollback; so until the
 ** transaction is gone every statement but COMMIT is interrupted, and the
 ** deny-all authorizer (which would refuse that write or COMMIT before it
-** could roll back) waits for registryNoMutexTerminated(). */
+** could roll back) waits for terminateNoMutexDone(). */
 static void hooksRefuse(CancelSession *s, const char *zSql){
   int nOther;
   pthread_mutex_lock(&s->mu);
@@ -190,7 +163,7 @@ static void hooksRefuse(CancelSession *s, const char *zSql){
     if( !hooksIsCommit(zSql) ) sqlite3_interrupt(s->db);
     return;
   }
-  if( !atomic_load(&s->denyInstalled) ) hooksDenyAll(s);
+  if( !atomic_load(&s->denyInstalled) ) terminateDenyAll(s);
   if( nOther==0 ) sqlite3_interrupt(s->db);
 }
 
@@ -240,7 +213,7 @@ int hooksIsReasonQuery(const char *zSql){
 ** one cache line; ids stay unique, and never reused. */
 static u64 hooksNextQuery(CancelSession *s){
   if( s->iQueryNext==s->iQueryEnd ){
-    s->iQueryNext = registryReserveQueries(CANCEL_QUERY_BLOCK);
+    s->iQueryNext = idsReserveQueries(CANCEL_QUERY_BLOCK);
     s->iQueryEnd = s->iQueryNext + CANCEL_QUERY_BLOCK;
   }
   return s->iQueryNext++;
@@ -321,12 +294,12 @@ static int hooksIsPragma(const char *zSql){
 }
 
 static void hooksStmtStart(CancelSession *s, void *pStmt, const char *zSql){
-  i64 now = registryNowMs();
+  i64 now = idsNowMs();
   u64 iQuery = hooksNextQuery(s);
   int bAutocommit = sqlite3_get_autocommit(s->db);
   int timeoutMs = atomic_load_explicit(&s->stmtTimeoutMs, memory_order_relaxed);
   int idleMs = atomic_load_explicit(&s->idleTimeoutMs, memory_order_relaxed);
-  i64 deadlineUs = timeoutMs>0 ? registryMonoUs() + (i64)timeoutMs*1000 : 0;
+  i64 deadlineUs = timeoutMs>0 ? idsMonoUs() + (i64)timeoutMs*1000 : 0;
   int nVm = sqlite3_stmt_status((sqlite3_stmt*)pStmt, SQLITE_STMTSTATUS_VM_STEP, 0);
   int i;
   if( atomic_load_explicit(&s->hooksLost, memory_order_relaxed) & HOOKS_TRACE_LOST ){
@@ -336,9 +309,9 @@ static void hooksStmtStart(CancelSession *s, void *pStmt, const char *zSql){
     /* With an idle timeout only: the statement may be left open after a
     ** row (a forgotten cursor, which the hooks cannot see); the reaper
     ** looks at it then (registry.c, regIdleExpired). */
-    i64 d = registryMonoUs() + (i64)idleMs*1000;
+    i64 d = idsMonoUs() + (i64)idleMs*1000;
     atomic_store(&s->idleDeadlineUs, d);
-    registryIdleDeadline(d);
+    terminateIdleDeadline(d);
   }else if( atomic_load_explicit(&s->idleDeadlineUs, memory_order_relaxed) ){
     atomic_store(&s->idleDeadlineUs, 0);    /* no longer idle */
   }
@@ -447,7 +420,7 @@ static void hooksStmtEnd(CancelSession *s, void *pStmt, i64 nsElapsed){
   pthread_mutex_unlock(&s->mu);
   s->pLastEnded = pStmt;
   if( bSelfTerm ){
-    registrySelfTerminate(s);     /* it asked to be terminated */
+    terminateSelf(s);     /* it asked to be terminated */
     bIdleInXact = 0;
   }
   registrySetWaiting(s, 0);
@@ -460,18 +433,18 @@ static void hooksStmtEnd(CancelSession *s, void *pStmt, i64 nsElapsed){
   }
   if( s->noMutex && bNoXact && atomic_load(&s->eTerm)==TERM_REQUEST ){
     /* no transaction left: a terminated multi-thread session is done */
-    registryNoMutexTerminated(s);
+    terminateNoMutexDone(s);
   }
   if( (bIdleInXact || bOpenLeft) && idleMs>0 && atomic_load(&s->eTerm)==TERM_NONE ){
     /* idle in a transaction, or another statement is still open (maybe
     ** a forgotten cursor: the reaper looks) */
-    i64 d = registryMonoUs() + (i64)idleMs*1000;
+    i64 d = idsMonoUs() + (i64)idleMs*1000;
     atomic_store(&s->idleDeadlineUs, d);
-    registryIdleDeadline(d);
+    terminateIdleDeadline(d);
   }else if( atomic_load_explicit(&s->idleDeadlineUs, memory_order_relaxed) ){
     atomic_store(&s->idleDeadlineUs, 0);
   }
-  if( atomic_load(&s->eTerm)==TERM_REQUEST ) registryKickReaper();
+  if( atomic_load(&s->eTerm)==TERM_REQUEST ) terminateKickReaper();
 }
 
 static int hooksTrace(unsigned type, void *pCtx, void *P, void *X){
@@ -509,7 +482,7 @@ int hooksWaitStop(void *p){
     hooksStopped(s, eWhy, LOG_INTERRUPTED);
     return 1;
   }
-  if( s->curDeadlineUs && registryMonoUs()>=s->curDeadlineUs ){
+  if( s->curDeadlineUs && idsMonoUs()>=s->curDeadlineUs ){
     hooksTimedOut(s, LOG_INTERRUPTED);
     return 1;
   }
@@ -552,7 +525,7 @@ static const int aBusyDelayMs[] = { 1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50, 100
 */
 static int hooksBusy(void *p, int nPrior){
   CancelSession *s = (CancelSession*)p;
-  i64 nowUs = registryMonoUs();
+  i64 nowUs = idsMonoUs();
   i64 deadlineUs, wakeUs;
   int nDelay = (int)(sizeof(aBusyDelayMs)/sizeof(aBusyDelayMs[0]));
   int eWhy;
@@ -563,7 +536,7 @@ static int hooksBusy(void *p, int nPrior){
     pthread_mutex_lock(&s->mu);
     s->eXactKind = sqlite3_txn_state(s->db, 0);
     pthread_mutex_unlock(&s->mu);
-    registrySetWaiting(s, registryNowMs());
+    registrySetWaiting(s, idsNowMs());
   }
   eWhy = hooksStopReason(s);
   if( eWhy ){
@@ -600,7 +573,7 @@ static int hooksBusy(void *p, int nPrior){
     registrySetWaiting(s, 0);
     return 0;
   }
-  if( s->curDeadlineUs && registryMonoUs()>=s->curDeadlineUs ){
+  if( s->curDeadlineUs && idsMonoUs()>=s->curDeadlineUs ){
     hooksTimedOut(s, LOG_WAIT_ENDED);
     registrySetWaiting(s, 0);
     return 0;
@@ -625,4 +598,16 @@ void hooksRemove(CancelSession *s){
   sqlite3_progress_handler(s->db, 0, 0, 0);
   sqlite3_busy_handler(s->db, 0, 0);
   sqlite3_commit_hook(s->db, 0, 0);
+}
+
+/* The application's handlers, called after ours (cancel.h). Set by the
+** connection's own thread, as SQLite's own setters are. */
+void hooksSetAppProgress(CancelSession *s, int (*xProgress)(void*), void *pArg){
+  s->xAppProgress = xProgress;
+  s->pAppProgressArg = pArg;
+}
+
+void hooksSetAppBusy(CancelSession *s, int (*xBusy)(void*, int), void *pArg){
+  s->xAppBusy = xBusy;
+  s->pAppBusyArg = pArg;
 }

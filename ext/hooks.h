@@ -21,7 +21,10 @@
 
 void hooksInstall(CancelSession *s);
 void hooksRemove(CancelSession *s);
-void hooksDenyAll(CancelSession *s);   /* install the deny-all authorizer */
+/* The application's own progress and busy handlers, chained behind the
+** session's (cancel_set_progress_handler, cancel_set_busy_handler). */
+void hooksSetAppProgress(CancelSession *s, int (*xProgress)(void*), void *pArg);
+void hooksSetAppBusy(CancelSession *s, int (*xBusy)(void*, int), void *pArg);
 /* Is zSql `SELECT cancel_reason()`, which a terminated session may run? */
 int hooksIsReasonQuery(const char *zSql);
 /* An extension's own wait inside a statement of session p (own thread):

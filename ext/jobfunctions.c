@@ -1,5 +1,5 @@
 /*
-** jobfunctions.c: the SQL functions of jobs (README: "Jobs").
+** jobfunctions.c: the SQL functions of jobs (doc/jobs.md).
 **
 **   SELECT job_backup('/backups/app.db');            -- job id, at once
 **   SELECT job_wait(7, 60000);                       -- its status

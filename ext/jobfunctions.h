@@ -1,4 +1,4 @@
-/* jobfunctions.h: registers the SQL functions of jobs (README: "Jobs"). */
+/* jobfunctions.h: registers the SQL functions of jobs (doc/jobs.md). */
 #ifndef CANCEL_JOBFUNCTIONS_H
 #define CANCEL_JOBFUNCTIONS_H
 #include "registry.h"

@@ -25,14 +25,14 @@
 **
 ** The job's connection checks for cancel and pause in its progress
 ** handler and while it waits on a lock (chained behind the session's own
-** handlers with cancel.h), so a job blocked on a lock or deep inside one
+** handlers with hooksSetAppProgress/Busy), so a job blocked on a lock or deep inside one
 ** statement still pauses and cancels at once.
 */
 #include "shared.h"
 #include "jobkinds.h"
 #include "sqltext.h"
 #include "csv.h"
-#include "cancel.h"
+#include "hooks.h"
 SQLITE_EXTENSION_INIT3
 
 #include <stdio.h>
@@ -102,6 +102,14 @@ static int taskBusy(void *p, int nPrior){
   return !jobWantsCancel(t->pJob);
 }
 
+/* How a job's own connection becomes a session: the entry point's work,
+** handed down by cancel.c (jobkindSetEnrol). */
+static CancelSession *(*jobkindEnrolFn)(sqlite3*) = 0;
+
+void jobkindSetEnrol(CancelSession *(*xEnrol)(sqlite3*)){
+  jobkindEnrolFn = xEnrol;
+}
+
 /* Open the job's connection on zFile and make it a session. */
 static sqlite3 *taskOpen(JobTask *t, const char *zFile, char **pzErr){
   sqlite3 *db = 0;
@@ -113,8 +121,7 @@ static sqlite3 *taskOpen(JobTask *t, const char *zFile, char **pzErr){
     sqlite3_close(db);
     return 0;
   }
-  rc = sqlite3_cancel_init(db, 0, SQLITE_API_ROUTINES);
-  s = rc==SQLITE_OK ? registryFind(db) : 0;
+  s = jobkindEnrolFn ? jobkindEnrolFn(db) : 0;
   if( s==0 ){
     *pzErr = sqlite3_mprintf("cannot enrol the job's connection");
     sqlite3_close(db);
@@ -123,8 +130,8 @@ static sqlite3 *taskOpen(JobTask *t, const char *zFile, char **pzErr){
   registrySetUser(s, t->zUser, t->isAdmin);
   snprintf(zName, sizeof(zName), "job %lld", (long long)t->pJob->id);
   registrySetAppName(s, zName);
-  cancel_set_progress_handler(db, taskProgress, t);
-  cancel_set_busy_handler(db, taskBusy, t);
+  hooksSetAppProgress(s, taskProgress, t);
+  hooksSetAppBusy(s, taskBusy, t);
   jobSetCoordinator(t->pJob, s->iSerial);
   return db;
 }

@@ -15,12 +15,10 @@
 #define JOBKIND_F_REPLACE    0x02  /* backup, vacuum: replace an existing dest */
 #define JOBKIND_F_EMPTYNULL  0x04  /* import: an unquoted empty field is NULL */
 
-/* The routines table to enrol the job's own connection with. */
-#ifdef SQLITE_CORE
-# define SQLITE_API_ROUTINES 0
-#else
-# define SQLITE_API_ROUTINES sqlite3_api
-#endif
+/* How a job's own connection is made a session (loaded the extension,
+** enrolled): the function that does it, returning the session or NULL.
+** Set once by cancel.c before any job starts. */
+void jobkindSetEnrol(CancelSession *(*xEnrol)(sqlite3*));
 
 /* Create the job and start its thread; returns the job id at once, or 0
 ** (out of memory, or *pzErr set). zDbFile is the database file it works

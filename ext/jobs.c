@@ -58,7 +58,7 @@ static void jobFree(CancelJob *p){
 ** database's, for a job listed across processes: the same for all). */
 static void jobPurgeLocked(void){
   CancelJob **pp = &jobFirst;
-  i64 now = registryNowMs();
+  i64 now = idsNowMs();
   while( *pp ){
     CancelJob *p = *pp;
     i64 sec = p->pSh ? sharedRetentionSec(p->pSh) : jobsRetention();
@@ -77,7 +77,7 @@ static void jobSetLocked(CancelJob *p, int eStatus);
 
 /*
 ** When the process exits (exit(), a return from main: not a kill), no
-** job vanishes (README: "When the process exits"):
+** job vanishes (doc/jobs.md, "When the process exits"):
 **   - a built-in job that runs is waited for, so that a one-shot
 **     `sqlite3 app.db ".load ./cancel" "SELECT job_backup('b.db')"`
 **     leaves b.db; CANCEL_JOBS_AT_EXIT=cancel in the environment cancels
@@ -112,7 +112,7 @@ void jobsAtExit(void){
     }
     if( !p->bCancelRequested
      && (bCancel || p->eStatus==JOB_PAUSED || p->eStatus==JOB_PAUSE_REQUESTED
-         || (p->lockWaitSinceMs && registryNowMs()-p->lockWaitSinceMs>=JOB_EXIT_LOCK_MS)) ){
+         || (p->lockWaitSinceMs && idsNowMs()-p->lockWaitSinceMs>=JOB_EXIT_LOCK_MS)) ){
       p->bCancelRequested = 1;
       p->bCanceledAtExit = 1;
       jobSetLocked(p, JOB_CANCEL_REQUESTED);
@@ -156,7 +156,7 @@ CancelJob *jobCreate(CancelSession *pCoord, const char *zType,
   pthread_once(&jobExitOnce, jobRegisterExit);
   p->bBuiltin = bBuiltin;
   p->iCreatedBy = pCoord->iSerial;
-  p->createdMs = p->modifiedMs = registryNowMs();
+  p->createdMs = p->modifiedMs = idsNowMs();
   p->eStatus = bBuiltin ? JOB_PENDING : JOB_RUNNING;
   if( !bBuiltin ){
     p->startedMs = p->createdMs;
@@ -209,7 +209,7 @@ int jobExists(SharedReg *pSh, i64 id){
 /* With jobMu held: move p to eStatus and wake everyone waiting on it. */
 static void jobSetLocked(CancelJob *p, int eStatus){
   p->eStatus = eStatus;
-  p->modifiedMs = registryNowMs();
+  p->modifiedMs = idsNowMs();
   if( jobIsFinished(eStatus) ) p->finishedMs = p->modifiedMs;
   jobslotsPublish(p);
   pthread_cond_broadcast(&p->cond);
@@ -217,7 +217,7 @@ static void jobSetLocked(CancelJob *p, int eStatus){
 
 void jobStart(CancelJob *p){
   pthread_mutex_lock(&jobMu);
-  p->startedMs = registryNowMs();
+  p->startedMs = idsNowMs();
   if( p->eStatus==JOB_PENDING ) jobSetLocked(p, JOB_RUNNING);
   pthread_mutex_unlock(&jobMu);
 }
@@ -315,7 +315,7 @@ static void jobProgressLocked(CancelJob *p, double fraction, char *z){
     sqlite3_free(p->zRunning);
     p->zRunning = z;
   }
-  p->modifiedMs = registryNowMs();
+  p->modifiedMs = idsNowMs();
   p->lockWaitSinceMs = 0;
   jobslotsPublish(p);
 }
@@ -366,7 +366,7 @@ void jobNap(CancelJob *p, int ms){
   dl = portRealtimeAfter((int64_t)ms*1000);
   pthread_mutex_lock(&jobMu);
   eStatus = p->eStatus;
-  if( p->lockWaitSinceMs==0 ) p->lockWaitSinceMs = registryNowMs();
+  if( p->lockWaitSinceMs==0 ) p->lockWaitSinceMs = idsNowMs();
   while( p->eStatus==eStatus ){
     if( pthread_cond_timedwait(&p->cond, &jobMu, &dl)==ETIMEDOUT ) break;
   }
@@ -530,7 +530,7 @@ int jobsServeRemote(SharedReg *pSh, int iSlot, u64 owner, int eOp, int *peStatus
   pthread_mutex_lock(&jobMu);
   for(p=jobFirst; p; p=p->pNext){
     /* the owner word too: the slot may belong to a newer job by now (the
-    ** same race as registryServeRemote's) */
+    ** same race as terminateServeRemote's) */
     if( p->pSh==pSh && p->iShSlot==iSlot && p->shOwner==owner ){
       rc = jobApplyLocked(p, eOp, peStatus);
       break;
@@ -626,12 +626,12 @@ int jobStatusAnywhere(SharedReg *pSh, i64 id){
 /* job_wait() on a job of another process: its status is polled. */
 static int jobWaitRemote(SharedReg *pSh, i64 id, int timeoutMs,
                          int (*xStop)(void*), void *pArg){
-  i64 endUs = registryMonoUs() + (i64)timeoutMs*1000;
+  i64 endUs = idsMonoUs() + (i64)timeoutMs*1000;
   for(;;){
     int e = jobslotsStatus(pSh, id);
     struct timespec ts = { 0, 2000000 };    /* 2 ms */
     if( e<0 || jobIsFinished(e) ) return e;
-    if( timeoutMs>=0 && registryMonoUs()>=endUs ) return e;
+    if( timeoutMs>=0 && idsMonoUs()>=endUs ) return e;
     if( xStop && xStop(pArg) ) return -2;
     nanosleep(&ts, 0);
   }
@@ -727,8 +727,8 @@ int jobsSnapshot(CancelSession *pCaller, JobRow **paRow, int *pnRow){
       r->startedMs = p->startedMs;
       r->finishedMs = p->finishedMs;
       r->modifiedMs = p->modifiedMs;
-      if( p->iCoordinator ) registryFormatId(p->iCoordinator, r->zCoordinator);
-      if( p->iCreatedBy ) registryFormatId(p->iCreatedBy, r->zCreatedBy);
+      if( p->iCoordinator ) idsFormatId(p->iCoordinator, r->zCoordinator);
+      if( p->iCreatedBy ) idsFormatId(p->iCreatedBy, r->zCreatedBy);
       r->nodeId = (i64)portPid();
       if( !r->zType || !r->zDesc || !r->zUser || !r->zRunning
        || (jobErrorText(p) && !r->zError) ){

@@ -1,5 +1,5 @@
 /*
-** jobs.h: long-running work that outlives a statement (README: "Jobs").
+** jobs.h: long-running work that outlives a statement (doc/jobs.md).
 **
 ** Every job, built-in (jobkinds.c) or the application's own, is a
 ** CancelJob in one process-wide list guarded by one lock (the jobs lock,
@@ -114,7 +114,7 @@ void jobSetPartFile(CancelJob *p, const char *zPath);
 /* Sleep up to ms, or until the job's status changes (a cancel, a pause). */
 void jobNap(CancelJob *p, int ms);
 
-/* Control (README: "Controlling jobs"). Each returns JOBCTL_* and fills *pzErr on error. */
+/* Control (doc/jobs.md). Each returns JOBCTL_* and fills *pzErr on error. */
 #define JOBCTL_DONE     0   /* the request was made */
 #define JOBCTL_NOOP     1   /* nothing to do (already so) */
 #define JOBCTL_NOTFOUND 2
@@ -171,7 +171,7 @@ int jobWait(SharedReg *pSh, i64 id, int timeoutMs);
 int jobWaitStop(SharedReg *pSh, i64 id, int timeoutMs,
                 int (*xStop)(void*), void *pArg);
 
-/* The process exits (atexit): what the README's "When the process
+/* The process exits (atexit): what doc/jobs.md's "When the process
 ** exits" says. Registered when the first job is created. */
 void jobsAtExit(void);
 

@@ -59,7 +59,7 @@ void jobslotsPublish(CancelJob *pJob){
   pJ = shfileJob(pJob->pSh, pJob->iShSlot);
   shslotWriteBegin(&pJ->seq);
   atomic_store_explicit(&pJ->procStart, shslotStartTag(pJob->shOwner), memory_order_relaxed);
-  pJ->coordTag = registryTag();
+  pJ->coordTag = idsTag();
   pJ->coordSerial = pJob->iCoordinator;
   pJ->createdSerial = pJob->iCreatedBy;
   pJ->id = pJob->id;
@@ -105,7 +105,7 @@ again:
   if( (uint32_t)o==SH_TOMBING ) return 0;
   }
   if( !shslotRead(pOut, pJ, sizeof(*pOut), &pJ->owner, &pJ->seq, pO) ) return 0;
-  if( pOut->coordTag==registryTag() || pOut->id<=0 || pOut->id>SH_ID_MAX
+  if( pOut->coordTag==idsTag() || pOut->id<=0 || pOut->id>SH_ID_MAX
    || pOut->status>JOB_SUCCEEDED
    || !(pOut->fraction>=0.0 && pOut->fraction<=1.0)
    || !shslotTerminated(pOut->zType, sizeof(pOut->zType))
@@ -157,8 +157,8 @@ int jobslotsSnapshot(SharedReg *p, const char *zUser, int isAdmin,
     r->startedMs = pX->startedMs;
     r->finishedMs = pX->finishedMs;
     r->modifiedMs = pX->modifiedMs;
-    if( pX->coordSerial ) registryFormatIdTag(pX->coordTag, pX->coordSerial, r->zCoordinator);
-    if( pX->createdSerial ) registryFormatIdTag(pX->coordTag, pX->createdSerial, r->zCreatedBy);
+    if( pX->coordSerial ) idsFormatIdTag(pX->coordTag, pX->coordSerial, r->zCoordinator);
+    if( pX->createdSerial ) idsFormatIdTag(pX->coordTag, pX->createdSerial, r->zCreatedBy);
     r->nodeId = shslotIsTomb(o) ? pX->osPid : SH_OSPID(o);
     if( !r->zType || !r->zDesc || !r->zUser || !r->zRunning
      || (pX->hasError && !r->zError) ){
@@ -194,14 +194,14 @@ int jobslotsStatus(SharedReg *p, i64 id){
 #define SH_CTL_WAIT_MS 10000
 static int jobslotsCtlLock(ShJob *pJ){
   uint32_t me = (uint32_t)shslotMyPid();
-  i64 endUs = registryMonoUs() + (i64)SH_CTL_WAIT_MS*1000;
+  i64 endUs = idsMonoUs() + (i64)SH_CTL_WAIT_MS*1000;
   for(;;){
     uint32_t h = 0;
     struct timespec ts = { 0, 1000000 };
     if( atomic_compare_exchange_strong(&pJ->ctlLock, &h, me) ) return 1;
     if( h!=me && !shslotAlive((long)h, 0)
      && atomic_compare_exchange_strong(&pJ->ctlLock, &h, me) ) return 1;
-    if( registryMonoUs()>=endUs ) return 0;
+    if( idsMonoUs()>=endUs ) return 0;
     nanosleep(&ts, 0);
   }
 }
@@ -265,7 +265,7 @@ static int jobslotsRequest(SharedReg *p, i64 id, int eOp, const JobslotsMsg *pRe
     /* (a sequentially consistent store: the mailbox is seen before it) */
     atomic_store(&pJ->ctlReq, ((SH_GEN(o) & 0xfffffff)<<4) | (uint32_t)eOp);
     shslotWake(p);
-    endUs = registryMonoUs() + (i64)SH_CTL_WAIT_MS*1000;
+    endUs = idsMonoUs() + (i64)SH_CTL_WAIT_MS*1000;
     for(;;){
       uint32_t a = atomic_load_explicit(&pJ->ansSeq, memory_order_acquire);
       if( a==n ){
@@ -279,7 +279,7 @@ static int jobslotsRequest(SharedReg *p, i64 id, int eOp, const JobslotsMsg *pRe
         rc = -1;
         break;
       }
-      if( registryMonoUs()>=endUs ){ rc = JOBCTL_TIMEOUT; break; }
+      if( idsMonoUs()>=endUs ){ rc = JOBCTL_TIMEOUT; break; }
 #ifdef __linux__
       {
         struct timespec ts = { 0, 20000000 };   /* 20 ms: liveness check */

@@ -21,7 +21,7 @@ void portPinLibrary(void *pAddr);              /* never unload the module
                                                ** holding pAddr */
 
 /* Condition variables whose timed waits take deadlines on the monotonic
-** clock (registryMonoUs): where the platform cannot set a condition's
+** clock (idsMonoUs): where the platform cannot set a condition's
 ** clock, the deadline is converted to the realtime clock. */
 #include <pthread.h>
 void portCondInitMono(pthread_cond_t *pCond);

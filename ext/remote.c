@@ -42,7 +42,7 @@ void remoteClaim(SharedReg *p, CancelSession *s){
   atomic_store(&pS->termBy.seq, 0);
   shslotWriteBegin(&pS->seq);
   atomic_store_explicit(&pS->procStart, shslotStartTag(o), memory_order_relaxed);
-  pS->tag = registryTag();
+  pS->tag = idsTag();
   pS->iSerial = s->iSerial;
   pS->pid = s->pid;
   pS->startMs = s->startMs;
@@ -154,7 +154,7 @@ static int remoteReadSession(SharedReg *p, int i, ShSession *pOut, u64 *pO){
   u64 o = atomic_load_explicit(&pS->owner, memory_order_acquire);
   if( SH_OSPID(o)==0 || SH_OSPID(o)==shslotMyPid() ) return 0;
   if( !shslotRead(pOut, pS, sizeof(*pOut), &pS->owner, &pS->seq, pO) ) return 0;
-  if( pOut->tag==registryTag() ) return 0;
+  if( pOut->tag==idsTag() ) return 0;
   if( pOut->status>=SH_GONE || pOut->pid<=0 || pOut->pid>SH_ID_MAX
    || pOut->nQuery>SH_NQUERY
    || pOut->iActive>2 || pOut->iLast>2 || pOut->xactKind>2
@@ -196,7 +196,7 @@ int remoteSnapshot(SharedReg *p, const char *zUser, int isAdmin,
     memset(r, 0, sizeof(*r));
     r->pid = pX->pid;
     r->nodeId = SH_OSPID(o);
-    registryFormatIdTag(pX->tag, pX->iSerial, r->zSessionId);
+    idsFormatIdTag(pX->tag, pX->iSerial, r->zSessionId);
     r->zUser = sqlite3_mprintf("%s", pX->zUser);
     r->zAppName = sqlite3_mprintf("%s", pX->zApp);
     r->zClientAddr = pX->hasClient ? sqlite3_mprintf("%s", pX->zClient) : 0;
@@ -205,7 +205,7 @@ int remoteSnapshot(SharedReg *p, const char *zUser, int isAdmin,
     r->masked = !remoteAllowed(zUser, isAdmin, pX->zUser);
     if( pX->iActive ){
       r->zActive = sqlite3_mprintf("%s", pX->aTxt[pX->iActive-1]);
-      if( pX->nQuery>0 ) registryFormatIdTag(pX->tag, pX->aQuery[0], r->zQueryId);
+      if( pX->nQuery>0 ) idsFormatIdTag(pX->tag, pX->aQuery[0], r->zQueryId);
       r->queryStartMs = pX->queryStartMs;
       if( r->zActive==0 ) rc = SQLITE_NOMEM;
     }
@@ -220,8 +220,8 @@ int remoteSnapshot(SharedReg *p, const char *zUser, int isAdmin,
     r->waitingSinceMs = pX->waitingSinceMs;
     r->stmtTimeoutMs = pX->stmtTimeoutMs;
     r->idleTimeoutMs = pX->idleTimeoutMs;
-    r->zHooks = registryHooksText(pX->hooksLost);
-    r->zThreading = registryThreadingText(pX->noMutex);
+    r->zHooks = sessionHooksText(pX->hooksLost);
+    r->zThreading = sessionThreadingText(pX->noMutex);
     if( r->zUser==0 || r->zAppName==0 || r->zDatabase==0
      || (pX->hasClient && r->zClientAddr==0) ){
       rc = SQLITE_NOMEM;
@@ -341,7 +341,7 @@ int remoteTerminate(SharedReg *p, const char *zUser, int isAdmin,
 ** a termination complete too early: forgotten.test under valgrind.)
 */
 int remoteWaitGone(SharedReg *p, i64 pid, int timeoutMs){
-  i64 endUs = registryMonoUs() + (i64)timeoutMs*1000;
+  i64 endUs = idsMonoUs() + (i64)timeoutMs*1000;
   ShSession x;
   u64 o;
   int i, nLook;
@@ -357,7 +357,7 @@ int remoteWaitGone(SharedReg *p, i64 pid, int timeoutMs){
      && (x.status>=SH_GONE || x.pid!=pid) ){
       return 1;
     }
-    if( registryMonoUs()>=endUs ) return 0;
+    if( idsMonoUs()>=endUs ) return 0;
     {
       struct timespec ts = { 0, 1000000 };   /* polled: 1 ms */
       nanosleep(&ts, 0);

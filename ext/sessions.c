@@ -4,7 +4,7 @@
 **   SELECT pid, user_name, status, active_query FROM sessions;
 **   DELETE FROM sessions WHERE user_name = 'maxroach';  -- terminates
 **
-** xFilter takes a snapshot of the registry (registrySnapshot), so the
+** xFilter takes a snapshot of the registry (snapshotSessions), so the
 ** scan holds no lock while SQLite walks the rows and a cancel issued per
 ** row cannot deadlock with it. The rowid is the session's pid. DELETE
 ** terminates each matching session with the checks of cancel_session;
@@ -12,6 +12,8 @@
 ** terminates, nor counts in changes()) the session that runs it.
 */
 #include "sessions.h"
+#include "snapshot.h"
+#include "terminate.h"
 #include "vtab.h"
 #include "hooks.h"
 #include "sqltext.h"
@@ -58,7 +60,7 @@ SQLITE_EXTENSION_INIT3
 #define SESSIONS_MASK "<insufficient privilege>"
 
 static void sessionsFreeRows(void *aRow, int nRow){
-  registryFreeSnapshot((SessionRow*)aRow, nRow);
+  snapshotFree((SessionRow*)aRow, nRow);
 }
 
 /* One identifier, bare or quoted: the text after it, its name in
@@ -126,7 +128,7 @@ static int sessionsOwnDelete(CancelSession *s){
 static void sessionsDropOwn(CancelSession *s, SessionRow *aRow, int *pnRow){
   char zId[33];
   int i;
-  registryFormatId(s->iSerial, zId);
+  idsFormatId(s->iSerial, zId);
   for(i=0; i<*pnRow; i++){
     SessionRow *r = &aRow[i];
     if( r->pid!=s->pid || strcmp(r->zSessionId, zId)!=0 ) continue;
@@ -146,7 +148,7 @@ static void sessionsDropOwn(CancelSession *s, SessionRow *aRow, int *pnRow){
 static int sessionsSnapshot(CancelSession *pCaller, void **paRow, int *pnRow){
   SessionRow *aRow = 0;
   int nRow = 0, rc;
-  rc = registrySnapshot(pCaller, &aRow, &nRow);
+  rc = snapshotSessions(pCaller, &aRow, &nRow);
   if( rc==SQLITE_OK && pCaller && sessionsOwnDelete(pCaller) ){
     /* A bulk DELETE never stops its caller, nor counts it in changes()
     ** (SQLite counts every row handed to xUpdate): it does not see it. */
@@ -228,7 +230,7 @@ static int sessionsUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
   }
   pid = sqlite3_value_int64(argv[0]);
   if( p->pCaller && pid==p->pCaller->pid ) return SQLITE_OK;  /* never itself */
-  rc = registryTerminateByPid(p->pCaller, pid, "DELETE FROM sessions");
+  rc = terminateByPid(p->pCaller, pid, "DELETE FROM sessions");
   if( rc==REG_DENIED ){
     return vtabError(pVtab, sqlite3_mprintf(
         "permission denied to terminate backend %lld", (long long)pid));

@@ -103,7 +103,7 @@ static void shagentGetAsker(ShAsker *pA, u64 cell, CancelAsker *pOut){
   memset(&x, 0, sizeof(x));
   memset(pOut, 0, sizeof(*pOut));
   snprintf(pOut->zAction, sizeof(pOut->zAction), "another process");
-  pOut->timeMs = registryNowMs();
+  pOut->timeMs = idsNowMs();
   for(nTry=0; nTry<20; nTry++){
     uint32_t v1 = atomic_load_explicit(&pA->seq, memory_order_acquire), v2;
     if( v1&1u ){ sched_yield(); continue; }
@@ -225,7 +225,7 @@ static void *shagentMain(void *pArg){
       return 0;
     }
     shagentServe(p);
-    nowUs = registryMonoUs();
+    nowUs = idsMonoUs();
     if( nowUs-lastReapUs>1000000 && shslotIntact(p) ){
       void (*xTick)(SharedReg*) = atomic_load(&shagentTick);
       shagentReap(p);

@@ -226,7 +226,7 @@ i64 shslotRetentionMs(SharedReg *p){
 
 /* Has a job that finished at finishedMs passed p's retention? */
 int shslotExpired(SharedReg *p, i64 finishedMs){
-  return finishedMs<=registryNowMs()-shslotRetentionMs(p);
+  return finishedMs<=idsNowMs()-shslotRetentionMs(p);
 }
 
 /* Remove what a dead job left: zPart, if it is the partial file of job
@@ -264,7 +264,7 @@ void shslotTombstone(SharedReg *p, int i, u64 o){
     pJ->status = SH_JOB_FAILED;
     pJ->hasError = 1;
     shslotCopy(pJ->zError, sizeof(pJ->zError), "its process was killed");
-    pJ->finishedMs = pJ->modifiedMs = registryNowMs();
+    pJ->finishedMs = pJ->modifiedMs = idsNowMs();
   }
   pJ->zPart[0] = 0;
   shslotWriteEnd(&pJ->seq);

@@ -187,7 +187,7 @@ int vtabRegister(sqlite3 *db, const VtabDef *pDef, CancelSession *s){
 void vtabResultTime(sqlite3_context *ctx, i64 ms){
   char z[32];
   if( ms==0 ) return;       /* NULL */
-  registryFormatTime(ms, z);
+  idsFormatTime(ms, z);
   sqlite3_result_text(ctx, z, -1, SQLITE_TRANSIENT);
 }
 

@@ -360,8 +360,8 @@ static void requestCell(In *in){
 /* The id of a planted session as the file holds it now. */
 static void plantedIds(int k, char *zSid, char *zQid, i64 *pPid){
   ShSession *pS = shfileSession(pReg, FZ_SES0+k);
-  registryFormatIdTag(pS->tag ? pS->tag : 1, pS->iSerial, zSid);
-  registryFormatIdTag(pS->tag ? pS->tag : 1, pS->nQuery ? pS->aQuery[0] : pS->iNewest, zQid);
+  idsFormatIdTag(pS->tag ? pS->tag : 1, pS->iSerial, zSid);
+  idsFormatIdTag(pS->tag ? pS->tag : 1, pS->nQuery ? pS->aQuery[0] : pS->iNewest, zQid);
   *pPid = pS->pid;
 }
 

@@ -1,0 +1,200 @@
+/*
+** session.h: the types every layer shares.
+**
+** A CancelSession is one connection that loaded the extension; an
+** ActiveStmt one of its running statements; a SessionRow a copy of one
+** session's row for the `sessions` table. The lists, locks and rules
+** that govern them are registry.h's (doc/architecture.md); this file
+** holds only the shapes, so that the layers below the registry (the
+** registry file, the cancel log) need not include it.
+*/
+#ifndef CANCEL_SESSION_H
+#define CANCEL_SESSION_H
+
+#include "sqlite3ext.h"
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+typedef sqlite3_int64 i64;
+typedef sqlite3_uint64 u64;
+
+/* One top-level statement now running (started, not yet reset/done). */
+typedef struct ActiveStmt ActiveStmt;
+struct ActiveStmt {
+  void *pStmt;          /* the sqlite3_stmt*, used only as a key */
+  u64 iQuery;           /* serial part of the query_id */
+  i64 startMs;          /* query_start */
+  i64 deadlineUs;       /* statement timeout (monotonic), 0 none */
+  const char *zSql;     /* owned by the statement; valid while listed */
+  unsigned nProgressAtStart;  /* s->nProgressCalls when it started */
+  int nVmAtStart;       /* its SQLITE_STMTSTATUS_VM_STEP when it started */
+};
+
+/* Bits of CancelSession.hooksLost: a hook the application replaced
+** (hooks.c detects it; doc/hooks.md). */
+#define HOOKS_TRACE_LOST     1   /* nothing known of what runs */
+#define HOOKS_PROGRESS_LOST  2   /* cancels go by sqlite3_interrupt */
+
+/* Values of CancelSession.eTerm */
+#define TERM_NONE     0   /* alive */
+#define TERM_REQUEST  1   /* terminate requested, not yet complete */
+#define TERM_DONE     2   /* rolled back, every statement denied */
+/* How long the reaper leaves a terminated session's error for the
+** application to read before it rolls back (terminateFinish). */
+#define TERM_ERROR_GRACE_US 500000
+
+/* Values of CancelSession.eXactKind (SQLite's SQLITE_TXN_* values) */
+#define XACT_NONE  0
+#define XACT_READ  1
+#define XACT_WRITE 2
+
+/* Who asked for a cancel or a termination, for cancel_reason(). */
+#define CANCEL_REASON_MAX 512      /* bytes of a reason, NUL included */
+typedef struct CancelAsker CancelAsker;
+struct CancelAsker {
+  char zAction[40];          /* pg_terminate_backend, statement_timeout... */
+  char zUser[128];           /* '' for the extension itself (a timeout) */
+  i64 pid;                   /* the asking session's backend pid, 0 none */
+  i64 osPid;                 /* its OS process id when another process's */
+  i64 timeMs;                /* when it asked */
+  int timeoutMs;             /* for a timeout: its limit */
+  u64 token;                 /* a request to another process: names the
+                             ** asker's log entry in the answer the target
+                             ** writes to the registry log (cancellog.c) */
+};
+
+typedef struct SharedReg SharedReg;
+typedef struct CancelSession CancelSession;
+struct CancelSession {
+  /* Identity: set at enrolment, never changed. */
+  sqlite3 *db;
+  i64 pid;                   /* backend id for the pg_* functions */
+  u64 iSerial;               /* serial part of session_id */
+  i64 startMs;               /* session_start */
+  char *zDatabase;           /* main database file name, '' in memory */
+  SharedReg *pShReg;         /* registry file of zDatabase, NULL if off */
+  /* The registry this session watches (cancel_watch), NULL when none:
+  ** then its tables and functions act on that database instead of its
+  ** own. Read and written by the session's own thread only. */
+  SharedReg *pWatch;
+
+  /* Guarded by the registry lock. */
+  CancelSession *pNext, *pPrev;
+  CancelSession *apIndexNext[3];   /* regindex.c's hash chains */
+  int nReg;                  /* registrations alive (functions, tables) */
+  int nPin;                  /* pins held by registry code at work on it */
+  int closing;               /* nReg is 0: the connection is closed or
+                             ** closing; hands off s->db */
+  char *zUser;
+  int isAdmin;
+  char *zAppName;
+  char *zClientAddr;
+
+  /* Activity, written by the session's own thread; guarded by mu. */
+  pthread_mutex_t mu;
+  pthread_cond_t cond;       /* wakes a busy-handler wait on a cancel */
+  ActiveStmt *aStmt;         /* statements running, oldest first */
+  int nStmt, nStmtAlloc;
+  char *zLast;               /* last_active_query (buffer) */
+  int nLastAlloc;
+  int hasLast;
+  i64 xactStartMs;           /* 0 when no transaction is open */
+  int inXact;                /* explicit transaction open */
+  pthread_t execThread;      /* thread that started the newest statement */
+  int finishing;             /* registry.c is rolling back on our behalf */
+  int eXactKind;             /* XACT_*: what the open transaction holds */
+  i64 iLogCancel;            /* cancel_log entry of the pending iCancelQuery */
+  CancelAsker cancelBy;      /* who asked for the pending iCancelQuery */
+  char zReason[CANCEL_REASON_MAX];  /* cancel_reason(), '' none */
+  int selfTerm;              /* the session terminated itself: takes
+                             ** effect when its statements have ended */
+  CancelAsker selfTermBy;
+  int cursorIdle;            /* a look (registry.c, regProbeLocked) found
+                             ** the listed statements left open, nothing
+                             ** running: a forgotten cursor. Cleared by
+                             ** the own thread at every statement start
+                             ** and end. */
+
+  /* Set and read by the session's own thread only. */
+  int busyTimeoutMs;         /* honoured by our busy handler */
+  i64 curDeadlineUs;         /* deadline of the newest statement, 0 none */
+  i64 busyStartUs;           /* when the current lock wait began */
+  u64 iQueryNext, iQueryEnd; /* block of query ids reserved for it */
+  unsigned nProgressCalls;   /* calls of our progress handler */
+  i64 busyCheckMs;           /* last look at PRAGMA busy_timeout */
+  int busyCheckDue;          /* a PRAGMA ran: look at the next statement */
+  int inInternal;            /* running our own nested statement */
+  void *pLastEnded;          /* the statement whose end we saw last */
+
+  /* Guarded by the registry lock. */
+  i64 iLogTerm;              /* cancel_log entry of the termination */
+  i64 termErrorSinceUs;      /* the reaper first saw the error it waits on */
+  u64 idleProbeQuery;        /* forgotten cursor seen by the idle check: */
+  i64 idleProbeSteps;        /* its newest execution and VM steps then */
+
+  /* Requests, read lock-free by the hooks. */
+  atomic_int anyRequest;     /* nonzero: look at iCancelQuery or eTerm */
+  _Atomic u64 iCancelQuery;  /* query serial to interrupt, 0 none */
+  atomic_int eTerm;          /* TERM_* */
+  atomic_int denyInstalled;  /* our deny-all authorizer is in place */
+  _Atomic i64 waitingSinceMs;/* inside the busy handler since, 0 no */
+  atomic_int stmtTimeoutMs;  /* set_statement_timeout(), 0 off */
+  atomic_int idleTimeoutMs;  /* set_idle_in_transaction_session_timeout() */
+  _Atomic i64 idleDeadlineUs;/* idle in a transaction until, 0 not idle */
+  atomic_int hooksLost;      /* HOOKS_*_LOST, written by its own thread */
+  int noMutex;               /* no connection mutex (set at enrolment):
+                             ** no other thread may roll it back */
+
+  /* Cross-process slot (shared.c), NULL when not published; set at
+  ** enrolment, written with mu held. */
+  SharedReg *pSh;
+  int iShSlot;
+  u64 shOwner;               /* the slot's owner word */
+  u64 shActiveQuery;         /* execution whose text is published */
+
+  /* Chained application callbacks (cancel.h). */
+  int (*xAppProgress)(void*);
+  void *pAppProgressArg;
+  int (*xAppBusy)(void*, int);
+  void *pAppBusyArg;
+};
+
+/* A copy of one session's row, taken under the locks for `sessions`. */
+typedef struct SessionRow SessionRow;
+struct SessionRow {
+  i64 pid;
+  i64 nodeId;                /* OS process id */
+  char zSessionId[33];
+  char *zUser;
+  char *zAppName;
+  char *zClientAddr;
+  char *zDatabase;
+  const char *zStatus;       /* static string */
+  char *zActive;             /* NULL when none */
+  char zQueryId[33];         /* '' when none */
+  i64 queryStartMs;
+  char *zLast;               /* NULL when none */
+  i64 xactStartMs;
+  i64 sessionStartMs;
+  int masked;                /* query texts hidden from the caller */
+  const char *zXactKind;     /* 'none', 'read', 'write' */
+  i64 waitingSinceMs;        /* 0 when not waiting */
+  int stmtTimeoutMs;
+  int idleTimeoutMs;
+  const char *zHooks;        /* 'ok', 'trace taken', ... (static) */
+  const char *zThreading;    /* 'serialized' or 'multi-thread' */
+};
+
+/* Outcome codes of registry actions, turned into messages by callers. */
+#define REG_OK          0
+#define REG_NOTFOUND    1
+#define REG_DENIED      2
+#define REG_NOMEM       3
+#define REG_UNDELIVERED 4   /* the target's trace hook was taken over */
+
+/* The `hooks` and `threading` texts of a session (session.c). */
+const char *sessionHooksText(int hooksLost);
+const char *sessionThreadingText(int noMutex);
+
+#endif /* CANCEL_SESSION_H */

@@ -1,0 +1,273 @@
+/*
+** snapshot.c: what the sessions of this process are doing, looked at
+** from outside: the forgotten-cursor probe, the rows of the `sessions`
+** table (doc/reference.md), and who blocks whom (pg_blocking_pids).
+**
+** Where to add a column of `sessions`: SessionRow (session.h), filled in
+** snapshotSessions() here for this process's sessions and in shared.c
+** for other processes', shown by sessions.c.
+*/
+#include "snapshot.h"
+#include "remote.h"
+#include "cancellog.h"
+SQLITE_EXTENSION_INIT3
+
+#include <assert.h>
+#include <string.h>
+
+/* ---------------------------------------------- forgotten cursors */
+
+/*
+** A statement that returned a row and was left without a reset (a
+** forgotten cursor: the most common way a Python or ORM application
+** holds a lock) keeps a read transaction, and its lock, until it is
+** reset or finalized. hooks.c lists a statement from its first step
+** (trace STMT) to its end (PROFILE: done, reset or finalize), so such a
+** statement stays listed exactly as a running one does. SQLite reports
+** no "row returned" event, and wrapping sqlite3_step is not open to an
+** extension; a check at every step would tax every statement of every
+** session for the sake of the rare one. So the difference is found out
+** when someone looks: the `sessions` table, pg_blocking_pids() and
+** blocking_sessions(), and the idle-in-transaction check of the reaper.
+**
+** The look takes the connection mutex with a try-lock, with the registry
+** lock held (as terminateFinish does, so close cannot race it). If the
+** mutex is free, nothing of that connection runs: what is listed is
+** open and left, and sqlite3_txn_state() says what it holds. If it is
+** taken, a statement runs: 'active'. Undecidable, and left as the hooks
+** recorded it ('active'): a connection without a mutex, and one whose
+** newest statement was started by the very thread that looks (it may be
+** inside that statement; the recursive mutex would let it in).
+**
+** Returns 1 when the session was found idle with statements left open
+** (*pOut filled in, s->cursorIdle set and published), else 0.
+*/
+int snapshotProbeLocked(CancelSession *s, SnapProbe *pOut){
+  sqlite3_mutex *m;
+  sqlite3_stmt *p;
+  int bOwn, nStmt;
+  assert( registryHeld() );
+  if( s->closing ) return 0;
+  pthread_mutex_lock(&s->mu);
+  nStmt = s->nStmt;
+  bOwn = nStmt>0 && pthread_equal(s->execThread, pthread_self());
+  pOut->iNewest = nStmt>0 ? s->aStmt[nStmt-1].iQuery : 0;
+  pthread_mutex_unlock(&s->mu);
+  if( nStmt==0 || bOwn ) return 0;
+  m = sqlite3_db_mutex(s->db);
+  if( m==0 ) return 0;
+  if( sqlite3_mutex_try(m)!=SQLITE_OK ){
+    pthread_mutex_lock(&s->mu);
+    if( s->cursorIdle ){            /* it runs again (a re-step) */
+      s->cursorIdle = 0;
+      remotePublishActivity(s);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return 0;
+  }
+  pOut->eKind = sqlite3_txn_state(s->db, 0);
+  pOut->nSteps = 0;
+  for(p=sqlite3_next_stmt(s->db, 0); p; p=sqlite3_next_stmt(s->db, p)){
+    if( sqlite3_stmt_busy(p) ){
+      pOut->nSteps += sqlite3_stmt_status(p, SQLITE_STMTSTATUS_VM_STEP, 0);
+    }
+  }
+  pthread_mutex_lock(&s->mu);
+  if( !s->cursorIdle || s->eXactKind!=pOut->eKind ){
+    s->cursorIdle = 1;
+    s->eXactKind = pOut->eKind;
+    remotePublishActivity(s);       /* other processes see it too */
+  }
+  pthread_mutex_unlock(&s->mu);
+  sqlite3_mutex_leave(m);
+  return 1;
+}
+
+/* The agent thread of registry p, about once a second: look at this
+** process's sessions on p that have a statement listed but not seen
+** idle, so that other processes (which cannot look themselves) see a
+** forgotten cursor as 'idle in transaction' within a second or so. */
+void snapshotProbeTick(SharedReg *p){
+  CancelSession *s;
+  registryLock();
+  for(s=registryFirst(); s; s=s->pNext){
+    SnapProbe pr;
+    int bLook;
+    if( s->pShReg!=p || !registryTargetable(s) ) continue;
+    pthread_mutex_lock(&s->mu);
+    bLook = s->nStmt>0 && !s->cursorIdle;
+    pthread_mutex_unlock(&s->mu);
+    if( bLook ) snapshotProbeLocked(s, &pr);
+  }
+  registryUnlock();
+  /* answers to this process's requests to others, even if nobody here
+  ** reads the log */
+  cancelLogRefresh();
+}
+
+/* ---------------------------------------------------------- snapshot */
+
+/* s->mu held. A forgotten cursor (see snapshotProbeLocked) is idle in its
+** (read) transaction, as PostgreSQL shows a session between two fetches
+** of a cursor; active_query still names the open statement. */
+static const char *snapStatus(CancelSession *s){
+  if( atomic_load(&s->eTerm)!=TERM_NONE ) return "terminating";
+  if( atomic_load(&s->waitingSinceMs)!=0 ) return "waiting";
+  if( s->nStmt>0 && !s->cursorIdle ) return "active";
+  if( s->inXact || (s->cursorIdle && s->eXactKind!=XACT_NONE) ){
+    return "idle in transaction";
+  }
+  return "idle";
+}
+
+int snapshotSessions(CancelSession *pCaller, SessionRow **paRow, int *pnRow){
+  CancelSession *s;
+  SessionRow *aRow;
+  int n = 0, nAlloc = 0, rc = SQLITE_OK;
+  registryLock();
+  for(s=registryFirst(); s; s=s->pNext) nAlloc++;
+  aRow = sqlite3_malloc64(sizeof(SessionRow)*(nAlloc ? nAlloc : 1));
+  if( aRow==0 ){
+    registryUnlock();
+    return SQLITE_NOMEM;
+  }
+  memset(aRow, 0, sizeof(SessionRow)*(nAlloc ? nAlloc : 1));
+  for(s=registryFirst(); s; s=s->pNext){
+    SessionRow *r;
+    if( !registryTargetable(s) ) continue;
+    /* a watcher sees this process's sessions of the watched database */
+    if( pCaller && pCaller->pWatch && s->pShReg!=pCaller->pWatch ) continue;
+    r = &aRow[n++];
+    r->pid = s->pid;
+    r->nodeId = (i64)idsNode();
+    idsFormatId(s->iSerial, r->zSessionId);
+    r->zUser = sqlite3_mprintf("%s", s->zUser);
+    r->zAppName = sqlite3_mprintf("%s", s->zAppName);
+    r->zClientAddr = s->zClientAddr ? sqlite3_mprintf("%s", s->zClientAddr) : 0;
+    r->zDatabase = sqlite3_mprintf("%s", s->zDatabase);
+    r->sessionStartMs = s->startMs;
+    r->masked = !registryAllowed(pCaller, s);
+    if( r->zUser==0 || r->zAppName==0 || r->zDatabase==0
+     || (s->zClientAddr && r->zClientAddr==0) ){
+      rc = SQLITE_NOMEM;
+    }
+    {
+      SnapProbe pr;
+      snapshotProbeLocked(s, &pr);     /* a forgotten cursor is idle */
+    }
+    pthread_mutex_lock(&s->mu);
+    r->zStatus = snapStatus(s);
+    if( s->nStmt>0 ){
+      ActiveStmt *a = &s->aStmt[0];  /* the oldest: the application's */
+      r->zActive = sqlite3_mprintf("%s", a->zSql);
+      idsFormatId(a->iQuery, r->zQueryId);
+      r->queryStartMs = a->startMs;
+      if( r->zActive==0 ) rc = SQLITE_NOMEM;
+    }
+    if( s->hasLast ){
+      r->zLast = sqlite3_mprintf("%s", s->zLast);
+      if( r->zLast==0 ) rc = SQLITE_NOMEM;
+    }
+    r->xactStartMs = s->xactStartMs;
+    r->zXactKind = s->eXactKind==XACT_WRITE ? "write"
+                 : s->eXactKind==XACT_READ ? "read" : "none";
+    r->waitingSinceMs = atomic_load(&s->waitingSinceMs);
+    r->stmtTimeoutMs = atomic_load(&s->stmtTimeoutMs);
+    r->idleTimeoutMs = atomic_load(&s->idleTimeoutMs);
+    r->zHooks = sessionHooksText(atomic_load(&s->hooksLost));
+    r->zThreading = sessionThreadingText(s->noMutex);
+    pthread_mutex_unlock(&s->mu);
+  }
+  registryUnlock();
+  if( rc==SQLITE_OK && registryScope(pCaller) ){
+    /* then the sessions of other processes on the caller's database */
+    char *zUser = 0;
+    int isAdmin = 0;
+    registryCaller(pCaller, &zUser, &isAdmin);
+    rc = zUser ? remoteSnapshot(registryScope(pCaller), zUser, isAdmin, &aRow, &n) : SQLITE_NOMEM;
+    sqlite3_free(zUser);
+  }
+  if( rc!=SQLITE_OK ){
+    snapshotFree(aRow, n);
+    return rc;
+  }
+  *paRow = aRow;
+  *pnRow = n;
+  return SQLITE_OK;
+}
+
+void snapshotFree(SessionRow *aRow, int nRow){
+  int i;
+  for(i=0; i<nRow; i++){
+    sqlite3_free(aRow[i].zUser);
+    sqlite3_free(aRow[i].zAppName);
+    sqlite3_free(aRow[i].zClientAddr);
+    sqlite3_free(aRow[i].zDatabase);
+    sqlite3_free(aRow[i].zActive);
+    sqlite3_free(aRow[i].zLast);
+  }
+  sqlite3_free(aRow);
+}
+
+/* ---------------------------------------------------------- blockers */
+
+/*
+** Who holds the lock that session W waits for. SQLite has no lock table
+** to ask, so this is derived from what every session of this process
+** records: W waits (it is in its busy handler); the sessions on the same
+** database file that hold a write transaction block it; and if W holds
+** a write transaction itself (it waits to commit, which in rollback-
+** journal mode needs every reader gone), so do those holding a read
+** transaction. Returns a JSON array (of pids or of session ids), '[]'
+** when W does not wait, NULL when W is not found or out of memory
+** (*pbFound says which: out of memory used to be reported as "not
+** found", found by test/oom.c).
+*/
+char *snapshotBlockers(i64 pid, u64 iSerial, int bSessionIds, int *pbFound){
+  CancelSession *w, *s;
+  sqlite3_str *pOut;
+  int wKind, n = 0;
+  registryLock();
+  w = pid ? registryByPid(pid) : registryBySerial(iSerial);
+  *pbFound = w!=0;
+  if( w==0 ){
+    registryUnlock();
+    return 0;
+  }
+  pOut = sqlite3_str_new(0);
+  sqlite3_str_appendchar(pOut, 1, '[');
+  pthread_mutex_lock(&w->mu);
+  wKind = w->eXactKind;
+  pthread_mutex_unlock(&w->mu);
+  if( atomic_load(&w->waitingSinceMs)!=0 && w->zDatabase[0] ){
+    for(s=registryFirst(); s; s=s->pNext){
+      int kind;
+      if( s==w || !registryTargetable(s) || strcmp(s->zDatabase, w->zDatabase)!=0 ){
+        continue;
+      }
+      {
+        SnapProbe pr;
+        if( snapshotProbeLocked(s, &pr) ){
+          kind = pr.eKind;           /* a forgotten cursor: it reads */
+        }else{
+          pthread_mutex_lock(&s->mu);
+          kind = s->eXactKind;
+          pthread_mutex_unlock(&s->mu);
+        }
+      }
+      if( kind==XACT_WRITE || (wKind==XACT_WRITE && kind==XACT_READ) ){
+        if( bSessionIds ){
+          char zId[33];
+          idsFormatId(s->iSerial, zId);
+          sqlite3_str_appendf(pOut, "%s\"%s\"", n ? "," : "", zId);
+        }else{
+          sqlite3_str_appendf(pOut, "%s%lld", n ? "," : "", (long long)s->pid);
+        }
+        n++;
+      }
+    }
+  }
+  registryUnlock();
+  sqlite3_str_appendchar(pOut, 1, ']');
+  return sqlite3_str_finish(pOut);
+}

@@ -1,0 +1,616 @@
+/*
+** terminate.c: ending sessions (pg_terminate_backend, DELETE FROM
+** sessions, idle_in_transaction_session_timeout).
+**
+** This is the only file that touches another session's connection:
+** terminateFinish() rolls back a terminated session's transaction and
+** installs the deny-all authorizer, holding that connection's mutex
+** (taken with a try-lock under the registry lock, so close can never
+** race it).
+**
+** Terminations that cannot be finished at once (the target is inside a
+** statement, or is the caller's own connection mid-statement) are handed
+** to the reaper thread, which retries whenever a statement of a
+** terminated session ends, and which also terminates sessions idle in a
+** transaction past their limit. The reaper and the termination it
+** finishes call each other, so they share this file.
+**
+** Requests from other processes (terminateServeRemote) are served here
+** too: a cancel, a termination, or both.
+*/
+#include "terminate.h"
+#include "snapshot.h"
+#include "cancellog.h"
+#include "remote.h"
+SQLITE_EXTENSION_INIT3
+
+#include "port.h"
+#include <assert.h>
+#include <string.h>
+
+/* The reaper: finishes terminations that had to wait. Guarded by the
+** registry lock. */
+static pthread_cond_t termReaperCond = PTHREAD_COND_INITIALIZER;
+static int termReaperStarted = 0;
+static unsigned termReaperKicks = 0;
+static _Atomic i64 termReaperWakeUs = 0;  /* when it will wake by itself,
+                                          ** 0 never */
+
+static void termKickLocked(void);
+
+/* ------------------------------------------------------ deny-all */
+
+/* Deny everything but ROLLBACK: an application's error path that rolls
+** back must still be able to release its locks (the only way to do so
+** in SQLITE_OPEN_NOMUTEX mode, see terminateFinish).
+**
+** And `SELECT cancel_reason()`, so the application can learn why: it
+** makes SQLite ask for SQLITE_SELECT (before anything else, so that
+** must pass) and SQLITE_FUNCTION "cancel_reason". Any table, any other
+** function is denied here; a statement of constants alone (SELECT 1)
+** gets through and is stopped at its first step (hooksStmtStart), where
+** its text is known. */
+static int termDenyAuth(void *p, int op, const char *z1, const char *z2,
+                        const char *z3, const char *z4){
+  (void)p; (void)z3; (void)z4;
+  if( op==SQLITE_TRANSACTION && z1 && sqlite3_stricmp(z1, "ROLLBACK")==0 ){
+    return SQLITE_OK;
+  }
+  if( op==SQLITE_SELECT ) return SQLITE_OK;
+  if( op==SQLITE_FUNCTION && z2 && sqlite3_stricmp(z2, "cancel_reason")==0 ){
+    return SQLITE_OK;
+  }
+  return SQLITE_DENY;
+}
+
+void terminateDenyAll(CancelSession *s){
+  sqlite3_set_authorizer(s->db, termDenyAuth, s);
+  atomic_store(&s->denyInstalled, 1);
+}
+
+/* ---------------------------------------------------- terminating */
+
+/* Mark s terminated (the registry lock held, released here), then try
+** to finish at once. A NULL s was not found: iSerial or pid says what
+** was asked. */
+static int termLocked(CancelSession *pCaller, const char *zAction,
+                      CancelSession *s, u64 iSerial, i64 pid,
+                      const CancelAsker *pBy){
+  int expected = TERM_NONE;
+  LogTarget t;
+  CancelAsker by;
+  assert( registryHeld() );
+  memset(&t, 0, sizeof(t));
+  if( s==0 ){
+    t.iSession = iSerial;
+    t.pid = pid;
+    registryLog(pCaller, zAction, 0, &t, LOG_NOTFOUND);
+    registryUnlock();
+    return REG_NOTFOUND;
+  }
+  if( !registryAllowed(pCaller, s) ){
+    registryLog(pCaller, zAction, s, &t, LOG_DENIED);
+    registryUnlock();
+    return REG_DENIED;
+  }
+  if( pBy==0 ){
+    registryAskerOf(pCaller, zAction, &by);
+    pBy = &by;
+  }
+  t.pAsker = pBy;
+  pthread_mutex_lock(&s->mu);
+  if( s->nStmt>0 ){
+    t.iQuery = s->aStmt[s->nStmt-1].iQuery;
+    t.zSql = s->aStmt[s->nStmt-1].zSql;
+  }
+  if( s==pCaller && s->nStmt>0 && pthread_equal(s->execThread, pthread_self())
+   && atomic_load(&s->eTerm)==TERM_NONE ){
+    /* A session terminating itself from inside a statement: that
+    ** statement completes normally, and the termination takes effect
+    ** once it has ended (terminateSelf, from its end hook). */
+    if( !s->selfTerm ){
+      s->selfTerm = 1;
+      s->selfTermBy = *pBy;
+      s->iLogTerm = registryLog(pCaller, zAction, s, &t, LOG_TERMINATING);
+    }else{
+      registryLog(pCaller, zAction, s, &t, LOG_ALREADY);
+    }
+    pthread_mutex_unlock(&s->mu);
+    registryUnlock();
+    return REG_OK;
+  }
+  if( atomic_compare_exchange_strong(&s->eTerm, &expected, TERM_REQUEST) ){
+    s->iLogTerm = registryLog(pCaller, zAction, s, &t, LOG_TERMINATING);
+    registrySetReasonLocked(s, "terminated", pBy);
+    if( (atomic_load(&s->hooksLost) & HOOKS_PROGRESS_LOST) && s->nStmt==1 ){
+      /* nothing of ours runs inside the statement to stop it: see
+      ** registryRequestIfRunning for why this is safe (the registry
+      ** lock held, not closing: registryTargetable) */
+      sqlite3_interrupt(s->db);
+    }
+  }else{
+    registryLog(pCaller, zAction, s, &t, LOG_ALREADY);
+  }
+  pthread_cond_broadcast(&s->cond);      /* out of a busy-handler wait */
+  remotePublish(s);
+  pthread_mutex_unlock(&s->mu);
+  s->nPin++;                              /* pin while we work on it */
+  registryUnlock();
+
+  if( !terminateFinish(s) ){
+    registryLock();
+    termKickLocked();
+    registryUnlock();
+  }
+  registryUnpin(s);
+  return REG_OK;
+}
+
+int terminateBySerial(CancelSession *pCaller, u64 tag, u64 iSerial, const char *zAction){
+  if( tag!=idsTag() ){
+    return registryRemote(pCaller, zAction, REMOTE_TERMINATE, tag, iSerial, 0);
+  }
+  registryLock();
+  return termLocked(pCaller, zAction, registryBySerial(iSerial), iSerial, 0, 0);
+}
+
+int terminateByPid(CancelSession *pCaller, i64 pid, const char *zAction){
+  CancelSession *s;
+  registryLock();
+  s = registryByPid(pid);
+  if( s==0 && pid>0 ){
+    /* not a session of this process: one of another (doc/ids.md) */
+    registryUnlock();
+    return registryRemote(pCaller, zAction, REMOTE_TERMINATE, 0, 0, pid);
+  }
+  return termLocked(pCaller, zAction, s, 0, pid, 0);
+}
+
+/* The own thread of s, from its statement-end hook, once none of its
+** statements runs: a self-termination deferred by termLocked
+** takes effect. The rollback is left to the reaper (we are inside
+** SQLite's end of a statement); the deny-all authorizer goes in now, so
+** that every later statement is refused at prepare. */
+void terminateSelf(CancelSession *s){
+  int expected = TERM_NONE, bDo = 0;
+  registryLock();
+  pthread_mutex_lock(&s->mu);
+  if( s->selfTerm && s->nStmt==0 ){
+    s->selfTerm = 0;
+    if( !s->closing
+     && atomic_compare_exchange_strong(&s->eTerm, &expected, TERM_REQUEST) ){
+      registrySetReasonLocked(s, "terminated", &s->selfTermBy);
+      remotePublish(s);
+      bDo = 1;
+    }
+  }
+  pthread_mutex_unlock(&s->mu);
+  if( bDo ) termKickLocked();
+  registryUnlock();
+  if( bDo ) terminateDenyAll(s);
+}
+
+/* With the connection's mutex held: reset every statement of db that is
+** in the middle of a run (stepped, not reset). Returns how many it
+** found. */
+static int termResetAll(sqlite3 *db){
+  sqlite3_stmt *p;
+  int n = 0;
+  for(p=sqlite3_next_stmt(db, 0); p; p=sqlite3_next_stmt(db, p)){
+    if( sqlite3_stmt_busy(p) ){
+      sqlite3_reset(p);
+      n++;
+    }
+  }
+  return n;
+}
+
+/*
+** Complete the termination of s: reset its open statements and roll
+** back its transaction (releasing every lock it holds) and install the
+** deny-all authorizer, which also expires every prepared statement so
+** that none can run again. TERM_DONE (the session leaves the list, here
+** and in other processes, and the cancel log says 'terminated') is set
+** only once no transaction and no statement is left.
+**
+** Returns 1 when nothing is left to do (done, closing, or impossible
+** because the connection has no mutex), 0 to be retried later.
+**
+** The connection mutex is taken with a try-lock while the registry lock
+** is held: if close is under way it holds that mutex and we back off;
+** once we hold it, close cannot start, so the registry lock can be
+** released.
+*/
+int terminateFinish(CancelSession *s){
+  sqlite3_mutex *m;
+  int bSameThread, bLeft, rcErr;
+  assert( !registryHeld() );
+  registryLock();
+  if( s->closing || atomic_load(&s->eTerm)!=TERM_REQUEST ){
+    registryUnlock();
+    return 1;
+  }
+  m = sqlite3_db_mutex(s->db);
+  if( m==0 ){
+    /* SQLITE_OPEN_NOMUTEX or single-thread mode: another thread may not
+    ** use the connection (doc/threading.md). If it holds nothing (no
+    ** statement, no transaction), the termination is complete now: its
+    ** own hooks refuse whatever it runs next. Otherwise its own next call
+    ** releases the transaction (hooksRefuse, the commit hook), and
+    ** terminateNoMutexDone() completes it then. */
+    int bDone;
+    pthread_mutex_lock(&s->mu);
+    bDone = s->nStmt==0 && !s->inXact && atomic_load(&s->hooksLost)==0;
+    /* (the outcome before the session leaves other processes' lists:
+    ** an asker that sees it gone then finds the final outcome) */
+    cancelLogOutcome(s->iLogTerm, bDone ? LOG_TERMINATED : LOG_TERM_NOMUTEX);
+    if( bDone ){
+      atomic_store(&s->idleDeadlineUs, 0);
+      atomic_store(&s->eTerm, TERM_DONE);
+      remotePublish(s);
+    }
+    pthread_mutex_unlock(&s->mu);
+    if( bDone ) registryGoneBroadcast();
+    registryUnlock();
+    return 1;
+  }
+  if( sqlite3_mutex_try(m)!=SQLITE_OK ){
+    registryUnlock();
+    return 0;
+  }
+  /* The application may be reading the error of the statement the
+  ** termination stopped: sqlite3_errmsg() hands out a pointer that stays
+  ** valid only until the next call on the connection, and our ROLLBACK
+  ** is such a call (made from this thread, so the application's mutex
+  ** does not protect it; TSan on the Tcl suite saw a message freed under
+  ** a reader when we set a new one). So while an error is pending and a
+  ** transaction is still open (an interrupted write rolls back by
+  ** itself), wait TERM_ERROR_GRACE_US for the application to read it and
+  ** roll back itself, and never write an error message of our own. */
+  rcErr = sqlite3_errcode(s->db);     /* (a step that returned a row or
+                                      ** finished leaves ROW or DONE) */
+  if( rcErr!=SQLITE_OK && rcErr!=SQLITE_ROW && rcErr!=SQLITE_DONE
+   && !sqlite3_get_autocommit(s->db) ){
+    i64 now = idsMonoUs();
+    if( s->termErrorSinceUs==0 ) s->termErrorSinceUs = now;
+    if( now - s->termErrorSinceUs < TERM_ERROR_GRACE_US ){
+      sqlite3_mutex_leave(m);
+      registryUnlock();
+      return 0;
+    }
+  }
+  /* The mutex is recursive: we may be the target's own thread, called
+  ** from inside one of its statements. Rolling back under a running
+  ** statement is not safe; leave it to the reaper. */
+  pthread_mutex_lock(&s->mu);
+  bSameThread = s->nStmt>0 && pthread_equal(s->execThread, pthread_self());
+  if( !bSameThread ) s->finishing = 1;
+  pthread_mutex_unlock(&s->mu);
+  if( bSameThread ){
+    sqlite3_mutex_leave(m);
+    registryUnlock();
+    return 0;
+  }
+  s->nPin++;
+  registryUnlock();
+
+  /* Every lock goes: first the statements the application stepped and
+  ** left (a forgotten cursor keeps a read transaction open, in autocommit
+  ** mode too), then the transaction. We hold the connection mutex, so no
+  ** statement of it runs now (one running on this very thread was ruled
+  ** out above): sqlite3_stmt_busy() and sqlite3_reset() are safe here,
+  ** and only here. Each reset fires the trace's PROFILE event, which
+  ** takes the statement off the session's list. The deny-all authorizer
+  ** expires every statement: one the application steps again is
+  ** re-prepared, and refused ("not authorized"), never restarted. A
+  ** successful ROLLBACK leaves the message bytes alone: it only marks
+  ** the error cleared; a reset of a statement that returned a row has no
+  ** error to transfer. */
+  terminateDenyAll(s);
+  termResetAll(s->db);
+  if( !sqlite3_get_autocommit(s->db) ){
+    sqlite3_exec(s->db, "ROLLBACK", 0, 0, 0);
+  }
+  /* Report success only once the locks are gone: otherwise stay
+  ** 'terminating' (listed, not logged as terminated, the waiting forms
+  ** keep waiting) and let the reaper try again. */
+  bLeft = termResetAll(s->db)>0
+       || sqlite3_txn_state(s->db, 0)!=SQLITE_TXN_NONE;
+
+  pthread_mutex_lock(&s->mu);
+  s->finishing = 0;
+  s->inXact = !sqlite3_get_autocommit(s->db);
+  s->eXactKind = sqlite3_txn_state(s->db, 0);
+  if( !s->inXact && s->nStmt==0 ) s->xactStartMs = 0;
+  pthread_mutex_unlock(&s->mu);
+  if( bLeft ){
+    sqlite3_mutex_leave(m);
+    registryUnpin(s);
+    return 0;
+  }
+  atomic_store(&s->idleDeadlineUs, 0);
+  atomic_store(&s->eTerm, TERM_DONE);
+  /* the outcome first: see above */
+  cancelLogOutcome(s->iLogTerm, LOG_TERMINATED);
+  pthread_mutex_lock(&s->mu);
+  remotePublish(s);                       /* gone for other processes */
+  pthread_mutex_unlock(&s->mu);
+  sqlite3_mutex_leave(m);
+
+  registryLock();
+  registryGoneBroadcast();
+  registryUnlock();
+  registryUnpin(s);
+  return 1;
+}
+
+void terminateNoMutexDone(CancelSession *s){
+  int expected = TERM_REQUEST;
+  if( !atomic_load(&s->denyInstalled) ) terminateDenyAll(s);
+  if( !atomic_compare_exchange_strong(&s->eTerm, &expected, TERM_DONE) ) return;
+  atomic_store(&s->idleDeadlineUs, 0);
+  cancelLogOutcome(s->iLogTerm, LOG_TERMINATED);   /* (first: see above) */
+  pthread_mutex_lock(&s->mu);
+  remotePublish(s);                       /* gone for other processes */
+  pthread_mutex_unlock(&s->mu);
+  registryLock();
+  registryGoneBroadcast();
+  registryUnlock();
+}
+
+int terminateWaitGone(CancelSession *pCaller, i64 pid, int timeoutMs){
+  return terminateWaitGoneStop(pCaller, pid, timeoutMs, 0, 0)==1;
+}
+
+/* How often the wait looks at xStop (a cancel or timeout of the waiting
+** statement is signalled on the caller's own condition, not on the
+** registry's "gone" condition). */
+#define TERM_STOP_POLL_MS 10
+
+int terminateWaitGoneStop(CancelSession *pCaller, i64 pid, int timeoutMs,
+                         int (*xStop)(void*), void *pArg){
+  struct timespec dl;
+  int bGone = 0;
+  i64 endUs = idsMonoUs() + (i64)timeoutMs*1000;
+  SharedReg *pSh = registryScope(pCaller);
+  registryLock();
+  if( registryByPid(pid)==0 ){
+    /* not (or no longer) a session of this process: one of another? */
+    registryUnlock();
+    if( !sharedUsable(pSh) ) return 1;
+    if( xStop==0 ) return remoteWaitGone(pSh, pid, timeoutMs);
+    for(;;){
+      i64 leftUs = endUs - idsMonoUs();
+      int slice = leftUs<TERM_STOP_POLL_MS*1000 ? (int)(leftUs/1000) : TERM_STOP_POLL_MS;
+      if( xStop(pArg) ) return -1;
+      if( remoteWaitGone(pSh, pid, slice>0 ? slice : 0) ) return 1;
+      if( idsMonoUs()>=endUs ) return 0;
+    }
+  }
+  for(;;){
+    i64 leftUs;
+    if( registryByPid(pid)==0 ){ bGone = 1; break; }
+    if( xStop ){
+      int bStop;
+      registryUnlock();      /* (xStop may take the registry lock) */
+      bStop = xStop(pArg);
+      registryLock();
+      if( bStop ){ bGone = -1; break; }
+      if( registryByPid(pid)==0 ){ bGone = 1; break; }
+    }
+    leftUs = endUs - idsMonoUs();
+    if( leftUs<=0 ) break;
+    if( xStop && leftUs>TERM_STOP_POLL_MS*1000 ) leftUs = TERM_STOP_POLL_MS*1000;
+    dl = portRealtimeAfter(leftUs);
+    registryGoneWait(&dl);
+  }
+  registryUnlock();
+  return bGone;
+}
+
+/*
+** A request from another process, found in slot iSlot of registry p by
+** the agent thread: apply it as if made here, by the session itself
+** (the privilege check was the requester's). cancelCell holds the low 40
+** bits of the query serial; the high bits are this process's.
+*/
+void terminateServeRemote(SharedReg *p, int iSlot, u64 owner, u64 cancelCell,
+                          int bTerm, const CancelAsker *pCancelBy,
+                          const CancelAsker *pTermBy){
+  CancelSession *s;
+  registryLock();
+  /* The slot's owner word too, not just its index: the session the
+  ** request was checked against may have closed since, and a new session
+  ** of this process taken the same slot (test/soak.c found a termination
+  ** meant for a closed session hitting its successor that way). */
+  for(s=registryFirst(); s; s=s->pNext){
+    int bMatch;
+    if( !registryTargetable(s) ) continue;
+    pthread_mutex_lock(&s->mu);
+    bMatch = s->pSh==p && s->iShSlot==iSlot && s->shOwner==owner;
+    pthread_mutex_unlock(&s->mu);
+    if( bMatch ) break;
+  }
+  if( s && cancelCell ){
+    u64 iQuery = idsMakeSerial(cancelCell);
+    registryRequestIfRunning(0, "cancel from another process", s, iQuery, pCancelBy);
+  }
+  if( s && bTerm ){
+    termLocked(0, "terminate from another process", s, 0, s->pid, pTermBy);
+    return;                                   /* (released the registry lock) */
+  }
+  registryUnlock();
+}
+
+/* ---------------------------------------------------------- reaper */
+
+/* With the registry lock held: sessions whose idle-in-transaction limit
+** has passed (pinned, their deadline cleared) go to aOut; returns how many, and
+** sets *pNextUs to the earliest deadline still ahead (0 none). */
+static int termIdleExpired(CancelSession **aOut, int nMax, i64 *pNextUs){
+  CancelSession *s;
+  i64 nowUs = idsMonoUs();
+  int n = 0, nStmt, bIdle;
+  assert( registryHeld() );
+  *pNextUs = 0;
+  for(s=registryFirst(); s; s=s->pNext){
+    i64 d = atomic_load(&s->idleDeadlineUs);
+    if( d==0 || s->closing || atomic_load(&s->eTerm)!=TERM_NONE ) continue;
+    if( d>nowUs ){
+      if( *pNextUs==0 || d<*pNextUs ) *pNextUs = d;
+      continue;
+    }
+    if( n==nMax ){ *pNextUs = nowUs; continue; }   /* next round */
+    pthread_mutex_lock(&s->mu);
+    nStmt = s->nStmt;
+    bIdle = nStmt==0 && s->inXact;        /* still idle in a transaction */
+    pthread_mutex_unlock(&s->mu);
+    if( nStmt>0 ){
+      /* A statement is listed: it runs, or it is a forgotten cursor
+      ** (snapshotProbeLocked). The hooks see no "row returned", so the idle
+      ** time of a cursor is measured from the first look that finds it
+      ** left open: it is terminated when a second look, a timeout
+      ** later, finds the same execution with no step taken meanwhile
+      ** (between one and two timeouts after it was left). */
+      SnapProbe pr;
+      i64 next = nowUs + (i64)atomic_load(&s->idleTimeoutMs)*1000;
+      if( next==nowUs ){                  /* the timeout was turned off */
+        atomic_compare_exchange_strong(&s->idleDeadlineUs, &d, 0);
+        continue;
+      }
+      if( snapshotProbeLocked(s, &pr) && pr.eKind!=XACT_NONE ){
+        if( s->idleProbeQuery==pr.iNewest && s->idleProbeSteps==pr.nSteps ){
+          bIdle = 1;
+        }
+        s->idleProbeQuery = pr.iNewest;
+        s->idleProbeSteps = pr.nSteps;
+      }else{
+        s->idleProbeQuery = 0;
+      }
+      if( !bIdle ){
+        /* look again later (unless its own thread re-armed it meanwhile) */
+        if( atomic_compare_exchange_strong(&s->idleDeadlineUs, &d, next) ){
+          if( *pNextUs==0 || next<*pNextUs ) *pNextUs = next;
+        }
+        continue;
+      }
+    }
+    if( bIdle ){
+      s->idleProbeQuery = 0;
+      atomic_store(&s->idleDeadlineUs, 0);
+      s->nPin++;
+      aOut[n++] = s;
+    }
+  }
+  return n;
+}
+
+static void termTimedWait(pthread_cond_t *pCond, i64 waitUs){
+  struct timespec dl;
+  dl = portRealtimeAfter(waitUs);
+  registryCondWait(pCond, &dl);
+}
+
+/*
+** The background thread: finishes terminations that had to wait (the
+** target was inside a statement) and terminates sessions idle in a
+** transaction for longer than their limit. Started on first need;
+** runs for the life of the process (the library is pinned).
+*/
+static void *termReaperMain(void *pArg){
+  int backoffMs = 0;
+  (void)pArg;
+  registryLock();
+  for(;;){
+    CancelSession *s;
+    CancelSession *aWork[64], *aIdle[64];
+    int nWork = 0, nIdle, i, bPending = 0;
+    unsigned kicks = termReaperKicks;
+    i64 nextIdleUs;
+    for(s=registryFirst(); s && nWork<64; s=s->pNext){
+      if( !s->closing && atomic_load(&s->eTerm)==TERM_REQUEST ){
+        s->nPin++;
+        aWork[nWork++] = s;
+      }
+    }
+    nIdle = termIdleExpired(aIdle, 64, &nextIdleUs);
+    registryUnlock();
+    for(i=0; i<nIdle; i++){
+      registryLock();
+      if( aIdle[i]->closing || atomic_load(&aIdle[i]->eTerm)!=TERM_NONE ){
+        registryUnlock();
+      }else{
+        CancelAsker by;
+        registryTimeoutAsker(&by, "idle_in_transaction_session_timeout",
+                             atomic_load(&aIdle[i]->idleTimeoutMs));
+        termLocked(0, "idle_in_transaction_session_timeout",
+                           aIdle[i], 0, aIdle[i]->pid, &by);
+      }
+      registryUnpin(aIdle[i]);
+    }
+    for(i=0; i<nWork; i++){
+      if( !terminateFinish(aWork[i]) ) bPending = 1;
+      registryUnpin(aWork[i]);
+    }
+    registryLock();
+    if( nWork==64 || nIdle==64 ) bPending = 1;
+    if( termReaperKicks!=kicks ){
+      backoffMs = 0;
+      continue;
+    }
+    if( bPending ){
+      /* The target still holds its mutex (it is inside a statement that
+      ** is being interrupted). Retry soon, backing off up to 50 ms; a
+      ** statement end of a terminated session kicks us sooner. */
+      i64 waitUs;
+      backoffMs = backoffMs ? (backoffMs*2>50 ? 50 : backoffMs*2) : 1;
+      waitUs = (i64)backoffMs*1000;
+      if( nextIdleUs && nextIdleUs-idsMonoUs()<waitUs ){
+        waitUs = nextIdleUs-idsMonoUs();
+      }
+      atomic_store(&termReaperWakeUs, idsMonoUs() + waitUs);
+      if( waitUs>0 ) termTimedWait(&termReaperCond, waitUs);
+    }else if( nextIdleUs ){
+      i64 waitUs = nextIdleUs - idsMonoUs();
+      backoffMs = 0;
+      atomic_store(&termReaperWakeUs, nextIdleUs);
+      if( waitUs>0 ) termTimedWait(&termReaperCond, waitUs);
+    }else{
+      backoffMs = 0;
+      atomic_store(&termReaperWakeUs, 0);
+      registryCondWait(&termReaperCond, 0);
+    }
+    atomic_store(&termReaperWakeUs, 0);
+  }
+  return 0;
+}
+
+static void termKickLocked(void){
+  assert( registryHeld() );
+  termReaperKicks++;
+  if( !termReaperStarted ){
+    pthread_t t;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    if( pthread_create(&t, &attr, termReaperMain, 0)==0 ) termReaperStarted = 1;
+    pthread_attr_destroy(&attr);
+  }
+  pthread_cond_signal(&termReaperCond);
+}
+
+/* A session went idle in a transaction until deadlineUs. The reaper
+** need not be woken if it will wake by itself before then: it rescans
+** every session each time (this keeps a loop of statements inside one
+** transaction from signalling it at every statement). */
+void terminateIdleDeadline(i64 deadlineUs){
+  i64 w = atomic_load_explicit(&termReaperWakeUs, memory_order_relaxed);
+  if( w==0 || w>deadlineUs ) terminateKickReaper();
+}
+
+void terminateKickReaper(void){
+  registryLock();
+  termKickLocked();
+  registryUnlock();
+}
+
