@@ -152,7 +152,7 @@ set valgrindSlow {associated.test hooks.test jobexit.test jobkinds.test jobrepor
   monitor.test outcomes.test readme.test timeout.test xproc.test}
 proc run_valgrind {skip} {
   run_checked valgrind {CANCEL_TEST_SLOWDOWN 10} [list valgrind -q --trace-children=yes \
-      --trace-children-skip=*python*,*/bash,*/sh,*tmux*,*/env,*/id,*/which,*objdump*,*setpriv* \
+      --trace-children-skip=*python*,*/make,*/bash,*/sh,*tmux*,*/env,*/id,*/which,*objdump*,*setpriv* \
       --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect \
       --log-file=@LOG@.%p] $skip [expr {10 * $::limit}]
 }
