@@ -6,6 +6,8 @@
 #   make test     install what is missing, build, run every test (CI runs this)
 #   make check    the fast loop: build, one Tcl pass on the installed SQLite
 #   make valgrind the Tcl suite under valgrind memcheck, every file
+#   make coverage the whole suite on a gcov build: line and branch
+#                 coverage per ext/ file (tool/coverage.sh)
 #   make bench    cancel latency, cost, scale, jobs, timeouts, side by side with
 #                 plain SQLite and PostgreSQL (tool/bench.sh; bench/*.csv, .svg)
 #   make bench-deps  also install PostgreSQL for the benchmark's reference column
@@ -100,6 +102,44 @@ SQLITE_A ?= $(firstword $(wildcard /usr/lib/*/libsqlite3.a /usr/lib/libsqlite3.a
 $(T)/static: test/static.c $(OBJ_static) $(TESTHDR)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(WARN) -DSQLITE_CORE -Iext -o $@ $< $(OBJ_static) $(SQLITE_A) -lm $(LDLIBS)
+
+# ---- make coverage ------------------------------------------------------
+# The whole suite (Tcl, Python, the C programs, short runs) against a gcov
+# build of ext/, then a table of line and branch coverage per ext/ file
+# (tool/coverage.sh; doc/testing-coverage.md).
+#   cov         --coverage -O0         build/cov/cancel.so and build/cov/<program>
+#   covstatic   the same, -DSQLITE_CORE build/cov/static
+# Counters go to build/obj/<flavour>/*.gcda when a process exits normally;
+# -fprofile-update=atomic keeps threads from losing counts.
+COV_FLAGS     := -O0 -g --coverage -fprofile-update=atomic
+OBJ_cov       := $(SRC:ext/%.c=build/obj/cov/%.o)
+OBJ_covstatic := $(SRC:ext/%.c=build/obj/covstatic/%.o)
+COV_PROGS     := build/cov/capi build/cov/hostapi build/cov/stress build/cov/jobstress \
+                 build/cov/xstress build/cov/oom build/cov/ioerr build/cov/killtest \
+                 build/cov/soak
+
+build/obj/cov/%.o: ext/%.c $(HDR)
+	@mkdir -p $(@D)
+	$(CC) $(COV_FLAGS) $(WARN) -fPIC -c -o $@ $<
+build/obj/covstatic/%.o: ext/%.c $(HDR)
+	@mkdir -p $(@D)
+	$(CC) $(COV_FLAGS) $(WARN) -DSQLITE_CORE -c -o $@ $<
+build/cov/cancel.so: $(OBJ_cov)
+	@mkdir -p $(@D)
+	$(CC) $(COV_FLAGS) -shared -o $@ $(OBJ_cov) $(LDLIBS)
+$(COV_PROGS): build/cov/%: test/%.c $(OBJ_cov) $(TESTHDR)
+	@mkdir -p $(@D)
+	$(CC) $(COV_FLAGS) $(WARN) -Iext -o $@ $< $(OBJ_cov) -lsqlite3 $(LDLIBS)
+build/cov/static: test/static.c $(OBJ_covstatic) $(TESTHDR)
+	@mkdir -p $(@D)
+	$(CC) $(COV_FLAGS) $(WARN) -DSQLITE_CORE -Iext -o $@ $< $(OBJ_covstatic) $(SQLITE_A) -lm $(LDLIBS)
+
+coverage-build: $(LIB) build/cov/cancel.so $(COV_PROGS) $(if $(SQLITE_A),build/cov/static)
+
+coverage:
+	$(MAKE) -j$(NPROC) coverage-build
+	sh tool/coverage.sh
+# ---- end of make coverage -----------------------------------------------
 
 # libFuzzer targets (clang): the SQL functions' arguments, CSV import, the
 # cross-process registry file. test/fuzz/run.sh builds them (build/fuzz)
@@ -201,4 +241,4 @@ clean:
 	rm -f cancel.so cancel.dylib cancel.dll
 	rm -rf test/tmp bench/tmp-* build
 
-.PHONY: all bench bench-deps check deps demo demo-deps dll fuzz newest omithosts soak test test-build valgrind clean install uninstall
+.PHONY: all bench bench-deps check coverage coverage-build deps demo demo-deps dll fuzz newest omithosts soak test test-build valgrind clean install uninstall

@@ -1,0 +1,107 @@
+#!/bin/sh
+# coverage.sh: run the whole suite against the gcov build of ext/ and print
+# line and branch coverage per ext/*.c file (make coverage builds first;
+# doc/testing-coverage.md explains the table).
+#
+#   sh tool/coverage.sh            reset the counters, run everything, report
+#   sh tool/coverage.sh --report   only the table, from the counters on disk
+#
+# The Tcl files and the Python tests load build/cov/cancel.so (CANCEL_EXT);
+# the C programs are build/cov/<name>, linked from the same objects, and
+# build/cov/static from the -DSQLITE_CORE objects (build/obj/covstatic).
+# COVERAGE_SECONDS (default 3) sets the length of the timed programs.
+# The annotated sources stay in build/cov/gcov/<flavour>/*.c.gcov: lines
+# marked ##### never ran, "branch N never executed" or "taken 0" never
+# went that way.
+cd "$(dirname "$0")/.." || exit 2
+top=$(pwd)
+secs=${COVERAGE_SECONDS:-3}
+bin=$top/build/cov
+tmp=$top/test/tmp
+status=0
+
+# Runs a program; passes when it exits 0 and prints no FAIL line.
+cov_run() {
+  label=$1; shift
+  t0=$(date +%s)
+  if timeout -k 10 600 "$@" >"$tmp/cov-run.log" 2>&1 && ! grep -q FAIL "$tmp/cov-run.log"; then
+    verdict=ok
+  else
+    verdict=FAILED; status=1
+  fi
+  printf '%-28s %5ss  %s  %s\n' "$label" $(( $(date +%s) - t0 )) "$verdict" \
+    "$(tail -n 1 "$tmp/cov-run.log")"
+  [ $verdict = ok ] || grep -E 'FAIL|ERROR|error' "$tmp/cov-run.log" | head -20 | sed 's/^/    /'
+}
+
+if [ "${1:-}" != --report ]; then
+  start=$(date +%s)
+  rm -f build/obj/cov/*.gcda build/obj/covstatic/*.gcda
+  mkdir -p "$tmp"
+  # The Tcl files and the Python tests (test/all.tcl --check).
+  CANCEL_EXT=$bin/cancel tclsh test/all.tcl --check || status=1
+  echo
+  cov_run capi "$bin/capi" "$tmp/cov-capi.db"
+  [ -x "$bin/static" ] && cov_run static "$bin/static"
+  cov_run hostapi "$bin/hostapi"
+  cov_run "stress ${secs}s" "$bin/stress" "$secs" "$tmp/cov-stress.db"
+  cov_run "jobstress ${secs}s" "$bin/jobstress" "$secs" "$tmp/cov-jobstress"
+  cov_run "xstress ${secs}s" "$bin/xstress" "$secs" 3
+  cov_run "oom (every 10th)" "$bin/oom" 10
+  cov_run "ioerr 8" "$bin/ioerr" 8
+  cov_run "killtest 10" "$bin/killtest" 10
+  cov_run "soak ${secs}s 2x8" "$bin/soak" "$secs" 2 8
+  echo "suite run in $(( $(date +%s) - start )) s"
+  echo
+fi
+
+# gcov -b for each flavour, then one table: a line counts when it ran in
+# any build; a line's branches are the cov build's, or-ed with the static
+# build's when that build has the same branches on the line (the lines
+# that differ under SQLITE_CORE are few).
+for fl in cov covstatic; do
+  rm -rf "build/cov/gcov/$fl"; mkdir -p "build/cov/gcov/$fl"
+  ls build/obj/$fl/*.gcda >/dev/null 2>&1 || continue
+  # (gcov finds the sources from here and writes *.gcov here)
+  gcov -b -o "build/obj/$fl" ext/*.c >/dev/null 2>&1
+  mv ./*.gcov "build/cov/gcov/$fl/"
+done
+ls build/cov/gcov/cov/*.c.gcov >/dev/null 2>&1 || { echo "coverage: no counters (run make coverage)"; exit 1; }
+awk '
+  FNR==1 { b = (FILENAME ~ /\/covstatic\//) ? "s" : "c"; f = FILENAME; sub(/.*\//, "", f); sub(/\.gcov$/, "", f)
+           files[f] = 1; l = 0 }
+  /^ *(-|#####|=====|[0-9]+\*?): *[0-9]+:/ {
+    split($0, p, ":"); n = p[1]; gsub(/ /, "", n); l = p[2] + 0
+    if( l==0 || n=="-" ) { l = 0; next }
+    line[f, l] = 1
+    if( n ~ /^[0-9]/ && n+0 > 0 ) hit[f, l] = 1
+    next
+  }
+  /^branch / && l>0 {
+    i = nb[b, f, l]++
+    if( $0 ~ /taken [1-9]/ ) taken[b, f, l, i] = 1
+  }
+  END {
+    for( k in line ){
+      split(k, q, SUBSEP); f = q[1]; l = q[2]
+      nl[f]++; if( k in hit ) hl[f]++
+      c = nb["c", f, l] + 0; s = nb["s", f, l] + 0
+      use = c ? "c" : "s"; m = c ? c : s
+      for( i = 0; i < m; i++ ){
+        t = ((use, f, l, i) in taken) || (c && s==c && (("s", f, l, i) in taken))
+        nbr[f]++; if( t ) hbr[f]++
+      }
+    }
+    printf "%-18s %6s %6s %7s %6s %6s %7s\n", "ext/ file", "lines", "run", "line%", "branch", "taken", "branch%"
+    n = 0; for( f in files ) order[++n] = f
+    for( i = 1; i <= n; i++ ) for( j = i + 1; j <= n; j++ ) if( order[j] < order[i] ){ t = order[i]; order[i] = order[j]; order[j] = t }
+    for( i = 1; i <= n; i++ ){
+      f = order[i]
+      printf "%-18s %6d %6d %6.1f%% %6d %6d %6.1f%%\n", f, nl[f], hl[f], nl[f] ? 100*hl[f]/nl[f] : 100,
+             nbr[f], hbr[f], nbr[f] ? 100*hbr[f]/nbr[f] : 100
+      L += nl[f]; HL += hl[f]; B += nbr[f]; HB += hbr[f]
+    }
+    printf "%-18s %6d %6d %6.1f%% %6d %6d %6.1f%%\n", "total", L, HL, L ? 100*HL/L : 100, B, HB, B ? 100*HB/B : 100
+  }
+' build/cov/gcov/cov/*.c.gcov $(ls build/cov/gcov/covstatic/*.c.gcov 2>/dev/null)
+exit $status
