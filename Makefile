@@ -134,7 +134,24 @@ build/cov/static: test/static.c $(OBJ_covstatic) $(TESTHDR)
 	@mkdir -p $(@D)
 	$(CC) $(COV_FLAGS) $(WARN) -DSQLITE_CORE -Iext -o $@ $< $(OBJ_covstatic) $(SQLITE_A) -lm $(LDLIBS)
 
-coverage-build: $(LIB) build/cov/cancel.so $(COV_PROGS) $(if $(SQLITE_A),build/cov/static)
+# The libFuzzer targets' seed corpora, replayed (test/fuzz/replay.c):
+# fuzz_registry includes ext/shared.c itself and fuzz_csv lowers the CSV
+# record limit, so those two compile into their own objects (covfuzz).
+build/obj/covfuzz/fuzz_registry.o: test/fuzz/fuzz_registry.c test/fuzz/fuzzutil.h $(HDR)
+	@mkdir -p $(@D)
+	$(CC) $(COV_FLAGS) -Iext -Itest/fuzz -c -o $@ $<
+build/obj/covfuzz/csv.o: ext/csv.c $(HDR)
+	@mkdir -p $(@D)
+	$(CC) $(COV_FLAGS) $(WARN) -DCSV_MAX_RECORD=1000 -c -o $@ $<
+build/cov/fuzz_registry: build/obj/covfuzz/fuzz_registry.o test/fuzz/replay.c $(OBJ_cov)
+	$(CC) $(COV_FLAGS) -o $@ test/fuzz/replay.c $< $(filter-out build/obj/cov/shared.o,$(OBJ_cov)) -lsqlite3 $(LDLIBS)
+build/cov/fuzz_csv: test/fuzz/fuzz_csv.c test/fuzz/replay.c build/obj/covfuzz/csv.o $(OBJ_cov)
+	$(CC) $(COV_FLAGS) -Iext -Itest/fuzz -o $@ test/fuzz/replay.c $< build/obj/covfuzz/csv.o $(filter-out build/obj/cov/csv.o,$(OBJ_cov)) -lsqlite3 $(LDLIBS)
+build/cov/fuzz_functions: test/fuzz/fuzz_functions.c test/fuzz/replay.c $(OBJ_cov)
+	$(CC) $(COV_FLAGS) -Iext -Itest/fuzz -o $@ test/fuzz/replay.c $< $(OBJ_cov) -lsqlite3 $(LDLIBS)
+
+coverage-build: $(LIB) build/cov/cancel.so $(COV_PROGS) $(if $(SQLITE_A),build/cov/static) \
+                build/cov/fuzz_registry build/cov/fuzz_csv build/cov/fuzz_functions
 
 coverage:
 	$(MAKE) -j$(NPROC) coverage-build

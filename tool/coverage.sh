@@ -51,25 +51,35 @@ if [ "${1:-}" != --report ]; then
   cov_run "ioerr 8" "$bin/ioerr" 8
   cov_run "killtest 10" "$bin/killtest" 10
   cov_run "soak ${secs}s 2x8" "$bin/soak" "$secs" 2 8
+  # The fuzz targets' seed corpora, each input once (test/fuzz/replay.c).
+  for t in fuzz_registry fuzz_csv fuzz_functions; do
+    cov_run "$t corpus" "$bin/$t" test/fuzz/corpus/$t/*
+  done
   echo "suite run in $(( $(date +%s) - start )) s"
   echo
 fi
 
 # gcov -b for each flavour, then one table: a line counts when it ran in
-# any build; a line's branches are the cov build's, or-ed with the static
-# build's when that build has the same branches on the line (the lines
-# that differ under SQLITE_CORE are few).
-for fl in cov covstatic; do
+# any build; a line's branches are the cov build's, or-ed with another
+# build's (static: -DSQLITE_CORE; covfuzz: shared.c as fuzz_registry.c
+# includes it, csv.c with a lower record limit) when that build has the
+# same branches on the line (the lines that differ are few).
+for fl in cov covstatic covfuzz; do
   rm -rf "build/cov/gcov/$fl"; mkdir -p "build/cov/gcov/$fl"
   ls build/obj/$fl/*.gcda >/dev/null 2>&1 || continue
+  srcs=ext/*.c
+  [ $fl = covfuzz ] && srcs="test/fuzz/fuzz_registry.c ext/csv.c"
   # (gcov finds the sources from here and writes *.gcov here)
-  gcov -b -o "build/obj/$fl" ext/*.c >/dev/null 2>&1
+  # shellcheck disable=SC2086
+  gcov -b -o "build/obj/$fl" $srcs >/dev/null 2>&1
   mv ./*.gcov "build/cov/gcov/$fl/"
 done
 ls build/cov/gcov/cov/*.c.gcov >/dev/null 2>&1 || { echo "coverage: no counters (run make coverage)"; exit 1; }
-awk '
-  FNR==1 { b = (FILENAME ~ /\/covstatic\//) ? "s" : "c"; f = FILENAME; sub(/.*\//, "", f); sub(/\.gcov$/, "", f)
-           files[f] = 1; l = 0 }
+awk -v ext="$(cd ext && echo *.c)" '
+  BEGIN { n = split(ext, e, " "); for( i = 1; i <= n; i++ ) isExt[e[i]] = 1 }
+  FNR==1 { b = FILENAME; sub(/\/[^\/]*$/, "", b); sub(/.*\//, "", b); if( b=="cov" ) b = "c"
+           f = FILENAME; sub(/.*\//, "", f); sub(/\.gcov$/, "", f); l = 0
+           if( !(f in isExt) ){ nextfile } files[f] = 1; builds[b] = 1 }
   /^ *(-|#####|=====|[0-9]+\*?): *[0-9]+:/ {
     split($0, p, ":"); n = p[1]; gsub(/ /, "", n); l = p[2] + 0
     if( l==0 || n=="-" ) { l = 0; next }
@@ -85,10 +95,11 @@ awk '
     for( k in line ){
       split(k, q, SUBSEP); f = q[1]; l = q[2]
       nl[f]++; if( k in hit ) hl[f]++
-      c = nb["c", f, l] + 0; s = nb["s", f, l] + 0
-      use = c ? "c" : "s"; m = c ? c : s
+      c = nb["c", f, l] + 0; m = c
+      if( !c ) for( b in builds ) if( nb[b, f, l] > m ) m = nb[b, f, l]
       for( i = 0; i < m; i++ ){
-        t = ((use, f, l, i) in taken) || (c && s==c && (("s", f, l, i) in taken))
+        t = 0
+        for( b in builds ) if( (nb[b, f, l]==m || !c) && ((b, f, l, i) in taken) ) t = 1
         nbr[f]++; if( t ) hbr[f]++
       }
     }
@@ -103,5 +114,5 @@ awk '
     }
     printf "%-18s %6d %6d %6.1f%% %6d %6d %6.1f%%\n", "total", L, HL, L ? 100*HL/L : 100, B, HB, B ? 100*HB/B : 100
   }
-' build/cov/gcov/cov/*.c.gcov $(ls build/cov/gcov/covstatic/*.c.gcov 2>/dev/null)
+' build/cov/gcov/cov/*.c.gcov $(ls build/cov/gcov/covstatic/*.c.gcov build/cov/gcov/covfuzz/*.c.gcov 2>/dev/null)
 exit $status
