@@ -144,13 +144,16 @@ build/obj/covfuzz/csv.o: ext/csv.c $(HDR)
 	@mkdir -p $(@D)
 	$(CC) $(COV_FLAGS) $(WARN) -DCSV_MAX_RECORD=1000 -c -o $@ $<
 build/cov/fuzz_registry: build/obj/covfuzz/fuzz_registry.o test/fuzz/replay.c $(OBJ_cov)
+	@mkdir -p $(@D)
 	$(CC) $(COV_FLAGS) -o $@ test/fuzz/replay.c $< $(filter-out build/obj/cov/shared.o,$(OBJ_cov)) -lsqlite3 $(LDLIBS)
 build/cov/fuzz_csv: test/fuzz/fuzz_csv.c test/fuzz/replay.c build/obj/covfuzz/csv.o $(OBJ_cov)
+	@mkdir -p $(@D)
 	$(CC) $(COV_FLAGS) -Iext -Itest/fuzz -o $@ test/fuzz/replay.c $< build/obj/covfuzz/csv.o $(filter-out build/obj/cov/csv.o,$(OBJ_cov)) -lsqlite3 $(LDLIBS)
 build/cov/fuzz_functions: test/fuzz/fuzz_functions.c test/fuzz/replay.c $(OBJ_cov)
+	@mkdir -p $(@D)
 	$(CC) $(COV_FLAGS) -Iext -Itest/fuzz -o $@ test/fuzz/replay.c $< $(OBJ_cov) -lsqlite3 $(LDLIBS)
 
-coverage-build: $(LIB) build/cov/cancel.so $(COV_PROGS) $(if $(SQLITE_A),build/cov/static) \
+coverage-build: $(LIB) $(if $(shell command -v $(MINGW_CC)),build/win/cancel.dll) build/cov/cancel.so $(COV_PROGS) $(if $(SQLITE_A),build/cov/static) \
                 build/cov/fuzz_registry build/cov/fuzz_csv build/cov/fuzz_functions
 
 coverage:
