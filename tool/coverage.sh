@@ -5,6 +5,9 @@
 #
 #   sh tool/coverage.sh            reset the counters, run everything, report
 #   sh tool/coverage.sh --report   only the table, from the counters on disk
+#   sh tool/coverage.sh --missing F   after a run: F's lines that never ran
+#                                  (#####) and branches never taken (the
+#                                  numbers of the line's untaken branches)
 #
 # The Tcl files and the Python tests load build/cov/cancel.so (CANCEL_EXT);
 # the C programs are build/cov/<name>, linked from the same objects, and
@@ -33,6 +36,18 @@ cov_run() {
     "$(tail -n 1 "$tmp/cov-run.log")"
   [ $verdict = ok ] || grep -E 'FAIL|ERROR|error' "$tmp/cov-run.log" | head -20 | sed 's/^/    /'
 }
+
+if [ "${1:-}" = --missing ]; then
+  g=build/cov/gcov/cov/$(basename "${2:-}").gcov
+  [ -f "$g" ] || { echo "coverage: no $g (run make coverage; name an ext/*.c file)"; exit 1; }
+  awk '/^ *(-|#####|=====|[0-9]+\*?): *[0-9]+:/ {
+         split($0, p, ":"); l = p[2] + 0; src = $0; sub(/^[^:]*:[^:]*:/, "", src)
+         n = p[1]; gsub(/ /, "", n); if( n=="#####" ) printf "%5d #####  %s\n", l, src
+         next }
+       /^branch/ && $0 !~ /taken [1-9]/ { miss[l] = miss[l] " " $2; text[l] = src }
+       END { for( l in miss ) printf "%5d branch%s  %s\n", l, miss[l], text[l] }' "$g" | sort -n
+  exit 0
+fi
 
 if [ "${1:-}" != --report ]; then
   start=$(date +%s)
