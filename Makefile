@@ -103,6 +103,28 @@ $(T)/static: test/static.c $(OBJ_static) $(TESTHDR)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(WARN) -DSQLITE_CORE -Iext -o $@ $< $(OBJ_static) $(SQLITE_A) -lm $(LDLIBS)
 
+# libFuzzer targets (clang): the SQL functions' arguments, CSV import, the
+# cross-process registry file. test/fuzz/run.sh builds them (build/fuzz)
+# and runs each for FUZZ_SECONDS; `make test` runs each for a bounded time.
+FUZZ_SECONDS ?= 300
+fuzz: deps
+	sh test/fuzz/run.sh $(FUZZ_SECONDS)
+
+SOAK_SECONDS ?= 600
+soak: deps $(T)/soak
+	mkdir -p test/tmp
+	$(T)/soak $(SOAK_SECONDS) 4 16
+
+# Windows: cross-built with mingw-w64 (winpthreads linked in), exports as
+# listed in cancel.def.
+MINGW_CC ?= x86_64-w64-mingw32-gcc-posix
+build/win/cancel.dll: $(SRC) $(HDR) cancel.def
+	mkdir -p build/win/include
+	cp /usr/include/sqlite3.h /usr/include/sqlite3ext.h build/win/include/
+	$(MINGW_CC) -O2 $(WARN) -shared -static -Ibuild/win/include -o $@ $(SRC) cancel.def -lpthread
+
+dll: build/win/cancel.dll
+
 # ---- make coverage ------------------------------------------------------
 # The whole suite (Tcl, Python, the C programs, short runs) against a gcov
 # build of ext/, then a table of line and branch coverage per ext/ file
@@ -160,28 +182,6 @@ coverage:
 	$(MAKE) -j$(NPROC) coverage-build
 	sh tool/coverage.sh
 # ---- end of make coverage -----------------------------------------------
-
-# libFuzzer targets (clang): the SQL functions' arguments, CSV import, the
-# cross-process registry file. test/fuzz/run.sh builds them (build/fuzz)
-# and runs each for FUZZ_SECONDS; `make test` runs each for a bounded time.
-FUZZ_SECONDS ?= 300
-fuzz: deps
-	sh test/fuzz/run.sh $(FUZZ_SECONDS)
-
-SOAK_SECONDS ?= 600
-soak: deps $(T)/soak
-	mkdir -p test/tmp
-	$(T)/soak $(SOAK_SECONDS) 4 16
-
-# Windows: cross-built with mingw-w64 (winpthreads linked in), exports as
-# listed in cancel.def.
-MINGW_CC ?= x86_64-w64-mingw32-gcc-posix
-build/win/cancel.dll: $(SRC) $(HDR) cancel.def
-	mkdir -p build/win/include
-	cp /usr/include/sqlite3.h /usr/include/sqlite3ext.h build/win/include/
-	$(MINGW_CC) -O2 $(WARN) -shared -static -Ibuild/win/include -o $@ $(SRC) cancel.def -lpthread
-
-dll: build/win/cancel.dll
 
 # Loading into real SQLite builds with SQLITE_OMIT_* options, from the
 # newest release's source when it can be fetched (test/omithost.sh,
