@@ -6,6 +6,8 @@
 #   make test     install what is missing, build, run every test (CI runs this)
 #   make check    the fast loop: build, one Tcl pass on the installed SQLite
 #   make valgrind the Tcl suite under valgrind memcheck, every file
+#   make coverage the whole suite on a gcov build: line and branch
+#                 coverage per ext/ file (tool/coverage.sh)
 #   make bench    cancel latency, cost, scale, jobs, timeouts, side by side with
 #                 plain SQLite and PostgreSQL (tool/bench.sh; bench/*.csv, .svg)
 #   make bench-deps  also install PostgreSQL for the benchmark's reference column
@@ -125,6 +127,64 @@ build/win/cancel.dll: $(SRC) $(HDR) cancel.def
 
 dll: build/win/cancel.dll
 
+# ---- make coverage ------------------------------------------------------
+# The whole suite (Tcl, Python, the C programs, short runs) against a gcov
+# build of ext/, then a table of line and branch coverage per ext/ file
+# (tool/coverage.sh; doc/testing-coverage.md).
+#   cov         --coverage -O0         build/cov/cancel.so and build/cov/<program>
+#   covstatic   the same, -DSQLITE_CORE build/cov/static
+# Counters go to build/obj/<flavour>/*.gcda when a process exits normally;
+# -fprofile-update=atomic keeps threads from losing counts.
+COV_FLAGS     := -O0 -g --coverage -fprofile-update=atomic
+OBJ_cov       := $(SRC:ext/%.c=build/obj/cov/%.o)
+OBJ_covstatic := $(SRC:ext/%.c=build/obj/covstatic/%.o)
+COV_PROGS     := build/cov/capi build/cov/hostapi build/cov/stress build/cov/jobstress \
+                 build/cov/xstress build/cov/oom build/cov/ioerr build/cov/killtest \
+                 build/cov/soak
+
+build/obj/cov/%.o: ext/%.c $(HDR)
+	@mkdir -p $(@D)
+	$(CC) $(COV_FLAGS) $(WARN) -fPIC -c -o $@ $<
+build/obj/covstatic/%.o: ext/%.c $(HDR)
+	@mkdir -p $(@D)
+	$(CC) $(COV_FLAGS) $(WARN) -DSQLITE_CORE -c -o $@ $<
+build/cov/cancel.so: $(OBJ_cov)
+	@mkdir -p $(@D)
+	$(CC) $(COV_FLAGS) -shared -o $@ $(OBJ_cov) $(LDLIBS)
+$(COV_PROGS): build/cov/%: test/%.c $(OBJ_cov) $(TESTHDR)
+	@mkdir -p $(@D)
+	$(CC) $(COV_FLAGS) $(WARN) -Iext -o $@ $< $(OBJ_cov) -lsqlite3 $(LDLIBS)
+build/cov/static: test/static.c $(OBJ_covstatic) $(TESTHDR)
+	@mkdir -p $(@D)
+	$(CC) $(COV_FLAGS) $(WARN) -DSQLITE_CORE -Iext -o $@ $< $(OBJ_covstatic) $(SQLITE_A) -lm $(LDLIBS)
+
+# The libFuzzer targets' seed corpora, replayed (test/fuzz/replay.c):
+# fuzz_registry includes ext/shared.c itself and fuzz_csv lowers the CSV
+# record limit, so those two compile into their own objects (covfuzz).
+build/obj/covfuzz/fuzz_registry.o: test/fuzz/fuzz_registry.c test/fuzz/fuzzutil.h $(HDR)
+	@mkdir -p $(@D)
+	$(CC) $(COV_FLAGS) -Iext -Itest/fuzz -c -o $@ $<
+build/obj/covfuzz/csv.o: ext/csv.c $(HDR)
+	@mkdir -p $(@D)
+	$(CC) $(COV_FLAGS) $(WARN) -DCSV_MAX_RECORD=1000 -c -o $@ $<
+build/cov/fuzz_registry: build/obj/covfuzz/fuzz_registry.o test/fuzz/replay.c $(OBJ_cov)
+	@mkdir -p $(@D)
+	$(CC) $(COV_FLAGS) -o $@ test/fuzz/replay.c $< $(filter-out build/obj/cov/shared.o,$(OBJ_cov)) -lsqlite3 $(LDLIBS)
+build/cov/fuzz_csv: test/fuzz/fuzz_csv.c test/fuzz/replay.c build/obj/covfuzz/csv.o $(OBJ_cov)
+	@mkdir -p $(@D)
+	$(CC) $(COV_FLAGS) -Iext -Itest/fuzz -o $@ test/fuzz/replay.c $< build/obj/covfuzz/csv.o $(filter-out build/obj/cov/csv.o,$(OBJ_cov)) -lsqlite3 $(LDLIBS)
+build/cov/fuzz_functions: test/fuzz/fuzz_functions.c test/fuzz/replay.c $(OBJ_cov)
+	@mkdir -p $(@D)
+	$(CC) $(COV_FLAGS) -Iext -Itest/fuzz -o $@ test/fuzz/replay.c $< $(OBJ_cov) -lsqlite3 $(LDLIBS)
+
+coverage-build: $(LIB) $(if $(shell command -v $(MINGW_CC)),build/win/cancel.dll) build/cov/cancel.so $(COV_PROGS) $(if $(SQLITE_A),build/cov/static) \
+                build/cov/fuzz_registry build/cov/fuzz_csv build/cov/fuzz_functions
+
+coverage:
+	$(MAKE) -j$(NPROC) coverage-build
+	sh tool/coverage.sh
+# ---- end of make coverage -----------------------------------------------
+
 # Loading into real SQLite builds with SQLITE_OMIT_* options, from the
 # newest release's source when it can be fetched (test/omithost.sh,
 # tool/sqlite-source.sh).
@@ -204,4 +264,4 @@ clean:
 	rm -f cancel.so cancel.dylib cancel.dll
 	rm -rf test/tmp bench/tmp-* build
 
-.PHONY: all bench bench-deps check deps demo demo-deps dll fuzz newest omithosts soak test test-build valgrind clean install uninstall
+.PHONY: all bench bench-deps check coverage coverage-build deps demo demo-deps dll fuzz newest omithosts soak test test-build valgrind clean install uninstall

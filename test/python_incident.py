@@ -11,7 +11,7 @@
 import os, sqlite3, subprocess, sys, threading
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-EXT = os.path.join(TOP, "cancel")
+EXT = os.environ.get("CANCEL_EXT") or os.path.join(TOP, "cancel")
 TMP = os.path.join(TOP, "test", "tmp")
 
 passed = failed = 0
