@@ -1,7 +1,7 @@
 /*
 ** cancel.h: the C API of the `cancel` SQLite extension.
 **
-** SQL is the main interface (see README.md). These calls are for C
+** SQL is the main interface (README.md, doc/reference.md). These calls are for C
 ** applications: the entry point for sqlite3_auto_extension(), the client
 ** address of a session, and a way to keep your own progress and busy
 ** handlers, which the extension otherwise takes over.

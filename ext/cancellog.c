@@ -300,21 +300,15 @@ static int logWatchedSnapshot(SharedReg *pSh, const char *zUser, int isAdmin,
   return SQLITE_OK;
 }
 
-int cancelLogSnapshot(CancelSession *pCaller, LogRow **paRow, int *pnRow){
+int cancelLogSnapshot(SharedReg *pWatch, const char *zUser, int isAdmin,
+                      LogRow **paRow, int *pnRow){
   LogRow *aRow;
-  int n = 0, rc = SQLITE_OK, isAdmin;
+  int n = 0, rc = SQLITE_OK;
   i64 id, first;
-  char *zUser = 0;
-  registryCaller(pCaller, &zUser, &isAdmin);
-  if( zUser==0 ) return SQLITE_NOMEM;
   cancelLogRefresh();
-  if( pCaller->pWatch ){
-    rc = logWatchedSnapshot(pCaller->pWatch, zUser, isAdmin, paRow, pnRow);
-    sqlite3_free(zUser);
-    return rc;
-  }
+  if( pWatch ) return logWatchedSnapshot(pWatch, zUser, isAdmin, paRow, pnRow);
   aRow = sqlite3_malloc64(sizeof(LogRow)*CANCEL_LOG_SIZE);
-  if( aRow==0 ){ sqlite3_free(zUser); return SQLITE_NOMEM; }
+  if( aRow==0 ) return SQLITE_NOMEM;
   memset(aRow, 0, sizeof(LogRow)*CANCEL_LOG_SIZE);
   pthread_mutex_lock(&logMu);
   first = logNextId>=CANCEL_LOG_SIZE ? logNextId-CANCEL_LOG_SIZE+1 : 1;
@@ -343,7 +337,6 @@ int cancelLogSnapshot(CancelSession *pCaller, LogRow **paRow, int *pnRow){
     }
   }
   pthread_mutex_unlock(&logMu);
-  sqlite3_free(zUser);
   if( rc!=SQLITE_OK ){
     cancelLogFreeSnapshot(aRow, n);
     return rc;

@@ -106,10 +106,12 @@ struct LogRow {
   char zActionBuf[64];       /* what zAction and zOutcome point to when */
   char zOutcomeBuf[128];      /* read from a registry file's log */
 };
-/* The caller's log: this process's, or, for a session that watches a
-** database (cancel_watch), that database's registry log, which holds
-** the entries of every process. */
-int cancelLogSnapshot(CancelSession *pCaller, LogRow **paRow, int *pnRow);
+/* The log as user zUser (an admin if isAdmin) may see it: this
+** process's, or, with pWatch (a session that watches a database,
+** cancel_watch), that database's registry log, which holds the entries
+** of every process. Query texts of other users are masked. */
+int cancelLogSnapshot(SharedReg *pWatch, const char *zUser, int isAdmin,
+                      LogRow **paRow, int *pnRow);
 void cancelLogFreeSnapshot(LogRow *aRow, int nRow);
 
 #endif /* CANCEL_CANCELLOG_H */

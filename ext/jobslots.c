@@ -351,7 +351,7 @@ int jobslotsReport(SharedReg *p, i64 id, int eOp, double fraction,
   return rc;
 }
 
-#else /* _WIN32: no cross-process registry (README, "Across processes") */
+#else /* _WIN32: no cross-process registry (doc/cross-process.md) */
 
 void jobslotsClaim(SharedReg *p, CancelJob *pJob){ (void)p; (void)pJob; }
 void jobslotsPublish(CancelJob *pJob){ (void)pJob; }

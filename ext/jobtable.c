@@ -1,5 +1,5 @@
 /*
-** jobtable.c: the `jobs` eponymous virtual table (README: "Jobs").
+** jobtable.c: the `jobs` eponymous virtual table (doc/jobs.md).
 **
 **   SELECT job_id, job_type, status, fraction_completed FROM jobs;
 **   UPDATE jobs SET status = 'paused'   WHERE job_type = 'BACKUP';

@@ -11,6 +11,7 @@
 */
 #include "logtable.h"
 #include "cancellog.h"
+#include "registry.h"
 #include "vtab.h"
 SQLITE_EXTENSION_INIT3
 
@@ -36,7 +37,12 @@ SQLITE_EXTENSION_INIT3
 /* The rows of one scan. */
 static int logtableSnapshot(CancelSession *pCaller, void **paRow, int *pnRow){
   LogRow *aRow = 0;
-  int rc = cancelLogSnapshot(pCaller, &aRow, pnRow);
+  char *zUser = 0;
+  int isAdmin, rc;
+  registryCaller(pCaller, &zUser, &isAdmin);
+  if( zUser==0 ) return SQLITE_NOMEM;
+  rc = cancelLogSnapshot(pCaller->pWatch, zUser, isAdmin, &aRow, pnRow);
+  sqlite3_free(zUser);
   *paRow = aRow;
   return rc;
 }

@@ -365,7 +365,7 @@ int remoteWaitGone(SharedReg *p, i64 pid, int timeoutMs){
   }
 }
 
-#else /* _WIN32: no cross-process registry (README, "Across processes") */
+#else /* _WIN32: no cross-process registry (doc/cross-process.md) */
 
 void remoteClaim(SharedReg *p, CancelSession *s){ (void)p; (void)s; }
 void remoteRelease(CancelSession *s){ (void)s; }

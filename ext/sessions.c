@@ -1,5 +1,5 @@
 /*
-** sessions.c: the `sessions` eponymous virtual table (README: "The `sessions` table").
+** sessions.c: the `sessions` eponymous virtual table (doc/reference.md).
 **
 **   SELECT pid, user_name, status, active_query FROM sessions;
 **   DELETE FROM sessions WHERE user_name = 'maxroach';  -- terminates

@@ -218,7 +218,7 @@ static void *shagentMain(void *pArg){
     uint32_t w = atomic_load(&shfileHdr(p)->wake);
     i64 nowUs;
     if( !shslotIntact(p) ){
-      /* Truncated under us: stop touching it (best effort; see README). */
+      /* Truncated under us: stop touching it (best effort; doc/cross-process.md). */
       p->bOk = 0;
       snprintf(p->zWhy, sizeof(p->zWhy), "truncated while in use");
       sqlite3_log(SQLITE_WARNING, "cancel: registry %s %s", p->zPath, p->zWhy);
@@ -280,7 +280,7 @@ void sharedServeCancel(SharedReg *p, int iSlot, u64 owner){
 
 int sharedWithdraw(SharedReg *p, int iSlot, int bTermCell, u64 cell){
   ShSession *pS;
-  if( !sharedUsable(p) || !shslotIntact(p) || iSlot<0 || iSlot>=p->nSession ) return 0;
+  if( p==0 || !p->bOk || !shslotIntact(p) || iSlot<0 || iSlot>=p->nSession ) return 0;
   pS = shfileSession(p, iSlot);
   if( bTermCell ){
     uint32_t v = (uint32_t)cell;

@@ -549,7 +549,7 @@ i64 sharedRetentionSec(SharedReg *p){
   return shslotRetentionMs(p)/1000;
 }
 
-#else /* _WIN32: no cross-process registry (README, "Across processes") */
+#else /* _WIN32: no cross-process registry (doc/cross-process.md) */
 
 char *sharedWatchPath(const char *zDb, char **pzErr){
   *pzErr = sqlite3_mprintf("cannot watch %s: watching needs the cross-process "

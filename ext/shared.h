@@ -1,5 +1,5 @@
 /*
-** shared.h: the cross-process registry file (README: "Across processes"),
+** shared.h: the cross-process registry file (doc/cross-process.md),
 ** defined by shared.c (open, attach, ids), shslot.c, shagent.c (the agent
 ** thread) and shlog.c (the cancel log ring); its layout is in shfile.h.
 ** It knows no session and no job: remote.c puts this process's sessions
