@@ -6,8 +6,10 @@ package require Thread
 
 # Start worker $name: a thread with connection `db` on $f, busy timeout
 # $timeout ms. In the worker, ready() posts "set ::ready($name) 1" to the
-# main thread and returns 1.
+# main thread and returns 1; released() returns 1 once the main thread
+# called worker_release (a statement can run until the test lets it end).
 proc worker_start {name {timeout 0}} {
+  tsv::set released $name 0
   set tid [thread::create]
   thread::send $tid [list set ::main [thread::id]]
   thread::send $tid [list set ::name $name]
@@ -16,6 +18,7 @@ proc worker_start {name {timeout 0}} {
   thread::send $tid {
     require_sqlite3
     proc ready {} { thread::send -async $::main [list set ::ready($::name) 1]; return 1 }
+    proc released {} { tsv::get released $::name }
   }
   thread::send $tid [list sqlite3 db $::f -fullmutex 1]
   thread::send $tid [list db timeout $timeout]
@@ -23,6 +26,7 @@ proc worker_start {name {timeout 0}} {
     db enable_load_extension 1
     db eval {SELECT load_extension($::extpath)}
     db function ready ready
+    db function released released
   }
   set ::tid($name) $tid
   set ::pid($name) [thread::send $tid {db onecolumn {SELECT pg_backend_pid()}}]
@@ -33,6 +37,7 @@ proc worker_start {name {timeout 0}} {
 # ::result($name).
 proc worker_run {name sql} {
   unset -nocomplain ::result($name) ::ready($name)
+  tsv::set released $name 0
   thread::send -async $::tid($name) [list catch [list db eval $sql] msg] ::rc($name)
   thread::send -async $::tid($name) {set msg} ::result($name)
 }
@@ -49,5 +54,6 @@ proc worker_stop {name} {
   thread::send $::tid($name) {db close}
   thread::release $::tid($name)
 }
+proc worker_release {name} { tsv::set released $name 1; return }
 proc wait_ready {name} { if {![info exists ::ready($name)]} { vwait ::ready($name) } }
 
