@@ -130,7 +130,7 @@ dll: build/win/cancel.dll
 # ---- make coverage ------------------------------------------------------
 # The whole suite (Tcl, Python, the C programs, short runs) against a gcov
 # build of ext/, then a table of line and branch coverage per ext/ file
-# (tool/coverage.sh; doc/testing-coverage.md).
+# (tool/coverage.sh; doc/testing.md, "Coverage").
 #   cov         --coverage -O0         build/cov/cancel.so and build/cov/<program>
 #   covstatic   the same, -DSQLITE_CORE build/cov/static
 # Counters go to build/obj/<flavour>/*.gcda when a process exits normally;

@@ -1,7 +1,7 @@
 #!/bin/sh
 # coverage.sh: run the whole suite against the gcov build of ext/ and print
 # line and branch coverage per ext/*.c file (make coverage builds first;
-# doc/testing-coverage.md explains the table).
+# doc/testing.md, "Coverage" explains the table).
 #
 #   sh tool/coverage.sh            reset the counters, run everything, report
 #   sh tool/coverage.sh --report   only the table, from the counters on disk

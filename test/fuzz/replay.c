@@ -1,7 +1,7 @@
 /*
 ** replay.c: runs a libFuzzer target on files, without libFuzzer, so that
 ** a gcc build (make coverage) can replay the seed corpora of
-** test/fuzz/corpus/<target>/ (doc/testing-coverage.md).
+** test/fuzz/corpus/<target>/ (doc/testing.md, "Coverage").
 **
 **   build/cov/fuzz_registry FILE...     each FILE given to the target once
 **
