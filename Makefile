@@ -114,7 +114,7 @@ fuzz: deps
 
 SOAK_SECONDS ?= 600
 soak: deps $(T)/soak
-	mkdir -p test/tmp
+	mkdir -p build/tmp
 	$(T)/soak $(SOAK_SECONDS) 4 16
 
 # Windows: cross-built with mingw-w64 (winpthreads linked in), exports as
@@ -262,6 +262,6 @@ valgrind: deps $(LIB)
 
 clean:
 	rm -f cancel.so cancel.dylib cancel.dll
-	rm -rf test/tmp bench/tmp-* build
+	rm -rf build/tmp bench/tmp-* build
 
 .PHONY: all bench bench-deps check coverage coverage-build deps demo demo-deps dll fuzz newest omithosts soak test test-build valgrind clean install uninstall

@@ -99,14 +99,14 @@ if {$mode eq "valgrind"} {
 # (build/asan, build/tsan: the runtime is preloaded into tclsh and every
 # program the tests start) and under valgrind memcheck. A sanitizer
 # report or a valgrind error in any process, peers included, fails the
-# file: the runtimes write their reports to files under test/tmp/san.
+# file: the runtimes write their reports to files under build/tmp/san.
 # The ASan runtime reaches every program a test starts (bash, tr, tmux,
 # python), so its leak check is off here: leaks in tclsh, its peers and
 # the sqlite3 shell are valgrind's part, and LeakSanitizer checks the C
 # programs. windows.test does not load the extension.
 proc run_checked {tag envs cmdPrefix {skip {}} {limit {}}} {
   global testdir env
-  set logdir [file join $testdir tmp san]
+  set logdir [file join $topdir build tmp san]
   foreach f [lsort [glob -directory $testdir *.test]] {
     if {[file tail $f] in [list windows.test {*}$skip]} continue
     file delete -force $logdir
@@ -138,8 +138,8 @@ proc report_logs {label logdir} {
   if {[llength $bad]} {
     incr nFail
     lappend failed "$label (report in [llength $bad] process(es))"
-    file mkdir [file join $::testdir tmp san-failed]
-    foreach log $bad { file copy -force $log [file join $::testdir tmp san-failed] }
+    file mkdir [file join $::topdir build tmp san-failed]
+    foreach log $bad { file copy -force $log [file join $::topdir build tmp san-failed] }
   }
 }
 set san [file join $topdir build]
@@ -174,11 +174,11 @@ run_checked tsan [list LD_PRELOAD $lib CANCEL_EXT $san/tsan/cancel \
     {monitor.test readme.test shell.test}
 run_valgrind $valgrindSlow
 
-file mkdir [file join $testdir tmp]
+file mkdir [file join $topdir build tmp]
 set env(TSAN_OPTIONS) "halt_on_error=1 exitcode=66"
 set env(ASAN_OPTIONS) "detect_leaks=1 abort_on_error=0"
 set env(UBSAN_OPTIONS) "print_stacktrace=1 halt_on_error=1"
-run_one "capi (ASan+UBSan)" [list [file join $bindir capi] [file join $testdir tmp capi.db]] 0
+run_one "capi (ASan+UBSan)" [list [file join $bindir capi] [file join $topdir build tmp capi.db]] 0
 run_one "static (-DSQLITE_CORE)" [list [file join $bindir static]] 0
 # A SQLite lacking routine-table entries the extension calls: refused
 # with a message, never a crash (each entry taken away in turn; real
@@ -199,10 +199,10 @@ proc sanitized {bin} {
   return $cmd
 }
 foreach {bin} {stress stress-asan stress-tsan} {
-  run_one "$bin ${stressSeconds}s" [list {*}[sanitized $bin] $stressSeconds [file join $testdir tmp $bin.db]] 0
+  run_one "$bin ${stressSeconds}s" [list {*}[sanitized $bin] $stressSeconds [file join $topdir build tmp $bin.db]] 0
 }
 foreach {bin} {jobstress-asan jobstress-tsan} {
-  run_one "$bin ${stressSeconds}s" [list {*}[sanitized $bin] $stressSeconds [file join $testdir tmp $bin]] 0
+  run_one "$bin ${stressSeconds}s" [list {*}[sanitized $bin] $stressSeconds [file join $topdir build tmp $bin]] 0
 }
 # Several processes on one database (one killed half-way).
 foreach {bin} {xstress xstress-asan} {

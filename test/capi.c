@@ -392,7 +392,7 @@ static void badCallChecks(const char *zDb){
 }
 
 int main(int argc, char **argv){
-  const char *zDb = argc>1 ? argv[1] : "test/tmp/capi.db";
+  const char *zDb = argc>1 ? argv[1] : "build/tmp/capi.db";
   if( argc==3 && strcmp(argv[1], "--holder")==0 ) return holderMain(argv[2]);
   sqlite3 *db = 0, *db2 = 0, *db3 = 0, *plain = 0;
   long t0, ms;

@@ -35,12 +35,12 @@ static void closeDb(sqlite3 **pDb);
 static const char *zProg = "";
 static char zDir[128], zDb[160], zSrc[160], zDest[160], zCsv[160];
 
-/* test/tmp/<zName>-<pid> and the paths in it; non-zero (after perror)
+/* build/tmp/<zName>-<pid> and the paths in it; non-zero (after perror)
 ** if the directory cannot be made. */
 static int setupDir(const char *zName){
   zProg = zName;
-  snprintf(zDir, sizeof(zDir), "test/tmp/%s-%d", zName, (int)getpid());
-  mkdir("test/tmp", 0777);
+  snprintf(zDir, sizeof(zDir), "build/tmp/%s-%d", zName, (int)getpid());
+  mkdir("build/tmp", 0777);
   if( mkdir(zDir, 0777)!=0 && errno!=EEXIST ){ perror(zDir); return 1; }
   snprintf(zDb, sizeof(zDb), "%s/main.db", zDir);
   snprintf(zSrc, sizeof(zSrc), "%s/src.db", zDir);

@@ -27,7 +27,7 @@
 #define N_CONTROLLER 2
 #define MAX_JOBS 4096
 
-static const char *zDir = "test/tmp/jobstress";
+static const char *zDir = "build/tmp/jobstress";
 static char zDb[512];
 static atomic_int bStop = 0;
 static atomic_int nFail = 0;

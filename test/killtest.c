@@ -359,8 +359,8 @@ int main(int argc, char **argv){
   unsigned seed = argc>2 ? (unsigned)strtoul(argv[2], 0, 10) : (unsigned)(time(0) ^ getpid());
   int nFailBefore;
   time_t t0 = time(0);
-  snprintf(zDir, sizeof(zDir), "test/tmp/killtest-%d", (int)getpid());
-  mkdir("test/tmp", 0777);
+  snprintf(zDir, sizeof(zDir), "build/tmp/killtest-%d", (int)getpid());
+  mkdir("build/tmp", 0777);
   if( mkdir(zDir, 0777)!=0 && errno!=EEXIST ){ perror(zDir); return 1; }
   printf("killtest: seed %u\n", seed);
   srand(seed);

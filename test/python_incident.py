@@ -12,7 +12,7 @@ import os, sqlite3, subprocess, sys, threading
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXT = os.environ.get("CANCEL_EXT") or os.path.join(TOP, "cancel")
-TMP = os.path.join(TOP, "test", "tmp")
+TMP = os.path.join(TOP, "build", "tmp")
 
 passed = failed = 0
 

@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXT = os.environ.get("CANCEL_EXT") or os.path.join(TOP, "cancel")
-DB = os.path.join(TOP, "test", "tmp", "python_test.db")
+DB = os.path.join(TOP, "build", "tmp", "python_test.db")
 LONG = ("WITH RECURSIVE c(x) AS (VALUES(1) UNION ALL SELECT x+1 FROM c "
         "WHERE x<200000000) SELECT count(*) FROM c WHERE x=5 AND ready() OR x<0")
 

@@ -6,7 +6,7 @@
 **   test/soak [seconds] [processes] [threads] [dbfile]
 **
 ** Defaults: 20 s, 4 processes x 16 worker threads = 64 worker sessions,
-** plus 3 canceller threads per process. Files go to test/tmp/soak-<pid>/
+** plus 3 canceller threads per process. Files go to build/tmp/soak-<pid>/
 ** unless dbfile is given (removed after a run that passed). The extension is compiled in and enabled for
 ** every connection with sqlite3_auto_extension(); the Makefile builds it
 ** plain and with ASan+UBSan.
@@ -848,8 +848,8 @@ int main(int argc, char **argv){
   if( argc>4 ){
     snprintf(zDb, sizeof(zDb), "%s", argv[4]);
   }else{
-    snprintf(zDir, sizeof(zDir), "test/tmp/soak-%d", (int)getpid());
-    mkdir("test/tmp", 0777);
+    snprintf(zDir, sizeof(zDir), "build/tmp/soak-%d", (int)getpid());
+    mkdir("build/tmp", 0777);
     if( mkdir(zDir, 0777)!=0 && errno!=EEXIST ){ perror(zDir); return 1; }
     snprintf(zDb, sizeof(zDb), "%s/soak.db", zDir);
   }

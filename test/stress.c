@@ -32,7 +32,7 @@
 #define N_BWORKER 4     /* write and read; sessions/pids are cancelled */
 #define N_QIDS 4096     /* query ids that a cancel_query was aimed at */
 
-static const char *zDb = 0;    /* test/tmp/stress-<pid>.db unless given */
+static const char *zDb = 0;    /* build/tmp/stress-<pid>.db unless given */
 static char zDefaultDb[64];
 static atomic_int bStop = 0;
 static atomic_int nFail = 0;
@@ -333,7 +333,7 @@ int main(int argc, char **argv){
   if( argc>2 ){
     zDb = argv[2];
   }else{
-    snprintf(zDefaultDb, sizeof(zDefaultDb), "test/tmp/stress-%d.db", (int)getpid());
+    snprintf(zDefaultDb, sizeof(zDefaultDb), "build/tmp/stress-%d.db", (int)getpid());
     zDb = zDefaultDb;
   }
   remove(zDb);

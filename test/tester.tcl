@@ -26,7 +26,7 @@ set ::topdir  [file dirname $::testdir]
 # the newest SQLite's headers; see tool/newest-sqlite.sh).
 set ::extpath [expr {[info exists ::env(CANCEL_EXT)] && $::env(CANCEL_EXT) ne ""
                      ? [file normalize $::env(CANCEL_EXT)] : [file join $::topdir cancel]}]
-set ::tmpdir  [file join $::testdir tmp]
+set ::tmpdir  [file join $::topdir build tmp]
 file mkdir $::tmpdir
 set ::nPass 0
 set ::nFail 0
@@ -45,7 +45,7 @@ proc session_open {name {file :memory:} args} {
   return $name
 }
 
-# A fresh database file under test/tmp for this test file.
+# A fresh database file under build/tmp for this test file.
 proc testdb {{suffix ""}} {
   set f [file join $::tmpdir $::testfile$suffix.db]
   foreach x [list $f $f-journal $f-wal $f-shm] { file delete -force $x }

@@ -151,7 +151,7 @@ int main(int argc, char **argv){
   int nUsed;
   if( nProc<2 ) nProc = 2;
   if( nProc>16 ) nProc = 16;
-  snprintf(zDb, sizeof(zDb), "test/tmp/xstress-%d.db", (int)getpid());
+  snprintf(zDb, sizeof(zDb), "build/tmp/xstress-%d.db", (int)getpid());
   remove(zDb);
   {
     char z[160];

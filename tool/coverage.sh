@@ -20,7 +20,7 @@ cd "$(dirname "$0")/.." || exit 2
 top=$(pwd)
 secs=${COVERAGE_SECONDS:-3}
 bin=$top/build/cov
-tmp=$top/test/tmp
+tmp=$top/build/tmp
 status=0
 
 # Runs a program; passes when it exits 0 and prints no FAIL line.

@@ -8,7 +8,7 @@
 ** line numbers that never go back, and an end in at most one step per
 ** input byte. About one input in 16 (chosen by a hash of the input, so a
 ** crash file replays the same way) also goes through the whole job: the
-** bytes are written to test/tmp/fuzz-<pid>/in.csv, a table is created
+** bytes are written to build/tmp/fuzz-<pid>/in.csv, a table is created
 ** from the header as the reader sees it, job_import() runs and
 ** job_wait() must see it finish; when it succeeds, the table must hold
 ** exactly the records after the header. run.sh builds it with the

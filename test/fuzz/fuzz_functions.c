@@ -20,7 +20,7 @@
 ** it, for blocking_sessions and jobs waiting on a lock) and "busy" (a
 ** thread running a slow query over and over, so that cancels find a
 ** running statement). A session that a call terminated is reopened
-** before the next input. All files are in test/tmp/fuzz-<pid>/.
+** before the next input. All files are in build/tmp/fuzz-<pid>/.
 **
 ** Kept bounded (these are the extension doing what it was asked, not
 ** bugs): file names get the scratch directory prepended (names with '/',

@@ -5,7 +5,7 @@
 **
 ** The registry is attached once per database file and kept mapped for
 ** the life of the process, so the target attaches once (sessions on
-** test/tmp/fuzz-<pid>/f.db) and then, for each input, writes bytes into
+** build/tmp/fuzz-<pid>/f.db) and then, for each input, writes bytes into
 ** the file with pwrite() (the extension's mapping is shared: it sees
 ** them at once) and runs every reader of the file:
 **

@@ -1,6 +1,6 @@
 /*
 ** fuzzutil.h: what the libFuzzer targets of test/fuzz/ share: the
-** scratch directory (test/tmp/fuzz-<pid>/, relative to the directory the
+** scratch directory (build/tmp/fuzz-<pid>/, relative to the directory the
 ** target runs in, normally the repository's root), and running SQL.
 ** Header-only: each target is one C file plus the extension's sources.
 */
@@ -19,12 +19,12 @@
 
 static char fuzzDir[512];     /* the scratch directory, no trailing '/' */
 
-/* mkdir -p of test/tmp/fuzz-<pid>; exits on failure (nothing to fuzz). */
+/* mkdir -p of build/tmp/fuzz-<pid>; exits on failure (nothing to fuzz). */
 static inline void fuzzMakeDir(void){
-  const char *zRoot = getenv("FUZZ_TMP");   /* default test/tmp */
+  const char *zRoot = getenv("FUZZ_TMP");   /* default build/tmp */
   char z[512];
   char *q;
-  if( zRoot==0 || zRoot[0]==0 ) zRoot = "test/tmp";
+  if( zRoot==0 || zRoot[0]==0 ) zRoot = "build/tmp";
   snprintf(fuzzDir, sizeof(fuzzDir), "%s/fuzz-%ld", zRoot, (long)getpid());
   snprintf(z, sizeof(z), "%s", fuzzDir);
   for(q=z+1; *q; q++){

@@ -7,13 +7,13 @@
 #
 # Each target is built into build/fuzz/ (clang, -fsanitize=fuzzer,address,
 # undefined; rebuilt when a source is newer) and run, one at a time, for
-# SECONDS on a work corpus in test/tmp/fuzz/<target>/corpus (the seeds of
+# SECONDS on a work corpus in build/tmp/fuzz/<target>/corpus (the seeds of
 # test/fuzz/corpus/<target>/ copied in, plus whatever earlier runs found;
 # the committed seeds are never written to). One line per target: runs,
 # coverage, corpus size. Exits non-zero on any crash, leak, UBSan report,
 # timeout or out-of-memory, and prints the file that reproduces it:
 #
-#   build/fuzz/<target> test/tmp/fuzz/<target>/crash-...
+#   build/fuzz/<target> build/tmp/fuzz/<target>/crash-...
 #
 # Environment: CLANG (default clang), FUZZ_TIMEOUT (seconds one input may
 # take, default 30), FUZZ_RSS_MB (default 2048), FUZZ_ARGS (more libFuzzer
@@ -65,12 +65,12 @@ for t in $TARGETS; do
   fi
   build "$t" || { echo "$t: BUILD FAILED"; status=1; continue; }
   [ "$SECONDS_EACH" -eq 0 ] && continue
-  work=test/tmp/fuzz/$t
+  work=build/tmp/fuzz/$t
   mkdir -p "$work/corpus"
   [ -d "test/fuzz/corpus/$t" ] && cp -n test/fuzz/corpus/$t/* "$work/corpus/" 2>/dev/null
   log=$work/log
   # In the background so that its pid, and so its scratch directory
-  # test/tmp/fuzz-<pid>, is known and can be removed after a crash.
+  # build/tmp/fuzz-<pid>, is known and can be removed after a crash.
   # shellcheck disable=SC2086
   ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} \
   build/fuzz/$t -max_total_time="$SECONDS_EACH" -timeout="$TIMEOUT" \
@@ -80,7 +80,7 @@ for t in $TARGETS; do
   pid=$!
   wait $pid
   rc=$?
-  rm -rf "test/tmp/fuzz-$pid"
+  rm -rf "build/tmp/fuzz-$pid"
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   [ -n "$runs" ] || runs=$(sed -n 's/^Done \([0-9]*\) runs.*/\1/p' "$log" | tail -1)
   cov=$(grep -o 'cov: [0-9]* ft: [0-9]*' "$log" | tail -1)
