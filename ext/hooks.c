@@ -51,9 +51,13 @@ SQLITE_EXTENSION_INIT3
 #include <string.h>
 #include <time.h>
 
-/* How often (at most) a transaction start looks at PRAGMA busy_timeout;
-** the clock read is the one every statement start makes anyway. */
-#define HOOKS_BUSY_CHECK_MS 10
+/* When a transaction start looks at PRAGMA busy_timeout: after a pause
+** of HOOKS_BUSY_CHECK_MS since the previous statement start (when an
+** application changes its settings), and at least every
+** HOOKS_BUSY_RECHECK_MS. The clock read is the one every statement start
+** makes anyway. */
+#define HOOKS_BUSY_CHECK_MS   10
+#define HOOKS_BUSY_RECHECK_MS 100
 /* A statement that ran at least this long and this many VM instructions
 ** without a call of our progress handler (called every
 ** CANCEL_PROGRESS_OPS instructions, at every loop jump) has lost it. */
@@ -317,11 +321,13 @@ static void hooksStmtStart(CancelSession *s, void *pStmt, const char *zSql){
   }
   if( atomic_load_explicit(&s->eTerm, memory_order_relaxed)==TERM_NONE
    && (s->busyCheckDue || (bAutocommit && s->nStmt==0
-                           && (now - s->busyCheckMs >= HOOKS_BUSY_CHECK_MS
+                           && (now - s->lastStartMs >= HOOKS_BUSY_CHECK_MS
+                               || now - s->busyCheckMs >= HOOKS_BUSY_RECHECK_MS
                                || now < s->busyCheckMs)))
   ){
     hooksCheckBusy(s, now);
   }
+  s->lastStartMs = now;
   if( hooksIsPragma(zSql) ) s->busyCheckDue = 1;  /* it may set busy_timeout */
   if( atomic_load(&s->eTerm)!=TERM_NONE ){
     /* (rare) registry.c's own ROLLBACK is not a query; anything else of a
@@ -365,7 +371,10 @@ static void hooksStmtStart(CancelSession *s, void *pStmt, const char *zSql){
   s->curDeadlineUs = deadlineUs;
   s->execThread = pthread_self();
   if( bAutocommit && s->xactStartMs==0 ) s->xactStartMs = now;
-  remotePublishActivity(s);
+  /* Not published to the registry file yet: most statements end within
+  ** microseconds. The progress handler publishes it once it has run
+  ** CANCEL_PROGRESS_OPS instructions, the busy handler once it waits. */
+  s->shLate = 1;
   pthread_mutex_unlock(&s->mu);
 }
 
@@ -416,7 +425,8 @@ static void hooksStmtEnd(CancelSession *s, void *pStmt, i64 nsElapsed){
   bIdleInXact = s->inXact && s->nStmt==0;
   bSelfTerm = s->selfTerm && s->nStmt==0;
   bNoXact = bAutocommit && s->nStmt==0;
-  remotePublishActivity(s);
+  s->shLate = s->nStmt>0;     /* (the ones still open are published late) */
+  remotePublishEnd(s);
   pthread_mutex_unlock(&s->mu);
   s->pLastEnded = pStmt;
   if( bSelfTerm ){
@@ -464,6 +474,15 @@ static int hooksTrace(unsigned type, void *pCtx, void *P, void *X){
   return 0;
 }
 
+/* The statement running now has lasted long enough to matter: show it
+** to other processes (the registry file). */
+static void hooksPublishLate(CancelSession *s){
+  s->shLate = 0;
+  pthread_mutex_lock(&s->mu);
+  remotePublishActivity(s);
+  pthread_mutex_unlock(&s->mu);
+}
+
 /*
 ** Must the statement running now on s's own thread stop: a cancel names
 ** it, the session was terminated, or its statement timeout passed? Logged
@@ -476,6 +495,7 @@ static int hooksTrace(unsigned type, void *pCtx, void *P, void *X){
 int hooksWaitStop(void *p){
   CancelSession *s = (CancelSession*)p;
   int eWhy;
+  if( s->shLate ) hooksPublishLate(s);
   remoteServeOwnCancel(s);
   eWhy = hooksStopReason(s);
   if( eWhy ){
@@ -531,6 +551,7 @@ static int hooksBusy(void *p, int nPrior){
   int eWhy;
   struct timespec dl;
 
+  if( s->shLate ) hooksPublishLate(s);
   if( nPrior==0 || atomic_load(&s->waitingSinceMs)==0 ){
     s->busyStartUs = nowUs;
     pthread_mutex_lock(&s->mu);
