@@ -74,6 +74,13 @@ static int hooksStopReasonLocked(CancelSession *s){
   u64 q;
   if( atomic_load(&s->eTerm)!=TERM_NONE ) return STOP_TERMINATE;
   q = atomic_load(&s->iCancelQuery);
+#ifdef CANCEL_TEST_MISFIRE
+  /* Deliberately broken, to show that test/stress.c, soak.c and xstress.c
+  ** catch a handler that stops whatever runs while a request is pending,
+  ** one left behind by an execution that ended included (hooksStmtEnd
+  ** keeps it then): never defined in a real build. */
+  if( q!=0 && s->nStmt>0 ) return STOP_CANCEL;
+#endif
   if( q!=0 && s->nStmt>0 && s->aStmt[s->nStmt-1].iQuery==q ) return STOP_CANCEL;
   return STOP_NONE;
 }
@@ -409,6 +416,9 @@ static void hooksStmtEnd(CancelSession *s, void *pStmt, i64 nsElapsed){
     ** never reused, so it can never match again, but clear it so the
     ** hot path stays lock-free. If it was still pending, the statement
     ** finished before the cancel could act. */
+#ifdef CANCEL_TEST_MISFIRE
+    q = 0;                          /* (broken: the request stays) */
+#endif
     if( atomic_compare_exchange_strong(&s->iCancelQuery, &q, 0) ){
       iLogFinished = s->iLogCancel;
       s->iLogCancel = 0;
