@@ -51,9 +51,13 @@ SQLITE_EXTENSION_INIT3
 #include <string.h>
 #include <time.h>
 
-/* How often (at most) a transaction start looks at PRAGMA busy_timeout;
-** the clock read is the one every statement start makes anyway. */
-#define HOOKS_BUSY_CHECK_MS 10
+/* When a transaction start looks at PRAGMA busy_timeout: after a pause
+** of HOOKS_BUSY_CHECK_MS since the previous statement start (when an
+** application changes its settings), and at least every
+** HOOKS_BUSY_RECHECK_MS. The clock read is the one every statement start
+** makes anyway. */
+#define HOOKS_BUSY_CHECK_MS   10
+#define HOOKS_BUSY_RECHECK_MS 100
 /* A statement that ran at least this long and this many VM instructions
 ** without a call of our progress handler (called every
 ** CANCEL_PROGRESS_OPS instructions, at every loop jump) has lost it. */
@@ -70,6 +74,13 @@ static int hooksStopReasonLocked(CancelSession *s){
   u64 q;
   if( atomic_load(&s->eTerm)!=TERM_NONE ) return STOP_TERMINATE;
   q = atomic_load(&s->iCancelQuery);
+#ifdef CANCEL_TEST_MISFIRE
+  /* Deliberately broken, to show that test/stress.c, soak.c and xstress.c
+  ** catch a handler that stops whatever runs while a request is pending,
+  ** one left behind by an execution that ended included (hooksStmtEnd
+  ** keeps it then): never defined in a real build. */
+  if( q!=0 && s->nStmt>0 ) return STOP_CANCEL;
+#endif
   if( q!=0 && s->nStmt>0 && s->aStmt[s->nStmt-1].iQuery==q ) return STOP_CANCEL;
   return STOP_NONE;
 }
@@ -317,11 +328,13 @@ static void hooksStmtStart(CancelSession *s, void *pStmt, const char *zSql){
   }
   if( atomic_load_explicit(&s->eTerm, memory_order_relaxed)==TERM_NONE
    && (s->busyCheckDue || (bAutocommit && s->nStmt==0
-                           && (now - s->busyCheckMs >= HOOKS_BUSY_CHECK_MS
+                           && (now - s->lastStartMs >= HOOKS_BUSY_CHECK_MS
+                               || now - s->busyCheckMs >= HOOKS_BUSY_RECHECK_MS
                                || now < s->busyCheckMs)))
   ){
     hooksCheckBusy(s, now);
   }
+  s->lastStartMs = now;
   if( hooksIsPragma(zSql) ) s->busyCheckDue = 1;  /* it may set busy_timeout */
   if( atomic_load(&s->eTerm)!=TERM_NONE ){
     /* (rare) registry.c's own ROLLBACK is not a query; anything else of a
@@ -365,7 +378,10 @@ static void hooksStmtStart(CancelSession *s, void *pStmt, const char *zSql){
   s->curDeadlineUs = deadlineUs;
   s->execThread = pthread_self();
   if( bAutocommit && s->xactStartMs==0 ) s->xactStartMs = now;
-  remotePublishActivity(s);
+  /* Not published to the registry file yet: most statements end within
+  ** microseconds. The progress handler publishes it once it has run
+  ** CANCEL_PROGRESS_OPS instructions, the busy handler once it waits. */
+  s->shLate = 1;
   pthread_mutex_unlock(&s->mu);
 }
 
@@ -400,6 +416,9 @@ static void hooksStmtEnd(CancelSession *s, void *pStmt, i64 nsElapsed){
     ** never reused, so it can never match again, but clear it so the
     ** hot path stays lock-free. If it was still pending, the statement
     ** finished before the cancel could act. */
+#ifdef CANCEL_TEST_MISFIRE
+    q = 0;                          /* (broken: the request stays) */
+#endif
     if( atomic_compare_exchange_strong(&s->iCancelQuery, &q, 0) ){
       iLogFinished = s->iLogCancel;
       s->iLogCancel = 0;
@@ -416,7 +435,8 @@ static void hooksStmtEnd(CancelSession *s, void *pStmt, i64 nsElapsed){
   bIdleInXact = s->inXact && s->nStmt==0;
   bSelfTerm = s->selfTerm && s->nStmt==0;
   bNoXact = bAutocommit && s->nStmt==0;
-  remotePublishActivity(s);
+  s->shLate = s->nStmt>0;     /* (the ones still open are published late) */
+  remotePublishEnd(s);
   pthread_mutex_unlock(&s->mu);
   s->pLastEnded = pStmt;
   if( bSelfTerm ){
@@ -464,6 +484,15 @@ static int hooksTrace(unsigned type, void *pCtx, void *P, void *X){
   return 0;
 }
 
+/* The statement running now has lasted long enough to matter: show it
+** to other processes (the registry file). */
+static void hooksPublishLate(CancelSession *s){
+  s->shLate = 0;
+  pthread_mutex_lock(&s->mu);
+  remotePublishActivity(s);
+  pthread_mutex_unlock(&s->mu);
+}
+
 /*
 ** Must the statement running now on s's own thread stop: a cancel names
 ** it, the session was terminated, or its statement timeout passed? Logged
@@ -476,6 +505,7 @@ static int hooksTrace(unsigned type, void *pCtx, void *P, void *X){
 int hooksWaitStop(void *p){
   CancelSession *s = (CancelSession*)p;
   int eWhy;
+  if( s->shLate ) hooksPublishLate(s);
   remoteServeOwnCancel(s);
   eWhy = hooksStopReason(s);
   if( eWhy ){
@@ -531,6 +561,7 @@ static int hooksBusy(void *p, int nPrior){
   int eWhy;
   struct timespec dl;
 
+  if( s->shLate ) hooksPublishLate(s);
   if( nPrior==0 || atomic_load(&s->waitingSinceMs)==0 ){
     s->busyStartUs = nowUs;
     pthread_mutex_lock(&s->mu);

@@ -80,16 +80,22 @@ void remoteServeOwnCancel(CancelSession *s){
   sharedServeCancel(s->pSh, s->iShSlot, s->shOwner);
 }
 
+/* The status a session's slot shows (s->mu held). */
+static int remoteStatus(CancelSession *s){
+  int eTerm = atomic_load(&s->eTerm);
+  return eTerm==TERM_DONE ? SH_GONE
+       : eTerm!=TERM_NONE ? SH_TERMINATING
+       : atomic_load(&s->waitingSinceMs) ? SH_WAITING
+       : s->nStmt>0 && !s->cursorIdle ? SH_ACTIVE
+       : s->inXact || (s->cursorIdle && s->eXactKind) ? SH_IDLE_XACT
+       : SH_IDLE;
+}
+
 /* What a session does now (s->mu held, the slot's seqlock taken). */
 static void remotePutActivity(CancelSession *s, ShSession *pS){
-  int i, eTerm = atomic_load(&s->eTerm);
+  int i;
   assert( atomic_load_explicit(&pS->seq, memory_order_relaxed) & 1u );
-  pS->status = eTerm==TERM_DONE ? SH_GONE
-             : eTerm!=TERM_NONE ? SH_TERMINATING
-             : atomic_load(&s->waitingSinceMs) ? SH_WAITING
-             : s->nStmt>0 && !s->cursorIdle ? SH_ACTIVE
-             : s->inXact || (s->cursorIdle && s->eXactKind) ? SH_IDLE_XACT
-             : SH_IDLE;
+  pS->status = (uint8_t)remoteStatus(s);
   pS->xactKind = (uint8_t)s->eXactKind;
   pS->hooksLost = (uint8_t)atomic_load(&s->hooksLost);
   pS->noMutex = (uint8_t)(s->noMutex!=0);
@@ -127,6 +133,26 @@ void remotePublishActivity(CancelSession *s){
   shslotWriteBegin(&pS->seq);
   remotePutActivity(s, pS);
   shslotWriteEnd(&pS->seq);
+}
+
+/* s->mu held, own thread at a statement's end. A statement too short to
+** have been published (hooks.c publishes at its first progress call)
+** leaves nothing to take back: when the slot shows no query and the same
+** status, transaction kind and start, writing it again would change
+** nothing but the text of last_active_query, which other processes see
+** as of the last statement that was published (doc/hooks.md). */
+void remotePublishEnd(CancelSession *s){
+  ShSession *pS;
+  if( s->pSh==0 ) return;
+  pS = shfileSession(s->pSh, s->iShSlot);
+  if( s->nStmt==0 && pS->iActive==0 && s->shActiveQuery==0 && pS->nQuery==0
+   && pS->status==remoteStatus(s) && pS->xactKind==s->eXactKind
+   && pS->xactStartMs==s->xactStartMs
+   && pS->hooksLost==(uint8_t)atomic_load(&s->hooksLost)
+  ){
+    return;
+  }
+  remotePublishActivity(s);
 }
 
 /* s->mu held: everything, identity included (user, application, client
@@ -400,6 +426,7 @@ int remoteWaitGone(SharedReg *p, i64 pid, int timeoutMs){
   return 1;
 }
 void remotePublishActivity(CancelSession *s){ (void)s; }
+void remotePublishEnd(CancelSession *s){ (void)s; }
 void remoteServeOwnCancel(CancelSession *s){ (void)s; }
 
 #endif /* _WIN32 */

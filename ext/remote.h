@@ -15,6 +15,9 @@ void remoteClaim(SharedReg *p, CancelSession *s);
 void remoteRelease(CancelSession *s);
 void remotePublish(CancelSession *s);
 void remotePublishActivity(CancelSession *s);   /* the cheaper half */
+/* The same at a statement's end, skipped when the slot already says it
+** all (idle, or idle in the same transaction, and no query shown). */
+void remotePublishEnd(CancelSession *s);
 /* From the session's own progress handler: serve a cancel another
 ** process left in its slot (the agent thread would, a little later). */
 void remoteServeOwnCancel(CancelSession *s);

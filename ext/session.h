@@ -123,6 +123,7 @@ struct CancelSession {
   u64 iQueryNext, iQueryEnd; /* block of query ids reserved for it */
   unsigned nProgressCalls;   /* calls of our progress handler */
   i64 busyCheckMs;           /* last look at PRAGMA busy_timeout */
+  i64 lastStartMs;           /* the last statement start (own thread) */
   int busyCheckDue;          /* a PRAGMA ran: look at the next statement */
   int inInternal;            /* running our own nested statement */
   void *pLastEnded;          /* the statement whose end we saw last */
@@ -152,6 +153,9 @@ struct CancelSession {
   int iShSlot;
   u64 shOwner;               /* the slot's owner word */
   u64 shActiveQuery;         /* execution whose text is published */
+  int shLate;                /* own thread: a statement started that the
+                             ** slot does not show yet (hooks.c publishes
+                             ** it from the progress handler) */
 
   /* Chained application callbacks (cancel.h). */
   int (*xAppProgress)(void*);

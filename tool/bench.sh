@@ -88,7 +88,7 @@ have_vg=0
 command -v valgrind >/dev/null 2>&1 && have_vg=1
 echo "Cost to running work (per statement; cpu: per CTE row). Instructions: callgrind, the loop only"
 printf "  %-8s %-8s %12s %8s %10s %8s\n" work mode "instr" ratio ns ratio
-for w in select insert cpu; do
+for w in select insert cpu point; do
   base_ir=""; base_ns=""
   for m in plain trace local shared timeout; do
     ns=$(awk -F, -v w=$w -v m=$m '$2==w && $3==m{print $5}' bench/tmp-time.csv)
@@ -105,7 +105,7 @@ for w in select insert cpu; do
     printf "  %-8s %-8s %12s %8s %10s %8s\n" $w $m $ir $irr $ns $nsr
     case $w/$m in
       cpu/local|cpu/shared) verdict cost "$w $m instructions" $irr "plain 1" "<= 1.01" $(le $irr 1.01);;
-      select/local|select/shared|insert/local|insert/shared)
+      select/local|select/shared|insert/local|insert/shared|point/shared)
         verdict cost "$w $m instructions" $irr "plain 1; trace $(awk -F, -v w=$w '$1==w && $2=="trace"{print $4}' $cost)" \
           "<= 1.05" $(le $irr 1.05);;
     esac

@@ -9,6 +9,8 @@
 **   select   N executions of the prepared `SELECT ?1+1`
 **   insert   N executions of `INSERT INTO t VALUES(?1)`, in one transaction
 **   cpu      a CPU-bound query: a recursive CTE counting to N
+**   point    N executions of `SELECT x FROM t WHERE rowid=?1` on a WAL
+**            database of 1,000 rows (each one a read transaction)
 ** MODE:
 **   plain    plain SQLite, extension not loaded (the reference)
 **   trace    plain SQLite with a no-op SQLITE_TRACE_STMT|PROFILE callback:
@@ -31,7 +33,8 @@
 #include "benchutil.h"
 
 static const char *zDbFile = "bench/tmp-cost.db";
-static const char *azWork[] = { "select", "insert", "cpu", 0 };
+static const char *zWalFile = "bench/tmp-cost-wal.db";   /* point only */
+static const char *azWork[] = { "select", "insert", "cpu", "point", 0 };
 static const char *azMode[] = { "plain", "trace", "local", "shared", "timeout", 0 };
 
 static int noopTrace(unsigned t, void *p, void *P, void *X){
@@ -42,11 +45,12 @@ static int noopTrace(unsigned t, void *p, void *P, void *X){
 static sqlite3 *openFor(const char *zWork, const char *zMode){
   sqlite3 *db;
   int bExt = strcmp(zMode, "plain")!=0 && strcmp(zMode, "trace")!=0;
+  const char *zFile = strcmp(zWork, "point")==0 ? zWalFile : zDbFile;
   if( bExt ) sqlite3_auto_extension((void(*)(void))sqlite3_cancel_init);
   else sqlite3_reset_auto_extension();
   cancel_set_shared(strcmp(zMode, "local")!=0);
-  if( sqlite3_open(zDbFile, &db)!=SQLITE_OK ){
-    fprintf(stderr, "bench_cost: cannot open %s\n", zDbFile);
+  if( sqlite3_open(zFile, &db)!=SQLITE_OK ){
+    fprintf(stderr, "bench_cost: cannot open %s\n", zFile);
     exit(1);
   }
   if( strcmp(zMode, "trace")==0 ){
@@ -69,7 +73,7 @@ void costLoop(sqlite3_stmt *p, int bRepeat, int n){
     return;
   }
   for(i=0; i<n; i++){
-    sqlite3_bind_int(p, 1, i);
+    sqlite3_bind_int(p, 1, bRepeat==2 ? i%1000+1 : i);
     while( sqlite3_step(p)==SQLITE_ROW ){}
     sqlite3_reset(p);
   }
@@ -82,21 +86,28 @@ static double loop(const char *zWork, const char *zMode, int n){
   char zSql[200];
   int bInsert = strcmp(zWork, "insert")==0;
   int bCpu = strcmp(zWork, "cpu")==0;
+  int bPoint = strcmp(zWork, "point")==0;
   double t0, t;
   sqlite3_exec(db, "CREATE TABLE IF NOT EXISTS t(x); DELETE FROM t;", 0, 0, 0);
+  if( bPoint ){
+    sqlite3_exec(db, "PRAGMA journal_mode=WAL; BEGIN; WITH RECURSIVE c(i) AS "
+                 "(VALUES(1) UNION ALL SELECT i+1 FROM c WHERE i<1000) "
+                 "INSERT INTO t(rowid, x) SELECT i, i*7 FROM c; COMMIT", 0, 0, 0);
+  }
   if( bInsert ) sqlite3_exec(db, "BEGIN", 0, 0, 0);
   if( bCpu ){
     snprintf(zSql, sizeof(zSql), "WITH RECURSIVE c(x) AS (VALUES(1) UNION ALL "
              "SELECT x+1 FROM c WHERE x<%d) SELECT count(*) FROM c", n);
   }else{
-    snprintf(zSql, sizeof(zSql), "%s", bInsert ? "INSERT INTO t VALUES(?1)" : "SELECT ?1+1");
+    snprintf(zSql, sizeof(zSql), "%s", bInsert ? "INSERT INTO t VALUES(?1)"
+             : bPoint ? "SELECT x FROM t WHERE rowid=?1" : "SELECT ?1+1");
   }
   if( sqlite3_prepare_v2(db, zSql, -1, &p, 0)!=SQLITE_OK ){
     fprintf(stderr, "bench_cost: %s\n", sqlite3_errmsg(db));
     exit(1);
   }
   t0 = benchNowUs();
-  costLoop(p, !bCpu, n);
+  costLoop(p, bCpu ? 0 : bPoint ? 2 : 1, n);
   t = benchNowUs()-t0;
   sqlite3_finalize(p);
   if( bInsert ) sqlite3_exec(db, "ROLLBACK", 0, 0, 0);
@@ -117,7 +128,7 @@ int main(int argc, char **argv){
   }else if( argc==4 && strcmp(argv[1], "time")==0 ){
     int n = atoi(argv[2]), nRound = atoi(argv[3]);
     int w, m, r;
-    double aT[3][5][32];
+    double aT[4][5][32];
     if( nRound<1 || nRound>32 || n<1 ){
       fprintf(stderr, "bench_cost: 1 to 32 rounds of at least one\n");
       return 1;
@@ -135,7 +146,7 @@ int main(int argc, char **argv){
     }
   }else{
     fprintf(stderr, "usage: %s loop WORK MODE N | time N ROUNDS\n"
-                    "  WORK: select insert cpu; MODE: plain trace local shared timeout\n", argv[0]);
+                    "  WORK: select insert cpu point; MODE: plain trace local shared timeout\n", argv[0]);
     return 1;
   }
   return 0;
