@@ -423,7 +423,9 @@ static void hooksStmtEnd(CancelSession *s, void *pStmt, i64 nsElapsed){
       iLogFinished = s->iLogCancel;
       s->iLogCancel = 0;
     }
-    memmove(&s->aStmt[i], &s->aStmt[i+1], sizeof(ActiveStmt)*(s->nStmt-i-1));
+    if( i<s->nStmt-1 ){          /* (usually the newest one ends) */
+      memmove(&s->aStmt[i], &s->aStmt[i+1], sizeof(ActiveStmt)*(s->nStmt-i-1));
+    }
     s->nStmt--;
   }
   s->curDeadlineUs = s->nStmt>0 ? s->aStmt[s->nStmt-1].deadlineUs : 0;
@@ -443,8 +445,10 @@ static void hooksStmtEnd(CancelSession *s, void *pStmt, i64 nsElapsed){
     terminateSelf(s);     /* it asked to be terminated */
     bIdleInXact = 0;
   }
-  registrySetWaiting(s, 0);
-  cancelLogOutcome(iLogFinished, LOG_FINISHED);
+  if( atomic_load_explicit(&s->waitingSinceMs, memory_order_relaxed) ){
+    registrySetWaiting(s, 0);
+  }
+  if( iLogFinished ) cancelLogOutcome(iLogFinished, LOG_FINISHED);
   if( bFound && nsElapsed>=HOOKS_LONG_NS && nProgress==s->nProgressCalls
    && sqlite3_stmt_status((sqlite3_stmt*)pStmt, SQLITE_STMTSTATUS_VM_STEP, 0)
       - nVm >= HOOKS_LONG_STEPS
