@@ -390,11 +390,17 @@ static void hooksStmtEnd(CancelSession *s, void *pStmt, i64 nsElapsed){
   unsigned nProgress = 0;
   int bAutocommit = sqlite3_get_autocommit(s->db);
   /* In autocommit mode with nothing else running, no transaction is
-  ** left: spare the call (it takes the connection mutex). */
-  int eKind = (bAutocommit && s->nStmt<=1) ? XACT_NONE : sqlite3_txn_state(s->db, 0);
+  ** left; and a write transaction, once held, is held until the
+  ** transaction ends, which turns autocommit mode back on (a statement
+  ** whose end this sees first, clearing xactWrite): spare the call in
+  ** both cases (it takes the connection mutex). */
+  int eKind = (bAutocommit && s->nStmt<=1) ? XACT_NONE
+            : (!bAutocommit && s->xactWrite) ? XACT_WRITE
+            : sqlite3_txn_state(s->db, 0);
   int idleMs = atomic_load_explicit(&s->idleTimeoutMs, memory_order_relaxed);
   int i, bIdleInXact, bSelfTerm, bOpenLeft, bNoXact;
   i64 iLogFinished = 0;
+  s->xactWrite = !bAutocommit && eKind==XACT_WRITE;
   pthread_mutex_lock(&s->mu);
   for(i=0; i<s->nStmt && s->aStmt[i].pStmt!=pStmt; i++){}
   if( i<s->nStmt ){
@@ -419,7 +425,9 @@ static void hooksStmtEnd(CancelSession *s, void *pStmt, i64 nsElapsed){
 #ifdef CANCEL_TEST_MISFIRE
     q = 0;                          /* (broken: the request stays) */
 #endif
-    if( atomic_compare_exchange_strong(&s->iCancelQuery, &q, 0) ){
+    if( atomic_load_explicit(&s->iCancelQuery, memory_order_relaxed)==q
+     && atomic_compare_exchange_strong(&s->iCancelQuery, &q, 0)
+    ){
       iLogFinished = s->iLogCancel;
       s->iLogCancel = 0;
     }

@@ -127,6 +127,7 @@ struct CancelSession {
   int busyCheckDue;          /* a PRAGMA ran: look at the next statement */
   int inInternal;            /* running our own nested statement */
   void *pLastEnded;          /* the statement whose end we saw last */
+  int xactWrite;             /* that end found a write transaction open */
 
   /* Guarded by the registry lock. */
   i64 iLogTerm;              /* cancel_log entry of the termination */
