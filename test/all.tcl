@@ -103,12 +103,12 @@ if {$mode eq "valgrind"} {
 # The ASan runtime reaches every program a test starts (bash, tr, tmux,
 # python), so its leak check is off here: leaks in tclsh, its peers and
 # the sqlite3 shell are valgrind's part, and LeakSanitizer checks the C
-# programs. windows.test does not load the extension.
+# programs. windows.test and layers.test do not load the extension.
 proc run_checked {tag envs cmdPrefix {skip {}} {limit {}}} {
   global testdir env
   set logdir [file join $topdir build tmp san]
   foreach f [lsort [glob -directory $testdir *.test]] {
-    if {[file tail $f] in [list windows.test {*}$skip]} continue
+    if {[file tail $f] in [list windows.test layers.test {*}$skip]} continue
     file delete -force $logdir
     file mkdir $logdir
     file attributes $logdir -permissions 01777   ;# (xproc.test runs a peer as nobody)
