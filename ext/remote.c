@@ -65,7 +65,9 @@ void remoteRelease(CancelSession *s){
   pS->status = SH_GONE;
   shslotWriteEnd(&pS->seq);
   shslotRelease(s->pSh, s->iShSlot, &pS->owner, s->shOwner);
-  shslotWake(s->pSh);               /* pg_terminate_backend() may be waiting */
+  /* No wake: only agent threads wait on the file's wake word, for
+  ** requests; pg_terminate_backend() polls the slot (remoteWaitGone).
+  ** A wake here cost every close a system call and woke every agent. */
   s->pSh = 0;
 }
 

@@ -228,6 +228,9 @@ struct SharedReg {
   ** every wake. */
   atomic_uchar *aMine;
   atomic_int nJobFull;         /* jobs listed here that found no slot */
+  int bIdIntact;               /* shared.c, under its mutex: the file was
+                               ** whole when the id words were last looked
+                               ** at (one fstat per id, not one per word) */
   char zNote[300];             /* a setting ignored when creating it */
 };
 
