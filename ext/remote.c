@@ -310,15 +310,36 @@ static int remoteFind(SharedReg *p, u64 tag, u64 iSerial, i64 pid, u64 iQuery,
 }
 
 /* Ask the owner of slot i (generation of o) to interrupt iQuery. */
+/* How long a canceller waits for a running target's own progress
+** handler to take a request before it wakes the target's agent thread. */
+#define REMOTE_OWN_WAIT_US 100
+
+/* Ask the owner of slot i (generation of o) to interrupt iQuery. A
+** target that runs a statement with the extension's progress handler
+** (pX) serves the request itself within microseconds; waking its agent
+** thread as well costs a system call and puts a third thread on the
+** machine's cores beside the two that matter (on a small machine it
+** takes a core from the target). So the agent is woken only if the
+** request is still there after REMOTE_OWN_WAIT_US, or at once when the
+** target waits on a lock, is idle, or lost its progress handler. */
 static void remoteSendCancel(SharedReg *p, int i, u64 o, u64 iQuery,
-                         RemoteTarget *pT){
+                         const ShSession *pX, RemoteTarget *pT){
   const CancelAsker *pBy = pT->pBy;
   u64 cell = ((u64)(SH_GEN(o) & 0xffffff)<<40) | (iQuery & 0xffffffffffull);
+  _Atomic u64 *pReq = &shfileSession(p, i)->cancelReq;
   pT->iSlot = i;
   pT->bTermCell = 0;
   pT->cell = cell;
   shagentPutAsker(&shfileSession(p, i)->cancelBy, cell, pBy);
-  atomic_store(&shfileSession(p, i)->cancelReq, cell);
+  atomic_store(pReq, cell);
+  if( pX->status==SH_ACTIVE && !(pX->hooksLost & HOOKS_PROGRESS_LOST) ){
+    i64 endUs = idsMonoUs() + REMOTE_OWN_WAIT_US;
+    int n = 0;
+    while( atomic_load_explicit(pReq, memory_order_relaxed)==cell ){
+      if( (++n & 63)==0 && idsMonoUs()>=endUs ) break;
+    }
+    if( atomic_load(pReq)!=cell ) return;      /* taken */
+  }
   shslotWake(p);
 }
 
@@ -332,7 +353,7 @@ int remoteCancelQuery(SharedReg *p, const char *zUser, int isAdmin,
   pT->iQuery = iQuery;
   if( !remoteAllowed(zUser, isAdmin, x.zUser) ) return REG_DENIED;
   if( x.hooksLost & HOOKS_TRACE_LOST ) return REG_UNDELIVERED;
-  remoteSendCancel(p, i, o, iQuery, pT);
+  remoteSendCancel(p, i, o, iQuery, &x, pT);
   return REG_OK;
 }
 
@@ -349,7 +370,7 @@ int remoteCancelBackend(SharedReg *p, const char *zUser, int isAdmin,
   /* aimed at the statement running now, decided here: a statement that
   ** starts after this call is never hit */
   pT->iQuery = x.iNewest;
-  if( x.iNewest ) remoteSendCancel(p, i, o, x.iNewest, pT);
+  if( x.iNewest ) remoteSendCancel(p, i, o, x.iNewest, &x, pT);
   return REG_OK;
 }
 
