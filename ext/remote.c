@@ -16,6 +16,7 @@ SQLITE_EXTENSION_INIT3
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <sched.h>
 
 #ifndef _WIN32
 
@@ -333,10 +334,11 @@ static void remoteSendCancel(SharedReg *p, int i, u64 o, u64 iQuery,
   shagentPutAsker(&shfileSession(p, i)->cancelBy, cell, pBy);
   atomic_store(pReq, cell);
   if( pX->status==SH_ACTIVE && !(pX->hooksLost & HOOKS_PROGRESS_LOST) ){
+    /* (yielding: on a busy machine the target may need this core) */
     i64 endUs = idsMonoUs() + REMOTE_OWN_WAIT_US;
-    int n = 0;
-    while( atomic_load_explicit(pReq, memory_order_relaxed)==cell ){
-      if( (++n & 63)==0 && idsMonoUs()>=endUs ) break;
+    while( atomic_load_explicit(pReq, memory_order_relaxed)==cell
+        && idsMonoUs()<endUs ){
+      sched_yield();
     }
     if( atomic_load(pReq)!=cell ) return;      /* taken */
   }
