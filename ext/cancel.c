@@ -7,10 +7,11 @@
 **
 ** Loading makes the connection a session: it is enrolled in the registry,
 ** the hooks are installed on it, and the SQL functions and the `sessions`
-** table are registered with the session as their user data. Every
-** registration holds a reference on the session; the destructors that
-** SQLite runs when the connection closes drop them, and the last one
-** takes the session out of the registry. Loading twice is a no-op.
+** table are registered with the session as their user data. The tables
+** and one anchor (cancelRegisterAnchor) hold a reference on the session;
+** the destructors that SQLite runs when the connection closes drop them,
+** and the last one takes the session out of the registry. Loading twice
+** is a no-op.
 */
 #include "registry.h"
 #include "snapshot.h"
@@ -27,9 +28,11 @@
 #include "cancel.h"
 #include "shared.h"
 #include "hostapi.h"
+#include "vtab.h"
 SQLITE_EXTENSION_INIT1
 
 #include "port.h"
+#include <string.h>
 
 #define CANCEL_MIN_SQLITE 3040001
 
@@ -73,6 +76,7 @@ static void cancelSetApi(const sqlite3_api_routines *pApi){
 ** Set before the first session is enrolled (which is when a registry
 ** file is first attached and its agent started). */
 static CancelSession *cancelEnrolJob(sqlite3 *db);
+static int cancelCreateTempTables(sqlite3 *db);
 static void cancelWireOnce(void){
   static const SharedServers servers = {
     terminateServeRemote, jobsServeRemote, jobsServeReport,
@@ -82,6 +86,7 @@ static void cancelWireOnce(void){
   registryOnClose(jobsSessionClosed);
   sharedSetTick(snapshotProbeTick);
   jobkindSetEnrol(cancelEnrolJob);
+  vtabSetFirstUse(cancelCreateTempTables);
 }
 static void cancelWire(void){
   static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -109,49 +114,79 @@ static int cancelReadBusyTimeout(sqlite3 *db){
 ** is exactly what a session that must be terminated may be holding. A
 ** TEMP table needs only the connection's own TEMP lock.
 **
-** Creating them reads the main schema, which needs a read lock. Loading
-** never waits for it: the extension exists for the moments when the
-** database is locked. If the schema cannot be read at once (a database
-** locked exclusively, or not a database at all), the connection keeps
-** the eponymous tables and loading succeeds; watching the database from
-** another connection (cancel_watch) needs no lock at all.
+** Not at load: creating them costs more than all the rest of opening a
+** connection, and most connections never name these tables. They are
+** created the first time a statement names `sessions` or `jobs` (vtab.c
+** calls this when the eponymous table is first connected, during that
+** statement's prepare, and SQLite then prepares the statement again: it
+** finds the TEMP table; before SQLite 3.52, which cannot prepare again
+** from there, that first statement runs on the eponymous table, and the
+** next ones on the TEMP table). By then SQLite has read the main schema, so the
+** creation needs only the TEMP lock, even while the database is locked.
+** Changing the TEMP schema expires the connection's other prepared
+** statements: each is prepared again at its next step, by SQLite. If the
+** creation fails (PRAGMA query_only, say), the eponymous tables serve,
+** and a DELETE on them needs the write lock. Returns 1 if it created
+** them now.
 */
-static void cancelCreateTempTables(sqlite3 *db){
-  sqlite3_busy_timeout(db, 0);
+static int cancelCreateTempTables(sqlite3 *db){
+  sqlite3_stmt *pStmt = 0;
+  int nHave = 0;
+  if( sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_temp_master "
+                         "WHERE type='table' AND name IN ('sessions','jobs')",
+                         -1, &pStmt, 0)==SQLITE_OK
+   && sqlite3_step(pStmt)==SQLITE_ROW ){
+    nHave = sqlite3_column_int(pStmt, 0);
+  }
+  sqlite3_finalize(pStmt);
+  if( nHave==2 ) return 0;
   if( sqlite3_exec(db, "CREATE VIRTUAL TABLE IF NOT EXISTS temp.sessions USING sessions;"
                        "CREATE VIRTUAL TABLE IF NOT EXISTS temp.jobs USING jobs;",
                    0, 0, 0)!=SQLITE_OK ){
-    /* Leave no error behind: sqlite3_open() fails if an automatic
-    ** extension leaves one, and this one is not fatal. (An empty exec
-    ** clears the connection's error state.) */
+    /* Leave no error behind (an empty exec clears the connection's
+    ** error state): the statement being prepared reports its own. */
     sqlite3_exec(db, "", 0, 0, 0);
+    return 0;
   }
+  return 1;
 }
 
 /*
-** SQLite 3.44 added sqlite3_set_clientdata(), whose destructor runs when
-** the connection closes, whatever the application did to our functions
-** meanwhile: one more registration holding the session. Used when built
-** with 3.44+ headers and loaded into a 3.44+ SQLite (a runtime check: the
-** routine table of an older SQLite has no such entry).
+** The session's anchor: one registration whose destructor runs only when
+** the connection closes, holding a reference on the session until then.
+** The SQL functions hold none (functions.c): their user data stays valid
+** because the anchor does. SQLite 3.44 added sqlite3_set_clientdata(),
+** made for this; used when built with 3.44+ headers and loaded into a
+** 3.44+ SQLite (a runtime check: the routine table of an older SQLite
+** has no such entry). Before 3.44, a collation under a name no SQL would
+** use ("cancel.session") is the anchor: SQLite destroys collations only
+** at close, or when the application registers one under the same name.
 */
-static void cancelClientdataDestroy(void *p){
+static void cancelAnchorDestroy(void *p){
   registryUnref((CancelSession*)p);
 }
 
-static int cancelRegisterClientdata(sqlite3 *db, CancelSession *s){
+static int cancelAnchorCmp(void *p, int n1, const void *z1, int n2, const void *z2){
+  int c = memcmp(z1, z2, n1<n2 ? n1 : n2);
+  (void)p;
+  return c ? c : n1-n2;
+}
+
+static int cancelRegisterAnchor(sqlite3 *db, CancelSession *s){
+  int rc;
+  registryRef(s);
 #if SQLITE_VERSION_NUMBER>=3044000
   if( sqlite3_libversion_number()>=3044000 ){
-    registryRef(s);
-    if( sqlite3_set_clientdata(db, "cancel.session", s, cancelClientdataDestroy)!=SQLITE_OK ){
-      registryUnref(s);
-      return SQLITE_NOMEM;
-    }
+    rc = sqlite3_set_clientdata(db, "cancel.session", s, cancelAnchorDestroy);
+    if( rc!=SQLITE_OK ) registryUnref(s);   /* (SQLite did not call it) */
+    return rc==SQLITE_OK ? SQLITE_OK : SQLITE_NOMEM;
   }
-#else
-  (void)db; (void)s; (void)cancelClientdataDestroy;
 #endif
-  return SQLITE_OK;
+  /* (on failure SQLite does not call the destructor) */
+  rc = sqlite3_create_collation_v2(db, "cancel.session", SQLITE_UTF8, s,
+                                   cancelAnchorCmp, cancelAnchorDestroy);
+  if( rc!=SQLITE_OK ) registryUnref(s);
+  return rc;
 }
 
 /*
@@ -242,14 +277,13 @@ int sqlite3_cancel_init(sqlite3 *db, char **pzErrMsg,
                                 ** registrations are done */
   if( s==0 ) return SQLITE_NOMEM;
   s->busyTimeoutMs = cancelReadBusyTimeout(db);
-  rc = cancelRegisterClientdata(db, s);
+  rc = cancelRegisterAnchor(db, s);
   if( rc==SQLITE_OK ) rc = functionsRegister(db, s);
   if( rc==SQLITE_OK ) rc = sessionsRegister(db, s);
   if( rc==SQLITE_OK ) rc = logtableRegister(db, s);
   if( rc==SQLITE_OK ) rc = jobtableRegister(db, s);
   if( rc==SQLITE_OK ) rc = jobFunctionsRegister(db, s);
   if( rc==SQLITE_OK ) rc = associatedRegister(db, s);
-  if( rc==SQLITE_OK ) cancelCreateTempTables(db);   /* hooksInstall() sets our busy handler */
   hooksInstall(s);    /* last: the set-up above is not the session's query */
   if( rc!=SQLITE_OK ){
     if( pzErrMsg ){

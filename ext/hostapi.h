@@ -35,7 +35,6 @@
   X(bind_null, 0, 0) \
   X(bind_text, 0, 0) \
   X(busy_handler, 0, 0) \
-  X(busy_timeout, 0, 0) \
   X(close, 0, 0) \
   X(column_bytes, 0, 0) \
   X(column_count, 0, 0) \
@@ -44,6 +43,7 @@
   X(column_text, 0, 0) \
   X(column_type, 0, 0) \
   X(commit_hook, 0, 0) \
+  X(create_collation_v2, 0, 0) \
   X(complete, 0, "SQLITE_OMIT_COMPLETE") \
   X(context_db_handle, 0, 0) \
   X(create_function, 0, 0) \

@@ -12,9 +12,11 @@
 SQLITE_EXTENSION_INIT3
 
 #include <assert.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <sched.h>
 
 #ifndef _WIN32
 
@@ -65,7 +67,9 @@ void remoteRelease(CancelSession *s){
   pS->status = SH_GONE;
   shslotWriteEnd(&pS->seq);
   shslotRelease(s->pSh, s->iShSlot, &pS->owner, s->shOwner);
-  shslotWake(s->pSh);               /* pg_terminate_backend() may be waiting */
+  /* No wake: only agent threads wait on the file's wake word, for
+  ** requests; pg_terminate_backend() polls the slot (remoteWaitGone).
+  ** A wake here cost every close a system call and woke every agent. */
   s->pSh = 0;
 }
 
@@ -78,6 +82,23 @@ void remoteRelease(CancelSession *s){
 void remoteServeOwnCancel(CancelSession *s){
   if( s->pSh==0 ) return;
   sharedServeCancel(s->pSh, s->iShSlot, s->shOwner);
+}
+
+/* The serial of this process's session in slot iSlot under owner word
+** owner, as written there when it was claimed; 0 if the slot is not
+** that. Lets the server of a request find the session by its index
+** instead of walking every session of the process. */
+u64 remoteSlotSerial(SharedReg *p, int iSlot, u64 owner){
+  ShSession x;
+  ShSession *pS;
+  u64 o;
+  if( !sharedUsable(p) || iSlot<0 || iSlot>=p->nSession ) return 0;
+  pS = shfileSession(p, iSlot);
+  if( !shslotRead(&x, pS, (int)offsetof(ShSession, pid), &pS->owner, &pS->seq, &o)
+   || o!=owner || x.tag!=idsTag() ){
+    return 0;
+  }
+  return x.iSerial;
 }
 
 /* The status a session's slot shows (s->mu held). */
@@ -173,31 +194,53 @@ void remotePublish(CancelSession *s){
   shslotWriteEnd(&pS->seq);
 }
 
-/* A session slot copied out and checked; 0 if it is not a live session
-** of another process. */
-static int remoteReadSession(SharedReg *p, int i, ShSession *pOut, u64 *pO){
+/* The part of a session slot that names it, its owner's user and
+** status: what a lookup needs (a sixth of the slot). */
+#define REMOTE_HEAD ((int)offsetof(ShSession, zApp))
+
+/* Slot i copied out (its first nByte bytes: REMOTE_HEAD or the whole
+** slot) and checked; 0 if it is not a session of another process. Its
+** owner's liveness is not checked here: remoteLive. */
+static int remoteCopySession(SharedReg *p, int i, ShSession *pOut, int nByte, u64 *pO){
   ShSession *pS = shfileSession(p, i);
   u64 o = atomic_load_explicit(&pS->owner, memory_order_acquire);
   if( SH_OSPID(o)==0 || SH_OSPID(o)==shslotMyPid() ) return 0;
-  if( !shslotRead(pOut, pS, sizeof(*pOut), &pS->owner, &pS->seq, pO) ) return 0;
+  if( !shslotRead(pOut, pS, nByte, &pS->owner, &pS->seq, pO) ) return 0;
   if( pOut->tag==idsTag() ) return 0;
   if( pOut->status>=SH_GONE || pOut->pid<=0 || pOut->pid>SH_ID_MAX
    || pOut->nQuery>SH_NQUERY
    || pOut->iActive>2 || pOut->iLast>2 || pOut->xactKind>2
    || pOut->hooksLost>(HOOKS_TRACE_LOST|HOOKS_PROGRESS_LOST) || pOut->noMutex>1
    || !shslotTerminated(pOut->zUser, sizeof(pOut->zUser))
-   || !shslotTerminated(pOut->zApp, sizeof(pOut->zApp))
-   || !shslotTerminated(pOut->zClient, sizeof(pOut->zClient))
-   || !shslotTerminated(pOut->zDatabase, sizeof(pOut->zDatabase))
-   || !shslotTerminated(pOut->aTxt[0], SH_TXT) || !shslotTerminated(pOut->aTxt[1], SH_TXT)
   ){
     return 0;
   }
-  if( !shslotOwnerAlive(*pO, pOut->procStart) ){
-    atomic_compare_exchange_strong(&pS->owner, pO, (u64)SH_GEN(*pO)<<32);
+  if( nByte>REMOTE_HEAD
+   && (!shslotTerminated(pOut->zApp, sizeof(pOut->zApp))
+    || !shslotTerminated(pOut->zClient, sizeof(pOut->zClient))
+    || !shslotTerminated(pOut->zDatabase, sizeof(pOut->zDatabase))
+    || !shslotTerminated(pOut->aTxt[0], SH_TXT) || !shslotTerminated(pOut->aTxt[1], SH_TXT))
+  ){
     return 0;
   }
   return 1;
+}
+
+/* Is the owner of slot i (owner word o, copy pX) alive? A dead one's
+** slot is set free. */
+static int remoteLive(SharedReg *p, int i, const ShSession *pX, u64 o){
+  if( shslotOwnerAlive(o, pX->procStart) ) return 1;
+  if( atomic_compare_exchange_strong(&shfileSession(p, i)->owner, &o, (u64)SH_GEN(o)<<32) ){
+    shslotLiveFreed(p, i);
+  }
+  return 0;
+}
+
+/* A session slot copied out whole and checked; 0 if it is not a live
+** session of another process. */
+static int remoteReadSession(SharedReg *p, int i, ShSession *pOut, u64 *pO){
+  return remoteCopySession(p, i, pOut, (int)sizeof(*pOut), pO)
+      && remoteLive(p, i, pOut, *pO);
 }
 
 static int remoteAllowed(const char *zUser, int isAdmin, const char *zTarget){
@@ -211,7 +254,7 @@ int remoteSnapshot(SharedReg *p, const char *zUser, int isAdmin,
   if( !sharedUsable(p) || !shslotIntact(p) ) return SQLITE_OK;
   pX = sqlite3_malloc(sizeof(*pX));
   if( pX==0 ) return SQLITE_NOMEM;
-  for(i=0; i<p->nSession && rc==SQLITE_OK; i++){
+  for(i=shslotLiveNext(p, 0); i>=0 && rc==SQLITE_OK; i=shslotLiveNext(p, i+1)){
     u64 o;
     SessionRow *r, *aNew;
     if( !remoteReadSession(p, i, pX, &o) ) continue;
@@ -267,37 +310,64 @@ static void remoteFillTarget(RemoteTarget *pT, ShSession *pX, u64 o){
 }
 
 /* Find a live session of another process by (tag, serial), by pid, or
-** by a running execution (tag, iQuery): its index, or -1. */
+** by a running execution (tag, iQuery): its index, or -1. Only the
+** slots the file's index says may be taken are read, only their head,
+** and only the owner of the one that matches is checked for life (the
+** check reads /proc). pX gets the head (REMOTE_HEAD bytes). */
 static int remoteFind(SharedReg *p, u64 tag, u64 iSerial, i64 pid, u64 iQuery,
                   ShSession *pX, u64 *pO){
   int i, j;
   if( !sharedUsable(p) || !shslotIntact(p) ) return -1;
-  for(i=0; i<p->nSession; i++){
-    if( !remoteReadSession(p, i, pX, pO) ) continue;
+  for(i=shslotLiveNext(p, 0); i>=0; i=shslotLiveNext(p, i+1)){
+    int bMatch = 0;
+    if( !remoteCopySession(p, i, pX, REMOTE_HEAD, pO) ) continue;
     if( pid ){
-      if( pX->pid==pid ) return i;
+      bMatch = pX->pid==pid;
     }else if( pX->tag!=tag ){
       continue;
     }else if( iQuery ){
-      for(j=0; j<(int)pX->nQuery; j++) if( pX->aQuery[j]==iQuery ) return i;
-      if( pX->iNewest==iQuery ) return i;
-    }else if( pX->iSerial==iSerial ){
-      return i;
+      for(j=0; j<(int)pX->nQuery; j++) if( pX->aQuery[j]==iQuery ) bMatch = 1;
+      if( pX->iNewest==iQuery ) bMatch = 1;
+    }else{
+      bMatch = pX->iSerial==iSerial;
     }
+    if( bMatch && remoteLive(p, i, pX, *pO) ) return i;
   }
   return -1;
 }
 
 /* Ask the owner of slot i (generation of o) to interrupt iQuery. */
+/* How long a canceller waits for a running target's own progress
+** handler to take a request before it wakes the target's agent thread. */
+#define REMOTE_OWN_WAIT_US 100
+
+/* Ask the owner of slot i (generation of o) to interrupt iQuery. A
+** target that runs a statement with the extension's progress handler
+** (pX) serves the request itself within microseconds; waking its agent
+** thread as well costs a system call and puts a third thread on the
+** machine's cores beside the two that matter (on a small machine it
+** takes a core from the target). So the agent is woken only if the
+** request is still there after REMOTE_OWN_WAIT_US, or at once when the
+** target waits on a lock, is idle, or lost its progress handler. */
 static void remoteSendCancel(SharedReg *p, int i, u64 o, u64 iQuery,
-                         RemoteTarget *pT){
+                         const ShSession *pX, RemoteTarget *pT){
   const CancelAsker *pBy = pT->pBy;
   u64 cell = ((u64)(SH_GEN(o) & 0xffffff)<<40) | (iQuery & 0xffffffffffull);
+  _Atomic u64 *pReq = &shfileSession(p, i)->cancelReq;
   pT->iSlot = i;
   pT->bTermCell = 0;
   pT->cell = cell;
   shagentPutAsker(&shfileSession(p, i)->cancelBy, cell, pBy);
-  atomic_store(&shfileSession(p, i)->cancelReq, cell);
+  atomic_store(pReq, cell);
+  if( pX->status==SH_ACTIVE && !(pX->hooksLost & HOOKS_PROGRESS_LOST) ){
+    /* (yielding: on a busy machine the target may need this core) */
+    i64 endUs = idsMonoUs() + REMOTE_OWN_WAIT_US;
+    while( atomic_load_explicit(pReq, memory_order_relaxed)==cell
+        && idsMonoUs()<endUs ){
+      sched_yield();
+    }
+    if( atomic_load(pReq)!=cell ) return;      /* taken */
+  }
   shslotWake(p);
 }
 
@@ -311,7 +381,7 @@ int remoteCancelQuery(SharedReg *p, const char *zUser, int isAdmin,
   pT->iQuery = iQuery;
   if( !remoteAllowed(zUser, isAdmin, x.zUser) ) return REG_DENIED;
   if( x.hooksLost & HOOKS_TRACE_LOST ) return REG_UNDELIVERED;
-  remoteSendCancel(p, i, o, iQuery, pT);
+  remoteSendCancel(p, i, o, iQuery, &x, pT);
   return REG_OK;
 }
 
@@ -328,7 +398,7 @@ int remoteCancelBackend(SharedReg *p, const char *zUser, int isAdmin,
   /* aimed at the statement running now, decided here: a statement that
   ** starts after this call is never hit */
   pT->iQuery = x.iNewest;
-  if( x.iNewest ) remoteSendCancel(p, i, o, x.iNewest, pT);
+  if( x.iNewest ) remoteSendCancel(p, i, o, x.iNewest, &x, pT);
   return REG_OK;
 }
 
@@ -428,5 +498,9 @@ int remoteWaitGone(SharedReg *p, i64 pid, int timeoutMs){
 void remotePublishActivity(CancelSession *s){ (void)s; }
 void remotePublishEnd(CancelSession *s){ (void)s; }
 void remoteServeOwnCancel(CancelSession *s){ (void)s; }
+u64 remoteSlotSerial(SharedReg *p, int iSlot, u64 owner){
+  (void)p; (void)iSlot; (void)owner;
+  return 0;
+}
 
 #endif /* _WIN32 */

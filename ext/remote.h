@@ -21,6 +21,9 @@ void remotePublishEnd(CancelSession *s);
 /* From the session's own progress handler: serve a cancel another
 ** process left in its slot (the agent thread would, a little later). */
 void remoteServeOwnCancel(CancelSession *s);
+/* This process's session serial in slot iSlot under owner word owner
+** (0 if not so): the server of a request finds the session by it. */
+u64 remoteSlotSerial(SharedReg *p, int iSlot, u64 owner);
 
 /* The sessions of other processes, appended to *paRow (reallocated). */
 int remoteSnapshot(SharedReg *p, const char *zUser, int isAdmin,

@@ -57,14 +57,19 @@ void shagentReap(SharedReg *p){
       procStart = atomic_load_explicit(&shfileJob(p, i-nSes)->procStart, memory_order_relaxed);
     }
     o = atomic_load(pW);
-    if( SH_OSPID(o)==0 || SH_OSPID(o)==shslotMyPid() ) continue;
+    if( SH_OSPID(o)==0 ) continue;
+    if( i<nSes && shslotLiveNext(p, i)!=i ){
+      shslotLiveFreed(p, i);   /* taken, not indexed: its claimer died
+                               ** before indexing it (this sets the bit) */
+    }
+    if( SH_OSPID(o)==shslotMyPid() ) continue;
     if( i>=nSes && shslotIsTomb(o) ){
       shslotTombExpire(p, i-nSes, o);
     }else if( !shslotOwnerAlive(o, procStart) ){
       if( i>=nSes ){
         shslotTombstone(p, i-nSes, o);   /* listed as failed */
-      }else{
-        atomic_compare_exchange_strong(pW, &o, (u64)SH_GEN(o)<<32);
+      }else if( atomic_compare_exchange_strong(pW, &o, (u64)SH_GEN(o)<<32) ){
+        shslotLiveFreed(p, i);
       }
     }
   }

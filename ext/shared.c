@@ -398,7 +398,7 @@ static int shIdInFile(SharedReg *p, int iKind, i64 v){
 ** takes 2^62 ids: a hostile or damaged file, left out of the count). */
 static _Atomic u64 *shIdWord(SharedReg *p, int iKind){
   _Atomic u64 *pW;
-  if( !p->bOk || !shslotIntact(p) ) return 0;
+  if( !p->bOk || !p->bIdIntact ) return 0;
   pW = &shfileHdr(p)->aIdLast[iKind];
   return (atomic_load(pW)>>32)>=0x80000000u ? 0 : pW;
 }
@@ -415,6 +415,7 @@ i64 sharedNextId(int iKind, int (*xUsed)(i64)){
     int bRace = 0, bUsed;
     i64 v;
     c = *pProc;
+    for(p=shFirst; p; p=p->pNext) p->bIdIntact = p->bOk && shslotIntact(p);
     for(p=shFirst; p && nRace<SH_ID_RACES; p=p->pNext){
       _Atomic u64 *pW = shIdWord(p, iKind);
       u64 x = pW ? atomic_load(pW) : 0;
@@ -442,7 +443,7 @@ i64 sharedNextId(int iKind, int (*xUsed)(i64)){
     if( (c>>32)==0 ) break;              /* never wrapped: never used */
     bUsed = xUsed(v);
     for(p=shFirst; p && !bUsed; p=p->pNext){
-      if( p->bOk && shslotIntact(p) ) bUsed = shIdInFile(p, iKind, v);
+      if( p->bOk && p->bIdIntact ) bUsed = shIdInFile(p, iKind, v);
     }
     if( !bUsed ) break;
   }
@@ -460,6 +461,7 @@ static void shAtomicMax(_Atomic u64 *p, u64 v){
 static void shIdMerge(SharedReg *p){
   int k;
   assert( pthread_mutex_trylock(&shMu)!=0 );   /* shMu held */
+  p->bIdIntact = p->bOk && shslotIntact(p);
   for(k=0; k<2; k++){
     u64 *pProc = shIdProcGet(k);
     _Atomic u64 *pW = shIdWord(p, k);

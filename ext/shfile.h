@@ -63,6 +63,8 @@
 #define SH_FILE_SIZE_FOR(nSes, nJob) \
   (SH_HDR_SIZE + (i64)((nSes)+(nJob))*SH_SLOT_SIZE + (i64)SH_NLOG*SH_LOG_SIZE)
 #define SH_FILE_SIZE_DEFAULT SH_FILE_SIZE_FOR(SH_NSESSION_DEFAULT, SH_NJOB_DEFAULT)
+#define SH_LIVE_WORDS  480      /* the header's index of taken session slots */
+#define SH_LIVE_BITS   (SH_LIVE_WORDS*64)
 #define SH_NQUERY      4        /* running query ids published per session */
 #define SH_TXT         1280     /* bytes of statement text published */
 
@@ -99,6 +101,15 @@ struct ShHeader {
   /* How long finished jobs stay listed, for every process on this
   ** database: seconds + 1 (0: never set, the default of one day). */
   _Atomic u64 jobRetention;
+  /* Which session slots may be taken: bit b covers slots b*g .. b*g+g-1
+  ** (g = shslotLiveGrain(), 1 up to SH_LIVE_BITS slots). A claimer sets
+  ** the bit after its claim; a releaser clears it after its release,
+  ** then sets it again if a slot it covers was taken meanwhile; the
+  ** agent's reap pass sets any bit a taken slot lacks. So a set bit may
+  ** cover only free slots, but a taken slot's bit is set (after at most
+  ** one reap pass, if its claimer died between claim and bit). Readers
+  ** that look for sessions walk only the set bits. */
+  _Atomic u64 aLive[SH_LIVE_WORDS];
 };
 
 /* Values of ShSession.status */
@@ -228,6 +239,9 @@ struct SharedReg {
   ** every wake. */
   atomic_uchar *aMine;
   atomic_int nJobFull;         /* jobs listed here that found no slot */
+  int bIdIntact;               /* shared.c, under its mutex: the file was
+                               ** whole when the id words were last looked
+                               ** at (one fstat per id, not one per word) */
   char zNote[300];             /* a setting ignored when creating it */
 };
 
@@ -279,6 +293,10 @@ void shslotTombstone(SharedReg *p, int i, u64 o);
 int shslotTombExpire(SharedReg *p, int i, u64 o);
 /* Claim a free session (bJob 0) or job slot: its index, -1 if full. */
 int shslotClaim(SharedReg *p, int bJob, u64 *pOwner);
+/* The index of taken session slots (ShHeader.aLive): the first session
+** slot from i on that may be taken, or -1; a session slot set free. */
+int shslotLiveNext(SharedReg *p, int i);
+void shslotLiveFreed(SharedReg *p, int i);
 void shslotRelease(SharedReg *p, int iMine, _Atomic u64 *pW, u64 mine);
 
 /* ---- shagent.c: request cells and the agent thread */

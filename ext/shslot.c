@@ -44,23 +44,13 @@ u64 shslotMyStart(void){
 }
 
 
-/*
-** The start time of a process, in clock ticks since boot (Linux: field 22
-** of /proc/PID/stat); 0 if unknown; 1 for a zombie (dead, not reaped).
-*/
-u64 sharedProcessStart(long ospid){
-#ifdef __linux__
-  char zPath[64], aBuf[1024];
-  int fd, n, iField;
-  char *z;
-  snprintf(zPath, sizeof(zPath), "/proc/%ld/stat", ospid);
-  fd = open(zPath, O_RDONLY|O_CLOEXEC);
-  if( fd<0 ) return 0;
-  n = (int)read(fd, aBuf, sizeof(aBuf)-1);
-  close(fd);
+/* Field 22 (start time) of a /proc/PID/stat text in z (n bytes); 0 if
+** unreadable, 1 for a zombie (dead, not reaped). */
+static u64 shslotStatStart(char *z, int n){
+  int iField;
   if( n<=0 ) return 0;
-  aBuf[n] = 0;
-  z = strrchr(aBuf, ')');      /* the command name may hold anything */
+  z[n] = 0;
+  z = strrchr(z, ')');         /* the command name may hold anything */
   if( z==0 ) return 0;
   z++;
   for(iField=3; *z && iField<22; iField++){   /* field 3 is the state */
@@ -70,19 +60,107 @@ u64 sharedProcessStart(long ospid){
   }
   while( *z==' ' ) z++;
   return (u64)strtoull(z, 0, 10);
+}
+
+/*
+** The start time of a process, in clock ticks since boot (Linux: field 22
+** of /proc/PID/stat); 0 if unknown; 1 for a zombie (dead, not reaped).
+*/
+u64 sharedProcessStart(long ospid){
+#ifdef __linux__
+  char zPath[64], aBuf[1024];
+  int fd, n;
+  snprintf(zPath, sizeof(zPath), "/proc/%ld/stat", ospid);
+  fd = open(zPath, O_RDONLY|O_CLOEXEC);
+  if( fd<0 ) return 0;
+  n = (int)read(fd, aBuf, sizeof(aBuf)-1);
+  close(fd);
+  return shslotStatStart(aBuf, n);
 #else
   (void)ospid;
   return 0;
 #endif
 }
 
+/*
+** The processes whose liveness was asked last, each with its /proc/PID/stat
+** open: a read of an open one answers for that very process (once it
+** has exited, the read fails, even if its pid is reused), so a lookup
+** costs one system call, not four (kill, open, read, close): a cross-
+** process cancel checks its target's process on its way.
+*/
+#ifdef __linux__
+# define SHSLOT_NPROC 8
+static struct { long ospid; int fd; } shslotProc[SHSLOT_NPROC];
+static int shslotProcNext = 0;
+static pthread_mutex_t shslotProcMu = PTHREAD_MUTEX_INITIALIZER;
+
+/* The start time of ospid as shslotStatStart says, by its cached file;
+** 0 when it has none, or the read failed (*pbGone: that process is gone,
+** and its file closed). */
+static u64 shslotCachedStart(long ospid, int *pbGone){
+  char aBuf[1024];
+  u64 t = 0;
+  int i, n;
+  *pbGone = 0;
+  pthread_mutex_lock(&shslotProcMu);
+  for(i=0; i<SHSLOT_NPROC && shslotProc[i].ospid!=ospid; i++){}
+  if( i<SHSLOT_NPROC ){
+    n = (int)pread(shslotProc[i].fd, aBuf, sizeof(aBuf)-1, 0);
+    if( n<=0 ){
+      close(shslotProc[i].fd);
+      shslotProc[i].ospid = 0;
+      *pbGone = 1;
+    }else{
+      t = shslotStatStart(aBuf, n);
+    }
+  }
+  pthread_mutex_unlock(&shslotProcMu);
+  return t;
+}
+
+static void shslotCacheProc(long ospid){
+  char zPath[64];
+  int fd, i;
+  snprintf(zPath, sizeof(zPath), "/proc/%ld/stat", ospid);
+  fd = open(zPath, O_RDONLY|O_CLOEXEC);
+  if( fd<0 ) return;
+  pthread_mutex_lock(&shslotProcMu);
+  for(i=0; i<SHSLOT_NPROC && shslotProc[i].ospid!=ospid; i++){}
+  if( i==SHSLOT_NPROC ){
+    i = shslotProcNext;
+    shslotProcNext = (shslotProcNext+1) % SHSLOT_NPROC;
+    if( shslotProc[i].ospid ) close(shslotProc[i].fd);
+    shslotProc[i].ospid = ospid;
+    shslotProc[i].fd = fd;
+    fd = -1;
+  }
+  pthread_mutex_unlock(&shslotProcMu);
+  if( fd>=0 ) close(fd);
+}
+#endif
+
 /* Is the owner of a slot (OS pid, published start time) alive? */
 int shslotAlive(long ospid, u64 procStart){
   u64 t;
   if( ospid<=0 || ospid>=(long)SH_TOMBING ) return 0;   /* not a pid */
   if( ospid==shslotMyPid() ) return 1;
+#ifdef __linux__
+  {
+    /* (a cached file that fails to read is a process gone; its pid may
+    ** have been reused since: look afresh) */
+    int bGone;
+    t = shslotCachedStart(ospid, &bGone);
+    if( t==0 ){
+      if( kill((pid_t)ospid, 0)!=0 && errno==ESRCH ) return 0;
+      t = sharedProcessStart(ospid);
+      if( t>1 ) shslotCacheProc(ospid);
+    }
+  }
+#else
   if( kill((pid_t)ospid, 0)!=0 && errno==ESRCH ) return 0;
   t = sharedProcessStart(ospid);
+#endif
   if( t==1 ) return 0;                         /* zombie */
   if( t && procStart && (t & SH_START_MASK)!=procStart ) return 0;  /* pid reused */
   return 1;
@@ -287,6 +365,44 @@ int shslotTombExpire(SharedReg *p, int i, u64 o){
 }
 
 /* Claim a free slot among n at stride: returns its index, -1 if full. */
+/* ------------------------------------------ the index of taken slots */
+
+static int shslotLiveGrain(SharedReg *p){
+  return (p->nSession + SH_LIVE_BITS - 1)/SH_LIVE_BITS;
+}
+
+static void shslotLiveSet(SharedReg *p, int i){
+  int b = i/shslotLiveGrain(p);
+  atomic_fetch_or(&shfileHdr(p)->aLive[b/64], 1ull<<(b%64));
+}
+
+void shslotLiveFreed(SharedReg *p, int i){
+  int g = shslotLiveGrain(p), b = i/g, j;
+  atomic_fetch_and(&shfileHdr(p)->aLive[b/64], ~(1ull<<(b%64)));
+  for(j=b*g; j<b*g+g && j<p->nSession; j++){
+    if( SH_OSPID(atomic_load(&shfileSession(p, j)->owner))!=0 ){
+      shslotLiveSet(p, j);               /* taken meanwhile: keep it */
+      break;
+    }
+  }
+}
+
+int shslotLiveNext(SharedReg *p, int i){
+  int g = shslotLiveGrain(p), b;
+  if( i<0 ) i = 0;
+  for(b=i/g; b*g<p->nSession; ){
+    u64 w = atomic_load_explicit(&shfileHdr(p)->aLive[b/64], memory_order_acquire);
+    w &= ~0ull<<(b%64);
+    if( w ){
+      int bb = (b & ~63) + __builtin_ctzll(w);
+      if( bb*g>=p->nSession ) return -1;
+      return bb*g>i ? bb*g : i;
+    }
+    b = (b & ~63) + 64;
+  }
+  return -1;
+}
+
 int shslotClaim(SharedReg *p, int bJob, u64 *pOwner){
   int i, n = bJob ? p->nJob : p->nSession;
   for(i=0; i<n; i++){
@@ -315,6 +431,7 @@ claim:
     if( atomic_compare_exchange_strong(pW, &o, want) ){
       *pOwner = want;
       atomic_store(&p->aMine[bJob ? p->nSession+i : i], 1);
+      if( !bJob ) shslotLiveSet(p, i);
       return i;
     }
   }
@@ -324,7 +441,10 @@ claim:
 void shslotRelease(SharedReg *p, int iMine, _Atomic u64 *pW, u64 mine){
   u64 o = mine;
   atomic_store(&p->aMine[iMine], 0);
-  atomic_compare_exchange_strong(pW, &o, (u64)SH_GEN(mine)<<32);
+  if( atomic_compare_exchange_strong(pW, &o, (u64)SH_GEN(mine)<<32)
+   && iMine<p->nSession ){
+    shslotLiveFreed(p, iMine);
+  }
 }
 
 #else /* _WIN32: no cross-process registry */

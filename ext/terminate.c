@@ -418,13 +418,20 @@ void terminateServeRemote(SharedReg *p, int iSlot, u64 owner, u64 cancelCell,
                           int bTerm, const CancelAsker *pCancelBy,
                           const CancelAsker *pTermBy){
   CancelSession *s;
+  u64 iSerial = remoteSlotSerial(p, iSlot, owner);
+  int bMatch = 0;
   registryLock();
   /* The slot's owner word too, not just its index: the session the
   ** request was checked against may have closed since, and a new session
   ** of this process taken the same slot (test/soak.c found a termination
-  ** meant for a closed session hitting its successor that way). */
-  for(s=registryFirst(); s; s=s->pNext){
-    int bMatch;
+  ** meant for a closed session hitting its successor that way). Found by
+  ** the serial its slot names (the index), else by walking them all. */
+  if( iSerial && (s = registryBySerial(iSerial))!=0 ){
+    pthread_mutex_lock(&s->mu);
+    bMatch = s->pSh==p && s->iShSlot==iSlot && s->shOwner==owner;
+    pthread_mutex_unlock(&s->mu);
+  }
+  for(s=bMatch ? s : registryFirst(); s && !bMatch; s=s->pNext){
     if( !registryTargetable(s) ) continue;
     pthread_mutex_lock(&s->mu);
     bMatch = s->pSh==p && s->iShSlot==iSlot && s->shOwner==owner;

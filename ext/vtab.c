@@ -25,10 +25,23 @@ struct VtabCursor {
 
 #define VTAB_DEF(pVtab) (((Vtab*)(pVtab))->pDef)
 
+/* Called when a table that has a TEMP copy is first connected as the
+** eponymous main.NAME (set by cancel.c: it creates the TEMP copies). */
+static int (*vtabFirstUse)(sqlite3*);
+void vtabSetFirstUse(int (*xFirstUse)(sqlite3*)){ vtabFirstUse = xFirstUse; }
+
 static void vtabAuxDestroy(void *p){
   VtabAux *pAux = (VtabAux*)p;
   registryUnref(pAux->pSession);
   sqlite3_free(pAux);
+}
+
+/* Does this SQLite prepare a statement again when an eponymous table's
+** xConnect returns SQLITE_ERROR_RETRY? 3.52 does (the oldest release
+** checked that does); 3.40 reports the error instead. */
+#define VTAB_RETRY_MIN 3052000
+static int vtabRetryWorks(void){
+  return sqlite3_libversion_number()>=VTAB_RETRY_MIN;
 }
 
 /* xConnect (and xCreate, for a table that may be created in TEMP) */
@@ -39,7 +52,7 @@ static int vtabConnect(sqlite3 *db, void *pArg, int argc, const char *const *arg
   int nByte = pDef->szTab ? pDef->szTab : (int)sizeof(Vtab);
   Vtab *p;
   int rc;
-  (void)argc; (void)argv; (void)pzErr;
+  (void)pzErr;
   rc = sqlite3_declare_vtab(db, pDef->zSchema);
   if( rc!=SQLITE_OK ) return rc;
   if( pDef->flags & VTAB_DIRECTONLY ) sqlite3_vtab_config(db, SQLITE_VTAB_DIRECTONLY);
@@ -49,6 +62,19 @@ static int vtabConnect(sqlite3 *db, void *pArg, int argc, const char *const *arg
   p->pCaller = pAux->pSession;
   p->pDef = pDef;
   *ppVtab = &p->base;
+  /* The eponymous table is connected once per connection, when a
+  ** statement first names it; the TEMP copy is not (argv[1] "temp").
+  ** If the TEMP copies were created just now, the statement being
+  ** prepared should see them: SQLITE_ERROR_RETRY makes SQLite drop this
+  ** connection of the eponymous table and prepare the statement again
+  ** (sqlite3_prepare's own retry), where SQLite does that. */
+  if( (pDef->flags & VTAB_CREATE) && vtabFirstUse && argc>=3
+   && strcmp(argv[1], "main")==0 && strcmp(argv[2], pDef->zName)==0
+   && vtabFirstUse(db) && vtabRetryWorks() ){
+    sqlite3_free(p);
+    *ppVtab = 0;
+    return SQLITE_ERROR_RETRY;
+  }
   return SQLITE_OK;
 }
 

@@ -58,6 +58,12 @@ struct VtabTxn {
 #define VTAB_CREATE      0x02  /* CREATE VIRTUAL TABLE t USING it works too
                                ** (a TEMP copy); else eponymous only */
 
+/* xFirstUse(db) runs when a VTAB_CREATE table is first connected as the
+** eponymous main.NAME on db, inside the prepare of the statement that
+** names it (cancel.c creates the TEMP copies there); it returns 1 if it
+** changed the TEMP schema, and that statement is then prepared again. */
+void vtabSetFirstUse(int (*xFirstUse)(sqlite3*));
+
 struct VtabDef {
   const char *zName;         /* the module's (and eponymous table's) name */
   const char *zSchema;       /* "CREATE TABLE x(...)" */

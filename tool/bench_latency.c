@@ -25,6 +25,11 @@
 **            connection of the same process
 **   xproc    the same from another process (the target runs in a
 **            forked child; the registry file carries the request)
+**   xfloor   the floor across processes: plain SQLite in a forked child
+**            whose progress handler (every 100 VM instructions, as the
+**            extension's) polls a flag in shared memory, which the
+**            canceller sets (for `lock`, the busy handler of `raw`
+**            polls it)
 **
 ** The target and the canceller talk over two pipes (the same code for a
 ** thread and a child process): the target announces it is about to step,
@@ -42,6 +47,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "cancel.h"
@@ -60,6 +66,7 @@ static const char *zKind;
 static int bExt;                         /* extension loaded (not raw) */
 static sqlite3 *volatile pTargetDb;      /* raw: what the canceller interrupts */
 static atomic_int bRawStop;              /* raw lock: the flag the busy handler polls */
+static atomic_int *pShmStop;             /* xfloor: the flag, in shared memory */
 
 static void die(const char *zWhat, sqlite3 *db){
   fprintf(stderr, "bench_latency: %s: %s\n", zWhat, db ? sqlite3_errmsg(db) : strerror(errno));
@@ -116,10 +123,15 @@ static const int aBackoffMs[] = { 1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50, 100 }
 
 static int rawBusy(void *p, int nPrior){
   int n = (int)(sizeof(aBackoffMs)/sizeof(aBackoffMs[0]));
-  (void)p;
-  if( atomic_load(&bRawStop) ) return 0;
+  atomic_int *pStop = p ? (atomic_int*)p : &bRawStop;
+  if( atomic_load(pStop) ) return 0;
   benchSleepUs(1000.0*aBackoffMs[nPrior<n ? nPrior : n-1]);
-  return !atomic_load(&bRawStop);
+  return !atomic_load(pStop);
+}
+
+/* xfloor: the target's progress handler polls the shared flag. */
+static int shmProgress(void *p){
+  return atomic_load((atomic_int*)p)!=0;
 }
 
 /* The target: runs one statement per 'g' from fdIn until 'q'. */
@@ -134,8 +146,9 @@ static void target(int fdIn, int fdOut){
   if( bLock ){
     holder = openDb();
     if( bExt ) cancel_set_busy_timeout(db, 60000);
-    else sqlite3_busy_handler(db, rawBusy, 0);
+    else sqlite3_busy_handler(db, rawBusy, pShmStop);
   }
+  if( pShmStop ) sqlite3_progress_handler(db, 100, shmProgress, pShmStop);
   memset(&m, 0, sizeof(m));
   m.type = 'P';
   if( bExt ){
@@ -153,6 +166,7 @@ static void target(int fdIn, int fdOut){
     if( c=='q' ) break;
     if( bLock ) exec(holder, "BEGIN IMMEDIATE");
     atomic_store(&bRawStop, 0);
+    if( pShmStop ) atomic_store(pShmStop, 0);
     if( sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0)!=SQLITE_OK ) die(zSql, db);
     m.type = 'S';
     m.t = benchNowUs();
@@ -222,6 +236,8 @@ static double trial(Canceller *c, double pauseUs, int bNoCancel, double *pDurUs)
       sqlite3_bind_text(c->pCancel, 1, zQuery, -1, SQLITE_TRANSIENT);
       if( sqlite3_step(c->pCancel)!=SQLITE_ROW ) die("cancel_query", c->db);
       sqlite3_reset(c->pCancel);
+    }else if( pShmStop ){
+      atomic_store(pShmStop, 1);
     }else{
       atomic_store(&bRawStop, 1);
       sqlite3_interrupt(pTargetDb);
@@ -237,7 +253,8 @@ static double trial(Canceller *c, double pauseUs, int bNoCancel, double *pDurUs)
 
 static void run(const char *zMethod, int nTrial){
   int aCmd[2], aMsg[2];
-  int bFork = strcmp(zMethod, "xproc")==0;
+  int bFloor = strcmp(zMethod, "xfloor")==0;
+  int bFork = strcmp(zMethod, "xproc")==0 || bFloor;
   pid_t child = 0;
   pthread_t th;
   ThreadArg ta;
@@ -251,14 +268,20 @@ static void run(const char *zMethod, int nTrial){
     fprintf(stderr, "bench_latency: unknown method %s\n", zMethod);
     exit(1);
   }
-  bExt = strcmp(zMethod, "raw")!=0;
+  bExt = strcmp(zMethod, "raw")!=0 && !bFloor;
+  if( bFloor ){
+    pShmStop = mmap(0, sizeof(*pShmStop), PROT_READ|PROT_WRITE,
+                    MAP_SHARED|MAP_ANONYMOUS, -1, 0);
+    if( pShmStop==MAP_FAILED ) die("mmap", 0);
+    atomic_init(pShmStop, 0);
+  }
   if( pipe(aCmd) || pipe(aMsg) ) die("pipe", 0);
   /* fork before anything of SQLite's or the extension's exists here */
   if( bFork ){
     child = fork();
     if( child<0 ) die("fork", 0);
     if( child==0 ){
-      sqlite3_auto_extension((void(*)(void))sqlite3_cancel_init);
+      if( bExt ) sqlite3_auto_extension((void(*)(void))sqlite3_cancel_init);
       target(aCmd[0], aMsg[1]);
       _exit(0);
     }
