@@ -82,9 +82,9 @@ static void cancelWireOnce(void){
     terminateServeRemote, jobsServeRemote, jobsServeReport,
     cancelLogTransient, LOG_GONE
   };
-  sharedSetServers(&servers);
+  shagentSetServers(&servers);
   registryOnClose(jobsSessionClosed);
-  sharedSetTick(snapshotProbeTick);
+  shagentSetTick(snapshotProbeTick);
   jobkindSetEnrol(cancelEnrolJob);
   vtabSetFirstUse(cancelCreateTempTables);
 }

@@ -73,7 +73,7 @@ static i64 logPublish(const LogEntry *e){
     x.hasQuery = 1;
     sqlite3_snprintf(sizeof(x.zQuery), x.zQuery, "%s", e->zQuery);
   }
-  return sharedLogAdd(e->pSh, &x);
+  return shlogAdd(e->pSh, &x);
 }
 
 static pthread_mutex_t logMu = PTHREAD_MUTEX_INITIALIZER;
@@ -175,7 +175,7 @@ void cancelLogOutcome(i64 id, const char *zOutcome){
     if( !cancelLogTransient(zOutcome) ) p->pAskSh = 0;
   }
   pthread_mutex_unlock(&logMu);
-  if( shId ) sharedLogOutcome(pSh, shId, zOutcome);
+  if( shId ) shlogOutcome(pSh, shId, zOutcome);
 }
 
 /* The static outcome an answer read from a registry file names. */
@@ -235,13 +235,13 @@ void cancelLogRefresh(void){
     /* gone first, then the answer: a target that answers does so before
     ** its slot is released, so an answer is never missed */
     bGone = remoteCheckSession(q->pSh, "", 1, q->tag, q->serial, 0, &t)==REG_NOTFOUND;
-    if( sharedLogAnswer(q->pSh, q->token, zAns, sizeof(zAns)) ){
+    if( shlogAnswer(q->pSh, q->token, zAns, sizeof(zAns)) ){
       zOut = logKnownOutcome(zAns);
       if( zOut==0 ) zOut = bGone ? LOG_GONE : 0;
     }else if( bGone ){
       zOut = LOG_GONE;
     }else if( nowUs - q->sinceUs > (i64)CANCEL_LOG_ANSWER_MS*1000 ){
-      if( sharedWithdraw(q->pSh, q->iSlot, q->bTerm, q->cell) ){
+      if( shagentWithdraw(q->pSh, q->iSlot, q->bTerm, q->cell) ){
         zOut = LOG_NOT_TAKEN;
       }else if( nowUs - q->sinceUs > (i64)CANCEL_LOG_ANSWER_MS*2000 ){
         zOut = LOG_SUPERSEDED;    /* taken long ago, and never answered */
@@ -258,7 +258,7 @@ static int logWatchedSnapshot(SharedReg *pSh, const char *zUser, int isAdmin,
   i64 *aId = 0;
   LogRow *aRow;
   int nE = 0, i, rc;
-  rc = sharedLogSnapshot(pSh, &aE, &aId, &nE);
+  rc = shlogSnapshot(pSh, &aE, &aId, &nE);
   if( rc!=SQLITE_OK ) return rc;
   aRow = sqlite3_malloc64(sizeof(LogRow)*(nE ? nE : 1));
   if( aRow==0 ){

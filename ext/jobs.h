@@ -155,7 +155,7 @@ int jobReportRemote(SharedReg *pSh, i64 id, int eOp, double fraction,
                     const char *zText, int (*xStop)(void*), void *pArg,
                     int *peStatus);
 int jobIsFinished(int eStatus);
-/* The job servers of the registry file's agent (sharedSetServers, wired
+/* The job servers of the registry file's agent (shagentSetServers, wired
 ** by cancel.c): a request from another process for the job that holds
 ** slot iSlot under owner word `owner`, and no other. Returns JOBCTL_*,
 ** the status the job had in *peStatus. */

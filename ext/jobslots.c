@@ -4,7 +4,7 @@
 ** created, published at every change, released when the job is purged;
 ** the jobs of other processes for the jobs table; job control and reports
 ** sent to the owner's agent, which answers through the job servers
-** registered there (sharedSetServers). Above the registry file (shared.h,
+** registered there (shagentSetServers). Above the registry file (shared.h,
 ** its layout shfile.h), below jobs.c, which calls it; it calls nothing of
 ** jobs.c (the rules on a tombstone's status are applied there: JOBCTL_GONE).
 */

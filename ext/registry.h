@@ -49,7 +49,7 @@ int registryCheckSerial(CancelSession *pCaller, u64 tag, u64 iSerial);
 void registryLogDenied(CancelSession *pCaller, const char *zAction, u64 tag, u64 iSerial);
 /* The registry file state of pCaller's database, for cancel_registry(). */
 char *registrySharedStatus(CancelSession *pCaller);
-/* The session server of the registry file's agent (sharedSetServers,
+/* The session server of the registry file's agent (shagentSetServers,
 ** wired by cancel.c): requests from other processes for the session that
 ** holds slot iSlot under owner word `owner`, and no other. */
 void terminateServeRemote(SharedReg *p, int iSlot, u64 owner, u64 cancelCell, int bTerm,

@@ -5,7 +5,7 @@
 ** (registry.c), whose sessions it publishes and for which it finds and
 ** asks other processes' sessions. The answer to a request comes back
 ** through the target process's agent thread and the session server
-** registered there (sharedSetServers), never through this file.
+** registered there (shagentSetServers), never through this file.
 */
 #include "remote.h"
 #include "shfile.h"
@@ -78,10 +78,10 @@ void remoteRelease(CancelSession *s){
 ** than wait for the agent thread to be scheduled (which can take
 ** milliseconds while the target keeps a core busy). Whoever takes the
 ** cell first serves it; the other finds it empty. */
-/* The fast path of a cross-process cancel: see sharedServeCancel. */
+/* The fast path of a cross-process cancel: see shagentServeCancel. */
 void remoteServeOwnCancel(CancelSession *s){
   if( s->pSh==0 ) return;
-  sharedServeCancel(s->pSh, s->iShSlot, s->shOwner);
+  shagentServeCancel(s->pSh, s->iShSlot, s->shOwner);
 }
 
 /* The serial of this process's session in slot iSlot under owner word

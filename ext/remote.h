@@ -42,7 +42,7 @@ struct RemoteTarget {
   const CancelAsker *pBy;  /* in: who asks, for the target's
                            ** cancel_reason(); NULL unknown */
   int noMutex;             /* a multi-thread connection */
-  /* out, when a request was sent: where, for sharedWithdraw() */
+  /* out, when a request was sent: where, for shagentWithdraw() */
   int iSlot, bTermCell;
   u64 cell;
 };

@@ -4,8 +4,8 @@
 ** the target's slot and wakes the file's agents; the agent thread of the
 ** process that owns the slot (one per registry file, woken with a futex)
 ** takes the word, checks its generation, and hands it to the server the
-** layers above registered (sharedSetServers); about once a second it also
-** frees the slots of dead processes and calls the tick (sharedSetTick).
+** layers above registered (shagentSetServers); about once a second it also
+** frees the slots of dead processes and calls the tick (shagentSetTick).
 ** It knows no session and no job: only slots, cells and servers.
 */
 #include "shfile.h"
@@ -16,12 +16,12 @@ SQLITE_EXTENSION_INIT3
 #include <string.h>
 #include <time.h>
 
-/* The servers (sharedSetServers), set once before any registry is
+/* The servers (shagentSetServers), set once before any registry is
 ** attached; the agent threads start after, so they see them. */
 static SharedServers shagentServers;
 static atomic_int shagentServersSet = 0;
 
-void sharedSetServers(const SharedServers *pServers){
+void shagentSetServers(const SharedServers *pServers){
   shagentServers = *pServers;
   atomic_store(&shagentServersSet, 1);
 }
@@ -214,7 +214,7 @@ void shagentServe(SharedReg *p){
 }
 
 static void (*_Atomic shagentTick)(SharedReg*);   /* (zero: none) */
-void sharedSetTick(void (*xTick)(SharedReg*)){ atomic_store(&shagentTick, xTick); }
+void shagentSetTick(void (*xTick)(SharedReg*)){ atomic_store(&shagentTick, xTick); }
 
 static void *shagentMain(void *pArg){
   SharedReg *p = (SharedReg*)pArg;
@@ -270,7 +270,7 @@ int shagentStart(SharedReg *p){
 ** than wait for the agent thread to be scheduled (which can take
 ** milliseconds while the target keeps a core busy). Whoever takes the
 ** cell first serves it; the other finds it empty. */
-void sharedServeCancel(SharedReg *p, int iSlot, u64 owner){
+void shagentServeCancel(SharedReg *p, int iSlot, u64 owner){
   ShSession *pS = shfileSession(p, iSlot);
   const SharedServers *pSv;
   u64 c;
@@ -283,7 +283,7 @@ void sharedServeCancel(SharedReg *p, int iSlot, u64 owner){
   }
 }
 
-int sharedWithdraw(SharedReg *p, int iSlot, int bTermCell, u64 cell){
+int shagentWithdraw(SharedReg *p, int iSlot, int bTermCell, u64 cell){
   ShSession *pS;
   if( p==0 || !p->bOk || !shslotIntact(p) || iSlot<0 || iSlot>=p->nSession ) return 0;
   pS = shfileSession(p, iSlot);
@@ -296,11 +296,11 @@ int sharedWithdraw(SharedReg *p, int iSlot, int bTermCell, u64 cell){
 
 #else /* _WIN32: no cross-process registry */
 
-void sharedSetTick(void (*xTick)(SharedReg*)){ (void)xTick; }
-void sharedServeCancel(SharedReg *p, int iSlot, u64 owner){
+void shagentSetTick(void (*xTick)(SharedReg*)){ (void)xTick; }
+void shagentServeCancel(SharedReg *p, int iSlot, u64 owner){
   (void)p; (void)iSlot; (void)owner;
 }
-int sharedWithdraw(SharedReg *p, int iSlot, int bTermCell, u64 cell){
+int shagentWithdraw(SharedReg *p, int iSlot, int bTermCell, u64 cell){
   (void)p; (void)iSlot; (void)bTermCell; (void)cell;
   return 0;
 }

@@ -17,7 +17,7 @@
 ** written into the target's slot, tagged with the slot's generation, and
 ** the target process's agent thread (one per registry file, woken with a
 ** futex) hands it to the server the layers above registered for it
-** (sharedSetServers: registry.c for sessions, jobs.c for jobs), which
+** (shagentSetServers: registry.c for sessions, jobs.c for jobs), which
 ** applies it exactly as a request from inside the process: only to the execution it names, and
 ** only if that execution still runs. A slot reused by a new session (its
 ** owner died or closed) has a new generation, so a request meant for
@@ -77,7 +77,7 @@ i64 sharedNextId(int iKind, int (*xUsed)(i64));
 
 /* Take back a request that its target's process has not taken yet (the
 ** cell still holds it): 1 withdrawn, 0 taken or replaced meanwhile. */
-int sharedWithdraw(SharedReg *p, int iSlot, int bTermCell, u64 cell);
+int shagentWithdraw(SharedReg *p, int iSlot, int bTermCell, u64 cell);
 
 /*
 ** What the layers above give the registry file: the agent thread hands
@@ -106,11 +106,11 @@ struct SharedServers {
   int (*xLogTransient)(const char *zOutcome);
   const char *zLogGone;
 };
-void sharedSetServers(const SharedServers *pServers);
+void shagentSetServers(const SharedServers *pServers);
 /* Serve the cancel waiting in this process's session slot iSlot (owner
 ** word `owner`) now, from the session's own progress handler, rather than
 ** wait for the agent thread; whoever takes the cell first serves it. */
-void sharedServeCancel(SharedReg *p, int iSlot, u64 owner);
+void shagentServeCancel(SharedReg *p, int iSlot, u64 owner);
 
 /* Retention of finished jobs' slots, for every process on the database:
 ** set in every registry this process has attached and kept as this
@@ -131,10 +131,10 @@ struct SharedLogEntry {
   i64 targetPid;               /* 0: unknown */
   u64 askToken;                /* a request from another process: the
                                ** token it sent (CancelAsker.token) */
-  u64 writerStart;             /* (set by sharedLogAdd) */
+  u64 writerStart;             /* (set by shlogAdd) */
   uint32_t askOsPid;           /* that process, 0: none */
   uint32_t writerOsPid;        /* the process that writes the outcome
-                               ** (set by sharedLogAdd) */
+                               ** (set by shlogAdd) */
   uint8_t hasTargetUser, hasQuery;
   char zAction[64];
   char zOutcome[128];
@@ -143,24 +143,24 @@ struct SharedLogEntry {
   char zQuery[470];
 };
 /* Add an entry: returns its id in p's log (0: not added). */
-i64 sharedLogAdd(SharedReg *p, const SharedLogEntry *pE);
+i64 shlogAdd(SharedReg *p, const SharedLogEntry *pE);
 /* Set entry id's outcome, if the one it has is transient
 ** (cancelLogTransient): a final outcome is never changed. */
-void sharedLogOutcome(SharedReg *p, i64 id, const char *zOutcome);
+void shlogOutcome(SharedReg *p, i64 id, const char *zOutcome);
 /* The outcome of the entry that answers this process's request `token`
 ** (1 found, copied to zOut; 0 not in the log). An entry whose writer
 ** died with its outcome still transient says LOG_GONE. */
-int sharedLogAnswer(SharedReg *p, u64 token, char *zOut, int nOut);
+int shlogAnswer(SharedReg *p, u64 token, char *zOut, int nOut);
 /* Copies of the entries still in p's log, oldest first, with their ids
 ** (both arrays sqlite3_malloc'd; empty when p is not usable). */
-int sharedLogSnapshot(SharedReg *p, SharedLogEntry **paOut, i64 **paId, int *pnOut);
+int shlogSnapshot(SharedReg *p, SharedLogEntry **paOut, i64 **paId, int *pnOut);
 
 /* Called by the agent thread of each registry about once a second (set
 ** once by registry.c, which owns the sessions): lets a process bring
 ** what it publishes up to date without anyone of its own looking. */
-void sharedSetTick(void (*xTick)(SharedReg*));
+void shagentSetTick(void (*xTick)(SharedReg*));
 
 /* The OS start time of process ospid (0 unknown), for liveness. */
-u64 sharedProcessStart(long ospid);
+u64 shslotProcessStart(long ospid);
 
 #endif /* CANCEL_SHARED_H */

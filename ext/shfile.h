@@ -35,7 +35,7 @@
 ** cancel_reason(); then the request word; then the header's wake word
 ** is bumped and futex-woken. The owner's agent thread swaps each cell to
 ** 0 and passes what it found to the servers registered with
-** sharedSetServers(), which check everything again.
+** shagentSetServers(), which check everything again.
 */
 #ifndef CANCEL_SHFILE_H
 #define CANCEL_SHFILE_H

@@ -5,7 +5,7 @@
 ** processes. Any process may write an entry (its creator) or its outcome
 ** (the creator, or later the target's process). Which outcomes are
 ** transient, and what one whose writer died becomes, are the cancel log's
-** rules, registered with the servers (sharedSetServers).
+** rules, registered with the servers (shagentSetServers).
 */
 #include "shfile.h"
 SQLITE_EXTENSION_INIT3
@@ -40,7 +40,7 @@ static void shlogUnlock(ShLog *pL){
   atomic_store_explicit(&pL->seq, v+1u, memory_order_release);
 }
 
-i64 sharedLogAdd(SharedReg *p, const SharedLogEntry *pE){
+i64 shlogAdd(SharedReg *p, const SharedLogEntry *pE){
   i64 id;
   ShLog *pL;
   if( !sharedUsable(p) || !shslotIntact(p) ) return 0;
@@ -57,7 +57,7 @@ i64 sharedLogAdd(SharedReg *p, const SharedLogEntry *pE){
   return id;
 }
 
-void sharedLogOutcome(SharedReg *p, i64 id, const char *zOutcome){
+void shlogOutcome(SharedReg *p, i64 id, const char *zOutcome){
   ShLog *pL;
   if( id<=0 || !sharedUsable(p) || !shslotIntact(p) ) return;
   pL = shfileLog(p, id);
@@ -78,7 +78,7 @@ static void shlogSettle(SharedReg *p, i64 id, SharedLogEntry *pE){
   if( zGone==0 || !shlogTransient(pE->zOutcome) ) return;
   if( pE->writerOsPid==0 || shslotAlive((long)pE->writerOsPid, pE->writerStart) ) return;
   shslotCopy(pE->zOutcome, sizeof(pE->zOutcome), zGone);
-  sharedLogOutcome(p, id, zGone);
+  shlogOutcome(p, id, zGone);
 }
 
 /* A consistent copy of log entry id, 0 if it is not there (pushed out,
@@ -104,7 +104,7 @@ static int shlogRead(SharedReg *p, i64 id, SharedLogEntry *pE){
     && shslotTerminated(pE->zOutcome, sizeof(pE->zOutcome));
 }
 
-int sharedLogAnswer(SharedReg *p, u64 token, char *zOut, int nOut){
+int shlogAnswer(SharedReg *p, u64 token, char *zOut, int nOut){
   i64 last, id;
   if( token==0 || !sharedUsable(p) || !shslotIntact(p) ) return 0;
   last = (i64)atomic_load(&shfileHdr(p)->logNext);
@@ -124,7 +124,7 @@ int sharedLogAnswer(SharedReg *p, u64 token, char *zOut, int nOut){
   return 0;
 }
 
-int sharedLogSnapshot(SharedReg *p, SharedLogEntry **paOut, i64 **paId, int *pnOut){
+int shlogSnapshot(SharedReg *p, SharedLogEntry **paOut, i64 **paId, int *pnOut){
   SharedLogEntry *aOut;
   i64 *aId, last, id;
   int n = 0;
@@ -151,15 +151,15 @@ int sharedLogSnapshot(SharedReg *p, SharedLogEntry **paOut, i64 **paId, int *pnO
 }
 #else /* _WIN32: no cross-process registry */
 
-i64 sharedLogAdd(SharedReg *p, const SharedLogEntry *pE){ (void)p; (void)pE; return 0; }
-void sharedLogOutcome(SharedReg *p, i64 id, const char *zOutcome){
+i64 shlogAdd(SharedReg *p, const SharedLogEntry *pE){ (void)p; (void)pE; return 0; }
+void shlogOutcome(SharedReg *p, i64 id, const char *zOutcome){
   (void)p; (void)id; (void)zOutcome;
 }
-int sharedLogAnswer(SharedReg *p, u64 token, char *zOut, int nOut){
+int shlogAnswer(SharedReg *p, u64 token, char *zOut, int nOut){
   (void)p; (void)token; (void)zOut; (void)nOut;
   return 0;
 }
-int sharedLogSnapshot(SharedReg *p, SharedLogEntry **paOut, i64 **paId, int *pnOut){
+int shlogSnapshot(SharedReg *p, SharedLogEntry **paOut, i64 **paId, int *pnOut){
   (void)p; *paOut = 0; *paId = 0; *pnOut = 0;
   return SQLITE_OK;
 }

@@ -39,7 +39,7 @@ long shslotMyPid(void){
 u64 shslotMyStart(void){
   static _Atomic u64 t = 0;
   u64 v = atomic_load_explicit(&t, memory_order_relaxed);
-  if( v==0 ){ v = sharedProcessStart(shslotMyPid()); atomic_store_explicit(&t, v, memory_order_relaxed); }
+  if( v==0 ){ v = shslotProcessStart(shslotMyPid()); atomic_store_explicit(&t, v, memory_order_relaxed); }
   return v;
 }
 
@@ -66,7 +66,7 @@ static u64 shslotStatStart(char *z, int n){
 ** The start time of a process, in clock ticks since boot (Linux: field 22
 ** of /proc/PID/stat); 0 if unknown; 1 for a zombie (dead, not reaped).
 */
-u64 sharedProcessStart(long ospid){
+u64 shslotProcessStart(long ospid){
 #ifdef __linux__
   char zPath[64], aBuf[1024];
   int fd, n;
@@ -153,13 +153,13 @@ int shslotAlive(long ospid, u64 procStart){
     t = shslotCachedStart(ospid, &bGone);
     if( t==0 ){
       if( kill((pid_t)ospid, 0)!=0 && errno==ESRCH ) return 0;
-      t = sharedProcessStart(ospid);
+      t = shslotProcessStart(ospid);
       if( t>1 ) shslotCacheProc(ospid);
     }
   }
 #else
   if( kill((pid_t)ospid, 0)!=0 && errno==ESRCH ) return 0;
-  t = sharedProcessStart(ospid);
+  t = shslotProcessStart(ospid);
 #endif
   if( t==1 ) return 0;                         /* zombie */
   if( t && procStart && (t & SH_START_MASK)!=procStart ) return 0;  /* pid reused */
@@ -449,7 +449,7 @@ void shslotRelease(SharedReg *p, int iMine, _Atomic u64 *pW, u64 mine){
 
 #else /* _WIN32: no cross-process registry */
 
-u64 sharedProcessStart(long ospid){ (void)ospid; return 0; }
+u64 shslotProcessStart(long ospid){ (void)ospid; return 0; }
 i64 shslotRetentionMs(SharedReg *p){
   (void)p;
   return atomic_load(&shslotRetentionSec)*1000;

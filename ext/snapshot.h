@@ -17,7 +17,7 @@ struct SnapProbe {
 /* The registry lock held: is s idle with statements left open (a
 ** forgotten cursor)? 1 and *pOut filled in if so, else 0. */
 int snapshotProbeLocked(CancelSession *s, SnapProbe *pOut);
-/* The agent thread of registry p, about once a second (sharedSetTick,
+/* The agent thread of registry p, about once a second (shagentSetTick,
 ** wired by cancel.c). */
 void snapshotProbeTick(SharedReg *p);
 

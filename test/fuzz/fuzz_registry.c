@@ -254,7 +254,7 @@ static void plantSession(In *in){
   }
   atomic_store(&pS->owner, o);
   atomic_store(&pS->seq, (f & 1) ? 1u : 2u);          /* odd: being written */
-  atomic_store(&pS->procStart, (f & 2) ? sharedProcessStart(SH_OSPID(o)) : 0);
+  atomic_store(&pS->procStart, (f & 2) ? shslotProcessStart(SH_OSPID(o)) : 0);
   pS->tag = 0x0123456789abcdefull + (u64)(f>>4);
   pS->iSerial = (u64)k+1;
   pS->pid = 2000000000 + k;
@@ -286,7 +286,7 @@ static void plantJob(In *in){
   if( pJ==0 ) return;
   atomic_store(&pJ->owner, o);
   atomic_store(&pJ->seq, (f & 1) ? 1u : 2u);
-  atomic_store(&pJ->procStart, (f & 2) ? sharedProcessStart(SH_OSPID(o)) : 0);
+  atomic_store(&pJ->procStart, (f & 2) ? shslotProcessStart(SH_OSPID(o)) : 0);
   pJ->coordTag = 0x0123456789abcdefull;
   pJ->coordSerial = (f & 4) ? 1 : 0;
   pJ->id = 3000000000LL + k;
