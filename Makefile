@@ -4,7 +4,8 @@
 #   make demo     a long query in one connection, listed and cancelled
 #                 (installs only gcc, make, libsqlite3-dev, tcl, libsqlite3-tcl, tcl-thread)
 #   make test     install what is missing, build, run every test (CI runs this)
-#   make check    the fast loop: build, one Tcl pass on the installed SQLite
+#   make check    the fast loop: build, one Tcl pass and the Python tests on
+#                 the installed SQLite
 #   make valgrind the Tcl suite under valgrind memcheck, every file
 #   make coverage the whole suite on a gcov build: line and branch
 #                 coverage per ext/ file (tool/coverage.sh)

@@ -32,7 +32,7 @@
 #ifndef CANCEL_SHARED_H
 #define CANCEL_SHARED_H
 
-#include "registry.h"    /* i64, u64, CancelAsker (the shared types) */
+#include "ids.h"         /* the shared types (session.h), ids and clocks */
 
 typedef struct SharedReg SharedReg;
 

@@ -4,8 +4,8 @@
 ** table (doc/reference.md), and who blocks whom (pg_blocking_pids).
 **
 ** Where to add a column of `sessions`: SessionRow (session.h), filled in
-** snapshotSessions() here for this process's sessions and in shared.c
-** for other processes', shown by sessions.c.
+** snapshotSessions() here for this process's sessions and in remote.c
+** (remoteSnapshot) for other processes', shown by sessions.c; doc/architecture.md.
 */
 #include "snapshot.h"
 #include "remote.h"

@@ -76,6 +76,7 @@ static void openAll(void){
 }
 
 #include "shared.c"
+#include "registry.h"      /* registryFind: the admin connection's registry file */
 /* The geometry of the file this target creates: the default one (checked
 ** in LLVMFuzzerInitialize). */
 #define SH_NSESSION   SH_NSESSION_DEFAULT
