@@ -105,7 +105,7 @@ if {$mode eq "valgrind"} {
 # the sqlite3 shell are valgrind's part, and LeakSanitizer checks the C
 # programs. windows.test and layers.test do not load the extension.
 proc run_checked {tag envs cmdPrefix {skip {}} {limit {}}} {
-  global testdir env
+  global testdir topdir env
   set logdir [file join $topdir build tmp san]
   foreach f [lsort [glob -directory $testdir *.test]] {
     if {[file tail $f] in [list windows.test layers.test {*}$skip]} continue
