@@ -47,6 +47,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -217,9 +218,21 @@ static double trial(Canceller *c, double pauseUs, int bNoCancel, double *pDurUs)
   *pDurUs = -m.t;
   if( !bNoCancel ){
     if( c->db ){
-      /* handshake: the statement is listed with its query id */
+      /* handshake: the statement is listed with its query id. On a busy
+      ** machine the canceller may be descheduled for the whole of a short
+      ** statement: if the target reports its end first, the trial is
+      ** missed (without this the loop would wait for a listing forever). */
       for(;;){
         int rc;
+        struct pollfd pfd;
+        pfd.fd = c->fdMsg;
+        pfd.events = POLLIN;
+        if( poll(&pfd, 1, 0)==1 ){
+          benchRead(c->fdMsg, &m, sizeof(m));
+          if( m.type!='D' ) die("protocol", 0);
+          *pDurUs += m.t;
+          return -1;
+        }
         sqlite3_bind_int64(c->pFind, 1, c->pid);
         rc = sqlite3_step(c->pFind);
         if( rc==SQLITE_ROW ){
