@@ -168,9 +168,9 @@ for w in memory file; do
     echo "open,$w,$m,$ir,$rp,$rf,$us,$tp,$tf" >> $sc
   done
   if [ $have_vg = 1 ]; then
-    verdict scale "open+close $w instructions (/floor)" $rf "plain $ir_plain, floor $ir_floor" "<= 1.10" $(le $rf 1.10)
+    verdict scale "open+close $w instructions (/floor)" $rf "plain $ir_plain; floor $ir_floor" "<= 1.10" $(le $rf 1.10)
   fi
-  verdict scale "open+close $w time (/floor)" $tf "plain $us_plain us, floor $us_floor us" "<= 1.10" $(le $tf 1.10)
+  verdict scale "open+close $w time (/floor)" $tf "plain $us_plain us; floor $us_floor us" "<= 1.10" $(le $tf 1.10)
 done
 rm -f bench/tmp-open.csv
 
