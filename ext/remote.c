@@ -402,24 +402,32 @@ int remoteCancelBackend(SharedReg *p, const char *zUser, int isAdmin,
   return REG_OK;
 }
 
+/* Find session (tag, iSerial) or pid for user zUser: REG_OK with its slot
+** in *piSlot and owner word in *pOwner, REG_NOTFOUND or REG_DENIED. */
+static int remoteFindAllowed(SharedReg *p, const char *zUser, int isAdmin,
+                             u64 tag, u64 iSerial, i64 pid, RemoteTarget *pT,
+                             int *piSlot, u64 *pOwner){
+  ShSession x;
+  int i = remoteFind(p, tag, iSerial, pid, 0, &x, pOwner);
+  if( i<0 ) return REG_NOTFOUND;
+  remoteFillTarget(pT, &x, *pOwner);
+  *piSlot = i;
+  return remoteAllowed(zUser, isAdmin, x.zUser) ? REG_OK : REG_DENIED;
+}
+
 int remoteCheckSession(SharedReg *p, const char *zUser, int isAdmin,
                        u64 tag, u64 iSerial, i64 pid, RemoteTarget *pT){
-  ShSession x;
+  int i;
   u64 o;
-  int i = remoteFind(p, tag, iSerial, pid, 0, &x, &o);
-  if( i<0 ) return REG_NOTFOUND;
-  remoteFillTarget(pT, &x, o);
-  return remoteAllowed(zUser, isAdmin, x.zUser) ? REG_OK : REG_DENIED;
+  return remoteFindAllowed(p, zUser, isAdmin, tag, iSerial, pid, pT, &i, &o);
 }
 
 int remoteTerminate(SharedReg *p, const char *zUser, int isAdmin,
                     u64 tag, u64 iSerial, i64 pid, RemoteTarget *pT){
-  ShSession x;
+  int i;
   u64 o;
-  int i = remoteFind(p, tag, iSerial, pid, 0, &x, &o);
-  if( i<0 ) return REG_NOTFOUND;
-  remoteFillTarget(pT, &x, o);
-  if( !remoteAllowed(zUser, isAdmin, x.zUser) ) return REG_DENIED;
+  int rc = remoteFindAllowed(p, zUser, isAdmin, tag, iSerial, pid, pT, &i, &o);
+  if( rc!=REG_OK ) return rc;
   shagentPutAsker(&shfileSession(p, i)->termBy, SH_GEN(o), pT->pBy);
   pT->iSlot = i;
   pT->bTermCell = 1;
