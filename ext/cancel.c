@@ -351,6 +351,7 @@ int cancel_set_statement_timeout(sqlite3 *db, int ms){
   if( s==0 ) return SQLITE_MISUSE;
   if( ms<0 ) return SQLITE_RANGE;
   atomic_store(&s->stmtTimeoutMs, ms);
+  hooksApplyMode(s);
   return SQLITE_OK;
 }
 
@@ -359,6 +360,7 @@ int cancel_set_idle_in_transaction_session_timeout(sqlite3 *db, int ms){
   if( s==0 ) return SQLITE_MISUSE;
   if( ms<0 ) return SQLITE_RANGE;
   atomic_store(&s->idleTimeoutMs, ms);
+  hooksApplyMode(s);
   return SQLITE_OK;
 }
 

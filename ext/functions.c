@@ -86,6 +86,7 @@ int funcCalledDirectly(sqlite3_context *ctx, const char *zName){
     argError(ctx, "%s() cannot be called inside a selection query", zName);
     return 0;
   }
+  if( s->nStmt==0 ) activityNotice(s);     /* the statement calling us */
   pthread_mutex_lock(&s->mu);
   if( s->nStmt>0 ) bOk = funcSqlCalls(s->aStmt[s->nStmt-1].zSql, zName);
   pthread_mutex_unlock(&s->mu);
@@ -605,6 +606,7 @@ static void funcSetStatementTimeout(sqlite3_context *ctx, int argc, sqlite3_valu
   if( !argInt(&a, 0, "ms", 0, FUNC_MAX_TIMEOUT, &ms) ) return;
   /* from the next statement on: this one is running already */
   atomic_store(&funcSession(ctx)->stmtTimeoutMs, (int)ms);
+  hooksApplyMode(funcSession(ctx));
   sqlite3_result_int(ctx, (int)ms);
 }
 
@@ -614,6 +616,7 @@ static void funcSetIdleTimeout(sqlite3_context *ctx, int argc, sqlite3_value **a
   if( !funcCalledDirectly(ctx, "set_idle_in_transaction_session_timeout") ) return;
   if( !argInt(&a, 0, "ms", 0, FUNC_MAX_TIMEOUT, &ms) ) return;
   atomic_store(&funcSession(ctx)->idleTimeoutMs, (int)ms);
+  hooksApplyMode(funcSession(ctx));
   sqlite3_result_int(ctx, (int)ms);
 }
 

@@ -1,44 +1,54 @@
 /*
 ** hooks.c: the callbacks that run on a session's own thread.
 **
-**   trace (STMT)     a top-level statement starts: record it with a new
-**                    query id, start time and statement-timeout deadline;
-**                    refuse to go on if the session was terminated.
-**   trace (PROFILE)  it ended (done, error, reset or finalize): forget it,
-**                    remember it as last_active_query, note the
-**                    transaction state; if that leaves the session idle
-**                    in a transaction, arm its idle-in-transaction limit
-**                    (enforced by registry.c's background thread).
-**   progress         every CANCEL_PROGRESS_OPS instructions: interrupt
-**                    if a request names the statement running now, or its
-**                    statement timeout has passed.
-**   busy             waiting on a lock: the same checks, and a wait that a
-**                    cancel wakes at once; honours the busy timeout.
+**   trace (STMT)     a top-level statement starts. The fast path (the
+**                    same statement again, nothing listed or pending)
+**                    counts it and returns; the slow path settles what
+**                    is listed, applies the trace mode, looks at the busy
+**                    timeout, refuses the statement if the session was
+**                    terminated, and records the start (activity.h).
+**   trace (PROFILE)  only for sessions that need each end at once (a
+**                    timeout, no mutex, a progress handler taken over;
+**                    hooksWantedMask): it ended, so take it off the list,
+**                    note the transaction state, arm the
+**                    idle-in-transaction limit (enforced by terminate.c's
+**                    reaper). Others learn of ends lazily (activity.c).
+**   progress         every CANCEL_PROGRESS_OPS instructions: list the
+**                    statement if it runs long; interrupt if a request
+**                    names the statement running now, or its statement
+**                    timeout has passed.
+**   busy             waiting on a lock: list it, the same checks, and a
+**                    wait that a cancel wakes at once; honours the busy
+**                    timeout.
 **   commit           a terminated session never commits.
 **   authorizer       installed only once terminated: denies everything
 **                    but ROLLBACK, so every later statement fails.
 **
 ** Statement text starting with "-- " is a trigger or a statement nested
 ** inside another one (SQLite marks both so); they belong to the
-** top-level statement that is already recorded.
+** top-level statement.
 **
 ** Each of these hooks is a single slot of the connection: an application
 ** that sets its own trace, progress or busy handler after loading
 ** removes ours. What can be detected is (doc/hooks.md):
 **
-**   trace taken      our progress handler runs while no statement is
-**                    recorded, and the connection has a statement running
-**                    that we never saw start (hooksCheckTrace);
+**   trace taken      our progress handler finds a statement running that
+**                    our trace never saw start (activityNotice);
 **   progress taken   a statement ran long, for many VM instructions, and
-**                    our progress handler was never called (hooksStmtEnd);
+**                    our progress handler was never called
+**                    (hooksStmtEnd; without PROFILE, hooksCheckProgress
+**                    runs a statement that must call it, when
+**                    hooksCheckBusy runs)
 **   busy timeout     sqlite3_busy_timeout() (PRAGMA busy_timeout, the
 **                    shell's .timeout) after loading replaced our busy
 **                    handler; since installing ours sets the timeout to 0,
 **                    a nonzero PRAGMA busy_timeout means exactly that. It
 **                    is adopted: ours goes back in, with that timeout
-**                    (hooksCheckBusy, at the start of a transaction, at
-**                    most every HOOKS_BUSY_CHECK_MS, and at the statement
-**                    after any PRAGMA).
+**                    (hooksCheckBusy: at a slow start of a transaction
+**                    after a pause of HOOKS_BUSY_CHECK_MS or every
+**                    HOOKS_BUSY_RECHECK_MS, and at the statement after
+**                    any PRAGMA; a statement prepared since the last start
+**                    or every HOOKS_SLOW_EVERY-th start is a slow start).
 */
 #include "hooks.h"
 #include "terminate.h"
@@ -60,9 +70,31 @@ SQLITE_EXTENSION_INIT3
 #define HOOKS_BUSY_RECHECK_MS 100
 /* A statement that ran at least this long and this many VM instructions
 ** without a call of our progress handler (called every
-** CANCEL_PROGRESS_OPS instructions, at every loop jump) has lost it. */
+** CANCEL_PROGRESS_OPS instructions, at every loop jump) has lost it
+** (hooksStmtEnd: sessions that see each end). */
 #define HOOKS_LONG_NS     (100*(sqlite3_int64)1000000)
 #define HOOKS_LONG_STEPS  (10*CANCEL_PROGRESS_OPS)
+/* The others run this from time to time (hooksCheckProgress): a few
+** hundred VM instructions, with loop jumps, so that our progress handler
+** must be called if it is still the connection's. */
+#define HOOKS_CANARY_SQL "WITH RECURSIVE c(x) AS (VALUES(0) UNION ALL " \
+                         "SELECT x+1 FROM c WHERE x<60) SELECT count(*) FROM c"
+
+/* Every this many calls of the progress handler within a listed
+** statement, it checks that statement is still the one that runs. */
+#define HOOKS_RECHECK_CALLS 64
+
+/* Every this many statement starts one takes the slow path, whatever
+** else holds (hooksTrace). */
+#define HOOKS_SLOW_EVERY 256
+
+/* The slow start stays out of the trace callback, so that the fast path
+** does not pay for its stack frame. */
+#if defined(__GNUC__) || defined(__clang__)
+# define HOOKS_NOINLINE __attribute__((noinline))
+#else
+# define HOOKS_NOINLINE
+#endif
 
 /* Why a statement must stop now. */
 #define STOP_NONE      0
@@ -81,7 +113,12 @@ static int hooksStopReasonLocked(CancelSession *s){
   ** keeps it then): never defined in a real build. */
   if( q!=0 && s->nStmt>0 ) return STOP_CANCEL;
 #endif
-  if( q!=0 && s->nStmt>0 && s->aStmt[s->nStmt-1].iQuery==q ) return STOP_CANCEL;
+  /* (the newest listed execution is still open: settled lists make this
+  ** always so while the trace is ours; checked all the same) */
+  if( q!=0 && s->nStmt>0 && s->aStmt[s->nStmt-1].iQuery==q
+   && activityNewestOpen(s) ){
+    return STOP_CANCEL;
+  }
   return STOP_NONE;
 }
 
@@ -219,59 +256,7 @@ int hooksIsReasonQuery(const char *zSql){
   return *z==0;
 }
 
-/* A new query id. Taken from the process-wide counter in blocks, so
-** that threads running many small statements do not all contend for
-** one cache line; ids stay unique, and never reused. */
-static u64 hooksNextQuery(CancelSession *s){
-  if( s->iQueryNext==s->iQueryEnd ){
-    s->iQueryNext = idsReserveQueries(CANCEL_QUERY_BLOCK);
-    s->iQueryEnd = s->iQueryNext + CANCEL_QUERY_BLOCK;
-  }
-  return s->iQueryNext++;
-}
-
 static int hooksBusy(void *p, int nPrior);
-
-/* Set or clear a HOOKS_*_LOST bit (own thread, s->mu not held), and
-** publish the change to other processes. */
-static void hooksSetLost(CancelSession *s, int bit, int bOn){
-  int old = bOn ? atomic_fetch_or(&s->hooksLost, bit)
-                : atomic_fetch_and(&s->hooksLost, ~bit);
-  if( ((old & bit)!=0)==(bOn!=0) ) return;
-  if( bOn ){
-    sqlite3_log(SQLITE_WARNING, "cancel: session %lld: the application "
-                "replaced the extension's %s (see doc/hooks.md)", (long long)s->pid,
-                bit==HOOKS_TRACE_LOST ? "trace hook: cancels cannot be delivered"
-                : "progress handler: cancels use sqlite3_interrupt");
-  }
-  pthread_mutex_lock(&s->mu);
-  remotePublishActivity(s);
-  pthread_mutex_unlock(&s->mu);
-}
-
-/* Our progress handler runs while no statement is recorded. Schema
-** loading does that legitimately (its statements are not traced, and
-** have no SQL text), and so does registry.c's own ROLLBACK; any other
-** statement of the connection that is running was started without our
-** trace hook seeing it: the trace was taken over. */
-static void hooksCheckTrace(CancelSession *s){
-  sqlite3_stmt *p;
-  void *pLast;
-  int bSkip;
-  pthread_mutex_lock(&s->mu);
-  bSkip = s->finishing || s->nStmt>0;
-  pthread_mutex_unlock(&s->mu);
-  if( bSkip ) return;
-  pLast = s->pLastEnded;
-  for(p=sqlite3_next_stmt(s->db, 0); p; p=sqlite3_next_stmt(s->db, p)){
-    /* (the statement that ended last may be stepped again after
-    ** SQLITE_BUSY without a reset: that resumes it, and no trace fires) */
-    if( (void*)p!=pLast && sqlite3_stmt_busy(p) && sqlite3_sql(p) ){
-      hooksSetLost(s, HOOKS_TRACE_LOST, 1);
-      return;
-    }
-  }
-}
 
 /* Look at PRAGMA busy_timeout: nonzero means the application called
 ** sqlite3_busy_timeout() after we installed our busy handler (which sets
@@ -297,6 +282,32 @@ static void hooksCheckBusy(CancelSession *s, i64 now){
   }
 }
 
+/* Is our progress handler still the connection's? An application's
+** sqlite3_progress_handler() after loading replaces it, and SQLite has
+** no way to ask. Sessions that see each statement's end notice it there
+** (a long statement without one call: hooksStmtEnd); the others run a
+** statement of a few hundred VM instructions, at the same moments as
+** hooksCheckBusy, and see whether the handler was called. (An
+** application's handler set to fire every N instructions, N above that,
+** is not called by it.) */
+static void hooksCheckProgress(CancelSession *s){
+  sqlite3_stmt *p = 0;
+  unsigned n0 = s->nProgressCalls;
+  int rc = SQLITE_ERROR;
+  if( atomic_load_explicit(&s->hooksLost, memory_order_relaxed) & HOOKS_PROGRESS_LOST ){
+    return;                      /* known; cleared when ours runs again */
+  }
+  s->inInternal = 1;
+  if( sqlite3_prepare_v2(s->db, HOOKS_CANARY_SQL, -1, &p, 0)==SQLITE_OK && p ){
+    rc = sqlite3_step(p);
+  }
+  sqlite3_finalize(p);
+  s->inInternal = 0;
+  if( rc==SQLITE_ROW && s->nProgressCalls==n0 ){
+    activitySetLost(s, HOOKS_PROGRESS_LOST, 1);
+  }
+}
+
 /* Does zSql start with PRAGMA? (cheap: most statements fail at the first
 ** letter) */
 static int hooksIsPragma(const char *zSql){
@@ -304,22 +315,88 @@ static int hooksIsPragma(const char *zSql){
   return (zSql[0]=='p' || zSql[0]=='P') && sqlite3_strnicmp(zSql, "PRAGMA", 6)==0;
 }
 
-static void hooksStmtStart(CancelSession *s, void *pStmt, const char *zSql){
+/* Does zSql start a transaction (BEGIN, or SAVEPOINT outside one)? Its
+** start time is the transaction's, so it is never started by the fast
+** path. Anything not starting with a letter (blanks, a comment) is
+** treated as if it might. */
+static int hooksMayBegin(const char *zSql){
+  int c = zSql[0] | 0x20;
+  if( c<'a' || c>'z' ) return 1;
+  return c=='b' || (c=='s' && (zSql[1] | 0x20)=='a');
+}
+
+/* Which trace events the session needs: every statement's start, and its
+** end too (PROFILE, for which SQLite reads the clock twice per statement)
+** only when something must happen at the end itself: a statement or
+** idle-in-transaction timeout (armed and re-armed there), no connection
+** mutex (nobody else may look at the connection to learn it), or a
+** progress handler taken over (cancels then go by sqlite3_interrupt,
+** which is safe only because an end takes s->mu; registry.c). */
+static int hooksWantedMask(CancelSession *s){
+  int full = s->noMutex
+    || atomic_load_explicit(&s->stmtTimeoutMs, memory_order_relaxed)>0
+    || atomic_load_explicit(&s->idleTimeoutMs, memory_order_relaxed)>0
+    || (atomic_load_explicit(&s->hooksLost, memory_order_relaxed) & HOOKS_PROGRESS_LOST);
+  return SQLITE_TRACE_STMT | (full ? SQLITE_TRACE_PROFILE : 0);
+}
+
+static int hooksTrace(unsigned type, void *pCtx, void *P, void *X);
+
+void hooksApplyMode(CancelSession *s){
+  int mask = hooksWantedMask(s);
+  if( mask==s->traceMask ) return;
+  if( atomic_load(&s->hooksLost) & HOOKS_TRACE_LOST ) return;  /* not ours */
+  if( (mask & SQLITE_TRACE_PROFILE)==0 ){
+    /* No end will be reported for what is listed now: it must own its
+    ** text, as it may be finalized before anyone sees it ended. */
+    int i;
+    pthread_mutex_lock(&s->mu);
+    for(i=0; i<s->nStmt; i++){
+      ActiveStmt *a = &s->aStmt[i];
+      if( !a->bOwnSql ){
+        char *z = sqlite3_mprintf("%s", a->zSql);
+        if( z ){ a->zSql = z; a->bOwnSql = 1; }
+        else{ activityEndLocked(s, i); i--; }     /* (out of memory) */
+      }
+    }
+    pthread_mutex_unlock(&s->mu);
+  }
+  s->traceMask = mask;
+  sqlite3_trace_v2(s->db, mask, hooksTrace, s);
+  atomic_store(&s->slowNext, 1);
+}
+
+/*
+** The slow start of a top-level statement (own thread, inside its first
+** sqlite3_step, the connection mutex held). The fast path (hooksTrace)
+** takes none of this when the same statement starts again and nothing
+** is listed or pending. Here: settle what is listed (activity.c), apply
+** the trace mode, look at the busy timeout, refuse the statement if the
+** session was terminated, and record the start: listed at once when
+** SQLite reports ends (PROFILE), else only remembered until it matters.
+*/
+static HOOKS_NOINLINE void hooksStmtStart(CancelSession *s, void *pStmt, const char *zSql){
   i64 now = idsNowMs();
-  u64 iQuery = hooksNextQuery(s);
   int bAutocommit = sqlite3_get_autocommit(s->db);
+  int bWasProfiled = (s->traceMask & SQLITE_TRACE_PROFILE)!=0;
+  /* (the run count goes up just after this callback) */
+  int nRun = sqlite3_stmt_status((sqlite3_stmt*)pStmt, SQLITE_STMTSTATUS_RUN, 0) + 1;
   int timeoutMs = atomic_load_explicit(&s->stmtTimeoutMs, memory_order_relaxed);
   int idleMs = atomic_load_explicit(&s->idleTimeoutMs, memory_order_relaxed);
   i64 deadlineUs = timeoutMs>0 ? idsMonoUs() + (i64)timeoutMs*1000 : 0;
-  int nVm = sqlite3_stmt_status((sqlite3_stmt*)pStmt, SQLITE_STMTSTATUS_VM_STEP, 0);
-  int i;
+  int bPragma = hooksIsPragma(zSql);
+  int bFull, bProfiled;
+  atomic_store(&s->slowNext, 0);
   if( atomic_load_explicit(&s->hooksLost, memory_order_relaxed) & HOOKS_TRACE_LOST ){
-    hooksSetLost(s, HOOKS_TRACE_LOST, 0);   /* it is ours again */
+    activitySetLost(s, HOOKS_TRACE_LOST, 0);   /* it is ours again */
   }
+  /* Every execution listed has ended by now, or is left open; and the
+  ** previous execution of this very statement has ended. */
+  if( s->nStmt>0 ) activitySettle(s, pStmt);
   if( idleMs>0 && atomic_load(&s->eTerm)==TERM_NONE ){
     /* With an idle timeout only: the statement may be left open after a
     ** row (a forgotten cursor, which the hooks cannot see); the reaper
-    ** looks at it then (registry.c, regIdleExpired). */
+    ** looks at it then (terminate.c, termIdleExpired). */
     i64 d = idsMonoUs() + (i64)idleMs*1000;
     atomic_store(&s->idleDeadlineUs, d);
     terminateIdleDeadline(d);
@@ -333,11 +410,16 @@ static void hooksStmtStart(CancelSession *s, void *pStmt, const char *zSql){
                                || now < s->busyCheckMs)))
   ){
     hooksCheckBusy(s, now);
+    if( !(s->traceMask & SQLITE_TRACE_PROFILE) ) hooksCheckProgress(s);
   }
   s->lastStartMs = now;
-  if( hooksIsPragma(zSql) ) s->busyCheckDue = 1;  /* it may set busy_timeout */
+  if( bPragma ) s->busyCheckDue = 1;  /* it may set busy_timeout */
+  hooksApplyMode(s);                  /* (after hooksCheckProgress) */
+  bFull = (s->traceMask & SQLITE_TRACE_PROFILE)!=0;
+  bProfiled = bFull && bWasProfiled;   /* SQLite will report this one's end */
+  if( s->selfTerm && s->nStmt==0 ) terminateSelf(s);  /* (it asked) */
   if( atomic_load(&s->eTerm)!=TERM_NONE ){
-    /* (rare) registry.c's own ROLLBACK is not a query; anything else of a
+    /* (rare) terminate.c's own ROLLBACK is not a query; anything else of a
     ** terminated session is refused */
     int bFinishing;
     pthread_mutex_lock(&s->mu);
@@ -346,45 +428,35 @@ static void hooksStmtStart(CancelSession *s, void *pStmt, const char *zSql){
     if( bFinishing ) return;
     if( !hooksIsRollback(zSql) && !hooksIsReasonQuery(zSql) ) hooksRefuse(s, zSql);
   }
-  pthread_mutex_lock(&s->mu);
-  for(i=0; i<s->nStmt && s->aStmt[i].pStmt!=pStmt; i++){}
-  if( i==s->nStmt ){
-    if( s->nStmt==s->nStmtAlloc ){
-      int nNew = s->nStmtAlloc ? s->nStmtAlloc*2 : 4;
-      ActiveStmt *aNew = sqlite3_realloc64(s->aStmt, sizeof(ActiveStmt)*nNew);
-      if( aNew==0 ){               /* out of memory: stay unrecorded */
-        pthread_mutex_unlock(&s->mu);
-        return;
-      }
-      s->aStmt = aNew;
-      s->nStmtAlloc = nNew;
-    }
-    s->nStmt++;
-  }else if( i!=s->nStmt-1 ){
-    /* run again while listed (no end was seen): make it the newest */
-    ActiveStmt a = s->aStmt[i];
-    memmove(&s->aStmt[i], &s->aStmt[i+1], sizeof(ActiveStmt)*(s->nStmt-i-1));
-    s->aStmt[s->nStmt-1] = a;
-    i = s->nStmt-1;
+  if( pStmt!=s->pFast ){
+    s->apRecent[s->iRecent] = s->pFast;
+    s->azRecent[s->iRecent] = s->zFast;
+    s->iRecent = (s->iRecent+1) % SESSION_RECENT;
   }
-  s->aStmt[i].pStmt = pStmt;
-  s->aStmt[i].iQuery = iQuery;
-  s->aStmt[i].startMs = now;
-  s->aStmt[i].deadlineUs = deadlineUs;
-  s->aStmt[i].zSql = zSql;
-  s->cursorIdle = 0;
-  s->aStmt[i].nProgressAtStart = s->nProgressCalls;
-  s->aStmt[i].nVmAtStart = nVm;
-  s->curDeadlineUs = deadlineUs;
+  s->pFast = pStmt;
+  s->zFast = zSql;
+  pthread_mutex_lock(&s->mu);
   s->execThread = pthread_self();
-  if( bAutocommit && s->xactStartMs==0 ) s->xactStartMs = now;
-  /* Not published to the registry file yet: most statements end within
-  ** microseconds. The progress handler publishes it once it has run
-  ** CANCEL_PROGRESS_OPS instructions, the busy handler once it waits. */
-  s->shLate = 1;
+  s->cursorIdle = 0;
+  if( bFull ){
+    ActiveStmt *a = activityListLocked(s, pStmt, zSql, !bProfiled, nRun, now);
+    if( a ){
+      a->deadlineUs = deadlineUs;
+      a->nVmAtStart = sqlite3_stmt_status((sqlite3_stmt*)pStmt, SQLITE_STMTSTATUS_VM_STEP, 0);
+    }
+    s->curDeadlineUs = deadlineUs;
+    if( bAutocommit && s->xactStartMs==0 ) s->xactStartMs = now;
+  }else if( bAutocommit && s->nStmt==0 ){
+    s->xactStartMs = now;          /* a transaction starts with it */
+  }
+  s->fastOk = !bFull && !bPragma && !hooksMayBegin(zSql) && s->nStmt==0
+           && !s->selfTerm && atomic_load(&s->eTerm)==TERM_NONE;
   pthread_mutex_unlock(&s->mu);
 }
 
+/* The end of a statement, reported by SQLite (PROFILE: sessions that
+** need it, hooksWantedMask): take it off the list and do what its end
+** must do at once. */
 static void hooksStmtEnd(CancelSession *s, void *pStmt, i64 nsElapsed){
   int bFound = 0, nVm = 0;
   unsigned nProgress = 0;
@@ -399,44 +471,15 @@ static void hooksStmtEnd(CancelSession *s, void *pStmt, i64 nsElapsed){
             : sqlite3_txn_state(s->db, 0);
   int idleMs = atomic_load_explicit(&s->idleTimeoutMs, memory_order_relaxed);
   int i, bIdleInXact, bSelfTerm, bOpenLeft, bNoXact;
-  i64 iLogFinished = 0;
   s->xactWrite = !bAutocommit && eKind==XACT_WRITE;
   pthread_mutex_lock(&s->mu);
-  for(i=0; i<s->nStmt && s->aStmt[i].pStmt!=pStmt; i++){}
-  if( i<s->nStmt ){
-    ActiveStmt *a = &s->aStmt[i];
-    int n = (int)strlen(a->zSql) + 1;
-    u64 q = a->iQuery;
+  for(i=s->nStmt-1; i>=0 && s->aStmt[i].pStmt!=pStmt; i--){}
+  if( i>=0 ){
     bFound = 1;
-    nProgress = a->nProgressAtStart;
-    nVm = a->nVmAtStart;
-    if( n>s->nLastAlloc ){
-      char *zNew = sqlite3_realloc(s->zLast, n);
-      if( zNew ){ s->zLast = zNew; s->nLastAlloc = n; }
-    }
-    if( n<=s->nLastAlloc ){
-      memcpy(s->zLast, a->zSql, n);
-      s->hasLast = 1;
-    }
-    /* A request for an execution that has ended is void: query ids are
-    ** never reused, so it can never match again, but clear it so the
-    ** hot path stays lock-free. If it was still pending, the statement
-    ** finished before the cancel could act. */
-#ifdef CANCEL_TEST_MISFIRE
-    q = 0;                          /* (broken: the request stays) */
-#endif
-    if( atomic_load_explicit(&s->iCancelQuery, memory_order_relaxed)==q
-     && atomic_compare_exchange_strong(&s->iCancelQuery, &q, 0)
-    ){
-      iLogFinished = s->iLogCancel;
-      s->iLogCancel = 0;
-    }
-    if( i<s->nStmt-1 ){          /* (usually the newest one ends) */
-      memmove(&s->aStmt[i], &s->aStmt[i+1], sizeof(ActiveStmt)*(s->nStmt-i-1));
-    }
-    s->nStmt--;
+    nProgress = s->aStmt[i].nProgressAtStart;
+    nVm = s->aStmt[i].nVmAtStart;
+    activityEndLocked(s, i);
   }
-  s->curDeadlineUs = s->nStmt>0 ? s->aStmt[s->nStmt-1].deadlineUs : 0;
   s->cursorIdle = 0;
   bOpenLeft = s->nStmt>0;
   s->inXact = !bAutocommit;
@@ -448,20 +491,18 @@ static void hooksStmtEnd(CancelSession *s, void *pStmt, i64 nsElapsed){
   s->shLate = s->nStmt>0;     /* (the ones still open are published late) */
   remotePublishEnd(s);
   pthread_mutex_unlock(&s->mu);
-  s->pLastEnded = pStmt;
   if( bSelfTerm ){
     terminateSelf(s);     /* it asked to be terminated */
     bIdleInXact = 0;
   }
   if( atomic_load_explicit(&s->waitingSinceMs, memory_order_relaxed) ){
-    registrySetWaiting(s, 0);
+    activitySetWaiting(s, 0);
   }
-  if( iLogFinished ) cancelLogOutcome(iLogFinished, LOG_FINISHED);
   if( bFound && nsElapsed>=HOOKS_LONG_NS && nProgress==s->nProgressCalls
    && sqlite3_stmt_status((sqlite3_stmt*)pStmt, SQLITE_STMTSTATUS_VM_STEP, 0)
       - nVm >= HOOKS_LONG_STEPS
   ){
-    hooksSetLost(s, HOOKS_PROGRESS_LOST, 1);
+    activitySetLost(s, HOOKS_PROGRESS_LOST, 1);
   }
   if( s->noMutex && bNoXact && atomic_load(&s->eTerm)==TERM_REQUEST ){
     /* no transaction left: a terminated multi-thread session is done */
@@ -479,18 +520,34 @@ static void hooksStmtEnd(CancelSession *s, void *pStmt, i64 nsElapsed){
   if( atomic_load(&s->eTerm)==TERM_REQUEST ) terminateKickReaper();
 }
 
+/*
+** The trace callback. A top-level statement starts: the fast path, taken
+** when the statement that starts is the one that started last, on the
+** same thread, with nothing listed or requested and no setting changed
+** since, costs a counter and a few compares; everything else goes to
+** hooksStmtStart. Every HOOKS_SLOW_EVERY-th start takes the slow path
+** anyway, so that a busy timeout the application sets meanwhile is seen.
+*/
 static int hooksTrace(unsigned type, void *pCtx, void *P, void *X){
   CancelSession *s = (CancelSession*)pCtx;
-  if( s->inInternal ) return 0;      /* our own PRAGMA busy_timeout */
   if( type==SQLITE_TRACE_STMT ){
     const char *z = (const char*)X;
+    unsigned n;
     /* A statement run inside another one (db->nVdbeExec>1) is reported as
     ** "-- <sql>", text SQLite allocates: out of memory, it passes NULL
-    ** (found by test/oom.c). Either way it is not a top-level statement. */
-    if( z==0 ) return 0;
-    if( z[0]=='-' && z[1]=='-' && z[2]==' ' ) return 0;
+    ** (found by test/oom.c). Either way it is not a top-level statement;
+    ** nor is our own PRAGMA busy_timeout. */
+    if( z==0 || (z[0]=='-' && z[1]=='-' && z[2]==' ') || s->inInternal ) return 0;
+    n = atomic_load_explicit(&s->nStarts, memory_order_relaxed) + 1;
+    atomic_store_explicit(&s->nStarts, n, memory_order_relaxed);
+    if( P==s->pFast && s->fastOk && (n % HOOKS_SLOW_EVERY)!=0
+     && !atomic_load_explicit(&s->slowNext, memory_order_relaxed)
+     && pthread_equal(pthread_self(), s->execThread)
+    ){
+      return 0;                          /* the fast path */
+    }
     hooksStmtStart(s, P, z);
-  }else if( type==SQLITE_TRACE_PROFILE ){
+  }else if( type==SQLITE_TRACE_PROFILE && !s->inInternal ){
     hooksStmtEnd(s, P, X ? *(sqlite3_int64*)X : 0);
   }
   return 0;
@@ -505,17 +562,23 @@ static void hooksPublishLate(CancelSession *s){
   pthread_mutex_unlock(&s->mu);
 }
 
-/*
-** Must the statement running now on s's own thread stop: a cancel names
-** it, the session was terminated, or its statement timeout passed? Logged
-** ('interrupted'). The progress handler asks it every CANCEL_PROGRESS_OPS
-** instructions; so do the waits the extension itself causes inside a
-** statement (job_progress on a paused job, job_wait, the wait of
-** pg_terminate_backend(pid, timeout_ms)), which then fail the statement
-** with SQLITE_INTERRUPT.
-*/
-int hooksWaitStop(void *p){
-  CancelSession *s = (CancelSession*)p;
+/* Own thread, inside a statement, nothing listed: list what runs
+** (activityNotice). A statement running that our trace never saw start
+** means the application replaced the trace. */
+static void hooksNotice(CancelSession *s){
+  if( s->inInternal || s->finishing ) return;
+  if( atomic_load_explicit(&s->noticeSoon, memory_order_relaxed) ){
+    atomic_store(&s->noticeSoon, 0);
+  }
+  if( activityNotice(s)==ACTIVITY_UNSEEN
+   && !(atomic_load_explicit(&s->hooksLost, memory_order_relaxed) & HOOKS_TRACE_LOST)
+  ){
+    activitySetLost(s, HOOKS_TRACE_LOST, 1);
+  }
+}
+
+/* Must the statement running now stop? (see hooksWaitStop) */
+static int hooksCheckStop(CancelSession *s){
   int eWhy;
   if( s->shLate ) hooksPublishLate(s);
   remoteServeOwnCancel(s);
@@ -531,24 +594,55 @@ int hooksWaitStop(void *p){
   return 0;
 }
 
-/* The progress handler: every CANCEL_PROGRESS_OPS instructions. */
+/*
+** Must the statement running now on s's own thread stop: a cancel names
+** it, the session was terminated, or its statement timeout passed? Logged
+** ('interrupted'). The progress handler asks it every CANCEL_PROGRESS_OPS
+** instructions; so do the waits the extension itself causes inside a
+** statement (job_progress on a paused job, job_wait, the wait of
+** pg_terminate_backend(pid, timeout_ms)), which then fail the statement
+** with SQLITE_INTERRUPT. Such a wait makes the statement worth listing.
+*/
+int hooksWaitStop(void *p){
+  CancelSession *s = (CancelSession*)p;
+  if( s->nStmt==0 ) hooksNotice(s);
+  return hooksCheckStop(s);
+}
+
+/* The progress handler: every CANCEL_PROGRESS_OPS instructions (counted
+** over a statement's runs, so it is also called at the end of short
+** statements now and then). A second call within one statement start
+** means it runs long: then it is listed. */
 static int hooksProgress(void *p){
   CancelSession *s = (CancelSession*)p;
   int lost = atomic_load_explicit(&s->hooksLost, memory_order_relaxed);
   s->nProgressCalls++;
-  if( lost & HOOKS_PROGRESS_LOST ) hooksSetLost(s, HOOKS_PROGRESS_LOST, 0);
-  if( s->nStmt==0 && !(lost & HOOKS_TRACE_LOST) && !s->inInternal ){
-    hooksCheckTrace(s);
+  if( lost & HOOKS_PROGRESS_LOST ) activitySetLost(s, HOOKS_PROGRESS_LOST, 0);
+  if( s->nStmt==0 ){
+    unsigned n = atomic_load_explicit(&s->nStarts, memory_order_relaxed);
+    if( n==s->nProgressStarts || (lost & HOOKS_TRACE_LOST)
+     || atomic_load_explicit(&s->noticeSoon, memory_order_relaxed) ){
+      if( !(lost & HOOKS_TRACE_LOST) ) hooksNotice(s);
+    }else{
+      s->nProgressStarts = n;
+    }
+  }else if( (s->nProgressCalls % HOOKS_RECHECK_CALLS)==0 && !s->inInternal
+         && !activityNewestOpen(s) ){
+    /* What is listed ended, and something runs that no start of ours
+    ** announced (a cursor left open before it, or a trace taken over):
+    ** settle, and list what runs. */
+    activitySettle(s, 0);
+    hooksNotice(s);
   }
-  if( hooksWaitStop(s) ) return 1;
-  if( atomic_load_explicit(&registryWaiters, memory_order_relaxed) ){
+  if( hooksCheckStop(s) ) return 1;
+  if( atomic_load_explicit(&activityWaiters, memory_order_relaxed) ){
     /* Someone waits on a lock: keep what we hold visible to
     ** blocking_sessions(), and we are not waiting ourselves. */
     int eKind = sqlite3_txn_state(s->db, 0);
     pthread_mutex_lock(&s->mu);
     s->eXactKind = eKind;
     pthread_mutex_unlock(&s->mu);
-    registrySetWaiting(s, 0);
+    activitySetWaiting(s, 0);
   }
   if( s->xAppProgress ) return s->xAppProgress(s->pAppProgressArg);
   return 0;
@@ -573,33 +667,34 @@ static int hooksBusy(void *p, int nPrior){
   int eWhy;
   struct timespec dl;
 
+  if( s->nStmt==0 ) hooksNotice(s);     /* a wait makes it worth listing */
   if( s->shLate ) hooksPublishLate(s);
   if( nPrior==0 || atomic_load(&s->waitingSinceMs)==0 ){
     s->busyStartUs = nowUs;
     pthread_mutex_lock(&s->mu);
     s->eXactKind = sqlite3_txn_state(s->db, 0);
     pthread_mutex_unlock(&s->mu);
-    registrySetWaiting(s, idsNowMs());
+    activitySetWaiting(s, idsNowMs());
   }
   eWhy = hooksStopReason(s);
   if( eWhy ){
     hooksStopped(s, eWhy, LOG_WAIT_ENDED);
-    registrySetWaiting(s, 0);
+    activitySetWaiting(s, 0);
     return 0;
   }
   if( s->curDeadlineUs && nowUs>=s->curDeadlineUs ){
     hooksTimedOut(s, LOG_WAIT_ENDED);
-    registrySetWaiting(s, 0);
+    activitySetWaiting(s, 0);
     return 0;
   }
   if( s->xAppBusy ){
     int r = s->xAppBusy(s->pAppBusyArg, nPrior);
-    if( r==0 ) registrySetWaiting(s, 0);
+    if( r==0 ) activitySetWaiting(s, 0);
     return r;
   }
   deadlineUs = s->busyStartUs + (i64)s->busyTimeoutMs*1000;
   if( nowUs>=deadlineUs ){
-    registrySetWaiting(s, 0);
+    activitySetWaiting(s, 0);
     return 0;
   }
   wakeUs = nowUs + (i64)aBusyDelayMs[nPrior<nDelay ? nPrior : nDelay-1]*1000;
@@ -613,12 +708,12 @@ static int hooksBusy(void *p, int nPrior){
   pthread_mutex_unlock(&s->mu);
   if( eWhy ){
     hooksStopped(s, eWhy, LOG_WAIT_ENDED);
-    registrySetWaiting(s, 0);
+    activitySetWaiting(s, 0);
     return 0;
   }
   if( s->curDeadlineUs && idsMonoUs()>=s->curDeadlineUs ){
     hooksTimedOut(s, LOG_WAIT_ENDED);
-    registrySetWaiting(s, 0);
+    activitySetWaiting(s, 0);
     return 0;
   }
   return 1;
@@ -630,7 +725,10 @@ static int hooksCommit(void *p){
 }
 
 void hooksInstall(CancelSession *s){
-  sqlite3_trace_v2(s->db, SQLITE_TRACE_STMT|SQLITE_TRACE_PROFILE, hooksTrace, s);
+  s->xTrace = hooksTrace;
+  s->traceMask = hooksWantedMask(s);
+  s->execThread = pthread_self();
+  sqlite3_trace_v2(s->db, s->traceMask, hooksTrace, s);
   sqlite3_progress_handler(s->db, CANCEL_PROGRESS_OPS, hooksProgress, s);
   sqlite3_busy_handler(s->db, hooksBusy, s);
   sqlite3_commit_hook(s->db, hooksCommit, s);

@@ -12,12 +12,10 @@
 #define CANCEL_HOOKS_H
 
 #include "registry.h"
+#include "activity.h"
 
 /* VM instructions between two looks at the cancel requests. */
 #define CANCEL_PROGRESS_OPS 100
-
-/* Query ids a session takes from the process-wide counter at a time. */
-#define CANCEL_QUERY_BLOCK 256
 
 void hooksInstall(CancelSession *s);
 void hooksRemove(CancelSession *s);
@@ -30,5 +28,9 @@ int hooksIsReasonQuery(const char *zSql);
 /* An extension's own wait inside a statement of session p (own thread):
 ** nonzero when the statement must stop (cancel, terminate, timeout). */
 int hooksWaitStop(void *p);
+/* Own thread: ask SQLite for each statement's end (the PROFILE trace) or
+** not, as the session's settings now need (a timeout was set or
+** cleared). */
+void hooksApplyMode(CancelSession *s);
 
 #endif /* CANCEL_HOOKS_H */

@@ -50,6 +50,7 @@
   X(create_function_v2, 0, 0) \
   X(create_module_v2, 0, "SQLITE_OMIT_VIRTUALTABLE") \
   X(db_filename, 0, 0) \
+  X(data_count, 0, 0) \
   X(db_mutex, 0, 0) \
   X(declare_vtab, 0, "SQLITE_OMIT_VIRTUALTABLE") \
   X(errcode, 0, 0) \

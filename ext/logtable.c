@@ -41,6 +41,7 @@ static int logtableSnapshot(CancelSession *pCaller, void **paRow, int *pnRow){
   int isAdmin, rc;
   registryCaller(pCaller, &zUser, &isAdmin);
   if( zUser==0 ) return SQLITE_NOMEM;
+  registrySettlePending();     /* outcomes of cancels whose target ended */
   rc = cancelLogSnapshot(pCaller->pWatch, zUser, isAdmin, &aRow, pnRow);
   sqlite3_free(zUser);
   *paRow = aRow;

@@ -95,24 +95,9 @@ int registryOnClose(void (*xClosed)(u64 iSerial)){
 
 /* --------------------------------------------------------- waiting */
 
-atomic_int registryWaiters = 0;
 atomic_int registryDefaultStmtTimeoutMs = 0;
 atomic_int registryDefaultIdleTimeoutMs = 0;
 
-void registrySetWaiting(CancelSession *s, i64 sinceMs){
-  i64 old;
-  if( sinceMs==0 && atomic_load_explicit(&s->waitingSinceMs, memory_order_relaxed)==0 ){
-    return;   /* the common case: was not waiting, is not */
-  }
-  old = atomic_exchange(&s->waitingSinceMs, sinceMs);
-  if( old==0 && sinceMs!=0 ) atomic_fetch_add(&registryWaiters, 1);
-  if( old!=0 && sinceMs==0 ) atomic_fetch_sub(&registryWaiters, 1);
-  if( (old==0)!=(sinceMs==0) && s->pSh ){
-    pthread_mutex_lock(&s->mu);
-    remotePublish(s);
-    pthread_mutex_unlock(&s->mu);
-  }
-}
 
 /* ----------------------------------------------------------- reasons */
 
@@ -253,7 +238,7 @@ CancelSession *registryFind(sqlite3 *db){
 }
 
 static void regFree(CancelSession *s){
-  registrySetWaiting(s, 0);
+  activitySetWaiting(s, 0);
   pthread_mutex_destroy(&s->mu);
   pthread_cond_destroy(&s->cond);
   sqlite3_free(s->aStmt);
@@ -477,7 +462,9 @@ static ActiveStmt *regRunning(CancelSession *s, u64 iQuery){
 **   the same time (a cursor stepped and left) keeps SQLite from clearing
 **   the flag, and that one, or a statement started while it stays
 **   active, would be hit too. So this is done only when exactly one
-**   statement is recorded; otherwise the cancel is not delivered.
+**   statement is recorded, and SQLite reports its end (it started with
+**   the PROFILE trace on, which such a session keeps: a statement listed
+**   with its own text, bOwnSql 0); otherwise the cancel is not delivered.
 **   iCancelQuery is still set, for our busy handler (a lock wait does
 **   not look at the interrupt flag) and for our progress handler should
 **   it come back.
@@ -498,6 +485,17 @@ int registryRequestIfRunning(CancelSession *pCaller, const char *zAction,
     pBy = &by;
   }
   t.pAsker = pBy;
+  {
+    /* what is listed may have ended since: learn it first, if the
+    ** connection is idle (activity.c) */
+    ActivityLook lk;
+    activityLookLocked(s, &lk);
+    if( lk.bBusyUnlisted && iQuery==0 ){
+      /* "the statement running now": one just started is not listed
+      ** yet: let it be */
+      activityAwaitNotice(s, ACTIVITY_NOTICE_WAIT_US);
+    }
+  }
   pthread_mutex_lock(&s->mu);
   if( lost & HOOKS_TRACE_LOST ){
     t.iQuery = iQuery;
@@ -510,7 +508,7 @@ int registryRequestIfRunning(CancelSession *pCaller, const char *zAction,
   if( a && (lost & HOOKS_PROGRESS_LOST) ){
     t.iQuery = a->iQuery;
     t.zSql = a->zSql;
-    if( s->nStmt==1 && !s->closing ){
+    if( s->nStmt==1 && !s->closing && !a->bOwnSql ){
       registryLog(pCaller, zAction, s, &t, LOG_INTERRUPT);
       if( s->iLogCancel ) cancelLogOutcome(s->iLogCancel, LOG_FINISHED);
       s->iLogCancel = 0;
@@ -681,6 +679,18 @@ int registryWatch(CancelSession *pCaller, const char *zDb, char **pzErr){
   return REG_OK;
 }
 
+void registrySettlePending(void){
+  CancelSession *s;
+  registryLock();
+  for(s=regFirst; s; s=s->pNext){
+    if( registryTargetable(s) && atomic_load(&s->iCancelQuery)!=0 ){
+      ActivityLook lk;
+      activityLookLocked(s, &lk);
+    }
+  }
+  registryUnlock();
+}
+
 int registryCancelQuery(CancelSession *pCaller, u64 tag, u64 iQuery, const char *zAction){
   CancelSession *s;
   int rc = REG_NOTFOUND;
@@ -697,6 +707,15 @@ int registryCancelQuery(CancelSession *pCaller, u64 tag, u64 iQuery, const char 
     bFound = regRunning(s, iQuery)!=0;
     pthread_mutex_unlock(&s->mu);
     if( !bFound ) continue;
+    {
+      /* listed; but it may have ended since (activity.c): learn it */
+      ActivityLook lk;
+      activityLookLocked(s, &lk);
+      pthread_mutex_lock(&s->mu);
+      bFound = regRunning(s, iQuery)!=0;
+      pthread_mutex_unlock(&s->mu);
+      if( !bFound ) break;          /* (query ids are never shared) */
+    }
     if( !registryAllowed(pCaller, s) ){
       rc = REG_DENIED;
       t.iQuery = iQuery;

@@ -20,6 +20,7 @@
 #define CANCEL_REGISTRY_H
 
 #include "session.h"
+#include "activity.h"
 #include "ids.h"
 #include "cancellog.h"
 #include <time.h>
@@ -54,17 +55,15 @@ char *registrySharedStatus(CancelSession *pCaller);
 ** holds slot iSlot under owner word `owner`, and no other. */
 void terminateServeRemote(SharedReg *p, int iSlot, u64 owner, u64 cancelCell, int bTerm,
                          const CancelAsker *pCancelBy, const CancelAsker *pTermBy);
+/* Look at every session with a cancel pending (activityLookLocked): one
+** whose statement has ended gets its outcome ('finished first') now. */
+void registrySettlePending(void);
 /* The registry file pCaller's tables and functions act through: the one
 ** it watches, else its own database's (NULL: none). */
 SharedReg *registryScope(CancelSession *pCaller);
 /* Watch database file zDb (NULL or '': stop watching). Returns REG_OK, or
 ** REG_NOTFOUND with *pzErr (sqlite3_malloc'd) saying why not. */
 int registryWatch(CancelSession *pCaller, const char *zDb, char **pzErr);
-
-/* Sessions now in a busy-handler wait, process-wide: while nonzero,
-** running sessions keep their eXactKind current (hooks.c). */
-extern atomic_int registryWaiters;
-void registrySetWaiting(CancelSession *s, i64 sinceMs);  /* 0: not waiting */
 
 /* Defaults for new sessions (cancel.h). */
 extern atomic_int registryDefaultStmtTimeoutMs;

@@ -176,6 +176,48 @@ void remotePublishEnd(CancelSession *s){
   remotePublishActivity(s);
 }
 
+void remoteAckLook(CancelSession *s, uint32_t lookGen){
+  pthread_mutex_lock(&s->mu);
+  if( s->pSh ){
+    atomic_store(&shfileSession(s->pSh, s->iShSlot)->lookAck, lookGen);
+  }
+  pthread_mutex_unlock(&s->mu);
+}
+
+/*
+** Other processes learn a statement's end lazily (activity.c): a slot may
+** show a statement running that has ended, or a session idle that has
+** since opened a transaction, until its process looks. Its agent looks
+** about once a second, every SHAGENT_TICK_SOON_MS while a statement
+** shows running, and at once when asked: ask, and wait until every live
+** slot of another process says it has looked (lookAck), at most
+** REMOTE_REFRESH_MS (a process that does not answer is shown as it last
+** published itself).
+*/
+void remoteRefresh(SharedReg *p){
+  uint32_t gen;
+  i64 t0;
+  int nTry = 0;
+  if( !sharedUsable(p) || !shslotIntact(p) ) return;
+  gen = atomic_fetch_add(&shfileHdr(p)->lookReq, 1) + 1;
+  shslotWake(p);
+  t0 = idsMonoUs();
+  for(;;){
+    int i, bAll = 1;
+    for(i=shslotLiveNext(p, 0); i>=0 && bAll; i=shslotLiveNext(p, i+1)){
+      ShSession *pS = shfileSession(p, i);
+      u64 o = atomic_load(&pS->owner);
+      if( o==0 || SH_OSPID(o)==(u64)shslotMyPid() ) continue;
+      if( (int32_t)(atomic_load(&pS->lookAck) - gen)<0
+       && shslotOwnerAlive(o, atomic_load(&pS->procStart)) ){
+        bAll = 0;
+      }
+    }
+    if( bAll || idsMonoUs()-t0 > (i64)REMOTE_REFRESH_MS*1000 ) break;
+    shslotBackoff(nTry++);
+  }
+}
+
 /* s->mu held: everything, identity included (user, application, client
 ** address: their setters take s->mu too). */
 void remotePublish(CancelSession *s){
@@ -254,6 +296,7 @@ int remoteSnapshot(SharedReg *p, const char *zUser, int isAdmin,
   if( !sharedUsable(p) || !shslotIntact(p) ) return SQLITE_OK;
   pX = sqlite3_malloc(sizeof(*pX));
   if( pX==0 ) return SQLITE_NOMEM;
+  remoteRefresh(p);
   for(i=shslotLiveNext(p, 0); i>=0 && rc==SQLITE_OK; i=shslotLiveNext(p, i+1)){
     u64 o;
     SessionRow *r, *aNew;
@@ -505,6 +548,8 @@ int remoteWaitGone(SharedReg *p, i64 pid, int timeoutMs){
 }
 void remotePublishActivity(CancelSession *s){ (void)s; }
 void remotePublishEnd(CancelSession *s){ (void)s; }
+void remoteAckLook(CancelSession *s, uint32_t lookGen){ (void)s; (void)lookGen; }
+void remoteRefresh(SharedReg *p){ (void)p; }
 void remoteServeOwnCancel(CancelSession *s){ (void)s; }
 u64 remoteSlotSerial(SharedReg *p, int iSlot, u64 owner){
   (void)p; (void)iSlot; (void)owner;

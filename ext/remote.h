@@ -18,6 +18,14 @@ void remotePublishActivity(CancelSession *s);   /* the cheaper half */
 /* The same at a statement's end, skipped when the slot already says it
 ** all (idle, or idle in the same transaction, and no query shown). */
 void remotePublishEnd(CancelSession *s);
+/* The agent's tick has looked at s for look request lookGen: say so in
+** its slot (remoteRefresh waits for it). */
+void remoteAckLook(CancelSession *s, uint32_t lookGen);
+/* Ask every other process on p to look at its sessions now (they learn
+** a statement's end lazily), and wait until each has answered, at most
+** REMOTE_REFRESH_MS. Called before reading other processes' slots. */
+#define REMOTE_REFRESH_MS 20
+void remoteRefresh(SharedReg *p);
 /* From the session's own progress handler: serve a cancel another
 ** process left in its slot (the agent thread would, a little later). */
 void remoteServeOwnCancel(CancelSession *s);

@@ -19,17 +19,27 @@
 typedef sqlite3_int64 i64;
 typedef sqlite3_uint64 u64;
 
-/* One top-level statement now running (started, not yet reset/done). */
+/* One top-level execution listed as running or left open (activity.h:
+** listed when it matters, taken off when it is seen ended). */
 typedef struct ActiveStmt ActiveStmt;
 struct ActiveStmt {
-  void *pStmt;          /* the sqlite3_stmt*, used only as a key */
+  void *pStmt;          /* the sqlite3_stmt*, compared, dereferenced only
+                        ** once known to be a statement of the connection */
+  int nRun;             /* its SQLITE_STMTSTATUS_RUN: names the execution */
+  int bOwnSql;          /* zSql is our copy (else the statement's own text,
+                        ** valid until its PROFILE end takes it off) */
   u64 iQuery;           /* serial part of the query_id */
   i64 startMs;          /* query_start */
   i64 deadlineUs;       /* statement timeout (monotonic), 0 none */
-  const char *zSql;     /* owned by the statement; valid while listed */
+  char *zSql;
   unsigned nProgressAtStart;  /* s->nProgressCalls when it started */
   int nVmAtStart;       /* its SQLITE_STMTSTATUS_VM_STEP when it started */
 };
+
+/* Statements started before the newest that a session remembers, to tell
+** a statement of its own left open from one its trace never saw start
+** (compared, never dereferenced; activity.c). */
+#define SESSION_RECENT 16
 
 /* Bits of CancelSession.hooksLost: a hook the application replaced
 ** (hooks.c detects it; doc/hooks.md). */
@@ -126,8 +136,28 @@ struct CancelSession {
   i64 lastStartMs;           /* the last statement start (own thread) */
   int busyCheckDue;          /* a PRAGMA ran: look at the next statement */
   int inInternal;            /* running our own nested statement */
-  void *pLastEnded;          /* the statement whose end we saw last */
-  int xactWrite;             /* that end found a write transaction open */
+  int xactWrite;             /* the last end found a write transaction open */
+
+  /* Statement starts (hooks.c, activity.h). Written by the own thread;
+  ** read by others only while they hold the connection mutex. */
+  void *pFast;               /* the newest top-level statement started */
+  const char *zFast;         /* its text pointer (sqlite3_sql) then */
+  int fastOk;                /* pFast may start again by the fast path */
+  int traceMask;             /* the SQLITE_TRACE_* bits installed */
+  int (*xTrace)(unsigned, void*, void*, void*);   /* our trace callback */
+  void *apRecent[SESSION_RECENT];  /* statements started before pFast, */
+  const char *azRecent[SESSION_RECENT];  /* with their text pointers: a
+                             ** finalized statement's address may be reused,
+                             ** seldom with its text's too */
+  int iRecent;
+  unsigned nProgressStarts;  /* nStarts at the progress handler's last call */
+  _Atomic unsigned nStarts;  /* top-level statement starts */
+  atomic_int slowNext;       /* set by anyone: the next start takes the
+                             ** slow path (and re-reads the settings) */
+  atomic_int noticeSoon;     /* set by a look that found it busy with
+                             ** nothing listed: list what runs at the next
+                             ** progress check (activityAwaitNotice) */
+  unsigned nStartsLooked;    /* nStarts at the last look (registry lock) */
 
   /* Guarded by the registry lock. */
   i64 iLogTerm;              /* cancel_log entry of the termination */
@@ -136,7 +166,6 @@ struct CancelSession {
   i64 idleProbeSteps;        /* its newest execution and VM steps then */
 
   /* Requests, read lock-free by the hooks. */
-  atomic_int anyRequest;     /* nonzero: look at iCancelQuery or eTerm */
   _Atomic u64 iCancelQuery;  /* query serial to interrupt, 0 none */
   atomic_int eTerm;          /* TERM_* */
   atomic_int denyInstalled;  /* our deny-all authorizer is in place */

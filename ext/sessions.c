@@ -115,6 +115,7 @@ static int sessionsIsDelete(const char *zSql){
 ** newest statement it runs: the scan runs inside it.) */
 static int sessionsOwnDelete(CancelSession *s){
   int bDel = 0;
+  if( s->nStmt==0 ) activityNotice(s);
   pthread_mutex_lock(&s->mu);
   if( s->nStmt>0 && pthread_equal(s->execThread, pthread_self()) ){
     ActiveStmt *a = &s->aStmt[s->nStmt-1];

@@ -213,13 +213,16 @@ void shagentServe(SharedReg *p){
   }
 }
 
-static void (*_Atomic shagentTick)(SharedReg*);   /* (zero: none) */
-void shagentSetTick(void (*xTick)(SharedReg*)){ atomic_store(&shagentTick, xTick); }
+static int (*_Atomic shagentTick)(SharedReg*, uint32_t);   /* (zero: none) */
+void shagentSetTick(int (*xTick)(SharedReg*, uint32_t)){ atomic_store(&shagentTick, xTick); }
 
 static void *shagentMain(void *pArg){
   SharedReg *p = (SharedReg*)pArg;
   i64 lastReapUs = 0;
+  int bSoon = 0;
+  uint32_t lastLook = 0;
   for(;;){
+    uint32_t look = atomic_load(&shfileHdr(p)->lookReq);
     uint32_t w = atomic_load(&shfileHdr(p)->wake);
     i64 nowUs;
     if( !shslotIntact(p) ){
@@ -231,15 +234,19 @@ static void *shagentMain(void *pArg){
     }
     shagentServe(p);
     nowUs = idsMonoUs();
-    if( nowUs-lastReapUs>1000000 && shslotIntact(p) ){
-      void (*xTick)(SharedReg*) = atomic_load(&shagentTick);
-      shagentReap(p);
-      if( xTick ) xTick(p);
-      lastReapUs = nowUs;
+    if( (nowUs-lastReapUs>1000000 || bSoon || look!=lastLook) && shslotIntact(p) ){
+      int (*xTick)(SharedReg*, uint32_t) = atomic_load(&shagentTick);
+      if( nowUs-lastReapUs>1000000 ){
+        shagentReap(p);
+        lastReapUs = nowUs;
+      }
+      bSoon = xTick ? xTick(p, look) : 0;
+      lastLook = look;
     }
 #ifdef __linux__
     {
       struct timespec ts = { 1, 0 };
+      if( bSoon ){ ts.tv_sec = 0; ts.tv_nsec = SHAGENT_TICK_SOON_MS*1000000L; }
       syscall(SYS_futex, &shfileHdr(p)->wake, FUTEX_WAIT, w, &ts, 0, 0);
     }
 #else
@@ -296,7 +303,7 @@ int shagentWithdraw(SharedReg *p, int iSlot, int bTermCell, u64 cell){
 
 #else /* _WIN32: no cross-process registry */
 
-void shagentSetTick(void (*xTick)(SharedReg*)){ (void)xTick; }
+void shagentSetTick(int (*xTick)(SharedReg*, uint32_t)){ (void)xTick; }
 void shagentServeCancel(SharedReg *p, int iSlot, u64 owner){
   (void)p; (void)iSlot; (void)owner;
 }

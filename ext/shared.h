@@ -156,9 +156,13 @@ int shlogAnswer(SharedReg *p, u64 token, char *zOut, int nOut);
 int shlogSnapshot(SharedReg *p, SharedLogEntry **paOut, i64 **paId, int *pnOut);
 
 /* Called by the agent thread of each registry about once a second (set
-** once by registry.c, which owns the sessions): lets a process bring
-** what it publishes up to date without anyone of its own looking. */
-void shagentSetTick(void (*xTick)(SharedReg*));
+** once by cancel.c's wiring: snapshot.c owns it): lets a process bring
+** what it publishes up to date without anyone of its own looking. It
+** returns nonzero to be called again soon (SHAGENT_TICK_SOON_MS). It is
+** also called at once when another process asks for a look (the
+** header's lookReq, passed as lookGen: acknowledged in each slot). */
+#define SHAGENT_TICK_SOON_MS 20
+void shagentSetTick(int (*xTick)(SharedReg*, uint32_t lookGen));
 
 /* The OS start time of process ospid (0 unknown), for liveness. */
 u64 shslotProcessStart(long ospid);

@@ -92,7 +92,10 @@ struct ShHeader {
   char zMagic[16];
   uint32_t version, nSession, nJob, slotSize;
   _Atomic uint32_t wake;       /* futex word: bumped by every request */
-  uint32_t unused;
+  /* Bumped by a process that wants every other one to look at its
+  ** sessions now and publish what they do (remoteRefresh): they learn a
+  ** statement's end lazily (doc/architecture.md). */
+  _Atomic uint32_t lookReq;
   /* The last session pid [0] and job id [1] handed out on this database:
   ** (number of wraps << 32) | value, value 1..SH_ID_MAX (doc/ids.md).
   ** Any process may write anything here: read as numbers, never trusted. */
@@ -141,6 +144,8 @@ struct ShSession {
   _Atomic uint32_t termReq;
   _Atomic u64 cancelReq;
   _Atomic u64 procStart;       /* read by reapers outside seq */
+  _Atomic uint32_t lookAck;    /* the lookReq its owner has answered */
+  uint32_t unused;
   ShAsker cancelBy, termBy;    /* outside seq: see ShAsker */
   /* published under seq */
   u64 tag, iSerial;

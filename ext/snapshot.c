@@ -21,93 +21,46 @@ SQLITE_EXTENSION_INIT3
 ** A statement that returned a row and was left without a reset (a
 ** forgotten cursor: the most common way a Python or ORM application
 ** holds a lock) keeps a read transaction, and its lock, until it is
-** reset or finalized. hooks.c lists a statement from its first step
-** (trace STMT) to its end (PROFILE: done, reset or finalize), so such a
-** statement stays listed exactly as a running one does. SQLite reports
-** no "row returned" event, and wrapping sqlite3_step is not open to an
-** extension; a check at every step would tax every statement of every
-** session for the sake of the rare one. So the difference is found out
-** when someone looks: the `sessions` table, pg_blocking_pids() and
-** blocking_sessions(), and the idle-in-transaction check of the reaper.
-**
-** The look takes the connection mutex with a try-lock, with the registry
-** lock held (as terminateFinish does, so close cannot race it). If the
-** mutex is free, nothing of that connection runs: what is listed is
-** open and left, and sqlite3_txn_state() says what it holds. If it is
-** taken, a statement runs: 'active'. Undecidable, and left as the hooks
-** recorded it ('active'): a connection without a mutex, and one whose
-** newest statement was started by the very thread that looks (it may be
-** inside that statement; the recursive mutex would let it in).
-**
-** Returns 1 when the session was found idle with statements left open
-** (*pOut filled in, s->cursorIdle set and published), else 0.
+** reset or finalized. SQLite reports no "row returned" event, and
+** wrapping sqlite3_step is not open to an extension; so such a statement
+** is found when someone looks while the connection is idle
+** (activityLookLocked): the `sessions` table, pg_blocking_pids() and
+** blocking_sessions(), a cancel, the idle-in-transaction check of the
+** reaper, and the registry agent's tick below.
 */
-int snapshotProbeLocked(CancelSession *s, SnapProbe *pOut){
-  sqlite3_mutex *m;
-  sqlite3_stmt *p;
-  int bOwn, nStmt;
-  assert( registryHeld() );
-  if( s->closing ) return 0;
-  pthread_mutex_lock(&s->mu);
-  nStmt = s->nStmt;
-  bOwn = nStmt>0 && pthread_equal(s->execThread, pthread_self());
-  pOut->iNewest = nStmt>0 ? s->aStmt[nStmt-1].iQuery : 0;
-  pthread_mutex_unlock(&s->mu);
-  if( nStmt==0 || bOwn ) return 0;
-  m = sqlite3_db_mutex(s->db);
-  if( m==0 ) return 0;
-  if( sqlite3_mutex_try(m)!=SQLITE_OK ){
-    pthread_mutex_lock(&s->mu);
-    if( s->cursorIdle ){            /* it runs again (a re-step) */
-      s->cursorIdle = 0;
-      remotePublishActivity(s);
-    }
-    pthread_mutex_unlock(&s->mu);
-    return 0;
-  }
-  pOut->eKind = sqlite3_txn_state(s->db, 0);
-  pOut->nSteps = 0;
-  for(p=sqlite3_next_stmt(s->db, 0); p; p=sqlite3_next_stmt(s->db, p)){
-    if( sqlite3_stmt_busy(p) ){
-      pOut->nSteps += sqlite3_stmt_status(p, SQLITE_STMTSTATUS_VM_STEP, 0);
-    }
-  }
-  pthread_mutex_lock(&s->mu);
-  if( !s->cursorIdle || s->eXactKind!=pOut->eKind ){
-    s->cursorIdle = 1;
-    s->eXactKind = pOut->eKind;
-    remotePublishActivity(s);       /* other processes see it too */
-  }
-  pthread_mutex_unlock(&s->mu);
-  sqlite3_mutex_leave(m);
-  return 1;
-}
 
 /* The agent thread of registry p, about once a second: look at this
-** process's sessions on p that have a statement listed but not seen
-** idle, so that other processes (which cannot look themselves) see a
-** forgotten cursor as 'idle in transaction' within a second or so. */
-void snapshotProbeTick(SharedReg *p){
+** process's sessions on p, so that other processes (which cannot look
+** themselves) see a forgotten cursor as 'idle in transaction', and a
+** session idle after short statements as idle, within a second or so.
+** While one of them shows a statement running, every
+** SHAGENT_TICK_SOON_MS instead (returns 1): its end is learnt by a look
+** (activity.c), and other processes should see it soon. */
+int snapshotProbeTick(SharedReg *p, uint32_t lookGen){
   CancelSession *s;
+  int bSoon = 0;
   registryLock();
   for(s=registryFirst(); s; s=s->pNext){
-    SnapProbe pr;
-    int bLook;
-    if( s->pShReg!=p || !registryTargetable(s) ) continue;
-    pthread_mutex_lock(&s->mu);
-    bLook = s->nStmt>0 && !s->cursorIdle;
-    pthread_mutex_unlock(&s->mu);
-    if( bLook ) snapshotProbeLocked(s, &pr);
+    ActivityLook lk;
+    if( s->pShReg!=p ) continue;
+    if( registryTargetable(s) ){
+      activityLookLocked(s, &lk);    /* (cheap when nothing is new) */
+      pthread_mutex_lock(&s->mu);
+      if( s->nStmt>0 && !s->cursorIdle && !s->noMutex ) bSoon = 1;
+      pthread_mutex_unlock(&s->mu);
+    }
+    remoteAckLook(s, lookGen);
   }
   registryUnlock();
   /* answers to this process's requests to others, even if nobody here
   ** reads the log */
   cancelLogRefresh();
+  return bSoon;
 }
 
 /* ---------------------------------------------------------- snapshot */
 
-/* s->mu held. A forgotten cursor (see snapshotProbeLocked) is idle in its
+/* s->mu held. A forgotten cursor (see above) is idle in its
 ** (read) transaction, as PostgreSQL shows a session between two fetches
 ** of a cursor; active_query still names the open statement. */
 static const char *snapStatus(CancelSession *s){
@@ -124,6 +77,9 @@ int snapshotSessions(CancelSession *pCaller, SessionRow **paRow, int *pnRow){
   CancelSession *s;
   SessionRow *aRow;
   int n = 0, nAlloc = 0, rc = SQLITE_OK;
+  i64 waitUntilUs = idsMonoUs() + ACTIVITY_NOTICE_WAIT_US;  /* (for all rows) */
+  /* the caller's own statement (this scan runs inside it) is active */
+  if( pCaller && pCaller->nStmt==0 ) activityNotice(pCaller);
   registryLock();
   for(s=registryFirst(); s; s=s->pNext) nAlloc++;
   aRow = sqlite3_malloc64(sizeof(SessionRow)*(nAlloc ? nAlloc : 1));
@@ -152,8 +108,14 @@ int snapshotSessions(CancelSession *pCaller, SessionRow **paRow, int *pnRow){
       rc = SQLITE_NOMEM;
     }
     {
-      SnapProbe pr;
-      snapshotProbeLocked(s, &pr);     /* a forgotten cursor is idle */
+      ActivityLook lk;
+      activityLookLocked(s, &lk);     /* a forgotten cursor is idle */
+      if( lk.bBusyUnlisted ){
+        /* a statement just started: let it be listed (it has not yet
+        ** run the hundred or so VM instructions that list it) */
+        i64 left = waitUntilUs - idsMonoUs();
+        if( left>0 ) activityAwaitNotice(s, left);
+      }
     }
     pthread_mutex_lock(&s->mu);
     r->zStatus = snapStatus(s);
@@ -246,9 +208,9 @@ char *snapshotBlockers(i64 pid, u64 iSerial, int bSessionIds, int *pbFound){
         continue;
       }
       {
-        SnapProbe pr;
-        if( snapshotProbeLocked(s, &pr) ){
-          kind = pr.eKind;           /* a forgotten cursor: it reads */
+        ActivityLook lk;
+        if( activityLookLocked(s, &lk) ){
+          kind = lk.eKind;           /* a forgotten cursor: it reads */
         }else{
           pthread_mutex_lock(&s->mu);
           kind = s->eXactKind;

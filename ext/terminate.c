@@ -98,6 +98,7 @@ static int termLocked(CancelSession *pCaller, const char *zAction,
     pBy = &by;
   }
   t.pAsker = pBy;
+  if( s==pCaller && s->nStmt==0 ) activityNotice(s);  /* (its own statement) */
   pthread_mutex_lock(&s->mu);
   if( s->nStmt>0 ){
     t.iQuery = s->aStmt[s->nStmt-1].iQuery;
@@ -107,11 +108,14 @@ static int termLocked(CancelSession *pCaller, const char *zAction,
    && atomic_load(&s->eTerm)==TERM_NONE ){
     /* A session terminating itself from inside a statement: that
     ** statement completes normally, and the termination takes effect
-    ** once it has ended (terminateSelf, from its end hook). */
+    ** once it has ended (terminateSelf: from its end hook, its next
+    ** statement start, or the reaper, which looks until it has ended). */
     if( !s->selfTerm ){
       s->selfTerm = 1;
       s->selfTermBy = *pBy;
       s->iLogTerm = registryLog(pCaller, zAction, s, &t, LOG_TERMINATING);
+      atomic_store(&s->slowNext, 1);
+      termKickLocked();
     }else{
       registryLog(pCaller, zAction, s, &t, LOG_ALREADY);
     }
@@ -120,6 +124,7 @@ static int termLocked(CancelSession *pCaller, const char *zAction,
     return REG_OK;
   }
   if( atomic_compare_exchange_strong(&s->eTerm, &expected, TERM_REQUEST) ){
+    atomic_store(&s->slowNext, 1);    /* its next start refuses */
     s->iLogTerm = registryLog(pCaller, zAction, s, &t, LOG_TERMINATING);
     registrySetReasonLocked(s, "terminated", pBy);
     if( (atomic_load(&s->hooksLost) & HOOKS_PROGRESS_LOST) && s->nStmt==1 ){
@@ -166,19 +171,18 @@ int terminateByPid(CancelSession *pCaller, i64 pid, const char *zAction){
   return termLocked(pCaller, zAction, s, 0, pid, 0);
 }
 
-/* The own thread of s, from its statement-end hook, once none of its
-** statements runs: a self-termination deferred by termLocked
-** takes effect. The rollback is left to the reaper (we are inside
-** SQLite's end of a statement); the deny-all authorizer goes in now, so
-** that every later statement is refused at prepare. */
-void terminateSelf(CancelSession *s){
+/* The registry lock held: if s asked to terminate itself and none of
+** its statements is listed any more (the one that asked has ended), the
+** termination takes effect: 1 if it did. */
+static int termSelfDueLocked(CancelSession *s){
   int expected = TERM_NONE, bDo = 0;
-  registryLock();
+  assert( registryHeld() );
   pthread_mutex_lock(&s->mu);
   if( s->selfTerm && s->nStmt==0 ){
     s->selfTerm = 0;
     if( !s->closing
      && atomic_compare_exchange_strong(&s->eTerm, &expected, TERM_REQUEST) ){
+      atomic_store(&s->slowNext, 1);
       registrySetReasonLocked(s, "terminated", &s->selfTermBy);
       remotePublish(s);
       bDo = 1;
@@ -186,6 +190,19 @@ void terminateSelf(CancelSession *s){
   }
   pthread_mutex_unlock(&s->mu);
   if( bDo ) termKickLocked();
+  return bDo;
+}
+
+/* The own thread of s, from its statement-end hook or its next statement
+** start, once none of its statements runs: a self-termination deferred
+** by termLocked takes effect. The rollback is left to the reaper (we are
+** inside SQLite); the deny-all authorizer goes in now, so that every
+** later statement is refused at prepare. (The reaper does the same for a
+** session that runs nothing more: termReaperMain.) */
+void terminateSelf(CancelSession *s){
+  int bDo;
+  registryLock();
+  bDo = termSelfDueLocked(s);
   registryUnlock();
   if( bDo ) terminateDenyAll(s);
 }
@@ -281,9 +298,12 @@ int terminateFinish(CancelSession *s){
   }
   /* The mutex is recursive: we may be the target's own thread, called
   ** from inside one of its statements. Rolling back under a running
-  ** statement is not safe; leave it to the reaper. */
+  ** statement is not safe; leave it to the reaper. (execThread is the
+  ** thread of its newest statement start: the fast start requires it,
+  ** hooks.c; a statement may run unlisted: activityExecuting.) */
   pthread_mutex_lock(&s->mu);
-  bSameThread = s->nStmt>0 && pthread_equal(s->execThread, pthread_self());
+  bSameThread = pthread_equal(s->execThread, pthread_self())
+             && activityExecuting(s->db);
   if( !bSameThread ) s->finishing = 1;
   pthread_mutex_unlock(&s->mu);
   if( bSameThread ){
@@ -474,18 +494,18 @@ static int termIdleExpired(CancelSession **aOut, int nMax, i64 *pNextUs){
     pthread_mutex_unlock(&s->mu);
     if( nStmt>0 ){
       /* A statement is listed: it runs, or it is a forgotten cursor
-      ** (snapshotProbeLocked). The hooks see no "row returned", so the idle
+      ** (activityLookLocked). The hooks see no "row returned", so the idle
       ** time of a cursor is measured from the first look that finds it
       ** left open: it is terminated when a second look, a timeout
       ** later, finds the same execution with no step taken meanwhile
       ** (between one and two timeouts after it was left). */
-      SnapProbe pr;
+      ActivityLook pr;
       i64 next = nowUs + (i64)atomic_load(&s->idleTimeoutMs)*1000;
       if( next==nowUs ){                  /* the timeout was turned off */
         atomic_compare_exchange_strong(&s->idleDeadlineUs, &d, 0);
         continue;
       }
-      if( snapshotProbeLocked(s, &pr) && pr.eKind!=XACT_NONE ){
+      if( activityLookLocked(s, &pr) && pr.eKind!=XACT_NONE ){
         if( s->idleProbeQuery==pr.iNewest && s->idleProbeSteps==pr.nSteps ){
           bIdle = 1;
         }
@@ -531,10 +551,17 @@ static void *termReaperMain(void *pArg){
   for(;;){
     CancelSession *s;
     CancelSession *aWork[64], *aIdle[64];
-    int nWork = 0, nIdle, i, bPending = 0;
+    int nWork = 0, nIdle, i, bPending = 0, bSelfPending = 0;
     unsigned kicks = termReaperKicks;
     i64 nextIdleUs;
     for(s=registryFirst(); s && nWork<64; s=s->pNext){
+      if( !s->closing && s->selfTerm ){
+        /* it asked to be terminated: once the statement that asked has
+        ** ended (a look learns it when the connection is idle) */
+        ActivityLook lk;
+        activityLookLocked(s, &lk);
+        if( !termSelfDueLocked(s) ) bSelfPending = 1;
+      }
       if( !s->closing && atomic_load(&s->eTerm)==TERM_REQUEST ){
         s->nPin++;
         aWork[nWork++] = s;
@@ -560,7 +587,7 @@ static void *termReaperMain(void *pArg){
       registryUnpin(aWork[i]);
     }
     registryLock();
-    if( nWork==64 || nIdle==64 ) bPending = 1;
+    if( nWork==64 || nIdle==64 || bSelfPending ) bPending = 1;
     if( termReaperKicks!=kicks ){
       backoffMs = 0;
       continue;
