@@ -36,6 +36,7 @@ struct LogEntry {
   char *zTargetUser;
   u64 iTargetQuery;
   char *zQuery;
+  char *zAlloc;             /* the one allocation holding the three texts */
   const char *zOutcome;     /* static */
   SharedReg *pSh;           /* published there too, as entry shId */
   i64 shId;
@@ -84,20 +85,41 @@ static char *logDup(const char *z){
   return z ? sqlite3_mprintf("%s", z) : 0;
 }
 
+/* Text z (n bytes with its terminator, 0 for none) copied to *pzAt,
+** which moves past it. */
+static char *logPut(char **pzAt, const char *z, size_t n){
+  char *zOut = *pzAt;
+  if( n==0 ) return 0;
+  memcpy(zOut, z, n);
+  *pzAt += n;
+  return zOut;
+}
+
 i64 cancelLogAdd(u64 iBySession, const char *zByUser, const char *zAction,
                  const LogTarget *pTarget, const char *zOutcome){
   LogEntry e, old;
+  /* the entry's three texts in one allocation (a cancel across
+  ** processes logs on the target's own thread, before it stops) */
+  size_t nBy = zByUser ? strlen(zByUser)+1 : 0;
+  size_t nTarget = pTarget->zUser ? strlen(pTarget->zUser)+1 : 0;
+  size_t nSql = pTarget->zSql ? strlen(pTarget->zSql)+1 : 0;
+  char *zAt;
   memset(&e, 0, sizeof(e));
+  if( nBy+nTarget+nSql>0 ){
+    e.zAlloc = sqlite3_malloc64(nBy+nTarget+nSql);
+    if( e.zAlloc==0 ) return 0;
+  }
+  zAt = e.zAlloc;
   e.timeMs = idsNowMs();
   e.zAction = zAction;
   e.iBySession = iBySession;
-  e.zByUser = logDup(zByUser);
+  e.zByUser = logPut(&zAt, zByUser, nBy);
   e.iTargetTag = pTarget->iTag;
   e.iTargetSession = pTarget->iSession;
   e.targetPid = pTarget->pid;
-  e.zTargetUser = logDup(pTarget->zUser);
+  e.zTargetUser = logPut(&zAt, pTarget->zUser, nTarget);
   e.iTargetQuery = pTarget->iQuery;
-  e.zQuery = logDup(pTarget->zSql);
+  e.zQuery = logPut(&zAt, pTarget->zSql, nSql);
   e.zOutcome = zOutcome;
   e.pSh = pTarget->pSh;
   if( pTarget->pAsker && pTarget->pAsker->osPid ){
@@ -111,22 +133,13 @@ i64 cancelLogAdd(u64 iBySession, const char *zByUser, const char *zAction,
     e.askCell = pTarget->askCell;
     e.askSinceUs = idsMonoUs();
   }
-  if( (zByUser && !e.zByUser) || (pTarget->zUser && !e.zTargetUser)
-   || (pTarget->zSql && !e.zQuery) ){
-    sqlite3_free(e.zByUser);
-    sqlite3_free(e.zTargetUser);
-    sqlite3_free(e.zQuery);
-    return 0;
-  }
   if( e.pSh ) e.shId = logPublish(&e);
   pthread_mutex_lock(&logMu);
   e.id = ++logNextId;
   old = aLog[e.id % CANCEL_LOG_SIZE];
   aLog[e.id % CANCEL_LOG_SIZE] = e;
   pthread_mutex_unlock(&logMu);
-  sqlite3_free(old.zByUser);
-  sqlite3_free(old.zTargetUser);
-  sqlite3_free(old.zQuery);
+  sqlite3_free(old.zAlloc);
   return e.id;
 }
 

@@ -322,11 +322,26 @@ int shslotRead(void *pDst, const void *pSlot, int nByte,
   return 0;
 }
 
+/* How long a look at the file's size answers for, in us. */
+#define SHSLOT_INTACT_US 1000000
+
 /* Is the file still whole? (Truncating a mapped file makes access fault:
-** checked before every read of other processes' slots.) */
+** a courtesy check before reads of other processes' slots and writes of
+** the log; truncation while in use is not defended, doc/cross-process.md.)
+** The answer of an fstat is kept for SHSLOT_INTACT_US: a cross-process
+** cancel asked three times on its way, each a system call of 1 to 6 us
+** (the first after a sleep costs the most). The check was always a race
+** (the file can be cut right after it, and a session's own thread reads
+** its slot without one); the agent thread looks every second. */
 int shslotIntact(SharedReg *p){
   struct stat st;
-  return p->bOk && fstat(p->fd, &st)==0 && st.st_size>=p->szFile;
+  i64 nowUs;
+  if( !p->bOk ) return 0;
+  nowUs = idsMonoUs();
+  if( nowUs<atomic_load_explicit(&p->intactUntilUs, memory_order_relaxed) ) return 1;
+  if( fstat(p->fd, &st)!=0 || st.st_size<p->szFile ) return 0;
+  atomic_store_explicit(&p->intactUntilUs, nowUs+SHSLOT_INTACT_US, memory_order_relaxed);
+  return 1;
 }
 
 /* ------------------------------------------------------ tombstones */
