@@ -48,6 +48,15 @@ struct LogEntry {
   i64 askSinceUs;           /*   when it was sent */
 };
 
+/* Text z into field zDst of nDst bytes, cut to fit (what snprintf's "%s"
+** does, without parsing a format: this is on a cancel's path). */
+static void logField(char *zDst, size_t nDst, const char *z){
+  size_t n = strlen(z);
+  if( n>=nDst ) n = nDst-1;
+  memcpy(zDst, z, n);
+  zDst[n] = 0;
+}
+
 /* Publish entry e in the registry log of the target's database. */
 static i64 logPublish(const LogEntry *e){
   SharedLogEntry x;
@@ -63,16 +72,16 @@ static i64 logPublish(const LogEntry *e){
   x.targetPid = e->targetPid;
   x.askToken = e->askToken;
   x.askOsPid = (uint32_t)e->askOsPid;
-  sqlite3_snprintf(sizeof(x.zAction), x.zAction, "%s", e->zAction);
-  sqlite3_snprintf(sizeof(x.zOutcome), x.zOutcome, "%s", e->zOutcome);
-  sqlite3_snprintf(sizeof(x.zByUser), x.zByUser, "%s", e->zByUser ? e->zByUser : "");
+  logField(x.zAction, sizeof(x.zAction), e->zAction);
+  logField(x.zOutcome, sizeof(x.zOutcome), e->zOutcome);
+  logField(x.zByUser, sizeof(x.zByUser), e->zByUser ? e->zByUser : "");
   if( e->zTargetUser ){
     x.hasTargetUser = 1;
-    sqlite3_snprintf(sizeof(x.zTargetUser), x.zTargetUser, "%s", e->zTargetUser);
+    logField(x.zTargetUser, sizeof(x.zTargetUser), e->zTargetUser);
   }
   if( e->zQuery ){
     x.hasQuery = 1;
-    sqlite3_snprintf(sizeof(x.zQuery), x.zQuery, "%s", e->zQuery);
+    logField(x.zQuery, sizeof(x.zQuery), e->zQuery);
   }
   return shlogAdd(e->pSh, &x);
 }
