@@ -157,8 +157,7 @@ static void shslotCacheProc(long ospid, u64 t){
       close(fd);
       return;
     }
-    (void)fcntl(fd, F_SETFD, FD_CLOEXEC);
-    bPidfd = 1;
+    bPidfd = 1;                 /* (close-on-exec: pidfds always are) */
   }else
 #endif
   {
