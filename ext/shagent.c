@@ -227,7 +227,7 @@ void shagentServe(SharedReg *p){
 ** with a write that changes nothing (adding 0 to each page's first
 ** sequence word, atomically: a writer or reader there sees no change),
 ** and the writer finds them mapped writable. An idle log is not
-** touched: nothing is dirtied while nobody cancels.
+** touched: nothing is dirtied while nobody cancels (shagentLogRecent).
 */
 static void shagentPrefaultLog(SharedReg *p, u64 *pLast){
   u64 next = atomic_load_explicit(&shfileHdr(p)->logNext, memory_order_relaxed);
@@ -241,13 +241,24 @@ static void shagentPrefaultLog(SharedReg *p, u64 *pLast){
   }
 }
 
+/* Was the log written in the last minute (the time of its newest entry,
+** next)? Then an agent that starts keeps it writable from the start; it
+** leaves an idle one alone. (A racy look: a heuristic, nothing more.) */
+static int shagentLogRecent(SharedReg *p, u64 next){
+  i64 t = 0, nowMs = idsNowMs();
+  if( next==0 ) return 0;
+  shslotCopyRacy(&t, &shfileLog(p, (i64)next)->e.timeMs, (int)sizeof(t));
+  return t>nowMs-60000 && t<=nowMs+1000;
+}
+
 static void (*_Atomic shagentTick)(SharedReg*);   /* (zero: none) */
 void shagentSetTick(void (*xTick)(SharedReg*)){ atomic_store(&shagentTick, xTick); }
 
 static void *shagentMain(void *pArg){
   SharedReg *p = (SharedReg*)pArg;
   i64 lastReapUs = 0;
-  u64 lastLog = ~(u64)0;           /* (prefaulted at the start) */
+  u64 lastLog = atomic_load(&shfileHdr(p)->logNext);
+  if( shslotIntact(p) && shagentLogRecent(p, lastLog) ) lastLog = ~(u64)0;
   for(;;){
     uint32_t w = atomic_load(&shfileHdr(p)->wake);
     i64 nowUs;
