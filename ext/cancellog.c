@@ -36,6 +36,7 @@ struct LogEntry {
   char *zTargetUser;
   u64 iTargetQuery;
   char *zQuery;
+  char *zAlloc;             /* the one allocation holding the three texts */
   const char *zOutcome;     /* static */
   SharedReg *pSh;           /* published there too, as entry shId */
   i64 shId;
@@ -46,6 +47,15 @@ struct LogEntry {
   u64 askCell;
   i64 askSinceUs;           /*   when it was sent */
 };
+
+/* Text z into field zDst of nDst bytes, cut to fit (what snprintf's "%s"
+** does, without parsing a format: this is on a cancel's path). */
+static void logField(char *zDst, size_t nDst, const char *z){
+  size_t n = strlen(z);
+  if( n>=nDst ) n = nDst-1;
+  memcpy(zDst, z, n);
+  zDst[n] = 0;
+}
 
 /* Publish entry e in the registry log of the target's database. */
 static i64 logPublish(const LogEntry *e){
@@ -62,16 +72,16 @@ static i64 logPublish(const LogEntry *e){
   x.targetPid = e->targetPid;
   x.askToken = e->askToken;
   x.askOsPid = (uint32_t)e->askOsPid;
-  sqlite3_snprintf(sizeof(x.zAction), x.zAction, "%s", e->zAction);
-  sqlite3_snprintf(sizeof(x.zOutcome), x.zOutcome, "%s", e->zOutcome);
-  sqlite3_snprintf(sizeof(x.zByUser), x.zByUser, "%s", e->zByUser ? e->zByUser : "");
+  logField(x.zAction, sizeof(x.zAction), e->zAction);
+  logField(x.zOutcome, sizeof(x.zOutcome), e->zOutcome);
+  logField(x.zByUser, sizeof(x.zByUser), e->zByUser ? e->zByUser : "");
   if( e->zTargetUser ){
     x.hasTargetUser = 1;
-    sqlite3_snprintf(sizeof(x.zTargetUser), x.zTargetUser, "%s", e->zTargetUser);
+    logField(x.zTargetUser, sizeof(x.zTargetUser), e->zTargetUser);
   }
   if( e->zQuery ){
     x.hasQuery = 1;
-    sqlite3_snprintf(sizeof(x.zQuery), x.zQuery, "%s", e->zQuery);
+    logField(x.zQuery, sizeof(x.zQuery), e->zQuery);
   }
   return shlogAdd(e->pSh, &x);
 }
@@ -84,20 +94,41 @@ static char *logDup(const char *z){
   return z ? sqlite3_mprintf("%s", z) : 0;
 }
 
+/* Text z (n bytes with its terminator, 0 for none) copied to *pzAt,
+** which moves past it. */
+static char *logPut(char **pzAt, const char *z, size_t n){
+  char *zOut = *pzAt;
+  if( n==0 ) return 0;
+  memcpy(zOut, z, n);
+  *pzAt += n;
+  return zOut;
+}
+
 i64 cancelLogAdd(u64 iBySession, const char *zByUser, const char *zAction,
                  const LogTarget *pTarget, const char *zOutcome){
   LogEntry e, old;
+  /* the entry's three texts in one allocation (a cancel across
+  ** processes logs on the target's own thread, before it stops) */
+  size_t nBy = zByUser ? strlen(zByUser)+1 : 0;
+  size_t nTarget = pTarget->zUser ? strlen(pTarget->zUser)+1 : 0;
+  size_t nSql = pTarget->zSql ? strlen(pTarget->zSql)+1 : 0;
+  char *zAt;
   memset(&e, 0, sizeof(e));
+  if( nBy+nTarget+nSql>0 ){
+    e.zAlloc = sqlite3_malloc64(nBy+nTarget+nSql);
+    if( e.zAlloc==0 ) return 0;
+  }
+  zAt = e.zAlloc;
   e.timeMs = idsNowMs();
   e.zAction = zAction;
   e.iBySession = iBySession;
-  e.zByUser = logDup(zByUser);
+  e.zByUser = logPut(&zAt, zByUser, nBy);
   e.iTargetTag = pTarget->iTag;
   e.iTargetSession = pTarget->iSession;
   e.targetPid = pTarget->pid;
-  e.zTargetUser = logDup(pTarget->zUser);
+  e.zTargetUser = logPut(&zAt, pTarget->zUser, nTarget);
   e.iTargetQuery = pTarget->iQuery;
-  e.zQuery = logDup(pTarget->zSql);
+  e.zQuery = logPut(&zAt, pTarget->zSql, nSql);
   e.zOutcome = zOutcome;
   e.pSh = pTarget->pSh;
   if( pTarget->pAsker && pTarget->pAsker->osPid ){
@@ -111,22 +142,13 @@ i64 cancelLogAdd(u64 iBySession, const char *zByUser, const char *zAction,
     e.askCell = pTarget->askCell;
     e.askSinceUs = idsMonoUs();
   }
-  if( (zByUser && !e.zByUser) || (pTarget->zUser && !e.zTargetUser)
-   || (pTarget->zSql && !e.zQuery) ){
-    sqlite3_free(e.zByUser);
-    sqlite3_free(e.zTargetUser);
-    sqlite3_free(e.zQuery);
-    return 0;
-  }
   if( e.pSh ) e.shId = logPublish(&e);
   pthread_mutex_lock(&logMu);
   e.id = ++logNextId;
   old = aLog[e.id % CANCEL_LOG_SIZE];
   aLog[e.id % CANCEL_LOG_SIZE] = e;
   pthread_mutex_unlock(&logMu);
-  sqlite3_free(old.zByUser);
-  sqlite3_free(old.zTargetUser);
-  sqlite3_free(old.zQuery);
+  sqlite3_free(old.zAlloc);
   return e.id;
 }
 

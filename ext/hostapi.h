@@ -85,7 +85,6 @@
   X(result_subtype, 0, 0) \
   X(result_text, 0, 0) \
   X(set_authorizer, 0, "SQLITE_OMIT_AUTHORIZATION") \
-  X(snprintf, 0, 0) \
   X(sql, 0, 0) \
   X(step, 0, 0) \
   X(stmt_busy, 0, 0) \

@@ -540,14 +540,28 @@ int registryRequestIfRunning(CancelSession *pCaller, const char *zAction,
 
 /* ----------------------------------------------- other processes */
 
-/* The caller's user and admin flag, and the registry file of its
-** database; 0 when it has none usable (then other processes' sessions
-** are simply not found). */
-static SharedReg *regRemoteCaller(CancelSession *pCaller, char **pzUser, int *pIsAdmin){
-  if( !sharedUsable(registryScope(pCaller)) ) return 0;
-  registryCaller(pCaller, pzUser, pIsAdmin);
-  if( *pzUser==0 ) return 0;
-  return registryScope(pCaller);
+/* The registry file of the caller's database, with who asks (pBy) and
+** the caller's user and admin flag, read under one hold of the registry
+** lock; 0 when it has none usable (then other processes' sessions are
+** simply not found). *pzLong: a copy of a user name too long for the
+** asker record (the check then compares it whole), else 0 and the user
+** is pBy->zUser. */
+static SharedReg *regRemoteCaller(CancelSession *pCaller, const char *zAction,
+                                  CancelAsker *pBy, char **pzLong, int *pIsAdmin){
+  SharedReg *p = registryScope(pCaller);
+  int bLong;
+  *pzLong = 0;
+  if( !sharedUsable(p) ) return 0;
+  registryLock();
+  registryAskerOf(pCaller, zAction, pBy);
+  *pIsAdmin = pCaller->isAdmin;
+  bLong = strlen(pCaller->zUser)>=sizeof(pBy->zUser);
+  if( bLong ) *pzLong = sqlite3_mprintf("%s", pCaller->zUser);
+  registryUnlock();
+  if( bLong && *pzLong==0 ) return 0;
+  pBy->osPid = (i64)idsNode();
+  pBy->token = cancelLogNewToken();
+  return p;
 }
 
 /* A request handed to another process: log it here, in the caller's. */
@@ -582,19 +596,13 @@ static void regLogRemote(CancelSession *pCaller, const char *zAction,
 int registryRemote(CancelSession *pCaller, const char *zAction, int eKind,
                      u64 tag, u64 iSerial, i64 pid){
   RemoteTarget t;
-  char *zUser = 0;
-  int isAdmin = 0, rc = REG_NOTFOUND;
-  SharedReg *p = regRemoteCaller(pCaller, &zUser, &isAdmin);
   CancelAsker by;
+  char *zLong = 0;
+  int isAdmin = 0, rc = REG_NOTFOUND;
+  SharedReg *p = regRemoteCaller(pCaller, zAction, &by, &zLong, &isAdmin);
+  const char *zUser = zLong ? zLong : by.zUser;
   memset(&t, 0, sizeof(t));
-  if( p ){
-    registryLock();
-    registryAskerOf(pCaller, zAction, &by);
-    registryUnlock();
-    by.osPid = (i64)idsNode();
-    by.token = cancelLogNewToken();
-    t.pBy = &by;
-  }
+  if( p ) t.pBy = &by;
   t.tag = tag;
   t.iSerial = eKind==REMOTE_CANCEL_QUERY ? 0 : iSerial;
   t.iQuery = eKind==REMOTE_CANCEL_QUERY ? iSerial : 0;
@@ -615,7 +623,7 @@ int registryRemote(CancelSession *pCaller, const char *zAction, int eKind,
         break;
     }
   }
-  sqlite3_free(zUser);
+  sqlite3_free(zLong);
   if( zAction ){
     /* (a check is logged only for a bulk call it refuses: "denied") */
     regLogRemote(pCaller, zAction, p, &t, rc,

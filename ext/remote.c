@@ -352,13 +352,14 @@ static void remoteFillTarget(RemoteTarget *pT, ShSession *pX, u64 o){
   shslotCopy(pT->zUser, sizeof(pT->zUser), pX->zUser);
 }
 
-/* Find a live session of another process by (tag, serial), by pid, or
-** by a running execution (tag, iQuery): its index, or -1. Only the
-** slots the file's index says may be taken are read, only their head,
-** and only the owner of the one that matches is checked for life (the
-** check reads /proc). pX gets the head (REMOTE_HEAD bytes). */
+/* Find a session of another process by (tag, serial), by pid, or by a
+** running execution (tag, iQuery): its index, or -1. Only the slots the
+** file's index says may be taken are read, only their head, and only the
+** owner of the one that matches is checked for life (a system call), if
+** bLive: else the caller checks it (remoteSendCancel does, once the
+** request is on its way). pX gets the head (REMOTE_HEAD bytes). */
 static int remoteFind(SharedReg *p, u64 tag, u64 iSerial, i64 pid, u64 iQuery,
-                  ShSession *pX, u64 *pO){
+                  ShSession *pX, u64 *pO, int bLive){
   int i, j;
   if( !sharedUsable(p) || !shslotIntact(p) ) return -1;
   for(i=shslotLiveNext(p, 0); i>=0; i=shslotLiveNext(p, i+1)){
@@ -374,7 +375,7 @@ static int remoteFind(SharedReg *p, u64 tag, u64 iSerial, i64 pid, u64 iQuery,
     }else{
       bMatch = pX->iSerial==iSerial;
     }
-    if( bMatch && remoteLive(p, i, pX, *pO) ) return i;
+    if( bMatch && (!bLive || remoteLive(p, i, pX, *pO)) ) return i;
   }
   return -1;
 }
@@ -391,8 +392,9 @@ static int remoteFind(SharedReg *p, u64 tag, u64 iSerial, i64 pid, u64 iQuery,
 ** machine's cores beside the two that matter (on a small machine it
 ** takes a core from the target). So the agent is woken only if the
 ** request is still there after REMOTE_OWN_WAIT_US, or at once when the
-** target waits on a lock, is idle, or lost its progress handler. */
-static void remoteSendCancel(SharedReg *p, int i, u64 o, u64 iQuery,
+** target waits on a lock, is idle, or lost its progress handler. 1 if
+** sent; 0 if the owner turned out dead (the request taken back). */
+static int remoteSendCancel(SharedReg *p, int i, u64 o, u64 iQuery,
                          const ShSession *pX, RemoteTarget *pT){
   const CancelAsker *pBy = pT->pBy;
   u64 cell = ((u64)(SH_GEN(o) & 0xffffff)<<40) | (iQuery & 0xffffffffffull);
@@ -402,6 +404,13 @@ static void remoteSendCancel(SharedReg *p, int i, u64 o, u64 iQuery,
   pT->cell = cell;
   shagentPutAsker(&shfileSession(p, i)->cancelBy, cell, pBy);
   atomic_store(pReq, cell);
+  /* Is its owner alive? Asked only now, while a running target takes
+  ** the request: a dead one never serves it, and it is taken back (a
+  ** later owner of the slot would drop it anyway: its generation). */
+  if( !remoteLive(p, i, pX, o) ){
+    atomic_compare_exchange_strong(pReq, &cell, 0);
+    return 0;
+  }
   if( pX->status==SH_ACTIVE && !(pX->hooksLost & HOOKS_PROGRESS_LOST) ){
     /* (yielding: on a busy machine the target may need this core) */
     i64 endUs = idsMonoUs() + REMOTE_OWN_WAIT_US;
@@ -409,22 +418,28 @@ static void remoteSendCancel(SharedReg *p, int i, u64 o, u64 iQuery,
         && idsMonoUs()<endUs ){
       sched_yield();
     }
-    if( atomic_load(pReq)!=cell ) return;      /* taken */
+    if( atomic_load(pReq)!=cell ) return 1;    /* taken */
   }
   shslotWake(p);
+  return 1;
 }
 
 int remoteCancelQuery(SharedReg *p, const char *zUser, int isAdmin,
                       u64 tag, u64 iQuery, RemoteTarget *pT){
   ShSession x;
   u64 o;
-  int i = remoteFind(p, tag, 0, 0, iQuery, &x, &o);
+  int i = remoteFind(p, tag, 0, 0, iQuery, &x, &o, 0);
   if( i<0 ) return REG_NOTFOUND;
+  if( remoteAllowed(zUser, isAdmin, x.zUser) && !(x.hooksLost & HOOKS_TRACE_LOST) ){
+    /* the path of a cancel: the owner's life is checked in flight */
+    if( !remoteSendCancel(p, i, o, iQuery, &x, pT) ) return REG_NOTFOUND;
+  }else if( !remoteLive(p, i, &x, o) ){
+    return REG_NOTFOUND;
+  }
   remoteFillTarget(pT, &x, o);
   pT->iQuery = iQuery;
   if( !remoteAllowed(zUser, isAdmin, x.zUser) ) return REG_DENIED;
   if( x.hooksLost & HOOKS_TRACE_LOST ) return REG_UNDELIVERED;
-  remoteSendCancel(p, i, o, iQuery, &x, pT);
   return REG_OK;
 }
 
@@ -432,16 +447,22 @@ int remoteCancelBackend(SharedReg *p, const char *zUser, int isAdmin,
                         i64 pid, RemoteTarget *pT){
   ShSession x;
   u64 o;
-  int i = remoteFind(p, 0, 0, pid, 0, &x, &o);
+  int i = remoteFind(p, 0, 0, pid, 0, &x, &o, 0);
   if( i<0 ) return REG_NOTFOUND;
+  /* aimed at the statement running now, decided here: a statement that
+  ** starts after this call is never hit; the owner's life is checked in
+  ** flight, as for cancel_query */
+  if( x.iNewest && remoteAllowed(zUser, isAdmin, x.zUser)
+   && !(x.hooksLost & HOOKS_TRACE_LOST) ){
+    if( !remoteSendCancel(p, i, o, x.iNewest, &x, pT) ) return REG_NOTFOUND;
+  }else if( !remoteLive(p, i, &x, o) ){
+    return REG_NOTFOUND;
+  }
   remoteFillTarget(pT, &x, o);
   if( !remoteAllowed(zUser, isAdmin, x.zUser) ) return REG_DENIED;
   /* nothing is known of what it runs (doc/hooks.md) */
   if( x.hooksLost & HOOKS_TRACE_LOST ) return REG_UNDELIVERED;
-  /* aimed at the statement running now, decided here: a statement that
-  ** starts after this call is never hit */
   pT->iQuery = x.iNewest;
-  if( x.iNewest ) remoteSendCancel(p, i, o, x.iNewest, &x, pT);
   return REG_OK;
 }
 
@@ -451,7 +472,7 @@ static int remoteFindAllowed(SharedReg *p, const char *zUser, int isAdmin,
                              u64 tag, u64 iSerial, i64 pid, RemoteTarget *pT,
                              int *piSlot, u64 *pOwner){
   ShSession x;
-  int i = remoteFind(p, tag, iSerial, pid, 0, &x, pOwner);
+  int i = remoteFind(p, tag, iSerial, pid, 0, &x, pOwner, 1);
   if( i<0 ) return REG_NOTFOUND;
   remoteFillTarget(pT, &x, *pOwner);
   *piSlot = i;
@@ -492,7 +513,7 @@ int remoteWaitGone(SharedReg *p, i64 pid, int timeoutMs){
   ShSession x;
   u64 o;
   int i, nLook;
-  for(nLook=0; (i = remoteFind(p, 0, 0, pid, 0, &x, &o))<0; nLook++){
+  for(nLook=0; (i = remoteFind(p, 0, 0, pid, 0, &x, &o, 1))<0; nLook++){
     if( nLook==2 ) return 1;      /* not there, three times running */
     shslotBackoff(SH_READ_YIELDS);
   }

@@ -213,6 +213,44 @@ void shagentServe(SharedReg *p){
   }
 }
 
+/* How many cancel log entries ahead of the last one the agent keeps
+** writable in this process (shagentPrefaultLog). */
+#define SHAGENT_LOG_AHEAD (SH_NLOG/2)
+
+/*
+** The first write to a page of the mapped file costs a page fault in
+** the writing process (for a file on disk, the file system's
+** page_mkwrite: 20 to 35 us), and a log entry is written on the path of
+** a cancel: by the target's own thread, before its statement stops. So
+** once the log has moved since the last look (*pLast: the last id seen),
+** the agent touches every page of the next SHAGENT_LOG_AHEAD entries
+** with a write that changes nothing (adding 0 to each page's first
+** sequence word, atomically: a writer or reader there sees no change),
+** and the writer finds them mapped writable. An idle log is not
+** touched: nothing is dirtied while nobody cancels (shagentLogRecent).
+*/
+static void shagentPrefaultLog(SharedReg *p, u64 *pLast){
+  u64 next = atomic_load_explicit(&shfileHdr(p)->logNext, memory_order_relaxed);
+  i64 id;
+  int perPage = 4096/SH_LOG_SIZE;
+  if( next==*pLast ) return;
+  *pLast = next;
+  for(id=(i64)next+1; id<=(i64)next+SHAGENT_LOG_AHEAD; id++){
+    if( perPage>1 && (id % SH_NLOG) % perPage!=0 ) continue;   /* one per page */
+    atomic_fetch_add_explicit(&shfileLog(p, id)->seq, 0, memory_order_relaxed);
+  }
+}
+
+/* Was the log written in the last minute (the time of its newest entry,
+** next)? Then an agent that starts keeps it writable from the start; it
+** leaves an idle one alone. (A racy look: a heuristic, nothing more.) */
+static int shagentLogRecent(SharedReg *p, u64 next){
+  i64 t = 0, nowMs = idsNowMs();
+  if( next==0 ) return 0;
+  shslotCopyRacy(&t, &shfileLog(p, (i64)next)->e.timeMs, (int)sizeof(t));
+  return t>nowMs-60000 && t<=nowMs+1000;
+}
+
 static int (*_Atomic shagentTick)(SharedReg*, uint32_t);   /* (zero: none) */
 void shagentSetTick(int (*xTick)(SharedReg*, uint32_t)){ atomic_store(&shagentTick, xTick); }
 
@@ -221,6 +259,8 @@ static void *shagentMain(void *pArg){
   i64 lastReapUs = 0;
   int bSoon = 0;
   uint32_t lastLook = 0;
+  u64 lastLog = atomic_load(&shfileHdr(p)->logNext);
+  if( shslotIntact(p) && shagentLogRecent(p, lastLog) ) lastLog = ~(u64)0;
   for(;;){
     uint32_t look = atomic_load(&shfileHdr(p)->lookReq);
     uint32_t w = atomic_load(&shfileHdr(p)->wake);
@@ -243,6 +283,7 @@ static void *shagentMain(void *pArg){
       bSoon = xTick ? xTick(p, look) : 0;
       lastLook = look;
     }
+    shagentPrefaultLog(p, &lastLog);
 #ifdef __linux__
     {
       struct timespec ts = { 1, 0 };

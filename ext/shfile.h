@@ -238,7 +238,9 @@ struct SharedReg {
   ** again (any process may write anything there). */
   int nSession, nJob;          /* slot counts */
   i64 iJobOff, iLogOff;        /* where the job slots and the log start */
-  i64 szFile;                  /* its size; shIntact() checks it */
+  i64 szFile;                  /* its size; shslotIntact() checks it */
+  _Atomic i64 intactUntilUs;   /* shslotIntact(): whole as of a look
+                               ** recent enough, until then (monotonic) */
   /* Slots this process owns (sessions, then jobs: nSession+nJob): the
   ** agent looks only at these, so it does not walk the whole file at
   ** every wake. */

@@ -83,21 +83,39 @@ u64 shslotProcessStart(long ospid){
 }
 
 /*
-** The processes whose liveness was asked last, each with its /proc/PID/stat
-** open: a read of an open one answers for that very process (once it
-** has exited, the read fails, even if its pid is reused), so a lookup
-** costs one system call, not four (kill, open, read, close): a cross-
-** process cancel checks its target's process on its way.
+** The processes whose liveness was asked last, each with a handle on
+** that very process: a pidfd (Linux 5.3+), which polls readable once the
+** process has exited, even if its pid is reused, so a lookup costs one
+** cheap system call (a poll) and reads nothing; or, where there is no
+** pidfd, its /proc/PID/stat kept open, whose read fails once it has
+** exited (but the kernel formats the whole line: tens of us for a busy
+** process). A cross-process cancel checks its target's process on its
+** way, so this is on the path of every one.
 */
 #ifdef __linux__
+# include <poll.h>
 # define SHSLOT_NPROC 8
-static struct { long ospid; int fd; } shslotProc[SHSLOT_NPROC];
+static struct {
+  long ospid;
+  int fd;
+  int bPidfd;     /* fd is a pidfd, start below its start time */
+  u64 start;
+} shslotProc[SHSLOT_NPROC];
 static int shslotProcNext = 0;
 static pthread_mutex_t shslotProcMu = PTHREAD_MUTEX_INITIALIZER;
 
-/* The start time of ospid as shslotStatStart says, by its cached file;
-** 0 when it has none, or the read failed (*pbGone: that process is gone,
-** and its file closed). */
+/* Has the process behind pidfd fd exited? */
+static int shslotPidfdExited(int fd){
+  struct pollfd pfd;
+  pfd.fd = fd;
+  pfd.events = POLLIN;
+  pfd.revents = 0;
+  return poll(&pfd, 1, 0)!=0;
+}
+
+/* The start time of ospid as shslotStatStart says, by its cached handle;
+** 0 when it has none, or the process behind it is gone (*pbGone: and its
+** handle closed). */
 static u64 shslotCachedStart(long ospid, int *pbGone){
   char aBuf[1024];
   u64 t = 0;
@@ -106,25 +124,47 @@ static u64 shslotCachedStart(long ospid, int *pbGone){
   pthread_mutex_lock(&shslotProcMu);
   for(i=0; i<SHSLOT_NPROC && shslotProc[i].ospid!=ospid; i++){}
   if( i<SHSLOT_NPROC ){
-    n = (int)pread(shslotProc[i].fd, aBuf, sizeof(aBuf)-1, 0);
+    if( shslotProc[i].bPidfd ){
+      n = shslotPidfdExited(shslotProc[i].fd) ? 0 : 1;
+      t = shslotProc[i].start;
+    }else{
+      n = (int)pread(shslotProc[i].fd, aBuf, sizeof(aBuf)-1, 0);
+      if( n>0 ) t = shslotStatStart(aBuf, n);
+    }
     if( n<=0 ){
       close(shslotProc[i].fd);
       shslotProc[i].ospid = 0;
       *pbGone = 1;
-    }else{
-      t = shslotStatStart(aBuf, n);
+      t = 0;
     }
   }
   pthread_mutex_unlock(&shslotProcMu);
   return t;
 }
 
-static void shslotCacheProc(long ospid){
+/* A handle on process ospid, whose start time was just read as t: a
+** pidfd when the system has them (checked after the open: if the pid was
+** reused since t was read, the process t belongs to has exited and the
+** pidfd says so, or is of another process: not cached), else its
+** /proc/PID/stat. */
+static void shslotCacheProc(long ospid, u64 t){
   char zPath[64];
-  int fd, i;
-  snprintf(zPath, sizeof(zPath), "/proc/%ld/stat", ospid);
-  fd = open(zPath, O_RDONLY|O_CLOEXEC);
-  if( fd<0 ) return;
+  int fd, i, bPidfd = 0;
+#ifdef SYS_pidfd_open
+  fd = (int)syscall(SYS_pidfd_open, (pid_t)ospid, 0);
+  if( fd>=0 ){
+    if( shslotProcessStart(ospid)!=t || shslotPidfdExited(fd) ){
+      close(fd);
+      return;
+    }
+    bPidfd = 1;                 /* (close-on-exec: pidfds always are) */
+  }else
+#endif
+  {
+    snprintf(zPath, sizeof(zPath), "/proc/%ld/stat", ospid);
+    fd = open(zPath, O_RDONLY|O_CLOEXEC);
+    if( fd<0 ) return;
+  }
   pthread_mutex_lock(&shslotProcMu);
   for(i=0; i<SHSLOT_NPROC && shslotProc[i].ospid!=ospid; i++){}
   if( i==SHSLOT_NPROC ){
@@ -133,6 +173,8 @@ static void shslotCacheProc(long ospid){
     if( shslotProc[i].ospid ) close(shslotProc[i].fd);
     shslotProc[i].ospid = ospid;
     shslotProc[i].fd = fd;
+    shslotProc[i].bPidfd = bPidfd;
+    shslotProc[i].start = t;
     fd = -1;
   }
   pthread_mutex_unlock(&shslotProcMu);
@@ -154,7 +196,7 @@ int shslotAlive(long ospid, u64 procStart){
     if( t==0 ){
       if( kill((pid_t)ospid, 0)!=0 && errno==ESRCH ) return 0;
       t = shslotProcessStart(ospid);
-      if( t>1 ) shslotCacheProc(ospid);
+      if( t>1 ) shslotCacheProc(ospid, t);
     }
   }
 #else
@@ -279,11 +321,26 @@ int shslotRead(void *pDst, const void *pSlot, int nByte,
   return 0;
 }
 
+/* How long a look at the file's size answers for, in us. */
+#define SHSLOT_INTACT_US 1000000
+
 /* Is the file still whole? (Truncating a mapped file makes access fault:
-** checked before every read of other processes' slots.) */
+** a courtesy check before reads of other processes' slots and writes of
+** the log; truncation while in use is not defended, doc/cross-process.md.)
+** The answer of an fstat is kept for SHSLOT_INTACT_US: a cross-process
+** cancel asked three times on its way, each a system call of 1 to 6 us
+** (the first after a sleep costs the most). The check was always a race
+** (the file can be cut right after it, and a session's own thread reads
+** its slot without one); the agent thread looks every second. */
 int shslotIntact(SharedReg *p){
   struct stat st;
-  return p->bOk && fstat(p->fd, &st)==0 && st.st_size>=p->szFile;
+  i64 nowUs;
+  if( !p->bOk ) return 0;
+  nowUs = idsMonoUs();
+  if( nowUs<atomic_load_explicit(&p->intactUntilUs, memory_order_relaxed) ) return 1;
+  if( fstat(p->fd, &st)!=0 || st.st_size<p->szFile ) return 0;
+  atomic_store_explicit(&p->intactUntilUs, nowUs+SHSLOT_INTACT_US, memory_order_relaxed);
+  return 1;
 }
 
 /* ------------------------------------------------------ tombstones */
