@@ -37,6 +37,7 @@
 #include "cancellog.h"
 #include "remote.h"
 #include "ids.h"
+#include "port.h"
 SQLITE_EXTENSION_INIT3
 
 #include <string.h>
@@ -276,7 +277,8 @@ int activityNotice(CancelSession *s){
     if( bAutocommit && nBefore==0 ) s->xactStartMs = a->startMs;
     s->inXact = !bAutocommit;
     s->execThread = pthread_self();
-    s->fastOk = 0;
+    s->pThreadTag = portThreadTag();
+    s->pFastOk = 0;
   }
   pthread_mutex_unlock(&s->mu);
   if( s->nStmt>0 ) return ACTIVITY_NOTICED;
@@ -313,6 +315,26 @@ int activityNewestOpen(CancelSession *s){
 
 /* ------------------------------------------------------------ look */
 
+void activityCheckProgressLost(CancelSession *s, unsigned nStarts){
+  sqlite3_stmt *p = (sqlite3_stmt*)s->pSnap;
+  if( p==0 || p!=s->pFast || nStarts!=s->snapStarts
+   || s->nProgressCalls!=s->snapProgress
+   || (atomic_load(&s->hooksLost) & (HOOKS_PROGRESS_LOST|HOOKS_TRACE_LOST))
+   || idsNowMs() - s->snapMs < ACTIVITY_LONG_MS
+   || !actIsStmt(s->db, p) || sqlite3_stmt_busy(p)
+   || sqlite3_stmt_status(p, SQLITE_STMTSTATUS_VM_STEP, 0) - s->snapVm
+      < ACTIVITY_LONG_STEPS
+  ){
+    return;
+  }
+  s->pSnap = 0;
+  activitySetLost(s, HOOKS_PROGRESS_LOST, 1);
+  /* Nothing of the connection runs: the next statement starts with the
+  ** PROFILE trace on (hooks.c, hooksWantedMask, agrees from now on). */
+  s->traceMask = SQLITE_TRACE_STMT|SQLITE_TRACE_PROFILE;
+  sqlite3_trace_v2(s->db, s->traceMask, s->xTrace, s);
+}
+
 int activityLookLocked(CancelSession *s, ActivityLook *pOut){
   sqlite3_mutex *m;
   sqlite3_stmt *p;
@@ -348,8 +370,11 @@ int activityLookLocked(CancelSession *s, ActivityLook *pOut){
   /* (as before this design, a look from the thread that started its
   ** newest statement counts what is open as running: it may be inside
   ** it, or iterating it between two rows) */
-  bRunning = pthread_equal(s->execThread, pthread_self())
-          || activityExecuting(s->db);
+  {
+    int bExec = activityExecuting(s->db);
+    bRunning = bExec || pthread_equal(s->execThread, pthread_self());
+    if( !bExec ) activityCheckProgressLost(s, nStarts);
+  }
   bAutocommit = sqlite3_get_autocommit(s->db);
   eKind = sqlite3_txn_state(s->db, 0);
   pthread_mutex_lock(&s->mu);

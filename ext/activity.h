@@ -42,6 +42,22 @@ ActiveStmt *activityListLocked(CancelSession *s, void *pStmt, const char *zSql,
 ** last_active_query; a cancel still aimed at it is void ('finished'). */
 void activityEndLocked(CancelSession *s, int i);
 
+/* A statement that ran this many VM instructions and this long without
+** one call of our progress handler (called every CANCEL_PROGRESS_OPS
+** instructions, at every loop jump) shows the handler was taken over. */
+#define ACTIVITY_LONG_STEPS  1000
+#define ACTIVITY_LONG_MS     100
+
+/* The connection mutex held and nothing of it running (a look): did the
+** statement of the last slow start, if it is the one that ran last, run
+** long without one call of our progress handler? Then it was taken over:
+** say so, and ask SQLite for each statement's end from the next one on
+** (its sqlite3_interrupt delivery needs them). Works where the
+** application leaves SQLITE_STMTSTATUS_VM_STEP alone (Tcl resets it
+** after each statement: hooks.c's check at a transaction start covers
+** that). */
+void activityCheckProgressLost(CancelSession *s, unsigned nStarts);
+
 /* The connection mutex held (own thread inside SQLite, or a reader that
 ** took it), s->mu not held: take off the list every execution that has
 ** ended, and the one of pStarting (it starts again). Returns how many

@@ -78,15 +78,12 @@ SQLITE_EXTENSION_INIT3
 ** hundred VM instructions, with loop jumps, so that our progress handler
 ** must be called if it is still the connection's. */
 #define HOOKS_CANARY_SQL "WITH RECURSIVE c(x) AS (VALUES(0) UNION ALL " \
-                         "SELECT x+1 FROM c WHERE x<60) SELECT count(*) FROM c"
+                         "SELECT x+1 FROM c WHERE x<20) SELECT count(*) FROM c"
 
 /* Every this many calls of the progress handler within a listed
 ** statement, it checks that statement is still the one that runs. */
 #define HOOKS_RECHECK_CALLS 64
 
-/* Every this many statement starts one takes the slow path, whatever
-** else holds (hooksTrace). */
-#define HOOKS_SLOW_EVERY 256
 
 /* The slow start stays out of the trace callback, so that the fast path
 ** does not pay for its stack frame. */
@@ -435,8 +432,15 @@ static HOOKS_NOINLINE void hooksStmtStart(CancelSession *s, void *pStmt, const c
   }
   s->pFast = pStmt;
   s->zFast = zSql;
+  /* what activityCheckProgressLost compares with */
+  s->pSnap = pStmt;
+  s->snapStarts = atomic_load_explicit(&s->nStarts, memory_order_relaxed);
+  s->snapProgress = s->nProgressCalls;
+  s->snapVm = sqlite3_stmt_status((sqlite3_stmt*)pStmt, SQLITE_STMTSTATUS_VM_STEP, 0);
+  s->snapMs = now;
   pthread_mutex_lock(&s->mu);
   s->execThread = pthread_self();
+  s->pThreadTag = portThreadTag();
   s->cursorIdle = 0;
   if( bFull ){
     ActiveStmt *a = activityListLocked(s, pStmt, zSql, !bProfiled, nRun, now);
@@ -449,8 +453,8 @@ static HOOKS_NOINLINE void hooksStmtStart(CancelSession *s, void *pStmt, const c
   }else if( bAutocommit && s->nStmt==0 ){
     s->xactStartMs = now;          /* a transaction starts with it */
   }
-  s->fastOk = !bFull && !bPragma && !hooksMayBegin(zSql) && s->nStmt==0
-           && !s->selfTerm && atomic_load(&s->eTerm)==TERM_NONE;
+  s->pFastOk = (!bFull && !bPragma && !hooksMayBegin(zSql) && s->nStmt==0
+                && !s->selfTerm && atomic_load(&s->eTerm)==TERM_NONE) ? pStmt : 0;
   pthread_mutex_unlock(&s->mu);
 }
 
@@ -520,37 +524,45 @@ static void hooksStmtEnd(CancelSession *s, void *pStmt, i64 nsElapsed){
   if( atomic_load(&s->eTerm)==TERM_REQUEST ) terminateKickReaper();
 }
 
-/*
-** The trace callback. A top-level statement starts: the fast path, taken
-** when the statement that starts is the one that started last, on the
-** same thread, with nothing listed or requested and no setting changed
-** since, costs a counter and a few compares; everything else goes to
-** hooksStmtStart. Every HOOKS_SLOW_EVERY-th start takes the slow path
-** anyway, so that a busy timeout the application sets meanwhile is seen.
-*/
-static int hooksTrace(unsigned type, void *pCtx, void *P, void *X){
-  CancelSession *s = (CancelSession*)pCtx;
+/* The trace callback, all but its fast path (hooksTrace). */
+static HOOKS_NOINLINE int hooksTraceSlow(unsigned type, CancelSession *s, void *P, void *X){
   if( type==SQLITE_TRACE_STMT ){
     const char *z = (const char*)X;
-    unsigned n;
     /* A statement run inside another one (db->nVdbeExec>1) is reported as
     ** "-- <sql>", text SQLite allocates: out of memory, it passes NULL
     ** (found by test/oom.c). Either way it is not a top-level statement;
     ** nor is our own PRAGMA busy_timeout. */
     if( z==0 || (z[0]=='-' && z[1]=='-' && z[2]==' ') || s->inInternal ) return 0;
-    n = atomic_load_explicit(&s->nStarts, memory_order_relaxed) + 1;
-    atomic_store_explicit(&s->nStarts, n, memory_order_relaxed);
-    if( P==s->pFast && s->fastOk && (n % HOOKS_SLOW_EVERY)!=0
-     && !atomic_load_explicit(&s->slowNext, memory_order_relaxed)
-     && pthread_equal(pthread_self(), s->execThread)
-    ){
-      return 0;                          /* the fast path */
-    }
+    atomic_store_explicit(&s->nStarts,
+        atomic_load_explicit(&s->nStarts, memory_order_relaxed) + 1, memory_order_relaxed);
     hooksStmtStart(s, P, z);
   }else if( type==SQLITE_TRACE_PROFILE && !s->inInternal ){
     hooksStmtEnd(s, P, X ? *(sqlite3_int64*)X : 0);
   }
   return 0;
+}
+
+/*
+** The trace callback. A top-level statement starts: the fast path, taken
+** when the statement that starts is the one that started last (pFastOk:
+** pFast while it may start by the fast path), on the same thread, with
+** nothing listed or requested and no setting changed since, costs a
+** counter and a few compares; everything else goes to hooksTraceSlow.
+** (The same statement run nested, inside a function of an older cursor
+** stepped again, would pass for a top-level start: it is not listed
+** either way.)
+*/
+static int hooksTrace(unsigned type, void *pCtx, void *P, void *X){
+  CancelSession *s = (CancelSession*)pCtx;
+  if( type==SQLITE_TRACE_STMT && P==s->pFastOk
+   && !atomic_load_explicit(&s->slowNext, memory_order_relaxed)
+   && portThreadTag()==s->pThreadTag
+  ){
+    atomic_store_explicit(&s->nStarts,
+        atomic_load_explicit(&s->nStarts, memory_order_relaxed) + 1, memory_order_relaxed);
+    return 0;                          /* the fast path */
+  }
+  return hooksTraceSlow(type, s, P, X);
 }
 
 /* The statement running now has lasted long enough to matter: show it
@@ -580,8 +592,19 @@ static void hooksNotice(CancelSession *s){
 /* Must the statement running now stop? (see hooksWaitStop) */
 static int hooksCheckStop(CancelSession *s){
   int eWhy;
+  if( !s->shLate && s->curDeadlineUs==0
+   && atomic_load_explicit(&s->eTerm, memory_order_relaxed)==TERM_NONE
+   && atomic_load_explicit(&s->iCancelQuery, memory_order_relaxed)==0
+   && (s->pShCancelReq==0
+       || atomic_load_explicit(s->pShCancelReq, memory_order_relaxed)==0)
+  ){
+    return 0;            /* the common case: nothing asked, nothing due */
+  }
   if( s->shLate ) hooksPublishLate(s);
-  remoteServeOwnCancel(s);
+  if( s->pShCancelReq
+   && atomic_load_explicit(s->pShCancelReq, memory_order_relaxed) ){
+    remoteServeOwnCancel(s);     /* another process asks */
+  }
   eWhy = hooksStopReason(s);
   if( eWhy ){
     hooksStopped(s, eWhy, LOG_INTERRUPTED);
@@ -728,6 +751,7 @@ void hooksInstall(CancelSession *s){
   s->xTrace = hooksTrace;
   s->traceMask = hooksWantedMask(s);
   s->execThread = pthread_self();
+  s->pThreadTag = portThreadTag();
   sqlite3_trace_v2(s->db, s->traceMask, hooksTrace, s);
   sqlite3_progress_handler(s->db, CANCEL_PROGRESS_OPS, hooksProgress, s);
   sqlite3_busy_handler(s->db, hooksBusy, s);

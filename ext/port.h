@@ -31,4 +31,21 @@ struct timespec portCondDeadline(int64_t monoUs);
 ** conditions created with default attributes. */
 struct timespec portRealtimeAfter(int64_t us);
 
+/* Something that tells the calling thread from every other live one, as
+** cheaply as the platform allows: the thread pointer (one instruction)
+** where the compiler gives it, else pthread_self(). Compared, never
+** dereferenced. (hooks.c's fast path compares it at every statement.) */
+#if defined(__linux__) && defined(__has_builtin)
+# if __has_builtin(__builtin_thread_pointer) && (defined(__x86_64__) || defined(__aarch64__))
+#  define PORT_THREAD_POINTER 1
+# endif
+#endif
+static inline void *portThreadTag(void){
+#ifdef PORT_THREAD_POINTER
+  return __builtin_thread_pointer();
+#else
+  return (void*)(uintptr_t)pthread_self();
+#endif
+}
+
 #endif /* CANCEL_PORT_H */

@@ -55,6 +55,7 @@ void remoteClaim(SharedReg *p, CancelSession *s){
   s->pSh = p;
   s->iShSlot = i;
   s->shOwner = o;
+  s->pShCancelReq = &pS->cancelReq;
   remotePublish(s);
   pthread_mutex_unlock(&s->mu);
 }
@@ -66,6 +67,7 @@ void remoteRelease(CancelSession *s){
   shslotWriteBegin(&pS->seq);
   pS->status = SH_GONE;
   shslotWriteEnd(&pS->seq);
+  s->pShCancelReq = 0;
   shslotRelease(s->pSh, s->iShSlot, &pS->owner, s->shOwner);
   /* No wake: only agent threads wait on the file's wake word, for
   ** requests; pg_terminate_backend() polls the slot (remoteWaitGone).
@@ -74,11 +76,10 @@ void remoteRelease(CancelSession *s){
 }
 
 /* The fast path of a cross-process cancel: the session's own progress
-** handler looks at its slot and serves a waiting cancel at once, rather
-** than wait for the agent thread to be scheduled (which can take
-** milliseconds while the target keeps a core busy). Whoever takes the
-** cell first serves it; the other finds it empty. */
-/* The fast path of a cross-process cancel: see shagentServeCancel. */
+** handler looks at its slot (pShCancelReq) and serves a waiting cancel at
+** once, rather than wait for the agent thread to be scheduled (which can
+** take milliseconds while the target keeps a core busy). Whoever takes
+** the cell first serves it; the other finds it empty (shagentServeCancel). */
 void remoteServeOwnCancel(CancelSession *s){
   if( s->pSh==0 ) return;
   shagentServeCancel(s->pSh, s->iShSlot, s->shOwner);

@@ -142,7 +142,9 @@ struct CancelSession {
   ** read by others only while they hold the connection mutex. */
   void *pFast;               /* the newest top-level statement started */
   const char *zFast;         /* its text pointer (sqlite3_sql) then */
-  int fastOk;                /* pFast may start again by the fast path */
+  void *pFastOk;             /* pFast while it may start again by the
+                             ** fast path, else NULL */
+  void *pThreadTag;          /* portThreadTag() of execThread */
   int traceMask;             /* the SQLITE_TRACE_* bits installed */
   int (*xTrace)(unsigned, void*, void*, void*);   /* our trace callback */
   void *apRecent[SESSION_RECENT];  /* statements started before pFast, */
@@ -151,6 +153,11 @@ struct CancelSession {
                              ** seldom with its text's too */
   int iRecent;
   unsigned nProgressStarts;  /* nStarts at the progress handler's last call */
+  void *pSnap;               /* the statement of the last slow start, */
+  unsigned snapStarts;       /* nStarts, */
+  unsigned snapProgress;     /* nProgressCalls, */
+  int snapVm;                /* its SQLITE_STMTSTATUS_VM_STEP and */
+  i64 snapMs;                /* the time then (activityCheckProgressLost) */
   _Atomic unsigned nStarts;  /* top-level statement starts */
   atomic_int slowNext;       /* set by anyone: the next start takes the
                              ** slow path (and re-reads the settings) */
@@ -183,6 +190,8 @@ struct CancelSession {
   int iShSlot;
   u64 shOwner;               /* the slot's owner word */
   u64 shActiveQuery;         /* execution whose text is published */
+  _Atomic u64 *pShCancelReq; /* its slot's cancel request word, looked at
+                             ** by the progress handler (NULL: no slot) */
   int shLate;                /* own thread: a statement started that the
                              ** slot does not show yet (hooks.c publishes
                              ** it from the progress handler) */
