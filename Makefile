@@ -86,7 +86,7 @@ T := build/test
 PLAIN_PROGS := $(T)/stress $(T)/xstress $(T)/soak
 ASAN_PROGS  := $(T)/stress-asan $(T)/xstress-asan $(T)/jobstress-asan $(T)/soak-asan \
                $(T)/capi $(T)/hostapi $(T)/oom $(T)/ioerr $(T)/killtest
-TSAN_PROGS  := $(T)/stress-tsan $(T)/jobstress-tsan
+TSAN_PROGS  := $(T)/stress-tsan $(T)/jobstress-tsan $(T)/xstress-tsan $(T)/soak-tsan
 PROGS       := $(PLAIN_PROGS) $(ASAN_PROGS) $(TSAN_PROGS) $(T)/static
 TESTHDR     := $(HDR) test/jobcheck.h
 

@@ -169,6 +169,16 @@ ActiveStmt *activityListLocked(CancelSession *s, void *pStmt, const char *zSql,
   return a;
 }
 
+void activityFreeList(CancelSession *s){
+  int i;
+  for(i=0; i<s->nStmt; i++){
+    if( s->aStmt[i].bOwnSql ) sqlite3_free(s->aStmt[i].zSql);
+  }
+  sqlite3_free(s->aStmt);
+  s->aStmt = 0;
+  s->nStmt = s->nStmtAlloc = 0;
+}
+
 /* s->mu held: zSql is now last_active_query. */
 static void actSetLast(CancelSession *s, const char *zSql){
   int n = (int)strlen(zSql) + 1;

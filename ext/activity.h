@@ -38,6 +38,8 @@ void activitySetLost(CancelSession *s, int bit, int bOn);
 ** Returns the entry, or NULL when out of memory. */
 ActiveStmt *activityListLocked(CancelSession *s, void *pStmt, const char *zSql,
                                int bCopy, int nRun, i64 startMs);
+/* The session is being freed: its list and the texts it owns. */
+void activityFreeList(CancelSession *s);
 /* s->mu held: take entry i off the list: it ended. Its text becomes
 ** last_active_query; a cancel still aimed at it is void ('finished'). */
 void activityEndLocked(CancelSession *s, int i);

@@ -241,7 +241,7 @@ static void regFree(CancelSession *s){
   activitySetWaiting(s, 0);
   pthread_mutex_destroy(&s->mu);
   pthread_cond_destroy(&s->cond);
-  sqlite3_free(s->aStmt);
+  activityFreeList(s);
   sqlite3_free(s->zLast);
   sqlite3_free(s->zDatabase);
   sqlite3_free(s->zUser);

@@ -205,8 +205,8 @@ foreach {bin} {jobstress-asan jobstress-tsan} {
   run_one "$bin ${stressSeconds}s" [list {*}[sanitized $bin] $stressSeconds [file join $topdir build tmp $bin]] 0
 }
 # Several processes on one database (one killed half-way).
-foreach {bin} {xstress xstress-asan} {
-  run_one "$bin ${stressSeconds}s" [list [file join $bindir $bin] $stressSeconds 3] 0
+foreach {bin} {xstress xstress-asan xstress-tsan} {
+  run_one "$bin ${stressSeconds}s" [list {*}[sanitized $bin] $stressSeconds 3] 0
 }
 
 # Faults (ASan+UBSan builds): out of memory at every allocation point
@@ -222,7 +222,7 @@ foreach {target secs} {fuzz_csv 20 fuzz_functions 45 fuzz_registry 30} {
 }
 # The soak: 64 sessions, 4 processes x 16 threads, cancelling each other,
 # memory watched; 20 s in each build (make soak runs it longer).
-foreach {bin} {soak soak-asan} {
-  run_one "$bin 20s 4x16" [list [file join $bindir $bin] 20 4 16] 0
+foreach {bin} {soak soak-asan soak-tsan} {
+  run_one "$bin 20s 4x16" [list {*}[sanitized $bin] 20 4 16] 0
 }
 summary

@@ -144,7 +144,7 @@ static int usedSlots(void){
 int main(int argc, char **argv){
   int seconds = argc>1 ? atoi(argv[1]) : 4;
   int nProc = argc>2 ? atoi(argv[2]) : 3;
-  pid_t aPid[16];
+  pid_t aPid[16] = {0};
   int i, nFail = 0;
   sqlite3 *db;
   long nSessions;
