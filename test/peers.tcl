@@ -66,3 +66,14 @@ proc peer_stop {name} {
   catch {close $::peerch($name)}
   unset -nocomplain ::peerch($name)
 }
+
+# Does session pid (of any process) run statement sql now, as connection
+# conn sees it? Wait for this rather than for status 'active': a
+# statement is listed once it has run a hundred or so VM instructions,
+# and another process learns of a statement's end when its process
+# looks, so 'active' may still be the previous statement's for a moment
+# (doc/hooks.md, "Short statements").
+proc runs_sql {conn pid sql} {
+  set q [$conn one {SELECT active_query FROM sessions WHERE pid=$pid AND status='active'}]
+  expr {[string trim $q] eq [string trim $sql]}
+}
