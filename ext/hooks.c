@@ -545,7 +545,9 @@ static HOOKS_NOINLINE int hooksTraceSlow(unsigned type, CancelSession *s, void *
 /*
 ** The trace callback. A top-level statement starts: the fast path, taken
 ** when the statement that starts is the one that started last (pFastOk:
-** pFast while it may start by the fast path), on the same thread, with
+** pFast while it may start by the fast path; and its text where it was:
+** a statement finalized and prepared again may get the same address, a
+** reprepared one keeps its address with a new text), on the same thread, with
 ** nothing listed or requested and no setting changed since, costs a
 ** counter and a few compares; everything else goes to hooksTraceSlow.
 ** (The same statement run nested, inside a function of an older cursor
@@ -554,7 +556,7 @@ static HOOKS_NOINLINE int hooksTraceSlow(unsigned type, CancelSession *s, void *
 */
 static int hooksTrace(unsigned type, void *pCtx, void *P, void *X){
   CancelSession *s = (CancelSession*)pCtx;
-  if( type==SQLITE_TRACE_STMT && P==s->pFastOk
+  if( type==SQLITE_TRACE_STMT && P==s->pFastOk && X==s->zFast
    && !atomic_load_explicit(&s->slowNext, memory_order_relaxed)
    && portThreadTag()==s->pThreadTag
   ){
