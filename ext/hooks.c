@@ -36,9 +36,9 @@
 **                    our trace never saw start (activityNotice);
 **   progress taken   a statement ran long, for many VM instructions, and
 **                    our progress handler was never called
-**                    (hooksStmtEnd; without PROFILE, hooksCheckProgress
-**                    runs a statement that must call it, when
-**                    hooksCheckBusy runs)
+**                    (hooksStmtEnd; without PROFILE, hooksCheckBusy
+**                    runs its PRAGMA until it must have called it; a
+**                    look, activityCheckProgressLost)
 **   busy timeout     sqlite3_busy_timeout() (PRAGMA busy_timeout, the
 **                    shell's .timeout) after loading replaced our busy
 **                    handler; since installing ours sets the timeout to 0,
@@ -74,11 +74,10 @@ SQLITE_EXTENSION_INIT3
 ** (hooksStmtEnd: sessions that see each end). */
 #define HOOKS_LONG_NS     (100*(sqlite3_int64)1000000)
 #define HOOKS_LONG_STEPS  (10*CANCEL_PROGRESS_OPS)
-/* The others run this from time to time (hooksCheckProgress): a few
-** hundred VM instructions, with loop jumps, so that our progress handler
-** must be called if it is still the connection's. */
-#define HOOKS_CANARY_SQL "WITH RECURSIVE c(x) AS (VALUES(0) UNION ALL " \
-                         "SELECT x+1 FROM c WHERE x<20) SELECT count(*) FROM c"
+/* How many times at most hooksCheckBusy runs its PRAGMA (5 VM
+** instructions) again to see our progress handler called: enough for
+** twice CANCEL_PROGRESS_OPS. */
+#define HOOKS_CANARY_RUNS (2*CANCEL_PROGRESS_OPS/5 + 2)
 
 /* Every this many calls of the progress handler within a listed
 ** statement, it checks that statement is still the one that runs. */
@@ -263,45 +262,41 @@ static int hooksBusy(void *p, int nPrior);
 ** statement to the trace as "-- ..." and inInternal keeps its end out. */
 static void hooksCheckBusy(CancelSession *s, i64 now){
   sqlite3_stmt *p = 0;
-  int ms = 0;
+  int ms = 0, i;
+  /* Is our progress handler still the connection's? An application's
+  ** sqlite3_progress_handler() after loading replaces it, and SQLite has
+  ** no way to ask. Sessions that see each statement's end notice it
+  ** there (a long statement without one call: hooksStmtEnd); a look
+  ** notices it after a long statement where the application leaves
+  ** SQLITE_STMTSTATUS_VM_STEP alone (activityCheckProgressLost); and
+  ** here the PRAGMA runs again until its VM instructions, which SQLite
+  ** counts over a statement's runs, have passed CANCEL_PROGRESS_OPS
+  ** twice: SQLite has then called the progress handler (at a jump or
+  ** as a run returns), so ours, if it is still there. (An application's
+  ** handler set to fire every N instructions, N above that, is not
+  ** called by it.) */
+  int bCheckProgress = !(s->traceMask & SQLITE_TRACE_PROFILE)
+    && !(atomic_load_explicit(&s->hooksLost, memory_order_relaxed) & HOOKS_PROGRESS_LOST);
+  unsigned n0 = s->nProgressCalls;
   s->busyCheckDue = 0;
   s->busyCheckMs = now;
   s->inInternal = 1;
   if( sqlite3_prepare_v2(s->db, "PRAGMA busy_timeout", -1, &p, 0)==SQLITE_OK
    && p && sqlite3_step(p)==SQLITE_ROW ){
     ms = sqlite3_column_int(p, 0);
+    for(i=0; bCheckProgress && i<HOOKS_CANARY_RUNS && s->nProgressCalls==n0; i++){
+      sqlite3_reset(p);
+      if( sqlite3_step(p)!=SQLITE_ROW ) bCheckProgress = 0;
+    }
+    if( bCheckProgress && s->nProgressCalls==n0 ){
+      activitySetLost(s, HOOKS_PROGRESS_LOST, 1);
+    }
   }
   sqlite3_finalize(p);
   s->inInternal = 0;
   if( ms>0 ){
     s->busyTimeoutMs = ms;
     sqlite3_busy_handler(s->db, hooksBusy, s);   /* (sets it back to 0) */
-  }
-}
-
-/* Is our progress handler still the connection's? An application's
-** sqlite3_progress_handler() after loading replaces it, and SQLite has
-** no way to ask. Sessions that see each statement's end notice it there
-** (a long statement without one call: hooksStmtEnd); the others run a
-** statement of a few hundred VM instructions, at the same moments as
-** hooksCheckBusy, and see whether the handler was called. (An
-** application's handler set to fire every N instructions, N above that,
-** is not called by it.) */
-static void hooksCheckProgress(CancelSession *s){
-  sqlite3_stmt *p = 0;
-  unsigned n0 = s->nProgressCalls;
-  int rc = SQLITE_ERROR;
-  if( atomic_load_explicit(&s->hooksLost, memory_order_relaxed) & HOOKS_PROGRESS_LOST ){
-    return;                      /* known; cleared when ours runs again */
-  }
-  s->inInternal = 1;
-  if( sqlite3_prepare_v2(s->db, HOOKS_CANARY_SQL, -1, &p, 0)==SQLITE_OK && p ){
-    rc = sqlite3_step(p);
-  }
-  sqlite3_finalize(p);
-  s->inInternal = 0;
-  if( rc==SQLITE_ROW && s->nProgressCalls==n0 ){
-    activitySetLost(s, HOOKS_PROGRESS_LOST, 1);
   }
 }
 
@@ -407,11 +402,10 @@ static HOOKS_NOINLINE void hooksStmtStart(CancelSession *s, void *pStmt, const c
                                || now < s->busyCheckMs)))
   ){
     hooksCheckBusy(s, now);
-    if( !(s->traceMask & SQLITE_TRACE_PROFILE) ) hooksCheckProgress(s);
   }
   s->lastStartMs = now;
   if( bPragma ) s->busyCheckDue = 1;  /* it may set busy_timeout */
-  hooksApplyMode(s);                  /* (after hooksCheckProgress) */
+  hooksApplyMode(s);                  /* (after hooksCheckBusy) */
   bFull = (s->traceMask & SQLITE_TRACE_PROFILE)!=0;
   bProfiled = bFull && bWasProfiled;   /* SQLite will report this one's end */
   if( s->selfTerm && s->nStmt==0 ) terminateSelf(s);  /* (it asked) */
