@@ -252,7 +252,7 @@ static int actSeenStart(CancelSession *s, sqlite3_stmt *p){
 ** trace saw. Returns how many were listed; *pnUnseen counts the others. */
 static int actListOpenLocked(CancelSession *s, int bOnlySeen, int *pnUnseen){
   sqlite3_stmt *p;
-  int nNew = 0, bFastOpen = 0;
+  int nNew = 0, bFastOpen = 0, nBefore = s->nStmt;
   i64 now = 0;
   *pnUnseen = 0;
   for(p=sqlite3_next_stmt(s->db, 0); p; p=sqlite3_next_stmt(s->db, p)){
@@ -270,22 +270,22 @@ static int actListOpenLocked(CancelSession *s, int bOnlySeen, int *pnUnseen){
     if( now==0 ) now = idsNowMs();
     if( activityListLocked(s, pF, sqlite3_sql(pF), 1, actRuns(pF), now) ) nNew++;
   }
+  if( nNew>0 && nBefore==0 && sqlite3_get_autocommit(s->db) ){
+    s->xactStartMs = s->aStmt[0].startMs;  /* an implicit transaction: its
+                                           ** statement's */
+  }
   return nNew;
 }
 
 int activityNotice(CancelSession *s){
-  int nUnseen, nNew, nBefore;
+  int nUnseen, nNew;
   pthread_mutex_lock(&s->mu);
-  nBefore = s->nStmt;
   nNew = actListOpenLocked(s, 1, &nUnseen);
   if( nNew>0 ){
     ActiveStmt *a = &s->aStmt[s->nStmt-1];
-    int bAutocommit = sqlite3_get_autocommit(s->db);
     a->nVmAtStart = sqlite3_stmt_status((sqlite3_stmt*)a->pStmt,
                                         SQLITE_STMTSTATUS_VM_STEP, 0);
-    /* an implicit transaction is as old as its statement */
-    if( bAutocommit && nBefore==0 ) s->xactStartMs = a->startMs;
-    s->inXact = !bAutocommit;
+    s->inXact = !sqlite3_get_autocommit(s->db);
     s->execThread = pthread_self();
     s->pThreadTag = portThreadTag();
     s->pFastOk = 0;
