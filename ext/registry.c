@@ -93,11 +93,10 @@ int registryOnClose(void (*xClosed)(u64 iSerial)){
   return i<REG_MAX_CLOSE_LISTENERS ? REG_OK : REG_NOMEM;
 }
 
-/* --------------------------------------------------------- waiting */
+/* ------------------------------------------------- timeout defaults */
 
 atomic_int registryDefaultStmtTimeoutMs = 0;
 atomic_int registryDefaultIdleTimeoutMs = 0;
-
 
 /* ----------------------------------------------------------- reasons */
 
