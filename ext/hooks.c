@@ -636,6 +636,11 @@ static int hooksProgress(void *p){
   CancelSession *s = (CancelSession*)p;
   int lost = atomic_load_explicit(&s->hooksLost, memory_order_relaxed);
   s->nProgressCalls++;
+  /* inside our own statement (hooksCheckBusy's PRAGMA, run again to see
+  ** this handler called): counted, nothing else; above all not the
+  ** application's handler, which could take it for its own statement
+  ** (a job's pause or cancel would be spent on it) */
+  if( s->inInternal ) return 0;
   if( lost & HOOKS_PROGRESS_LOST ) activitySetLost(s, HOOKS_PROGRESS_LOST, 0);
   if( s->nStmt==0 ){
     unsigned n = atomic_load_explicit(&s->nStarts, memory_order_relaxed);
