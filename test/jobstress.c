@@ -197,8 +197,23 @@ int main(int argc, char **argv){
   atomic_store(&bStop, 1);
   for(i=0; i<N_STARTER+N_CONTROLLER; i++) pthread_join(a[i], 0);
 
-  /* Let every job finish: resume the paused ones, wait for all. */
-  sqlite3_exec(db, "UPDATE jobs SET status='running' WHERE status IN ('paused','pause-requested')", 0, 0, 0);
+  /* Let every job finish: resume the paused ones, wait for all. A job
+  ** still 'pause-requested' cannot be resumed (doc/jobs.md) until it
+  ** reaches its next checkpoint and is 'paused': resume until none is
+  ** either (at most 10 s). */
+  for(i=0; i<1000; i++){
+    sqlite3_stmt *pLeft = 0;
+    int nLeft = 0;
+    sqlite3_exec(db, "UPDATE jobs SET status='running' WHERE status='paused'", 0, 0, 0);
+    if( sqlite3_prepare_v2(db, "SELECT count(*) FROM jobs WHERE status IN "
+                           "('paused','pause-requested')", -1, &pLeft, 0)==SQLITE_OK
+     && sqlite3_step(pLeft)==SQLITE_ROW ){
+      nLeft = sqlite3_column_int(pLeft, 0);
+    }
+    sqlite3_finalize(pLeft);
+    if( nLeft==0 ) break;
+    { struct timespec ts = { 0, 10000000 }; nanosleep(&ts, 0); }
+  }
   for(i=0; i<nJob; i++){
     char *zSql = sqlite3_mprintf("SELECT job_wait(%lld, 60000)", aJob[i]);
     sqlite3_stmt *p = 0;
