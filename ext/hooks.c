@@ -74,10 +74,10 @@ SQLITE_EXTENSION_INIT3
 ** (hooksStmtEnd: sessions that see each end). */
 #define HOOKS_LONG_NS     (100*(sqlite3_int64)1000000)
 #define HOOKS_LONG_STEPS  (10*CANCEL_PROGRESS_OPS)
-/* How many times at most hooksCheckBusy runs its PRAGMA (5 VM
-** instructions) again to see our progress handler called: enough for
-** twice CANCEL_PROGRESS_OPS. */
-#define HOOKS_CANARY_RUNS (2*CANCEL_PROGRESS_OPS/5 + 2)
+/* How many times at most hooksCheckBusy runs SELECT 1 (4 VM
+** instructions) to see our progress handler called: enough for twice
+** CANCEL_PROGRESS_OPS. */
+#define HOOKS_CANARY_RUNS (2*CANCEL_PROGRESS_OPS/4 + 2)
 
 /* Every this many calls of the progress handler within a listed
 ** statement, it checks that statement is still the one that runs. */
@@ -269,7 +269,7 @@ static void hooksCheckBusy(CancelSession *s, i64 now){
   ** there (a long statement without one call: hooksStmtEnd); a look
   ** notices it after a long statement where the application leaves
   ** SQLITE_STMTSTATUS_VM_STEP alone (activityCheckProgressLost); and
-  ** here the PRAGMA runs again until its VM instructions, which SQLite
+  ** here SELECT 1 runs until its VM instructions, which SQLite
   ** counts over a statement's runs, have passed CANCEL_PROGRESS_OPS
   ** twice: SQLite has then called the progress handler (at a jump or
   ** as a run returns), so ours, if it is still there. (An application's
@@ -284,10 +284,21 @@ static void hooksCheckBusy(CancelSession *s, i64 now){
   if( sqlite3_prepare_v2(s->db, "PRAGMA busy_timeout", -1, &p, 0)==SQLITE_OK
    && p && sqlite3_step(p)==SQLITE_ROW ){
     ms = sqlite3_column_int(p, 0);
-    for(i=0; bCheckProgress && i<HOOKS_CANARY_RUNS && s->nProgressCalls==n0; i++){
+  }
+  sqlite3_finalize(p);
+  p = 0;
+  /* (SELECT 1, not the PRAGMA again: a PRAGMA is prepared anew at each
+  ** run, some 7,000 instructions; a run of SELECT 1 costs a few hundred
+  ** with the trace off meanwhile: SQLite formats "-- " and the text for
+  ** each nested statement it traces) */
+  if( bCheckProgress
+   && sqlite3_prepare_v2(s->db, "SELECT 1", -1, &p, 0)==SQLITE_OK && p ){
+    sqlite3_trace_v2(s->db, 0, 0, 0);
+    for(i=0; i<HOOKS_CANARY_RUNS && s->nProgressCalls==n0; i++){
+      if( sqlite3_step(p)!=SQLITE_ROW ){ bCheckProgress = 0; break; }
       sqlite3_reset(p);
-      if( sqlite3_step(p)!=SQLITE_ROW ) bCheckProgress = 0;
     }
+    sqlite3_trace_v2(s->db, s->traceMask, s->xTrace, s);
     if( bCheckProgress && s->nProgressCalls==n0 ){
       activitySetLost(s, HOOKS_PROGRESS_LOST, 1);
     }
