@@ -260,7 +260,7 @@ static int hooksBusy(void *p, int nPrior);
 ** that timeout, so the wait stays visible and cancellable. Run from the
 ** trace callback of a top-level statement: SQLite reports the nested
 ** statement to the trace as "-- ..." and inInternal keeps its end out. */
-static void hooksCheckBusy(CancelSession *s, i64 now){
+static void hooksCheckBusy(CancelSession *s, i64 now, int bCanary){
   sqlite3_stmt *p = 0;
   int ms = 0, i;
   /* Is our progress handler still the connection's? An application's
@@ -274,8 +274,9 @@ static void hooksCheckBusy(CancelSession *s, i64 now){
   ** twice: SQLite has then called the progress handler (at a jump or
   ** as a run returns), so ours, if it is still there. (An application's
   ** handler set to fire every N instructions, N above that, is not
-  ** called by it.) */
-  int bCheckProgress = !(s->traceMask & SQLITE_TRACE_PROFILE)
+  ** called by it.) Only when bCanary: after a pause or a PRAGMA, not at
+  ** the periodic look within a run of statements. */
+  int bCheckProgress = bCanary && !(s->traceMask & SQLITE_TRACE_PROFILE)
     && !(atomic_load_explicit(&s->hooksLost, memory_order_relaxed) & HOOKS_PROGRESS_LOST);
   unsigned n0 = s->nProgressCalls;
   s->busyCheckDue = 0;
@@ -406,13 +407,16 @@ static HOOKS_NOINLINE void hooksStmtStart(CancelSession *s, void *pStmt, const c
   }else if( atomic_load_explicit(&s->idleDeadlineUs, memory_order_relaxed) ){
     atomic_store(&s->idleDeadlineUs, 0);    /* no longer idle */
   }
-  if( atomic_load_explicit(&s->eTerm, memory_order_relaxed)==TERM_NONE
-   && (s->busyCheckDue || (bAutocommit && s->nStmt==0
-                           && (now - s->lastStartMs >= HOOKS_BUSY_CHECK_MS
-                               || now - s->busyCheckMs >= HOOKS_BUSY_RECHECK_MS
-                               || now < s->busyCheckMs)))
-  ){
-    hooksCheckBusy(s, now);
+  if( atomic_load_explicit(&s->eTerm, memory_order_relaxed)==TERM_NONE ){
+    /* (the progress-handler check too, except at a periodic look inside
+    ** a run of statements without a pause, where it would cost most) */
+    int bAfterPause = s->busyCheckDue
+      || (bAutocommit && s->nStmt==0
+          && (now - s->lastStartMs >= HOOKS_BUSY_CHECK_MS || now < s->busyCheckMs));
+    if( bAfterPause || (bAutocommit && s->nStmt==0
+                        && now - s->busyCheckMs >= HOOKS_BUSY_RECHECK_MS) ){
+      hooksCheckBusy(s, now, bAfterPause);
+    }
   }
   s->lastStartMs = now;
   if( bPragma ) s->busyCheckDue = 1;  /* it may set busy_timeout */
