@@ -51,8 +51,9 @@ for kind in cte lock write orderby groupby; do
   case $kind in cte|lock) t=$(n 300);; write|orderby) t=$(n 60);; groupby) t=$(n 25);; esac
   ms="raw inproc xproc"
   # the floor across processes: a shared-memory flag the target's
-  # progress handler polls (the CTE: a statement that runs VM code)
-  [ $kind = cte ] && ms="raw xfloor inproc xproc"
+  # progress handler polls (the CTE: a statement that runs VM code); and
+  # the same flag set from an SQL function (a cancel issued as SQL)
+  [ $kind = cte ] && ms="raw xfloor xfloorsql inproc xproc"
   for m in $ms; do
     build/tool/bench_latency run bench/tmp-latency.db $kind $m $t | cut -d, -f2- >> $lat
   done
@@ -62,7 +63,8 @@ rm -f bench/tmp-latency.db*
 tool/pgcluster.sh stop "$pgdir" >/dev/null 2>&1 || true
 
 echo "Cancel latency, us: from the cancel call to the target's step returning (p50 / p99)"
-echo "  (cte across processes, the floor: a shared-memory flag polled by the progress handler: $(awk -F, '$1=="cte" && $2=="xfloor"{print $4" / "$5}' $lat))"
+echo "  (cte across processes, the floor: a shared-memory flag polled by the progress handler: $(awk -F, '$1=="cte" && $2=="xfloor"{print $4" / "$5}' $lat);"
+echo "   the same flag set by an SQL function the canceller calls: $(awk -F, '$1=="cte" && $2=="xfloorsql"{print $4" / "$5}' $lat))"
 printf "  %-8s %18s %18s %18s %18s\n" kind "sqlite3_interrupt" "in-process" "cross-process" "PostgreSQL"
 for kind in cte lock write orderby groupby; do
   awk -F, -v k=$kind '$1==k{v[$2]=$4" / "$5} END{

@@ -30,6 +30,10 @@
 **            extension's) polls a flag in shared memory, which the
 **            canceller sets (for `lock`, the busy handler of `raw`
 **            polls it)
+**   xfloorsql  the same flag, set by an application function the
+**            canceller calls as `SELECT stop_flag(?1)` on a connection of
+**            its own (plain SQLite): what a cancel issued as SQL costs
+**            at the least, before the extension does anything
 **
 ** The target and the canceller talk over two pipes (the same code for a
 ** thread and a child process): the target announces it is about to step,
@@ -68,6 +72,14 @@ static int bExt;                         /* extension loaded (not raw) */
 static sqlite3 *volatile pTargetDb;      /* raw: what the canceller interrupts */
 static atomic_int bRawStop;              /* raw lock: the flag the busy handler polls */
 static atomic_int *pShmStop;             /* xfloor: the flag, in shared memory */
+
+/* xfloorsql: stop_flag(ID) sets the flag (its argument read as the
+** extension's functions read theirs). */
+static void stopFlagFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  const unsigned char *z = argc==1 ? sqlite3_value_text(argv[0]) : 0;
+  atomic_store(pShmStop, z!=0);
+  sqlite3_result_int(ctx, z!=0);
+}
 
 static void die(const char *zWhat, sqlite3 *db){
   fprintf(stderr, "bench_latency: %s: %s\n", zWhat, db ? sqlite3_errmsg(db) : strerror(errno));
@@ -210,14 +222,14 @@ static double trial(Canceller *c, double pauseUs, int bNoCancel, double *pDurUs)
   Msg m;
   char g = 'g';
   double t0 = 0;
-  char zQuery[64];
+  char zQuery[64] = "0-0";
   int bExpected;
   benchWrite(c->fdCmd, &g, 1);
   benchRead(c->fdMsg, &m, sizeof(m));
   if( m.type!='S' ) die("protocol", 0);
   *pDurUs = -m.t;
   if( !bNoCancel ){
-    if( c->db ){
+    if( c->pFind ){
       /* handshake: the statement is listed with its query id. On a busy
       ** machine the canceller may be descheduled for the whole of a short
       ** statement: if the target reports its end first, the trial is
@@ -247,7 +259,7 @@ static double trial(Canceller *c, double pauseUs, int bNoCancel, double *pDurUs)
     t0 = benchNowUs();
     if( c->db ){
       sqlite3_bind_text(c->pCancel, 1, zQuery, -1, SQLITE_TRANSIENT);
-      if( sqlite3_step(c->pCancel)!=SQLITE_ROW ) die("cancel_query", c->db);
+      if( sqlite3_step(c->pCancel)!=SQLITE_ROW ) die("the cancel", c->db);
       sqlite3_reset(c->pCancel);
     }else if( pShmStop ){
       atomic_store(pShmStop, 1);
@@ -266,7 +278,8 @@ static double trial(Canceller *c, double pauseUs, int bNoCancel, double *pDurUs)
 
 static void run(const char *zMethod, int nTrial){
   int aCmd[2], aMsg[2];
-  int bFloor = strcmp(zMethod, "xfloor")==0;
+  int bFloorSql = strcmp(zMethod, "xfloorsql")==0;
+  int bFloor = strcmp(zMethod, "xfloor")==0 || bFloorSql;
   int bFork = strcmp(zMethod, "xproc")==0 || bFloor;
   pid_t child = 0;
   pthread_t th;
@@ -315,6 +328,11 @@ static void run(const char *zMethod, int nTrial){
     sqlite3_prepare_v2(c.db, "SELECT query_id FROM sessions WHERE pid=?1 AND query_id IS NOT NULL",
                        -1, &c.pFind, 0);
     sqlite3_prepare_v2(c.db, "SELECT cancel_query(?1)", -1, &c.pCancel, 0);
+  }else if( bFloorSql ){
+    /* (no listing to wait for: pFind stays 0, and the query ID is fixed) */
+    c.db = openDb();
+    sqlite3_create_function(c.db, "stop_flag", 1, SQLITE_UTF8, 0, stopFlagFunc, 0, 0);
+    sqlite3_prepare_v2(c.db, "SELECT stop_flag(?1)", -1, &c.pCancel, 0);
   }
 
   /* Where to land the cancel: a few ms in for the endless kinds; for the
