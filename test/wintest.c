@@ -14,6 +14,7 @@
 */
 #include <windows.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "sqlite3.h"
 
@@ -334,9 +335,168 @@ static void wtSweep(void){
   sqlite3_close(db);
 }
 
+/* ---- two processes ---------------------------------------------------
+** The program runs again as a peer (wintest.exe DIR --peer PARENT-PID or
+** --hold PARENT-PID) on the same database. Named events, "wintest-PID-N"
+** of the parent's pid, are the handshakes:
+**   1  the peer's first statement runs: the parent cancels it
+**   2  the peer's second statement runs: the parent terminates that session
+**   3  the parent's own statement runs: the peer cancels it
+**   4  the peer is done cancelling
+**   5  (--hold) the peer's session is open: the parent kills the process
+*/
+static HANDLE wtEvent(unsigned long parent, int n){
+  char zName[64];
+  snprintf(zName, sizeof(zName), "wintest-%lu-%d", parent, n);
+  return CreateEventA(0, TRUE, FALSE, zName);   /* (opened if it exists) */
+}
+
+/* Waits for event h or the end of process hProc: 1 when h came first. */
+static int wtAwait(HANDLE h, HANDLE hProc){
+  HANDLE a[2];
+  a[0] = h;
+  a[1] = hProc;
+  return WaitForMultipleObjects(hProc ? 2 : 1, a, FALSE, 60000)==WAIT_OBJECT_0;
+}
+
+static void wtPeerAnnounce(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  (void)argc; (void)argv;
+  SetEvent((HANDLE)sqlite3_user_data(ctx));
+  sqlite3_result_int(ctx, 0);
+}
+
+/* The pid of the one session of process ospid whose statement runs
+** announce(), as text in zOut (empty if none). */
+static void wtFindActive(sqlite3 *db, unsigned long ospid, char *zOut, int nOut){
+  char zSql[300];
+  snprintf(zSql, sizeof(zSql), "SELECT pid FROM sessions WHERE node_id=%lu AND "
+           "status='active' AND active_query LIKE '%%announce()%%'", ospid);
+  if( wtOne(db, zSql, zOut, nOut)!=SQLITE_OK ) zOut[0] = 0;
+}
+
+static int wtPeer(unsigned long parent, int bHold){
+  sqlite3 *p1 = wtOpen("main.db", 1), *p2 = wtOpen("main.db", 1);
+  char z[256], zSql[200];
+  int rc;
+  if( bHold ){
+    SetEvent(wtEvent(parent, 5));
+    Sleep(INFINITE);              /* until the parent kills us */
+  }
+  sqlite3_create_function(p1, "announce", 0, SQLITE_UTF8, wtEvent(parent, 1),
+                          wtPeerAnnounce, 0, 0);
+  rc = wtOne(p1, WT_ENDLESS, z, sizeof(z));
+  wtCheck("peer.1 cancelled from the parent", rc==SQLITE_INTERRUPT, z);
+  snprintf(zSql, sizeof(zSql), "SELECT cancel_reason() LIKE "
+           "'cancelled by pg_cancel_backend:%%(process %lu)%%'", parent);
+  wtExpect("peer.2 the reason names the parent", p1, zSql, "1");
+  wtExpect("peer.3 still usable", p1, "SELECT 6*7", "42");
+  sqlite3_create_function(p2, "announce", 0, SQLITE_UTF8, wtEvent(parent, 2),
+                          wtPeerAnnounce, 0, 0);
+  rc = wtOne(p2, WT_ENDLESS, z, sizeof(z));
+  wtCheck("peer.4 terminated from the parent", rc==SQLITE_INTERRUPT, z);
+  /* (refused at prepare: by the authorizer, or as "interrupted" while
+  ** the interrupt that came from the other process is still set: Linux
+  ** shows both too) */
+  rc = wtOne(p2, "SELECT name FROM sqlite_schema", z, sizeof(z));
+  wtCheck("peer.5 later statements refused",
+          rc==SQLITE_AUTH || rc==SQLITE_INTERRUPT, z);
+  /* the other way: the parent's statement, cancelled from here */
+  wtCheck("peer.6 the parent's statement runs",
+          WaitForSingleObject(wtEvent(parent, 3), 60000)==WAIT_OBJECT_0, 0);
+  wtFindActive(p1, parent, z, sizeof(z));
+  wtCheck("peer.7 listed here", atoi(z)>0, "no active session of the parent");
+  snprintf(zSql, sizeof(zSql), "SELECT pg_cancel_backend(%d)", atoi(z));
+  wtExpect("peer.8 pg_cancel_backend across", p1, zSql, "1");
+  SetEvent(wtEvent(parent, 4));
+  sqlite3_close(p2);
+  sqlite3_close(p1);
+  printf("peer: %d passed, %d failed\n", nPass, nFail);
+  return nFail ? 1 : 0;
+}
+
+/* Starts this program as a peer: its process handle, or 0. */
+static HANDLE wtSpawn(const char *zDir, const char *zRole){
+  STARTUPINFOA si;
+  PROCESS_INFORMATION pi;
+  char zSelf[MAX_PATH], zCmd[3*MAX_PATH];
+  GetModuleFileNameA(0, zSelf, sizeof(zSelf));
+  snprintf(zCmd, sizeof(zCmd), "\"%s\" \"%s\" %s %lu", zSelf, zDir, zRole,
+           (unsigned long)GetCurrentProcessId());
+  memset(&si, 0, sizeof(si));
+  si.cb = sizeof(si);
+  if( !CreateProcessA(zSelf, zCmd, 0, 0, TRUE, 0, 0, 0, &si, &pi) ) return 0;
+  CloseHandle(pi.hThread);
+  return pi.hProcess;
+}
+
+static void wtCross(const char *zDir){
+  unsigned long me = GetCurrentProcessId(), peer;
+  sqlite3 *a = wtOpen("main.db", 1), *b = wtOpen("main.db", 1);
+  HANDLE hPeer;
+  WtRunner r;
+  char z[256], zSql[300];
+  DWORD code = 99;
+  int rc;
+  wtExpect("cross.1 the registry file is shared", a,
+           "SELECT cancel_registry() LIKE 'shared: %main.db-cancel'", "1");
+  hPeer = wtSpawn(zDir, "--peer");
+  wtCheck("cross.2 the peer started", hPeer!=0, "CreateProcess failed");
+  if( hPeer==0 ) return;
+  peer = GetProcessId(hPeer);
+  wtCheck("cross.3 the peer's statement runs", wtAwait(wtEvent(me, 1), hPeer), 0);
+  snprintf(zSql, sizeof(zSql), "SELECT count(*) FROM sessions WHERE node_id=%lu", peer);
+  wtExpect("cross.4 the peer's two sessions listed here", a, zSql, "2");
+  wtFindActive(a, peer, z, sizeof(z));
+  wtCheck("cross.5 its statement listed as active", atoi(z)>0, "not listed");
+  snprintf(zSql, sizeof(zSql), "SELECT pg_cancel_backend(%d)", atoi(z));
+  wtExpect("cross.6 pg_cancel_backend across", a, zSql, "1");
+  wtCheck("cross.7 its next statement runs", wtAwait(wtEvent(me, 2), hPeer), 0);
+  wtFindActive(a, peer, z, sizeof(z));
+  snprintf(zSql, sizeof(zSql), "SELECT pg_terminate_backend(%d, 10000)", atoi(z));
+  wtExpect("cross.8 pg_terminate_backend across, complete", a, zSql, "1");
+  snprintf(zSql, sizeof(zSql), "SELECT count(*) FROM sessions WHERE node_id=%lu", peer);
+  wtExpect("cross.9 one session of the peer left", a, zSql, "1");
+  /* the other way round */
+  if( wtRunnerStart(&r, b) ){
+    SetEvent(wtEvent(me, 3));
+    wtCheck("cross.10 the peer cancelled", wtAwait(wtEvent(me, 4), hPeer), 0);
+  }else{
+    wtCheck("cross.10 own statement announced itself", 0, 0);
+  }
+  wtCheck("cross.11 own statement ended", wtRunnerJoin(&r), 0);
+  wtCheck("cross.12 with SQLITE_INTERRUPT", r.rc==SQLITE_INTERRUPT, r.zErr);
+  snprintf(zSql, sizeof(zSql), "SELECT cancel_reason() LIKE "
+           "'cancelled by pg_cancel_backend:%%(process %lu)%%'", peer);
+  wtExpect("cross.13 the reason names the peer", b, zSql, "1");
+  WaitForSingleObject(hPeer, 60000);
+  GetExitCodeProcess(hPeer, &code);
+  wtCheck("cross.14 the peer's own checks passed", code==0, "peer failed");
+  CloseHandle(hPeer);
+  snprintf(zSql, sizeof(zSql), "SELECT count(*) FROM sessions WHERE node_id=%lu", peer);
+  wtExpect("cross.15 the peer exited: none of its sessions left", a, zSql, "0");
+  /* a peer killed while its sessions are open: gone as soon as its
+  ** process is (while this process still holds its handle, and after) */
+  hPeer = wtSpawn(zDir, "--hold");
+  peer = hPeer ? GetProcessId(hPeer) : 0;
+  wtCheck("cross.16 a holding peer started", hPeer && wtAwait(wtEvent(me, 5), hPeer), 0);
+  snprintf(zSql, sizeof(zSql), "SELECT count(*) FROM sessions WHERE node_id=%lu", peer);
+  wtExpect("cross.17 its sessions listed", a, zSql, "2");
+  if( hPeer ){
+    TerminateProcess(hPeer, 9);
+    WaitForSingleObject(hPeer, 60000);
+  }
+  wtExpect("cross.18 killed: its sessions gone (its handle still open here)", a, zSql, "0");
+  rc = wtOne(a, "SELECT count(*) FROM sessions", z, sizeof(z));
+  wtCheck("cross.19 this process's two sessions remain", rc==SQLITE_OK && strcmp(z, "2")==0, z);
+  if( hPeer ) CloseHandle(hPeer);
+  sqlite3_close(b);
+  sqlite3_close(a);
+}
+
 int main(int argc, char **argv){
   char *zSlash;
-  if( argc!=2 ){
+  if( argc!=2 && !(argc==4 && (strcmp(argv[2], "--peer")==0
+                                || strcmp(argv[2], "--hold")==0)) ){
     fprintf(stderr, "usage: wintest.exe DIR\n");
     return 2;
   }
@@ -348,9 +508,12 @@ int main(int argc, char **argv){
     fprintf(stderr, "wintest: cannot enter %s\n", argv[1]);
     return 2;
   }
+  if( argc==4 ) return wtPeer(strtoul(argv[3], 0, 10), argv[2][2]=='h');
   DeleteFileA("load.db");
   DeleteFileA("main.db");
   DeleteFileA("backup.db");
+  DeleteFileA("load.db-cancel");
+  DeleteFileA("main.db-cancel");
   printf("SQLite %s, %s\n", sqlite3_libversion(), zExt);
   wtLoading();
   wtSessions();
@@ -359,6 +522,7 @@ int main(int argc, char **argv){
   wtTimeout();
   wtJob();
   wtSweep();
+  wtCross(".");   /* (the peers start in this directory) */
   printf("%d passed, %d failed\n", nPass, nFail);
   return nFail ? 1 : 0;
 }
