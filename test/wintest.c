@@ -342,8 +342,9 @@ static void wtSweep(void){
 **   1  the peer's first statement runs: the parent cancels it
 **   2  the peer's second statement runs: the parent terminates that session
 **   3  the parent's own statement runs: the peer cancels it
-**   4  the peer is done cancelling
+**   4  the peer has cancelled it, and begun a job
 **   5  (--hold) the peer's session is open: the parent kills the process
+**   6  the parent has cancelled the peer's job
 */
 static HANDLE wtEvent(unsigned long parent, int n){
   char zName[64];
@@ -407,7 +408,16 @@ static int wtPeer(unsigned long parent, int bHold){
   wtCheck("peer.7 listed here", atoi(z)>0, "no active session of the parent");
   snprintf(zSql, sizeof(zSql), "SELECT pg_cancel_backend(%d)", atoi(z));
   wtExpect("peer.8 pg_cancel_backend across", p1, zSql, "1");
+  /* a job of this process, cancelled by the parent */
+  rc = wtOne(p1, "SELECT job_begin('WINTEST', 'cancelled across')", z, sizeof(z));
+  wtCheck("peer.9 job_begin", rc==SQLITE_OK && atoi(z)>0, z);
   SetEvent(wtEvent(parent, 4));
+  wtCheck("peer.10 the parent cancelled the job",
+          WaitForSingleObject(wtEvent(parent, 6), 60000)==WAIT_OBJECT_0, 0);
+  snprintf(zSql, sizeof(zSql), "SELECT job_progress(%d, 0.5)", atoi(z));
+  wtExpectError("peer.11 job_progress: canceled", p1, zSql, "job canceled");
+  snprintf(zSql, sizeof(zSql), "SELECT job_end(%d)", atoi(z));
+  wtExpect("peer.12 job_end: canceled", p1, zSql, "canceled");
   sqlite3_close(p2);
   sqlite3_close(p1);
   printf("peer: %d passed, %d failed\n", nPass, nFail);
@@ -448,6 +458,16 @@ static void wtCross(const char *zDir){
   wtExpect("cross.4 the peer's two sessions listed here", a, zSql, "2");
   wtFindActive(a, peer, z, sizeof(z));
   wtCheck("cross.5 its statement listed as active", atoi(z)>0, "not listed");
+  {
+    /* a watcher on another database sees them too */
+    sqlite3 *w = wtOpen("load.db", 1);
+    char zW[256];
+    wtExpect("cross.5w cancel_watch", w,
+             "SELECT cancel_watch('main.db') LIKE 'watching: shared: %main.db-cancel'", "1");
+    wtFindActive(w, peer, zW, sizeof(zW));
+    wtCheck("cross.5x the watcher sees the same statement", strcmp(z, zW)==0, zW);
+    sqlite3_close(w);
+  }
   snprintf(zSql, sizeof(zSql), "SELECT pg_cancel_backend(%d)", atoi(z));
   wtExpect("cross.6 pg_cancel_backend across", a, zSql, "1");
   wtCheck("cross.7 its next statement runs", wtAwait(wtEvent(me, 2), hPeer), 0);
@@ -468,12 +488,22 @@ static void wtCross(const char *zDir){
   snprintf(zSql, sizeof(zSql), "SELECT cancel_reason() LIKE "
            "'cancelled by pg_cancel_backend:%%(process %lu)%%'", peer);
   wtExpect("cross.13 the reason names the peer", b, zSql, "1");
+  /* the peer's job, seen and cancelled here */
+  snprintf(zSql, sizeof(zSql), "SELECT job_id FROM jobs WHERE job_type='WINTEST' "
+           "AND status='running' AND node_id=%lu", peer);
+  rc = wtOne(a, zSql, z, sizeof(z));
+  wtCheck("cross.13j the peer's job listed, running", rc==SQLITE_OK && atoi(z)>0, z);
+  snprintf(zSql, sizeof(zSql), "SELECT cancel_job(%d)", atoi(z));
+  wtExpect("cross.13k cancel_job across", a, zSql, "1");
+  SetEvent(wtEvent(me, 6));
   WaitForSingleObject(hPeer, 60000);
   GetExitCodeProcess(hPeer, &code);
   wtCheck("cross.14 the peer's own checks passed", code==0, "peer failed");
   CloseHandle(hPeer);
   snprintf(zSql, sizeof(zSql), "SELECT count(*) FROM sessions WHERE node_id=%lu", peer);
   wtExpect("cross.15 the peer exited: none of its sessions left", a, zSql, "0");
+  snprintf(zSql, sizeof(zSql), "SELECT status FROM jobs WHERE job_type='WINTEST'");
+  wtExpect("cross.15j its job listed as canceled", a, zSql, "canceled");
   /* a peer killed while its sessions are open: gone as soon as its
   ** process is (while this process still holds its handle, and after) */
   hPeer = wtSpawn(zDir, "--hold");
