@@ -13,6 +13,8 @@
 ** each of which must fail with its message. Last line: "N passed, N failed".
 */
 #include <windows.h>
+#include <fcntl.h>
+#include <io.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -345,6 +347,8 @@ static void wtSweep(void){
 **   4  the peer has cancelled it, and begun a job
 **   5  (--hold) the peer's session is open: the parent kills the process
 **   6  the parent has cancelled the peer's job
+**   10+i  (--race) peer i's session on race.db is open and shared
+**   9  (--race) the parent has counted them: the peers close and exit
 */
 static HANDLE wtEvent(unsigned long parent, int n){
   char zName[64];
@@ -373,6 +377,30 @@ static void wtFindActive(sqlite3 *db, unsigned long ospid, char *zOut, int nOut)
   snprintf(zSql, sizeof(zSql), "SELECT pid FROM sessions WHERE node_id=%lu AND "
            "status='active' AND active_query LIKE '%%announce()%%'", ospid);
   if( wtOne(db, zSql, zOut, nOut)!=SQLITE_OK ) zOut[0] = 0;
+}
+
+/* --race: one of several peers started at once on a database with no
+** registry file yet, so that they race to create and initialize it. */
+static int wtRacer(unsigned long parent, int iPeer){
+  sqlite3 *db = wtOpen("race.db", 1);
+  wtExpect("race.1 shared", db,
+           "SELECT cancel_registry() LIKE 'shared: %race.db-cancel'", "1");
+  SetEvent(wtEvent(parent, 10+iPeer));
+  WaitForSingleObject(wtEvent(parent, 9), 60000);
+  sqlite3_close(db);
+  return nFail ? 1 : 0;
+}
+
+/* --dmg: a process that finds dmg.db's registry file damaged while
+** another process holds it must leave it alone (no re-initialization
+** under a process that uses it) and say why. */
+static int wtDamaged(void){
+  sqlite3 *db = wtOpen("dmg.db", 1);
+  wtExpect("dmg.1 refused, not re-initialized", db,
+           "SELECT cancel_registry() LIKE 'not shared: %dmg.db-cancel: "
+           "damaged header (% slot size 7)'", "1");
+  sqlite3_close(db);
+  return nFail ? 1 : 0;
 }
 
 static int wtPeer(unsigned long parent, int bHold){
@@ -523,13 +551,86 @@ static void wtCross(const char *zDir){
   sqlite3_close(a);
 }
 
+/* The registry file damaged while this process holds it: another
+** process refuses it (it must not start it afresh under us). */
+static void wtDamage(const char *zDir){
+  sqlite3 *db;
+  HANDLE h, hPeer;
+  DWORD code = 99, n = 0;
+  DeleteFileA("dmg.db");
+  DeleteFileA("dmg.db-cancel");
+  db = wtOpen("dmg.db", 1);
+  wtExpect("damage.1 shared", db,
+           "SELECT cancel_registry() LIKE 'shared: %dmg.db-cancel'", "1");
+  h = CreateFileA("dmg.db-cancel", GENERIC_WRITE, FILE_SHARE_READ|FILE_SHARE_WRITE,
+                  0, OPEN_EXISTING, 0, 0);
+  /* the header's slot size (after the magic and 3 words): a damage a
+  ** process alone with the file would repair by starting afresh */
+  wtCheck("damage.2 header overwritten", h!=INVALID_HANDLE_VALUE
+          && SetFilePointer(h, 28, 0, FILE_BEGIN)==28
+          && WriteFile(h, "\7\0\0\0", 4, &n, 0) && n==4, 0);
+  if( h!=INVALID_HANDLE_VALUE ) CloseHandle(h);
+  hPeer = wtSpawn(zDir, "--dmg");
+  if( hPeer ){
+    WaitForSingleObject(hPeer, 60000);
+    GetExitCodeProcess(hPeer, &code);
+    CloseHandle(hPeer);
+  }
+  wtCheck("damage.3 the other process refused it", code==0, "see dmg.1");
+  sqlite3_close(db);
+}
+
+/* Four processes start at once on a new database: one creates the
+** registry file, and every one of them (and this one, after) shares it. */
+#define WT_NRACE 4
+static void wtRace(const char *zDir){
+  unsigned long me = GetCurrentProcessId();
+  HANDLE ah[WT_NRACE];
+  sqlite3 *db;
+  char zRole[16], z[64];
+  int i, nReady = 0, nOk = 0;
+  DWORD code;
+  DeleteFileA("race.db");
+  DeleteFileA("race.db-cancel");
+  for(i=0; i<WT_NRACE; i++){
+    snprintf(zRole, sizeof(zRole), "--race%d", i);
+    ah[i] = wtSpawn(zDir, zRole);
+  }
+  for(i=0; i<WT_NRACE; i++){
+    if( ah[i] && wtAwait(wtEvent(me, 10+i), ah[i]) ) nReady++;
+  }
+  snprintf(z, sizeof(z), "%d of %d", nReady, WT_NRACE);
+  wtCheck("race.2 every racer shares the registry file", nReady==WT_NRACE, z);
+  db = wtOpen("race.db", 1);
+  snprintf(z, sizeof(z), "%d", WT_NRACE+1);
+  wtExpect("race.3 all their sessions listed here", db,
+           "SELECT count(DISTINCT node_id) FROM sessions", z);
+  SetEvent(wtEvent(me, 9));
+  for(i=0; i<WT_NRACE; i++){
+    code = 99;
+    if( ah[i] ){
+      WaitForSingleObject(ah[i], 60000);
+      GetExitCodeProcess(ah[i], &code);
+      CloseHandle(ah[i]);
+    }
+    if( code==0 ) nOk++;
+  }
+  snprintf(z, sizeof(z), "%d of %d", nOk, WT_NRACE);
+  wtCheck("race.4 every racer's checks passed", nOk==WT_NRACE, z);
+  wtExpect("race.5 they are gone", db, "SELECT count(*) FROM sessions", "1");
+  sqlite3_close(db);
+}
+
 int main(int argc, char **argv){
   char *zSlash;
   if( argc!=2 && !(argc==4 && (strcmp(argv[2], "--peer")==0
-                                || strcmp(argv[2], "--hold")==0)) ){
+                                || strcmp(argv[2], "--hold")==0
+                                || strcmp(argv[2], "--dmg")==0
+                                || strncmp(argv[2], "--race", 6)==0)) ){
     fprintf(stderr, "usage: wintest.exe DIR\n");
     return 2;
   }
+  _setmode(_fileno(stdout), _O_BINARY);     /* "\n", not "\r\n" */
   GetModuleFileNameA(0, zExt, sizeof(zExt)-16);
   zSlash = strrchr(zExt, '\\');
   strcpy(zSlash ? zSlash+1 : zExt, "cancel.dll");
@@ -537,6 +638,10 @@ int main(int argc, char **argv){
   if( !SetCurrentDirectoryA(argv[1]) ){
     fprintf(stderr, "wintest: cannot enter %s\n", argv[1]);
     return 2;
+  }
+  if( argc==4 && argv[2][2]=='d' ) return wtDamaged();
+  if( argc==4 && argv[2][2]=='r' ){
+    return wtRacer(strtoul(argv[3], 0, 10), atoi(argv[2]+6));
   }
   if( argc==4 ) return wtPeer(strtoul(argv[3], 0, 10), argv[2][2]=='h');
   DeleteFileA("load.db");
@@ -553,6 +658,8 @@ int main(int argc, char **argv){
   wtJob();
   wtSweep();
   wtCross(".");   /* (the peers start in this directory) */
+  wtRace(".");
+  wtDamage(".");
   printf("%d passed, %d failed\n", nPass, nFail);
   return nFail ? 1 : 0;
 }
