@@ -14,6 +14,7 @@
 #   make bench-deps  also install PostgreSQL for the benchmark's reference column
 #   make install  PREFIX=/usr/local: the library and ext/cancel.h; make uninstall
 #   make dll      cancel.dll for Windows (mingw-w64 cross-build)
+#   make test-windows  cancel.dll loaded and tested under Wine (installs wine64)
 #   make clean
 
 CC      ?= cc
@@ -127,6 +128,21 @@ build/win/cancel.dll: $(SRC) $(HDR) cancel.def
 	$(MINGW_CC) -O2 $(WARN) -shared -static -Ibuild/win/include -o $@ $(SRC) cancel.def -lpthread
 
 dll: build/win/cancel.dll
+
+# Windows, run under Wine (test/windows.sh): a sqlite3.dll from the newest
+# release's amalgamation (tool/sqlite-source.sh puts it in SQLITE_SRC),
+# and test/wintest.c, which loads cancel.dll into it.
+SQLITE_SRC ?= build/sqlite-src
+build/win/sqlite3.dll: $(SQLITE_SRC)/sqlite3.c
+	mkdir -p build/win
+	$(MINGW_CC) -O2 -shared -static "-DSQLITE_API=__declspec(dllexport)" \
+	  -o $@ $< -Wl,--out-implib,build/win/libsqlite3.dll.a
+build/win/wintest.exe: test/wintest.c build/win/sqlite3.dll
+	$(MINGW_CC) -O2 $(WARN) -I$(SQLITE_SRC) -static -o $@ $< build/win/libsqlite3.dll.a
+
+test-windows:
+	@sh test/windows.sh build
+	@sh test/windows.sh run
 
 # ---- make coverage ------------------------------------------------------
 # The whole suite (Tcl, Python, the C programs, short runs) against a gcov
@@ -250,6 +266,7 @@ TEST_BUILD := $(LIB) build/asan/cancel.so build/tsan/cancel.so build/win/cancel.
 
 test: deps newest
 	$(MAKE) -j$(NPROC) test-build
+	sh test/windows.sh build
 	tclsh test/all.tcl
 
 test-build: $(TEST_BUILD)
@@ -265,4 +282,4 @@ clean:
 	rm -f cancel.so cancel.dylib cancel.dll
 	rm -rf build/tmp bench/tmp-* build
 
-.PHONY: all bench bench-deps check coverage coverage-build deps demo demo-deps dll fuzz newest omithosts soak test test-build valgrind clean install uninstall
+.PHONY: all bench bench-deps check coverage coverage-build deps demo demo-deps dll fuzz newest omithosts soak test test-build test-windows valgrind clean install uninstall

@@ -28,6 +28,7 @@ _Static_assert(SHARED_RETENTION_MAX==JOB_RETENTION_MAX, "retention bound");
 #  include <linux/futex.h>
 #  include <sys/syscall.h>
 # endif
+#endif
 
 void jobslotsClaim(SharedReg *p, CancelJob *pJob){
   u64 o;
@@ -159,7 +160,7 @@ int jobslotsSnapshot(SharedReg *p, const char *zUser, int isAdmin,
     r->modifiedMs = pX->modifiedMs;
     if( pX->coordSerial ) idsFormatIdTag(pX->coordTag, pX->coordSerial, r->zCoordinator);
     if( pX->createdSerial ) idsFormatIdTag(pX->coordTag, pX->createdSerial, r->zCreatedBy);
-    r->nodeId = shslotIsTomb(o) ? pX->osPid : SH_OSPID(o);
+    r->nodeId = shslotIsTomb(o) ? (long)pX->osPid : SH_OSPID(o);
     if( !r->zType || !r->zDesc || !r->zUser || !r->zRunning
      || (pX->hasError && !r->zError) ){
       rc = SQLITE_NOMEM;
@@ -351,25 +352,3 @@ int jobslotsReport(SharedReg *p, i64 id, int eOp, double fraction,
   return rc;
 }
 
-#else /* _WIN32: no cross-process registry (doc/cross-process.md) */
-
-void jobslotsClaim(SharedReg *p, CancelJob *pJob){ (void)p; (void)pJob; }
-void jobslotsPublish(CancelJob *pJob){ (void)pJob; }
-void jobslotsRelease(CancelJob *pJob){ (void)pJob; }
-int jobslotsSnapshot(SharedReg *p, const char *zUser, int isAdmin,
-                     JobRow **paRow, int *pnRow){
-  (void)p; (void)zUser; (void)isAdmin; (void)paRow; (void)pnRow;
-  return SQLITE_OK;
-}
-int jobslotsControl(SharedReg *p, i64 id, int eOp, int *peStatus){
-  (void)p; (void)id; (void)eOp; (void)peStatus;
-  return JOBCTL_NOTFOUND;
-}
-int jobslotsReport(SharedReg *p, i64 id, int eOp, double fraction,
-                   const char *zText, int *peStatus){
-  (void)p; (void)id; (void)eOp; (void)fraction; (void)zText; (void)peStatus;
-  return JOBCTL_NOTFOUND;
-}
-int jobslotsStatus(SharedReg *p, i64 id){ (void)p; (void)id; return -1; }
-
-#endif /* _WIN32 */

@@ -1,8 +1,9 @@
 /*
 ** port.h: what differs between the platforms the extension builds on.
 ** POSIX (Linux, macOS) is the reference; Windows (mingw-w64, with its
-** winpthreads) gets the few replacements here. Everything else (threads,
-** atomics, clock_gettime) is the same code on both.
+** winpthreads) gets the few replacements here, and the registry file's
+** system calls in portwin.h. Everything else (threads, atomics,
+** clock_gettime) is the same code on both.
 */
 #ifndef CANCEL_PORT_H
 #define CANCEL_PORT_H

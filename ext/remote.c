@@ -17,8 +17,6 @@ SQLITE_EXTENSION_INIT3
 #include <string.h>
 #include <time.h>
 
-#ifndef _WIN32
-
 static const char *const azRemoteStatus[] = {   /* by SH_* status */
   "idle", "active", "idle in transaction", "waiting", "terminating"
 };
@@ -207,7 +205,7 @@ void remoteRefresh(SharedReg *p){
     for(i=shslotLiveNext(p, 0); i>=0 && bAll; i=shslotLiveNext(p, i+1)){
       ShSession *pS = shfileSession(p, i);
       u64 o = atomic_load(&pS->owner);
-      if( o==0 || SH_OSPID(o)==(u64)shslotMyPid() ) continue;
+      if( o==0 || SH_OSPID(o)==shslotMyPid() ) continue;
       if( (int32_t)(atomic_load(&pS->lookAck) - gen)<0
        && shslotOwnerAlive(o, atomic_load(&pS->procStart)) ){
         bAll = 0;
@@ -533,48 +531,3 @@ int remoteWaitGone(SharedReg *p, i64 pid, int timeoutMs){
   }
 }
 
-#else /* _WIN32: no cross-process registry (doc/cross-process.md) */
-
-void remoteClaim(SharedReg *p, CancelSession *s){ (void)p; (void)s; }
-void remoteRelease(CancelSession *s){ (void)s; }
-void remotePublish(CancelSession *s){ (void)s; }
-int remoteSnapshot(SharedReg *p, const char *zUser, int isAdmin,
-                   SessionRow **paRow, int *pnRow){
-  (void)p; (void)zUser; (void)isAdmin; (void)paRow; (void)pnRow;
-  return SQLITE_OK;
-}
-int remoteCancelQuery(SharedReg *p, const char *zUser, int isAdmin,
-                      u64 tag, u64 iQuery, RemoteTarget *pT){
-  (void)p; (void)zUser; (void)isAdmin; (void)tag; (void)iQuery; (void)pT;
-  return REG_NOTFOUND;
-}
-int remoteCancelBackend(SharedReg *p, const char *zUser, int isAdmin,
-                        i64 pid, RemoteTarget *pT){
-  (void)p; (void)zUser; (void)isAdmin; (void)pid; (void)pT;
-  return REG_NOTFOUND;
-}
-int remoteCheckSession(SharedReg *p, const char *zUser, int isAdmin,
-                       u64 tag, u64 iSerial, i64 pid, RemoteTarget *pT){
-  (void)p; (void)zUser; (void)isAdmin; (void)tag; (void)iSerial; (void)pid; (void)pT;
-  return REG_NOTFOUND;
-}
-int remoteTerminate(SharedReg *p, const char *zUser, int isAdmin,
-                    u64 tag, u64 iSerial, i64 pid, RemoteTarget *pT){
-  (void)p; (void)zUser; (void)isAdmin; (void)tag; (void)iSerial; (void)pid; (void)pT;
-  return REG_NOTFOUND;
-}
-int remoteWaitGone(SharedReg *p, i64 pid, int timeoutMs){
-  (void)p; (void)pid; (void)timeoutMs;
-  return 1;
-}
-void remotePublishActivity(CancelSession *s){ (void)s; }
-void remotePublishEnd(CancelSession *s){ (void)s; }
-void remoteAckLook(CancelSession *s, uint32_t lookGen){ (void)s; (void)lookGen; }
-void remoteRefresh(SharedReg *p){ (void)p; }
-void remoteServeOwnCancel(CancelSession *s){ (void)s; }
-u64 remoteSlotSerial(SharedReg *p, int iSlot, u64 owner){
-  (void)p; (void)iSlot; (void)owner;
-  return 0;
-}
-
-#endif /* _WIN32 */

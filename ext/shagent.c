@@ -32,14 +32,15 @@ const SharedServers *shagentGet(void){
   return atomic_load(&shagentServersSet) ? &shagentServers : &none;
 }
 
+#include <sched.h>
+#include <pthread.h>
 #ifndef _WIN32
-# include <sched.h>
-# include <pthread.h>
 # include <unistd.h>
 # ifdef __linux__
 #  include <linux/futex.h>
 #  include <sys/syscall.h>
 # endif
+#endif
 
 
 /* Free the slots of dead processes, so they disappear for everyone even
@@ -342,15 +343,3 @@ int shagentWithdraw(SharedReg *p, int iSlot, int bTermCell, u64 cell){
   return atomic_compare_exchange_strong(&pS->cancelReq, &cell, 0);
 }
 
-#else /* _WIN32: no cross-process registry */
-
-void shagentSetTick(int (*xTick)(SharedReg*, uint32_t)){ (void)xTick; }
-void shagentServeCancel(SharedReg *p, int iSlot, u64 owner){
-  (void)p; (void)iSlot; (void)owner;
-}
-int shagentWithdraw(SharedReg *p, int iSlot, int bTermCell, u64 cell){
-  (void)p; (void)iSlot; (void)bTermCell; (void)cell;
-  return 0;
-}
-
-#endif /* _WIN32 */

@@ -25,6 +25,8 @@ SQLITE_EXTENSION_INIT3
 # include <sys/mman.h>
 # include <sys/stat.h>
 # include <unistd.h>
+#else
+# include "portwin.h"      /* those calls, on Windows */
 #endif
 
 static pthread_mutex_t shMu = PTHREAD_MUTEX_INITIALIZER;
@@ -122,7 +124,6 @@ static u64 *shIdProcGet(int iKind){
   return &shIdProc[iKind];
 }
 
-#ifndef _WIN32
 static void shHeaderInit(ShHeader *h, int nSession, int nJob){
   memset(h, 0, sizeof(*h));
   memcpy(h->zMagic, SH_MAGIC, 16);
@@ -551,39 +552,3 @@ i64 sharedRetentionSec(SharedReg *p){
   return shslotRetentionMs(p)/1000;
 }
 
-#else /* _WIN32: no cross-process registry (doc/cross-process.md) */
-
-char *sharedWatchPath(const char *zDb, char **pzErr){
-  *pzErr = sqlite3_mprintf("cannot watch %s: watching needs the cross-process "
-                           "registry, which Windows builds do not have yet", zDb);
-  return 0;
-}
-i64 sharedNextId(int iKind, int (*xUsed)(i64)){
-  u64 c;
-  pthread_mutex_lock(&shMu);
-  do{
-    c = shIdNext(*shIdProcGet(iKind));
-    shIdProc[iKind] = c;
-  }while( (c>>32)!=0 && xUsed((i64)(c & 0xffffffffu)) );
-  pthread_mutex_unlock(&shMu);
-  return (i64)(c & 0xffffffffu);
-}
-SharedReg *sharedAttach(const char *zDb){
-  SharedReg *p;
-  if( zDb==0 || zDb[0]==0 ) return 0;
-  pthread_mutex_lock(&shMu);
-  for(p=shFirst; p && strcmp(p->zPath, zDb)!=0; p=p->pNext){}
-  if( p==0 && (p = sqlite3_malloc(sizeof(*p)))!=0 ){
-    memset(p, 0, sizeof(*p));
-    p->zPath = sqlite3_mprintf("%s-cancel", zDb);
-    snprintf(p->zWhy, sizeof(p->zWhy), "not supported on Windows yet");
-    p->pNext = shFirst;
-    shFirst = p;
-  }
-  pthread_mutex_unlock(&shMu);
-  return p;
-}
-void sharedSetRetention(i64 seconds){ shslotSetRetention(seconds); }
-i64 sharedRetentionSec(SharedReg *p){ (void)p; return shslotRetentionMs(0)/1000; }
-
-#endif /* _WIN32 */

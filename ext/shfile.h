@@ -269,7 +269,6 @@ static inline ShLog *shfileLog(SharedReg *p, i64 id){
 i64 shslotRetentionMs(SharedReg *p);
 void shslotSetRetention(i64 seconds);
 
-#ifndef _WIN32
 /* ---- shslot.c: liveness, the seqlock, slots, tombstones */
 long shslotMyPid(void);
 u64 shslotMyStart(void);
@@ -312,6 +311,5 @@ int shagentStart(SharedReg *p);
 void shagentPutAsker(ShAsker *pA, u64 cell, const CancelAsker *pBy);
 void shagentReap(SharedReg *p);      /* (one pass of the agent's) */
 void shagentServe(SharedReg *p);     /* (one pass of the agent's) */
-#endif
 
 #endif /* CANCEL_SHFILE_H */

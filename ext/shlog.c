@@ -13,8 +13,6 @@ SQLITE_EXTENSION_INIT3
 #include <sched.h>
 #include <string.h>
 
-#ifndef _WIN32
-
 /* Is zOutcome transient (the cancel log's rule; none before it is set)? */
 static int shlogTransient(const char *zOutcome){
   const SharedServers *pSv = shagentGet();
@@ -149,19 +147,3 @@ int shlogSnapshot(SharedReg *p, SharedLogEntry **paOut, i64 **paId, int *pnOut){
   *pnOut = n;
   return SQLITE_OK;
 }
-#else /* _WIN32: no cross-process registry */
-
-i64 shlogAdd(SharedReg *p, const SharedLogEntry *pE){ (void)p; (void)pE; return 0; }
-void shlogOutcome(SharedReg *p, i64 id, const char *zOutcome){
-  (void)p; (void)id; (void)zOutcome;
-}
-int shlogAnswer(SharedReg *p, u64 token, char *zOut, int nOut){
-  (void)p; (void)token; (void)zOut; (void)nOut;
-  return 0;
-}
-int shlogSnapshot(SharedReg *p, SharedLogEntry **paOut, i64 **paId, int *pnOut){
-  (void)p; *paOut = 0; *paId = 0; *pnOut = 0;
-  return SQLITE_OK;
-}
-
-#endif /* _WIN32 */

@@ -29,6 +29,9 @@ void shslotSetRetention(i64 seconds){ atomic_store(&shslotRetentionSec, seconds)
 #  include <linux/futex.h>
 #  include <sys/syscall.h>
 # endif
+#else
+# include "portwin.h"      /* those calls, on Windows */
+#endif
 
 long shslotMyPid(void){
   static atomic_long pid = 0;
@@ -44,6 +47,7 @@ u64 shslotMyStart(void){
 }
 
 
+#ifdef __linux__
 /* Field 22 (start time) of a /proc/PID/stat text in z (n bytes); 0 if
 ** unreadable, 1 for a zombie (dead, not reaped). */
 static u64 shslotStatStart(char *z, int n){
@@ -61,10 +65,12 @@ static u64 shslotStatStart(char *z, int n){
   while( *z==' ' ) z++;
   return (u64)strtoull(z, 0, 10);
 }
+#endif
 
 /*
 ** The start time of a process, in clock ticks since boot (Linux: field 22
-** of /proc/PID/stat); 0 if unknown; 1 for a zombie (dead, not reaped).
+** of /proc/PID/stat; Windows: its creation time, portwin.c); 0 if
+** unknown; 1 for a zombie (dead, not reaped).
 */
 u64 shslotProcessStart(long ospid){
 #ifdef __linux__
@@ -76,6 +82,8 @@ u64 shslotProcessStart(long ospid){
   n = (int)read(fd, aBuf, sizeof(aBuf)-1);
   close(fd);
   return shslotStatStart(aBuf, n);
+#elif defined(_WIN32)
+  return portwinProcessStart(ospid);     /* (1: exited, as a zombie) */
 #else
   (void)ospid;
   return 0;
@@ -185,7 +193,7 @@ static void shslotCacheProc(long ospid, u64 t){
 /* Is the owner of a slot (OS pid, published start time) alive? */
 int shslotAlive(long ospid, u64 procStart){
   u64 t;
-  if( ospid<=0 || ospid>=(long)SH_TOMBING ) return 0;   /* not a pid */
+  if( ospid<=0 || (u64)ospid>=SH_TOMBING ) return 0;   /* not a pid */
   if( ospid==shslotMyPid() ) return 1;
 #ifdef __linux__
   {
@@ -504,12 +512,3 @@ void shslotRelease(SharedReg *p, int iMine, _Atomic u64 *pW, u64 mine){
   }
 }
 
-#else /* _WIN32: no cross-process registry */
-
-u64 shslotProcessStart(long ospid){ (void)ospid; return 0; }
-i64 shslotRetentionMs(SharedReg *p){
-  (void)p;
-  return atomic_load(&shslotRetentionSec)*1000;
-}
-
-#endif /* _WIN32 */

@@ -193,6 +193,13 @@ if {[file exists [file join $topdir build omithost VERSION]]} {
 } else {
   puts "(the SQLITE_OMIT_* hosts were not built: no SQLite source, tool/sqlite-source.sh said why)"
 }
+# The Windows build run under Wine: cancel.dll in a sqlite3.dll of the
+# newest release (test/windows.sh; make test builds it).
+if {[file exists [file join $topdir build win wintest.exe]]} {
+  run_one "windows (Wine)" [list sh [file join $testdir windows.sh] run] 1
+} else {
+  puts "(the Windows test was not built: test/windows.sh build said why)"
+}
 # TSan needs a memory layout that newer kernels' address randomization
 # can break ("unexpected memory mapping"): run it with randomization off.
 proc sanitized {bin} {

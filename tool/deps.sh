@@ -10,13 +10,16 @@ set -e
 # two commands" names each of them (test/readme.test checks it).
 demo="gcc make libsqlite3-dev tcl libsqlite3-tcl tcl-thread"
 all="$demo sqlite3 tcl-dev python3 valgrind clang libclang-rt-14-dev tmux
-     gcc-mingw-w64-x86-64-posix"
+     gcc-mingw-w64-x86-64-posix wine64"
+# `deps.sh windows`: only what test/windows.sh needs (make test-windows)
+windows="libsqlite3-dev gcc-mingw-w64-x86-64-posix wine64"
 pkgs=$all
 list=0
 for a in "$@"; do
   case $a in
     list) list=1;;
     demo) pkgs=$demo;;
+    windows) pkgs=$windows;;
     bench) ;;
     postgres) pkgs="$pkgs postgresql libpq-dev";;
   esac
