@@ -408,7 +408,7 @@ static HOOKS_NOINLINE void hooksStmtStart(CancelSession *s, void *pStmt, const c
   hooksApplyMode(s);                  /* (after hooksCheckBusy) */
   bFull = (s->traceMask & SQLITE_TRACE_PROFILE)!=0;
   bProfiled = bFull && bWasProfiled;   /* SQLite will report this one's end */
-  if( s->selfTerm && s->nStmt==0 ) terminateSelf(s);  /* (it asked) */
+  if( atomic_load(&s->selfTerm) && s->nStmt==0 ) terminateSelf(s);  /* (it asked) */
   if( atomic_load(&s->eTerm)!=TERM_NONE ){
     /* (rare) terminate.c's own ROLLBACK is not a query; anything else of a
     ** terminated session is refused */
