@@ -359,8 +359,7 @@ int cancel_set_idle_in_transaction_session_timeout(sqlite3 *db, int ms){
   CancelSession *s = registryFind(db);
   if( s==0 ) return SQLITE_MISUSE;
   if( ms<0 ) return SQLITE_RANGE;
-  atomic_store(&s->idleTimeoutMs, ms);
-  hooksApplyMode(s);
+  hooksIdleTimeoutSet(s, ms);
   return SQLITE_OK;
 }
 

@@ -615,8 +615,7 @@ static void funcSetIdleTimeout(sqlite3_context *ctx, int argc, sqlite3_value **a
   i64 ms = 0;
   if( !funcCalledDirectly(ctx, "set_idle_in_transaction_session_timeout") ) return;
   if( !argInt(&a, 0, "ms", 0, FUNC_MAX_TIMEOUT, &ms) ) return;
-  atomic_store(&funcSession(ctx)->idleTimeoutMs, (int)ms);
-  hooksApplyMode(funcSession(ctx));
+  hooksIdleTimeoutSet(funcSession(ctx), (int)ms);
   sqlite3_result_int(ctx, (int)ms);
 }
 

@@ -344,6 +344,16 @@ static int hooksWantedMask(CancelSession *s){
   return SQLITE_TRACE_STMT | (full ? SQLITE_TRACE_PROFILE : 0);
 }
 
+/* The session counts as idle in a transaction from now: the reaper
+** terminates it idleMs from now unless a statement starts first
+** (terminate.c, termIdleExpired, which also looks before it acts: a
+** statement still running is never taken for idle). */
+static void hooksArmIdle(CancelSession *s, int idleMs){
+  i64 d = idsMonoUs() + (i64)idleMs*1000;
+  atomic_store(&s->idleDeadlineUs, d);
+  terminateIdleDeadline(d);
+}
+
 static int hooksTrace(unsigned type, void *pCtx, void *P, void *X);
 
 void hooksApplyMode(CancelSession *s){
@@ -368,6 +378,24 @@ void hooksApplyMode(CancelSession *s){
   s->traceMask = mask;
   sqlite3_trace_v2(s->db, mask, hooksTrace, s);
   atomic_store(&s->slowNext, 1);
+}
+
+void hooksIdleTimeoutSet(CancelSession *s, int ms){
+  atomic_store(&s->idleTimeoutMs, ms);
+  hooksApplyMode(s);
+  if( ms==0 ){
+    atomic_store(&s->idleDeadlineUs, 0);
+  }else if( !sqlite3_get_autocommit(s->db) && atomic_load(&s->eTerm)==TERM_NONE ){
+    /* Set inside a transaction: the statement that set it (if any)
+    ** started before its end was asked for, so no end will arm the
+    ** limit; it is armed now. What follows is idle in a transaction,
+    ** which the reaper relies on inXact to know (statements started by
+    ** the fast path do not keep it). */
+    pthread_mutex_lock(&s->mu);
+    s->inXact = 1;
+    pthread_mutex_unlock(&s->mu);
+    hooksArmIdle(s, ms);
+  }
 }
 
 /*
@@ -401,9 +429,7 @@ static HOOKS_NOINLINE void hooksStmtStart(CancelSession *s, void *pStmt, const c
     /* With an idle timeout only: the statement may be left open after a
     ** row (a forgotten cursor, which the hooks cannot see); the reaper
     ** looks at it then (terminate.c, termIdleExpired). */
-    i64 d = idsMonoUs() + (i64)idleMs*1000;
-    atomic_store(&s->idleDeadlineUs, d);
-    terminateIdleDeadline(d);
+    hooksArmIdle(s, idleMs);
   }else if( atomic_load_explicit(&s->idleDeadlineUs, memory_order_relaxed) ){
     atomic_store(&s->idleDeadlineUs, 0);    /* no longer idle */
   }
@@ -423,7 +449,7 @@ static HOOKS_NOINLINE void hooksStmtStart(CancelSession *s, void *pStmt, const c
   hooksApplyMode(s);                  /* (after hooksCheckBusy) */
   bFull = (s->traceMask & SQLITE_TRACE_PROFILE)!=0;
   bProfiled = bFull && bWasProfiled;   /* SQLite will report this one's end */
-  if( s->selfTerm && s->nStmt==0 ) terminateSelf(s);  /* (it asked) */
+  if( atomic_load(&s->selfTerm) && s->nStmt==0 ) terminateSelf(s);  /* (it asked) */
   if( atomic_load(&s->eTerm)!=TERM_NONE ){
     /* (rare) terminate.c's own ROLLBACK is not a query; anything else of a
     ** terminated session is refused */
@@ -524,9 +550,7 @@ static void hooksStmtEnd(CancelSession *s, void *pStmt, i64 nsElapsed){
   if( (bIdleInXact || bOpenLeft) && idleMs>0 && atomic_load(&s->eTerm)==TERM_NONE ){
     /* idle in a transaction, or another statement is still open (maybe
     ** a forgotten cursor: the reaper looks) */
-    i64 d = idsMonoUs() + (i64)idleMs*1000;
-    atomic_store(&s->idleDeadlineUs, d);
-    terminateIdleDeadline(d);
+    hooksArmIdle(s, idleMs);
   }else if( atomic_load_explicit(&s->idleDeadlineUs, memory_order_relaxed) ){
     atomic_store(&s->idleDeadlineUs, 0);
   }

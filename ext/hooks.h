@@ -32,5 +32,10 @@ int hooksWaitStop(void *p);
 ** not, as the session's settings now need (a timeout was set or
 ** cleared). */
 void hooksApplyMode(CancelSession *s);
+/* Own thread (set_idle_in_transaction_session_timeout() inside its
+** statement, or the C API between statements): the session's
+** idle-in-transaction limit is now ms (0 off). Inside a transaction the
+** idle time is counted from now. */
+void hooksIdleTimeoutSet(CancelSession *s, int ms);
 
 #endif /* CANCEL_HOOKS_H */

@@ -117,8 +117,12 @@ struct CancelSession {
   i64 iLogCancel;            /* cancel_log entry of the pending iCancelQuery */
   CancelAsker cancelBy;      /* who asked for the pending iCancelQuery */
   char zReason[CANCEL_REASON_MAX];  /* cancel_reason(), '' none */
-  int selfTerm;              /* the session terminated itself: takes
-                             ** effect when its statements have ended */
+  atomic_int selfTerm;       /* the session terminated itself: takes
+                             ** effect when its statements have ended.
+                             ** Written under mu and the registry lock;
+                             ** read by the own thread's statement start
+                             ** with neither (hooks.c), while the reaper
+                             ** may clear it (terminate.c) */
   CancelAsker selfTermBy;
   int cursorIdle;            /* a look (registry.c, regProbeLocked) found
                              ** the listed statements left open, nothing
