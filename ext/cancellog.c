@@ -256,7 +256,8 @@ void cancelLogRefresh(void){
     memset(&t, 0, sizeof(t));
     /* gone first, then the answer: a target that answers does so before
     ** its slot is released, so an answer is never missed */
-    bGone = remoteCheckSession(q->pSh, "", 1, q->tag, q->serial, 0, &t)==REG_NOTFOUND;
+    bGone = remoteCheckSession(q->pSh, "", 1, q->tag, q->serial, 0, &t)==REG_NOTFOUND
+         && !remoteSlotSameOwner(q->pSh, q->iSlot, q->bTerm, q->cell);
     if( shlogAnswer(q->pSh, q->token, zAns, sizeof(zAns)) ){
       zOut = logKnownOutcome(zAns);
       if( zOut==0 ) zOut = bGone ? LOG_GONE : 0;

@@ -477,6 +477,15 @@ static int remoteFindAllowed(SharedReg *p, const char *zUser, int isAdmin,
   return remoteAllowed(zUser, isAdmin, x.zUser) ? REG_OK : REG_DENIED;
 }
 
+int remoteSlotSameOwner(SharedReg *p, int iSlot, int bTerm, u64 cell){
+  u64 o;
+  if( !sharedUsable(p) || iSlot<0 || iSlot>=p->nSession ) return 0;
+  o = atomic_load(&shfileSession(p, iSlot)->owner);
+  if( SH_OSPID(o)==0 ) return 0;
+  return bTerm ? SH_GEN(o)==(uint32_t)cell
+               : (SH_GEN(o) & 0xffffff)==(uint32_t)(cell>>40);
+}
+
 int remoteCheckSession(SharedReg *p, const char *zUser, int isAdmin,
                        u64 tag, u64 iSerial, i64 pid, RemoteTarget *pT){
   int i;

@@ -58,6 +58,12 @@ int remoteCancelQuery(SharedReg *p, const char *zUser, int isAdmin,
                       u64 tag, u64 iQuery, RemoteTarget *pT);
 int remoteCancelBackend(SharedReg *p, const char *zUser, int isAdmin,
                         i64 pid, RemoteTarget *pT);
+/* Is slot iSlot still held by the owner a request went to (the
+** generation in its cell: a cancel's, or a termination's if bTerm)? A
+** slot whose copy cannot be read just now (its owner is writing it, and
+** was preempted there) still is: only an owner word freed or changed
+** says that target is gone. */
+int remoteSlotSameOwner(SharedReg *p, int iSlot, int bTerm, u64 cell);
 int remoteCheckSession(SharedReg *p, const char *zUser, int isAdmin,
                        u64 tag, u64 iSerial, i64 pid, RemoteTarget *pT);
 int remoteTerminate(SharedReg *p, const char *zUser, int isAdmin,
