@@ -76,8 +76,9 @@ SQLITE_EXTENSION_INIT3
 #define HOOKS_LONG_STEPS  (10*CANCEL_PROGRESS_OPS)
 /* How many times at most hooksCheckBusy runs SELECT 1 (4 VM
 ** instructions) to see our progress handler called: enough for twice
-** CANCEL_PROGRESS_OPS. */
+** CANCEL_PROGRESS_OPS; and how often at most. */
 #define HOOKS_CANARY_RUNS (2*CANCEL_PROGRESS_OPS/4 + 2)
+#define HOOKS_CANARY_EVERY_MS 1000
 
 /* Every this many calls of the progress handler within a listed
 ** statement, it checks that statement is still the one that runs. */
@@ -269,10 +270,10 @@ static void hooksCheckBusy(CancelSession *s, i64 now, int bCanary){
   ** there (a long statement without one call: hooksStmtEnd); a look
   ** notices it after a long statement where the application leaves
   ** SQLITE_STMTSTATUS_VM_STEP alone (activityCheckProgressLost); and
-  ** here SELECT 1 runs until its VM instructions, which SQLite
-  ** counts over a statement's runs, have passed CANCEL_PROGRESS_OPS
-  ** twice: SQLite has then called the progress handler (at a jump or
-  ** as a run returns), so ours, if it is still there. (An application's
+  ** here SELECT 1 runs until its VM instructions, which SQLite counts
+  ** over a statement's runs, have passed CANCEL_PROGRESS_OPS twice:
+  ** SQLite has then called the progress handler (at a jump or as a run
+  ** returns), so ours, if it is still there. (An application's
   ** handler set to fire every N instructions, N above that, is not
   ** called by it.) Only when bCanary: after a pause or a PRAGMA, not at
   ** the periodic look within a run of statements. */
@@ -288,20 +289,22 @@ static void hooksCheckBusy(CancelSession *s, i64 now, int bCanary){
   }
   sqlite3_finalize(p);
   p = 0;
-  /* (SELECT 1, not the PRAGMA again: a PRAGMA is prepared anew at each
-  ** run, some 7,000 instructions; a run of SELECT 1 costs a few hundred
-  ** with the trace off meanwhile: SQLite formats "-- " and the text for
-  ** each nested statement it traces) */
-  if( bCheckProgress
-   && sqlite3_prepare_v2(s->db, "SELECT 1", -1, &p, 0)==SQLITE_OK && p ){
-    sqlite3_trace_v2(s->db, 0, 0, 0);
-    for(i=0; i<HOOKS_CANARY_RUNS && s->nProgressCalls==n0; i++){
-      if( sqlite3_step(p)!=SQLITE_ROW ){ bCheckProgress = 0; break; }
-      sqlite3_reset(p);
-    }
-    sqlite3_trace_v2(s->db, s->traceMask, s->xTrace, s);
-    if( bCheckProgress && s->nProgressCalls==n0 ){
-      activitySetLost(s, HOOKS_PROGRESS_LOST, 1);
+  /* (SELECT 1 run again, not the PRAGMA: SQLite prepares a PRAGMA anew at
+  ** each run, 7,000 instructions. Each run is still traced, as "-- " and
+  ** its text, which SQLite formats: some 1,100 instructions a run, 60,000
+  ** in all, hence at most once every HOOKS_CANARY_EVERY_MS. The trace
+  ** stays on: turning it off and on would drop an application's
+  ** sqlite3_profile(), whose bit the same call clears.) */
+  if( bCheckProgress && now - s->canaryMs >= HOOKS_CANARY_EVERY_MS ){
+    s->canaryMs = now;
+    if( sqlite3_prepare_v2(s->db, "SELECT 1", -1, &p, 0)==SQLITE_OK && p ){
+      for(i=0; i<HOOKS_CANARY_RUNS && s->nProgressCalls==n0; i++){
+        if( sqlite3_step(p)!=SQLITE_ROW ){ bCheckProgress = 0; break; }
+        sqlite3_reset(p);
+      }
+      if( bCheckProgress && s->nProgressCalls==n0 ){
+        activitySetLost(s, HOOKS_PROGRESS_LOST, 1);
+      }
     }
   }
   sqlite3_finalize(p);
@@ -351,7 +354,7 @@ static int hooksWantedMask(CancelSession *s){
 static void hooksArmIdle(CancelSession *s, int idleMs){
   i64 d = idsMonoUs() + (i64)idleMs*1000;
   atomic_store(&s->idleDeadlineUs, d);
-  terminateIdleDeadline(d);
+  terminateWakeBy(d);
 }
 
 static int hooksTrace(unsigned type, void *pCtx, void *P, void *X);
@@ -390,7 +393,15 @@ void hooksIdleTimeoutSet(CancelSession *s, int ms){
     ** started before its end was asked for, so no end will arm the
     ** limit; it is armed now. What follows is idle in a transaction,
     ** which the reaper relies on inXact to know (statements started by
-    ** the fast path do not keep it). */
+    ** the fast path do not keep it). A statement running now (the C API
+    ** called from inside one, an application function) is listed first:
+    ** else the reaper would take the session for idle and terminate it
+    ** mid-statement. (The connection mutex, recursive, is the caller's
+    ** own there; from another thread it waits for the statement.) */
+    sqlite3_mutex *m = sqlite3_db_mutex(s->db);
+    if( m ) sqlite3_mutex_enter(m);
+    if( s->nStmt==0 ) activityNotice(s);
+    if( m ) sqlite3_mutex_leave(m);
     pthread_mutex_lock(&s->mu);
     s->inXact = 1;
     pthread_mutex_unlock(&s->mu);
@@ -491,6 +502,11 @@ static HOOKS_NOINLINE void hooksStmtStart(CancelSession *s, void *pStmt, const c
   s->pFastOk = (!bFull && !bPragma && !hooksMayBegin(zSql) && s->nStmt==0
                 && !s->selfTerm && atomic_load(&s->eTerm)==TERM_NONE) ? pStmt : 0;
   pthread_mutex_unlock(&s->mu);
+  if( bFull && deadlineUs
+   && (atomic_load_explicit(&s->hooksLost, memory_order_relaxed) & HOOKS_PROGRESS_LOST)
+  ){
+    terminateWakeBy(deadlineUs);   /* its timeout is the reaper's to enforce */
+  }
 }
 
 /* The end of a statement, reported by SQLite (PROFILE: sessions that

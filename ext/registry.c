@@ -537,6 +537,26 @@ int registryRequestIfRunning(CancelSession *pCaller, const char *zAction,
   return rc;
 }
 
+/* regMu and s->mu held, by the reaper: the statement timeout of s's
+** only statement has passed, and its progress handler was taken, so
+** nothing of ours runs inside the statement to stop it. Interrupt it as
+** registryRequestIfRunning delivers a cancel then (same conditions:
+** exactly one statement, whose end SQLite reports), and log it. */
+void registryTimeoutByInterrupt(CancelSession *s){
+  ActiveStmt *a = &s->aStmt[0];
+  LogTarget t;
+  CancelAsker by;
+  assert( registryHeld() && s->nStmt==1 && !a->bOwnSql && !s->closing );
+  memset(&t, 0, sizeof(t));
+  registryTimeoutAsker(&by, "statement_timeout", atomic_load(&s->stmtTimeoutMs));
+  t.iQuery = a->iQuery;
+  t.zSql = a->zSql;
+  a->deadlineUs = 0;
+  registryLog(0, "statement_timeout", s, &t, LOG_INTERRUPT);
+  registrySetReasonLocked(s, "cancelled", &by);
+  sqlite3_interrupt(s->db);
+}
+
 /* ----------------------------------------------- other processes */
 
 /* The registry file of the caller's database, with who asks (pBy) and

@@ -114,6 +114,9 @@ i64 registryLog(CancelSession *pCaller, const char *zAction,
 int registryRequestIfRunning(CancelSession *pCaller, const char *zAction,
                              CancelSession *s, u64 iQuery,
                              const CancelAsker *pBy);
+/* The lock and s->mu held: the statement timeout of s's only statement
+** passed while its progress handler is taken: interrupt it, logged. */
+void registryTimeoutByInterrupt(CancelSession *s);
 /* Drop a pin taken (s->nPin++) under the lock; no lock held. */
 void registryUnpin(CancelSession *s);
 

@@ -378,7 +378,6 @@ static int remoteFind(SharedReg *p, u64 tag, u64 iSerial, i64 pid, u64 iQuery,
   return -1;
 }
 
-/* Ask the owner of slot i (generation of o) to interrupt iQuery. */
 /* How long a canceller waits for a running target's own progress
 ** handler to take a request before it wakes the target's agent thread. */
 #define REMOTE_OWN_WAIT_US 100
@@ -413,7 +412,9 @@ static int remoteSendCancel(SharedReg *p, int i, u64 o, u64 iQuery,
     /* Asleep, not spinning: on a small or busy machine a spinning
     ** canceller takes the core the target needs to take the request
     ** (bench_latency found a tenth of the cancels waiting for the agent
-    ** that way, each some 500 us late). */
+    ** that way, each some 500 us late). On Windows, winpthreads'
+    ** nanosleep returns at once below 1 ms: the agent, which polls there,
+    ** is then asked at once. */
     struct timespec ts = { 0, REMOTE_OWN_WAIT_US*1000 };
     if( atomic_load(pReq)==cell ) nanosleep(&ts, 0);
     if( atomic_load(pReq)!=cell ) return 1;    /* taken */

@@ -137,6 +137,7 @@ struct CancelSession {
   u64 iQueryNext, iQueryEnd; /* block of query ids reserved for it */
   unsigned nProgressCalls;   /* calls of our progress handler */
   i64 busyCheckMs;           /* last look at PRAGMA busy_timeout */
+  i64 canaryMs;              /* last progress-handler check (hooks.c) */
   i64 lastStartMs;           /* the last statement start (own thread) */
   int busyCheckDue;          /* a PRAGMA ran: look at the next statement */
   int inInternal;            /* running our own nested statement */

@@ -532,6 +532,32 @@ static int termIdleExpired(CancelSession **aOut, int nMax, i64 *pNextUs){
   return n;
 }
 
+/* With the registry lock held: interrupt the statements whose timeout
+** has passed in sessions whose progress handler was taken (elsewhere the
+** progress handler stops them itself: hooks.c). Returns the earliest
+** such deadline still ahead (0 none). */
+static i64 termStmtExpired(void){
+  CancelSession *s;
+  i64 nowUs = idsMonoUs(), nextUs = 0;
+  assert( registryHeld() );
+  for(s=registryFirst(); s; s=s->pNext){
+    i64 d;
+    if( s->closing || atomic_load(&s->eTerm)!=TERM_NONE
+     || !(atomic_load(&s->hooksLost) & HOOKS_PROGRESS_LOST) ){
+      continue;
+    }
+    pthread_mutex_lock(&s->mu);
+    d = s->nStmt==1 && !s->aStmt[0].bOwnSql ? s->aStmt[0].deadlineUs : 0;
+    if( d && d<=nowUs ){
+      registryTimeoutByInterrupt(s);
+    }else if( d && (nextUs==0 || d<nextUs) ){
+      nextUs = d;
+    }
+    pthread_mutex_unlock(&s->mu);
+  }
+  return nextUs;
+}
+
 static void termTimedWait(pthread_cond_t *pCond, i64 waitUs){
   struct timespec dl;
   dl = portRealtimeAfter(waitUs);
@@ -540,8 +566,10 @@ static void termTimedWait(pthread_cond_t *pCond, i64 waitUs){
 
 /*
 ** The background thread: finishes terminations that had to wait (the
-** target was inside a statement) and terminates sessions idle in a
-** transaction for longer than their limit. Started on first need;
+** target was inside a statement), terminates sessions idle in a
+** transaction for longer than their limit, and stops statements past
+** their timeout in sessions whose progress handler was taken. Started
+** on first need;
 ** runs for the life of the process (the library is pinned).
 */
 static void *termReaperMain(void *pArg){
@@ -568,6 +596,10 @@ static void *termReaperMain(void *pArg){
       }
     }
     nIdle = termIdleExpired(aIdle, 64, &nextIdleUs);
+    {
+      i64 nextStmtUs = termStmtExpired();
+      if( nextStmtUs && (nextIdleUs==0 || nextStmtUs<nextIdleUs) ) nextIdleUs = nextStmtUs;
+    }
     registryUnlock();
     for(i=0; i<nIdle; i++){
       registryLock();
@@ -633,11 +665,12 @@ static void termKickLocked(void){
   pthread_cond_signal(&termReaperCond);
 }
 
-/* A session went idle in a transaction until deadlineUs. The reaper
+/* A session has something due at deadlineUs (idle in a transaction, or
+** a statement timeout with its progress handler taken). The reaper
 ** need not be woken if it will wake by itself before then: it rescans
 ** every session each time (this keeps a loop of statements inside one
 ** transaction from signalling it at every statement). */
-void terminateIdleDeadline(i64 deadlineUs){
+void terminateWakeBy(i64 deadlineUs){
   i64 w = atomic_load_explicit(&termReaperWakeUs, memory_order_relaxed);
   if( w==0 || w>deadlineUs ) terminateKickReaper();
 }

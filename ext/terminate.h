@@ -26,9 +26,10 @@ void terminateDenyAll(CancelSession *s);
 
 /* Called by a session's own thread (hooks.c) when a statement of a
 ** terminated session ends, or when it goes idle in a transaction with a
-** timeout, so the reaper can act. */
+** timeout, or starts a statement with a timeout that only the reaper
+** can enforce (its progress handler taken), so the reaper can act. */
 void terminateKickReaper(void);
-void terminateIdleDeadline(i64 deadlineUs);
+void terminateWakeBy(i64 deadlineUs);
 /* Complete the termination of s: 1 when nothing is left to do, 0 to be
 ** retried (by the reaper). */
 int terminateFinish(CancelSession *s);

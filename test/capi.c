@@ -391,6 +391,16 @@ static void badCallChecks(const char *zDb){
   sqlite3_close(db);
 }
 
+/* set_idle_and_work(): sets its own connection's idle-in-transaction
+** limit to 100 ms through the C API, then works for 400 ms (a statement
+** doing something slow, not a synchronisation). */
+static void setIdleAndWork(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  (void)argc; (void)argv;
+  cancel_set_idle_in_transaction_session_timeout((sqlite3*)sqlite3_user_data(ctx), 100);
+  usleep(400000);
+  sqlite3_result_int(ctx, 1);
+}
+
 int main(int argc, char **argv){
   const char *zDb = argc>1 ? argv[1] : "build/tmp/capi.db";
   if( argc==3 && strcmp(argv[1], "--holder")==0 ) return holderMain(argv[2]);
@@ -468,6 +478,16 @@ int main(int argc, char **argv){
   sqlite3_free(z);
   z = cancel_reason(db3);
   CHECK(z==0, "NULL when nothing stopped the session");
+  /* The idle limit set by the C API from inside a running statement of
+  ** a transaction (an application function): the statement is running,
+  ** not idle, however long it takes; the limit counts from its end. */
+  sqlite3_create_function(db3, "set_idle_and_work", 0, SQLITE_UTF8, db3,
+                          setIdleAndWork, 0, 0);
+  rc = sqlite3_exec(db3, "BEGIN; INSERT INTO t VALUES('mine'); SELECT set_idle_and_work()", 0, 0, 0);
+  CHECK(rc==SQLITE_OK, "a statement that sets the idle limit and runs past it is not terminated");
+  rc = sqlite3_exec(db3, "COMMIT", 0, 0, 0);
+  CHECK(rc==SQLITE_OK, "its transaction commits");
+  cancel_set_idle_in_transaction_session_timeout(db3, 0);
 
   /* A chained busy handler is called while a statement waits. */
   sqlite3_exec(db, "BEGIN IMMEDIATE", 0, 0, 0);
