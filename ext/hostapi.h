@@ -67,6 +67,7 @@
   X(malloc, 0, 0) \
   X(malloc64, 0, 0) \
   X(mprintf, 0, 0) \
+  X(mutex_enter, 0, "SQLITE_MUTEX_OMIT") \
   X(mutex_leave, 0, "SQLITE_MUTEX_OMIT") \
   X(mutex_try, 0, "SQLITE_MUTEX_OMIT") \
   X(next_stmt, 0, 0) \
