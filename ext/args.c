@@ -31,10 +31,23 @@ int argInt(Args *p, int i, const char *zName, i64 iMin, i64 iMax, i64 *pOut){
   i64 v;
   char *z;
   if( i>=p->argc ) return 1;
-  if( sqlite3_value_numeric_type(p->argv[i])!=SQLITE_INTEGER ){
-    return argFail(p, zName, "must be an integer");
+  switch( sqlite3_value_numeric_type(p->argv[i]) ){
+    case SQLITE_INTEGER:
+      v = sqlite3_value_int64(p->argv[i]);
+      break;
+    case SQLITE_FLOAT: {
+      /* a real with an integral value (3.0) is that integer: JavaScript's
+      ** numbers are bound as reals (better-sqlite3) */
+      double r = sqlite3_value_double(p->argv[i]);
+      if( !(r>=-9.2e18 && r<=9.2e18) || r!=(double)(i64)r ){
+        return argFail(p, zName, "must be an integer");
+      }
+      v = (i64)r;
+      break;
+    }
+    default:
+      return argFail(p, zName, "must be an integer");
   }
-  v = sqlite3_value_int64(p->argv[i]);
   if( v<iMin || v>iMax ){
     if( iMax==ARG_NOMAX ) return argFail(p, zName, "must be a positive integer");
     z = sqlite3_mprintf("%s: %s must be between %lld and %lld", p->zFunc, zName,

@@ -41,6 +41,8 @@
 #define LOG_NO_TRACE     "not delivered: trace taken over by the application"
 #define LOG_NO_PROGRESS  "not delivered: progress handler taken over by the application and more than one statement open"
 #define LOG_INTERRUPT    "interrupt sent: progress handler taken over by the application"
+#define LOG_NO_PROGRESS_API "not delivered: this SQLite has no progress handler and more than one statement is open"
+#define LOG_INTERRUPT_API "interrupt sent: this SQLite has no progress handler"
 /* A connection without a mutex cannot be rolled back by another thread
 ** (doc/threading.md). */
 #define LOG_TERM_NOMUTEX "terminating: multi-thread connection, rolls back at its next write, COMMIT or ROLLBACK, or when closed"

@@ -803,20 +803,34 @@ static int hooksCommit(void *p){
   return atomic_load(&s->eTerm)!=TERM_NONE;   /* nonzero: roll back */
 }
 
+/* Whether the SQLite that loaded the extension last has no progress
+** handler (cancel.c's check of its routine table, at each load): a
+** session enrolled then works as one whose progress handler was taken
+** (doc/hooks.md), from the start, and keeps that (HOOKS_PROGRESS_NONE). */
+static atomic_int hooksNoProgressApi;
+void hooksSetNoProgressApi(int bOn){ atomic_store(&hooksNoProgressApi, bOn); }
+
 void hooksInstall(CancelSession *s){
+  if( atomic_load(&hooksNoProgressApi) ){
+    atomic_fetch_or(&s->hooksLost, HOOKS_PROGRESS_LOST|HOOKS_PROGRESS_NONE);
+  }
   s->xTrace = hooksTrace;
   s->traceMask = hooksWantedMask(s);
   s->execThread = pthread_self();
   s->pThreadTag = portThreadTag();
   sqlite3_trace_v2(s->db, s->traceMask, hooksTrace, s);
-  sqlite3_progress_handler(s->db, CANCEL_PROGRESS_OPS, hooksProgress, s);
+  if( !(atomic_load(&s->hooksLost) & HOOKS_PROGRESS_NONE) ){
+    sqlite3_progress_handler(s->db, CANCEL_PROGRESS_OPS, hooksProgress, s);
+  }
   sqlite3_busy_handler(s->db, hooksBusy, s);
   sqlite3_commit_hook(s->db, hooksCommit, s);
 }
 
 void hooksRemove(CancelSession *s){
   sqlite3_trace_v2(s->db, 0, 0, 0);
-  sqlite3_progress_handler(s->db, 0, 0, 0);
+  if( !(atomic_load(&s->hooksLost) & HOOKS_PROGRESS_NONE) ){
+    sqlite3_progress_handler(s->db, 0, 0, 0);
+  }
   sqlite3_busy_handler(s->db, 0, 0);
   sqlite3_commit_hook(s->db, 0, 0);
 }

@@ -18,6 +18,9 @@
 #define CANCEL_PROGRESS_OPS 100
 
 void hooksInstall(CancelSession *s);
+/* Whether the loaded SQLite lacks sqlite3_progress_handler: sessions
+** enrolled from now on work without it (cancel.c, at each load). */
+void hooksSetNoProgressApi(int bOn);
 void hooksRemove(CancelSession *s);
 /* The application's own progress and busy handlers, chained behind the
 ** session's (cancel_set_progress_handler, cancel_set_busy_handler). */

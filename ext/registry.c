@@ -508,7 +508,8 @@ int registryRequestIfRunning(CancelSession *pCaller, const char *zAction,
     t.iQuery = a->iQuery;
     t.zSql = a->zSql;
     if( s->nStmt==1 && !s->closing && !a->bOwnSql ){
-      registryLog(pCaller, zAction, s, &t, LOG_INTERRUPT);
+      registryLog(pCaller, zAction, s, &t,
+                  (lost & HOOKS_PROGRESS_NONE) ? LOG_INTERRUPT_API : LOG_INTERRUPT);
       if( s->iLogCancel ) cancelLogOutcome(s->iLogCancel, LOG_FINISHED);
       s->iLogCancel = 0;
       atomic_store(&s->iCancelQuery, iQuery);
@@ -516,7 +517,8 @@ int registryRequestIfRunning(CancelSession *pCaller, const char *zAction,
       registrySetReasonLocked(s, "cancelled", pBy);
       sqlite3_interrupt(s->db);
     }else{
-      registryLog(pCaller, zAction, s, &t, LOG_NO_PROGRESS);
+      registryLog(pCaller, zAction, s, &t,
+                  (lost & HOOKS_PROGRESS_NONE) ? LOG_NO_PROGRESS_API : LOG_NO_PROGRESS);
       rc = REG_UNDELIVERED;
     }
   }else if( a ){
@@ -552,7 +554,8 @@ void registryTimeoutByInterrupt(CancelSession *s){
   t.iQuery = a->iQuery;
   t.zSql = a->zSql;
   a->deadlineUs = 0;
-  registryLog(0, "statement_timeout", s, &t, LOG_INTERRUPT);
+  registryLog(0, "statement_timeout", s, &t,
+              (atomic_load(&s->hooksLost) & HOOKS_PROGRESS_NONE) ? LOG_INTERRUPT_API : LOG_INTERRUPT);
   registrySetReasonLocked(s, "cancelled", &by);
   sqlite3_interrupt(s->db);
 }

@@ -250,7 +250,8 @@ static int remoteCopySession(SharedReg *p, int i, ShSession *pOut, int nByte, u6
   if( pOut->status>=SH_GONE || pOut->pid<=0 || pOut->pid>SH_ID_MAX
    || pOut->nQuery>SH_NQUERY
    || pOut->iActive>2 || pOut->iLast>2 || pOut->xactKind>2
-   || pOut->hooksLost>(HOOKS_TRACE_LOST|HOOKS_PROGRESS_LOST) || pOut->noMutex>1
+   || pOut->hooksLost>(HOOKS_TRACE_LOST|HOOKS_PROGRESS_LOST|HOOKS_PROGRESS_NONE)
+   || pOut->noMutex>1
    || !shslotTerminated(pOut->zUser, sizeof(pOut->zUser))
   ){
     return 0;

@@ -45,6 +45,9 @@ struct ActiveStmt {
 ** (hooks.c detects it; doc/hooks.md). */
 #define HOOKS_TRACE_LOST     1   /* nothing known of what runs */
 #define HOOKS_PROGRESS_LOST  2   /* cancels go by sqlite3_interrupt */
+#define HOOKS_PROGRESS_NONE  4   /* with PROGRESS_LOST: the loaded SQLite
+                                 ** has no progress handler at all
+                                 ** (SQLITE_OMIT_PROGRESS_CALLBACK) */
 
 /* Values of CancelSession.eTerm */
 #define TERM_NONE     0   /* alive */
