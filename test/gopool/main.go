@@ -90,7 +90,7 @@ func must(q interface {
 
 // waitActive reads `sessions` (from the pool, so from a connection other
 // than the target's) until a session runs sqlText; returns its pid, or 0
-// after 30 s. A listing needs the statement to have run about a hundred
+// after 30 s (the run then ends). A listing needs the statement to have run about a hundred
 // VM instructions after ready(): the reads repeat until then.
 func waitActive(db *sql.DB, sqlText string) int64 {
 	deadline := time.Now().Add(30 * time.Second)
@@ -103,17 +103,28 @@ func waitActive(db *sql.DB, sqlText string) int64 {
 		}
 		time.Sleep(time.Millisecond)
 	}
+	giveUp("a statement listed as active within 30 s", "none")
 	return 0
 }
 
-// waitReady takes the next ready() announcement (0 after 30 s).
+// waitReady takes the next ready() announcement (after 30 s without one,
+// the run ends).
 func waitReady() int64 {
 	select {
 	case pid := <-readyCh:
 		return pid
 	case <-time.After(30 * time.Second):
+		giveUp("ready() called within 30 s", "not called")
 		return 0
 	}
+}
+
+// giveUp ends the run when a handshake fails: what follows would only
+// wait out its own 30 s deadlines.
+func giveUp(want, got string) {
+	check("handshake", got, want)
+	fmt.Printf("%d passed, %d failed\n", nPass, nFail)
+	os.Exit(1)
 }
 
 func main() {
@@ -339,6 +350,72 @@ func main() {
 		wg.Wait()
 		check("bulk.errors", strings.Join(errs, ","), strings.Repeat("interrupted: interrupted,", 3)+"interrupted: interrupted")
 		check("bulk.usable", must(db, "SELECT sum(x) FROM t"), 6)
+	}
+
+	// 10. The race go-sqlite3's users reported (an interrupt meant for one
+	// query stopping the next one on the connection): for 2 s a pinned
+	// connection runs VICTIM and SAFE in turn while another goroutine
+	// cancels each VICTIM it sees by its query_id, often as it ends.
+	// SAFE must never be stopped.
+	{
+		const VICTIM = "WITH RECURSIVE c(x) AS (VALUES(1) UNION ALL SELECT x+1 FROM c " +
+			"WHERE x<3000) SELECT count(*) FROM c"
+		const SAFE = "WITH RECURSIVE c(x) AS (VALUES(1) UNION ALL SELECT x+1 FROM c " +
+			"WHERE x<3001) SELECT count(*) FROM c"
+		c, _ := db.Conn(ctx)
+		pid := must(c, "SELECT pg_backend_pid()")
+		stop := make(chan struct{})
+		var nCancel int
+		cancelled := make(chan struct{})
+		go func() {
+			defer close(cancelled)
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				n, err := one(db, "SELECT count(cancel_query(query_id, 1)) FROM sessions "+
+					"WHERE pid=? AND active_query=?", pid, VICTIM)
+				if err == nil && n == "1" {
+					nCancel++
+				}
+			}
+		}()
+		var nVictim, nHit, nSafe, nMisfire, nOther int
+		var other string
+		for t0 := time.Now(); time.Since(t0) < 2*time.Second; {
+			for _, q := range []string{VICTIM, SAFE} {
+				v, err := one(c, q)
+				switch {
+				case err == nil && q == SAFE && v == "3001":
+					nSafe++
+				case err == nil && q == VICTIM && v == "3000":
+					nVictim++
+				case errText(err) == "interrupted: interrupted" && q == VICTIM:
+					nHit++
+				case errText(err) == "interrupted: interrupted":
+					nMisfire++
+				default:
+					nOther++
+					other = v + " " + errText(err)
+				}
+			}
+		}
+		close(stop)
+		<-cancelled
+		fmt.Printf("race: %d victims stopped, %d finished first, %d safe run, %d cancels asked; the last of them in cancel_log: %s\n",
+			nHit, nVictim, nSafe, nCancel, must(db, "SELECT group_concat(n || ' ' || outcome, ', ') FROM "+
+				"(SELECT outcome, count(*) AS n FROM cancel_log WHERE target_pid=? GROUP BY outcome)", pid))
+		check("race.misfires", nMisfire, 0)
+		check("race.other", nOther, 0)
+		if nOther > 0 {
+			fmt.Println("!   last other result:", other)
+		}
+		check("race.hit", nHit > 0, true)
+		check("race.safe", nSafe > 0, true)
+		check("race.usable", must(c, "SELECT sum(x) FROM t"), 6)
+		c.Close()
 	}
 
 	db.Close()
