@@ -15,6 +15,7 @@
 #   make install  PREFIX=/usr/local: the library and ext/cancel.h; make uninstall
 #   make dll      cancel.dll for Windows (mingw-w64 cross-build)
 #   make test-windows  cancel.dll loaded and tested under Wine (installs wine64)
+#   make test-go  the extension in a Go database/sql pool (installs golang-go)
 #   make clean
 
 CC      ?= cc
@@ -144,6 +145,12 @@ test-windows:
 	@sh test/windows.sh build
 	@sh test/windows.sh run
 
+# Go: a database/sql pool with Debian's go-sqlite3 (test/gotest.sh builds
+# test/gopool/main.go offline into build/test/gopool).
+test-go: $(LIB)
+	@sh test/gotest.sh build
+	@sh test/gotest.sh run
+
 # ---- make coverage ------------------------------------------------------
 # The whole suite (Tcl, Python, the C programs, short runs) against a gcov
 # build of ext/, then a table of line and branch coverage per ext/ file
@@ -267,6 +274,7 @@ TEST_BUILD := $(LIB) build/asan/cancel.so build/tsan/cancel.so build/win/cancel.
 test: deps newest
 	$(MAKE) -j$(NPROC) test-build
 	sh test/windows.sh build
+	sh test/gotest.sh build
 	tclsh test/all.tcl
 
 test-build: $(TEST_BUILD)
@@ -282,4 +290,4 @@ clean:
 	rm -f cancel.so cancel.dylib cancel.dll
 	rm -rf build/tmp bench/tmp-* build
 
-.PHONY: all bench bench-deps check coverage coverage-build deps demo demo-deps dll fuzz newest omithosts soak test test-build test-windows valgrind clean install uninstall
+.PHONY: all bench bench-deps check coverage coverage-build deps demo demo-deps dll fuzz newest omithosts soak test test-build test-go test-windows valgrind clean install uninstall

@@ -200,6 +200,13 @@ if {[file exists [file join $topdir build win wintest.exe]]} {
 } else {
   puts "(the Windows test was not built: test/windows.sh build said why)"
 }
+# Go: a database/sql pool with Debian's go-sqlite3, a query cancelled from
+# another goroutine (test/gotest.sh; make test builds it).
+if {[file exists [file join $bindir gopool]]} {
+  run_one "gopool (Go)" [list sh [file join $testdir gotest.sh] run] 1
+} else {
+  puts "(the Go test was not built: test/gotest.sh build said why)"
+}
 # TSan needs a memory layout that newer kernels' address randomization
 # can break ("unexpected memory mapping"): run it with randomization off.
 proc sanitized {bin} {

@@ -10,9 +10,11 @@ set -e
 # two commands" names each of them (test/readme.test checks it).
 demo="gcc make libsqlite3-dev tcl libsqlite3-tcl tcl-thread"
 all="$demo sqlite3 tcl-dev python3 valgrind clang libclang-rt-14-dev tmux
-     gcc-mingw-w64-x86-64-posix wine64"
+     gcc-mingw-w64-x86-64-posix wine64 golang-go golang-github-mattn-go-sqlite3-dev"
 # `deps.sh windows`: only what test/windows.sh needs (make test-windows)
 windows="libsqlite3-dev gcc-mingw-w64-x86-64-posix wine64"
+# `deps.sh go`: only what test/gotest.sh needs (make test-go)
+go="libsqlite3-dev golang-go golang-github-mattn-go-sqlite3-dev"
 pkgs=$all
 list=0
 for a in "$@"; do
@@ -20,6 +22,7 @@ for a in "$@"; do
     list) list=1;;
     demo) pkgs=$demo;;
     windows) pkgs=$windows;;
+    go) pkgs=$go;;
     bench) ;;
     postgres) pkgs="$pkgs postgresql libpq-dev";;
   esac
