@@ -16,6 +16,7 @@
 #   make dll      cancel.dll for Windows (mingw-w64 cross-build)
 #   make test-windows  cancel.dll loaded and tested under Wine (installs wine64)
 #   make test-go  the extension in a Go database/sql pool (installs golang-go)
+#   make test-node  the extension in Node.js with better-sqlite3 (npm install)
 #   make clean
 
 CC      ?= cc
@@ -151,6 +152,12 @@ test-go: $(LIB)
 	@sh test/gotest.sh build
 	@sh test/gotest.sh run
 
+# Node.js: better-sqlite3 12.11.1 from the npm registry (test/nodetest.sh
+# installs it into build/node), test/node/cancel.js.
+test-node: $(LIB)
+	@sh test/nodetest.sh build
+	@sh test/nodetest.sh run
+
 # ---- make coverage ------------------------------------------------------
 # The whole suite (Tcl, Python, the C programs, short runs) against a gcov
 # build of ext/, then a table of line and branch coverage per ext/ file
@@ -275,6 +282,7 @@ test: deps newest
 	$(MAKE) -j$(NPROC) test-build
 	sh test/windows.sh build
 	sh test/gotest.sh build
+	sh test/nodetest.sh build
 	tclsh test/all.tcl
 
 test-build: $(TEST_BUILD)
@@ -290,4 +298,4 @@ clean:
 	rm -f cancel.so cancel.dylib cancel.dll
 	rm -rf build/tmp bench/tmp-* build
 
-.PHONY: all bench bench-deps check coverage coverage-build deps demo demo-deps dll fuzz newest omithosts soak test test-build test-go test-windows valgrind clean install uninstall
+.PHONY: all bench bench-deps check coverage coverage-build deps demo demo-deps dll fuzz newest omithosts soak test test-build test-go test-node test-windows valgrind clean install uninstall

@@ -207,6 +207,14 @@ if {[file exists [file join $bindir gopool]]} {
 } else {
   puts "(the Go test was not built: test/gotest.sh build said why)"
 }
+# Node.js: better-sqlite3 (its SQLite has no progress handler), a query
+# on a worker_thread cancelled from the main thread and from another
+# process (test/nodetest.sh; make test installs better-sqlite3).
+if {[file exists [file join $topdir build node node_modules better-sqlite3 build Release better_sqlite3.node]]} {
+  run_one "node (better-sqlite3)" [list sh [file join $testdir nodetest.sh] run] 1
+} else {
+  puts "(the Node test was not built: test/nodetest.sh build said why)"
+}
 # TSan needs a memory layout that newer kernels' address randomization
 # can break ("unexpected memory mapping"): run it with randomization off.
 proc sanitized {bin} {
