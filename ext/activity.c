@@ -166,11 +166,6 @@ ActiveStmt *activityListLocked(CancelSession *s, void *pStmt, const char *zSql,
   a->nProgressAtStart = s->nProgressCalls;
   s->cursorIdle = 0;
   s->shLate = 1;           /* published by the progress or busy handler */
-  if( atomic_load_explicit(&s->hooksLost, memory_order_relaxed) & HOOKS_PROGRESS_LOST ){
-    /* no progress handler of ours runs inside it to publish it late */
-    s->shLate = 0;
-    remotePublishActivity(s);
-  }
   return a;
 }
 

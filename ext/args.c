@@ -27,27 +27,28 @@ static int argFail(Args *p, const char *zName, const char *zWhat){
   return 0;
 }
 
+/* Is argument v an integer, or a real with an integral value (3.0: what
+** JavaScript's numbers are bound as, by better-sqlite3)? Its value in *pV. */
+static int argIntegral(sqlite3_value *v, i64 *pV){
+  double r;
+  switch( sqlite3_value_numeric_type(v) ){
+    case SQLITE_INTEGER:
+      *pV = sqlite3_value_int64(v);
+      return 1;
+    case SQLITE_FLOAT:
+      r = sqlite3_value_double(v);
+      if( !(r>=-9.2e18 && r<=9.2e18) || r!=(double)(i64)r ) return 0;
+      *pV = (i64)r;
+      return 1;
+  }
+  return 0;
+}
+
 int argInt(Args *p, int i, const char *zName, i64 iMin, i64 iMax, i64 *pOut){
   i64 v;
   char *z;
   if( i>=p->argc ) return 1;
-  switch( sqlite3_value_numeric_type(p->argv[i]) ){
-    case SQLITE_INTEGER:
-      v = sqlite3_value_int64(p->argv[i]);
-      break;
-    case SQLITE_FLOAT: {
-      /* a real with an integral value (3.0) is that integer: JavaScript's
-      ** numbers are bound as reals (better-sqlite3) */
-      double r = sqlite3_value_double(p->argv[i]);
-      if( !(r>=-9.2e18 && r<=9.2e18) || r!=(double)(i64)r ){
-        return argFail(p, zName, "must be an integer");
-      }
-      v = (i64)r;
-      break;
-    }
-    default:
-      return argFail(p, zName, "must be an integer");
-  }
+  if( !argIntegral(p->argv[i], &v) ) return argFail(p, zName, "must be an integer");
   if( v<iMin || v>iMax ){
     if( iMax==ARG_NOMAX ) return argFail(p, zName, "must be a positive integer");
     z = sqlite3_mprintf("%s: %s must be between %lld and %lld", p->zFunc, zName,
@@ -77,8 +78,7 @@ int argReal(Args *p, int i, const char *zName, double rMin, double rMax, double 
 int argFlag(Args *p, int i, const char *zName, int *pOut){
   i64 v = 0;
   if( i>=p->argc ) return 1;
-  if( sqlite3_value_numeric_type(p->argv[i])!=SQLITE_INTEGER
-   || ((v = sqlite3_value_int64(p->argv[i]))!=0 && v!=1) ){
+  if( !argIntegral(p->argv[i], &v) || (v!=0 && v!=1) ){
     return argFail(p, zName, "must be 0 or 1");
   }
   *pOut = (int)v;

@@ -158,6 +158,13 @@ static void hooksTimedOut(CancelSession *s, const char *zOutcome){
   registryCaller(s, &zUser, &isAdmin);
   registryTimeoutAsker(&by, "statement_timeout", atomic_load(&s->stmtTimeoutMs));
   pthread_mutex_lock(&s->mu);
+  if( s->nStmt>0 && s->aStmt[s->nStmt-1].deadlineUs==0 ){
+    /* the reaper enforced it already (a session without our progress
+    ** handler: registryTimeoutByInterrupt), and logged it */
+    pthread_mutex_unlock(&s->mu);
+    sqlite3_free(zUser);
+    return;
+  }
   registrySetReasonLocked(s, "cancelled", &by);
   if( s->nStmt>0 ){
     ActiveStmt *a = &s->aStmt[s->nStmt-1];
@@ -501,6 +508,13 @@ static HOOKS_NOINLINE void hooksStmtStart(CancelSession *s, void *pStmt, const c
   }
   s->pFastOk = (!bFull && !bPragma && !hooksMayBegin(zSql) && s->nStmt==0
                 && !s->selfTerm && atomic_load(&s->eTerm)==TERM_NONE) ? pStmt : 0;
+  if( bFull && s->shLate
+   && (atomic_load_explicit(&s->hooksLost, memory_order_relaxed) & HOOKS_PROGRESS_LOST)
+  ){
+    /* no progress handler of ours runs inside it to publish it late */
+    s->shLate = 0;
+    remotePublishActivity(s);
+  }
   pthread_mutex_unlock(&s->mu);
   if( bFull && deadlineUs
    && (atomic_load_explicit(&s->hooksLost, memory_order_relaxed) & HOOKS_PROGRESS_LOST)

@@ -141,6 +141,8 @@ struct CancelSession {
   unsigned nProgressCalls;   /* calls of our progress handler */
   i64 busyCheckMs;           /* last look at PRAGMA busy_timeout */
   i64 canaryMs;              /* last progress-handler check (hooks.c) */
+  u64 timeoutSeenQuery;      /* the reaper's last look found this statement
+                             ** past its timeout and running (s->mu) */
   i64 lastStartMs;           /* the last statement start (own thread) */
   int busyCheckDue;          /* a PRAGMA ran: look at the next statement */
   int inInternal;            /* running our own nested statement */

@@ -532,27 +532,49 @@ static int termIdleExpired(CancelSession **aOut, int nMax, i64 *pNextUs){
   return n;
 }
 
+/* How soon the reaper looks again at a statement past its timeout that
+** it could not interrupt yet (not running just now, or not alone). */
+#define TERM_STMT_RECHECK_US 10000
+
 /* With the registry lock held: interrupt the statements whose timeout
 ** has passed in sessions whose progress handler was taken (elsewhere the
-** progress handler stops them itself: hooks.c). Returns the earliest
-** such deadline still ahead (0 none). */
+** progress handler stops them itself: hooks.c). Only a statement that
+** runs, alone: a cursor stepped and left open keeps SQLite from clearing
+** the interrupt, and the next statement would fail. With a connection
+** mutex, a try-lock that succeeds says nothing runs; one that fails says
+** a thread is inside the connection, which may also be preparing another
+** statement beside an open cursor, so the interrupt waits for a second
+** look TERM_STMT_RECHECK_US later that finds the same still inside.
+** (Without a mutex, nothing can say: doc/hooks.md.) Returns when to look
+** again (0: nothing to look at). */
 static i64 termStmtExpired(void){
   CancelSession *s;
   i64 nowUs = idsMonoUs(), nextUs = 0;
   assert( registryHeld() );
   for(s=registryFirst(); s; s=s->pNext){
-    i64 d;
+    i64 d, at;
     if( s->closing || atomic_load(&s->eTerm)!=TERM_NONE
      || !(atomic_load(&s->hooksLost) & HOOKS_PROGRESS_LOST) ){
       continue;
     }
     pthread_mutex_lock(&s->mu);
-    d = s->nStmt==1 && !s->aStmt[0].bOwnSql ? s->aStmt[0].deadlineUs : 0;
+    d = s->nStmt>0 ? s->aStmt[s->nStmt-1].deadlineUs : 0;
+    at = d;
     if( d && d<=nowUs ){
-      registryTimeoutByInterrupt(s);
-    }else if( d && (nextUs==0 || d<nextUs) ){
-      nextUs = d;
+      sqlite3_mutex *m = sqlite3_db_mutex(s->db);
+      int bIdle = m && sqlite3_mutex_try(m)==SQLITE_OK;
+      if( bIdle ) sqlite3_mutex_leave(m);
+      int bAlone = s->nStmt==1 && !s->aStmt[0].bOwnSql && !bIdle;
+      if( bAlone && (m==0 || s->timeoutSeenQuery==s->aStmt[0].iQuery) ){
+        registryTimeoutByInterrupt(s);
+        s->timeoutSeenQuery = 0;
+        at = 0;
+      }else{
+        s->timeoutSeenQuery = bAlone ? s->aStmt[0].iQuery : 0;
+        at = nowUs + TERM_STMT_RECHECK_US;
+      }
     }
+    if( at && (nextUs==0 || at<nextUs) ) nextUs = at;
     pthread_mutex_unlock(&s->mu);
   }
   return nextUs;

@@ -64,9 +64,11 @@ if (process.argv[2] === '--peer') {
   process.on('message', (m) => {
     // wait until pid runs the text, then cancel it from this process
     const find = db.prepare('SELECT status, active_query AS q FROM sessions WHERE pid=?');
+    const t0 = Date.now();
     for (;;) {
       const r = find.get(m.pid);
       if (r && r.status === 'active' && r.q && r.q.includes(m.tag)) break;
+      if (Date.now() - t0 > 60000) { process.send({ r: 'never listed' }); process.exit(1); }
     }
     const r = db.prepare('SELECT pg_cancel_backend(?) AS r').get(m.pid).r;
     process.send({ r, node: db.prepare('SELECT node_id FROM sessions WHERE pid=pg_backend_pid()').get().node_id });
