@@ -211,11 +211,9 @@ struct CancelApiEntry {
   { "sqlite3_" #N, V, H, iVersion>=V ? (void(*)(void))sqlite3_##N : 0 },
 #endif
 
-static int cancelCheckApi(const sqlite3_api_routines *pApi, char **pzErrMsg,
-                          int *pbNoProgress){
+static int cancelCheckApi(const sqlite3_api_routines *pApi, char **pzErrMsg){
   int iVersion;
   char *zMissing = 0;
-  *pbNoProgress = 0;
 #ifndef SQLITE_CORE
   int i;
   /* Without these, no message can be made: just refuse. */
@@ -243,7 +241,6 @@ static int cancelCheckApi(const sqlite3_api_routines *pApi, char **pzErrMsg,
         /* The one entry it can do without (doc/hooks.md): cancels then go
         ** by sqlite3_interrupt, statement timeouts by the reaper, as
         ** when an application takes the progress handler. */
-        *pbNoProgress = 1;
         continue;
       }
       z = sqlite3_mprintf("%s%s%s%s%s%s", zMissing ? zMissing : "",
@@ -274,16 +271,15 @@ __declspec(dllexport)
 int sqlite3_cancel_init(sqlite3 *db, char **pzErrMsg,
                         const sqlite3_api_routines *pApi){
   CancelSession *s;
-  int rc, bNoProgress;
-  rc = cancelCheckApi(pApi, pzErrMsg, &bNoProgress);
+  int rc;
+  rc = cancelCheckApi(pApi, pzErrMsg);
   if( rc!=SQLITE_OK ) return rc;
   cancelSetApi(pApi);
 #ifndef SQLITE_CORE
-  /* (the table the extension calls through is the first one it was
-  ** given: a process has one SQLite) */
-  bNoProgress = sqlite3_api->progress_handler==0;
+  /* For the sessions enrolled now. (The table the extension calls
+  ** through is the first one it was given: a process has one SQLite.) */
+  hooksSetNoProgressApi(sqlite3_api->progress_handler==0);
 #endif
-  hooksSetNoProgressApi(bNoProgress);   /* (for the sessions enrolled now) */
   cancelPinLibrary();
   cancelWire();
   if( registryFind(db) ) return SQLITE_OK;

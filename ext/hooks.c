@@ -37,7 +37,7 @@
 **   progress taken   a statement ran long, for many VM instructions, and
 **                    our progress handler was never called
 **                    (hooksStmtEnd; without PROFILE, hooksCheckBusy
-**                    runs its PRAGMA until it must have called it; a
+**                    runs SELECT 1 until it must have called it; a
 **                    look, activityCheckProgressLost)
 **   busy timeout     sqlite3_busy_timeout() (PRAGMA busy_timeout, the
 **                    shell's .timeout) after loading replaced our busy
@@ -435,7 +435,7 @@ static HOOKS_NOINLINE void hooksStmtStart(CancelSession *s, void *pStmt, const c
   int idleMs = atomic_load_explicit(&s->idleTimeoutMs, memory_order_relaxed);
   i64 deadlineUs = timeoutMs>0 ? idsMonoUs() + (i64)timeoutMs*1000 : 0;
   int bPragma = hooksIsPragma(zSql);
-  int bFull, bProfiled;
+  int bFull, bProfiled, bNoProgress;
   atomic_store(&s->slowNext, 0);
   if( atomic_load_explicit(&s->hooksLost, memory_order_relaxed) & HOOKS_TRACE_LOST ){
     activitySetLost(s, HOOKS_TRACE_LOST, 0);   /* it is ours again */
@@ -508,19 +508,16 @@ static HOOKS_NOINLINE void hooksStmtStart(CancelSession *s, void *pStmt, const c
   }
   s->pFastOk = (!bFull && !bPragma && !hooksMayBegin(zSql) && s->nStmt==0
                 && !s->selfTerm && atomic_load(&s->eTerm)==TERM_NONE) ? pStmt : 0;
-  if( bFull && s->shLate
-   && (atomic_load_explicit(&s->hooksLost, memory_order_relaxed) & HOOKS_PROGRESS_LOST)
-  ){
-    /* no progress handler of ours runs inside it to publish it late */
+  /* No progress handler of ours runs inside the statement: it is
+  ** published now, not late, and its timeout is the reaper's to enforce. */
+  bNoProgress = bFull
+    && (atomic_load_explicit(&s->hooksLost, memory_order_relaxed) & HOOKS_PROGRESS_LOST);
+  if( bNoProgress && s->shLate ){
     s->shLate = 0;
     remotePublishActivity(s);
   }
   pthread_mutex_unlock(&s->mu);
-  if( bFull && deadlineUs
-   && (atomic_load_explicit(&s->hooksLost, memory_order_relaxed) & HOOKS_PROGRESS_LOST)
-  ){
-    terminateWakeBy(deadlineUs);   /* its timeout is the reaper's to enforce */
-  }
+  if( bNoProgress && deadlineUs ) terminateWakeBy(deadlineUs);
 }
 
 /* The end of a statement, reported by SQLite (PROFILE: sessions that
@@ -705,8 +702,8 @@ static int hooksProgress(void *p){
   CancelSession *s = (CancelSession*)p;
   int lost = atomic_load_explicit(&s->hooksLost, memory_order_relaxed);
   s->nProgressCalls++;
-  /* inside our own statement (hooksCheckBusy's PRAGMA, run again to see
-  ** this handler called): counted, nothing else; above all not the
+  /* inside our own statements (hooksCheckBusy's, run to see this
+  ** handler called): counted, nothing else; above all not the
   ** application's handler, which could take it for its own statement
   ** (a job's pause or cancel would be spent on it) */
   if( s->inInternal ) return 0;

@@ -425,6 +425,14 @@ i64 registryLog(CancelSession *pCaller, const char *zAction,
                       zAction, pT, zOutcome);
 }
 
+/* The log outcome of an interrupt sent to s, or of one that could not be
+** sent (bSent 0), as its progress handler is missing or taken. */
+static const char *regInterruptOutcome(CancelSession *s, int bSent){
+  int bNone = (atomic_load(&s->hooksLost) & HOOKS_PROGRESS_NONE)!=0;
+  if( bSent ) return bNone ? LOG_INTERRUPT_API : LOG_INTERRUPT;
+  return bNone ? LOG_NO_PROGRESS_API : LOG_NO_PROGRESS;
+}
+
 /* With s->mu held: is execution iQuery among s's running statements? */
 static ActiveStmt *regRunning(CancelSession *s, u64 iQuery){
   int i;
@@ -508,8 +516,7 @@ int registryRequestIfRunning(CancelSession *pCaller, const char *zAction,
     t.iQuery = a->iQuery;
     t.zSql = a->zSql;
     if( s->nStmt==1 && !s->closing && !a->bOwnSql ){
-      registryLog(pCaller, zAction, s, &t,
-                  (lost & HOOKS_PROGRESS_NONE) ? LOG_INTERRUPT_API : LOG_INTERRUPT);
+      registryLog(pCaller, zAction, s, &t, regInterruptOutcome(s, 1));
       if( s->iLogCancel ) cancelLogOutcome(s->iLogCancel, LOG_FINISHED);
       s->iLogCancel = 0;
       atomic_store(&s->iCancelQuery, iQuery);
@@ -517,8 +524,7 @@ int registryRequestIfRunning(CancelSession *pCaller, const char *zAction,
       registrySetReasonLocked(s, "cancelled", pBy);
       sqlite3_interrupt(s->db);
     }else{
-      registryLog(pCaller, zAction, s, &t,
-                  (lost & HOOKS_PROGRESS_NONE) ? LOG_NO_PROGRESS_API : LOG_NO_PROGRESS);
+      registryLog(pCaller, zAction, s, &t, regInterruptOutcome(s, 0));
       rc = REG_UNDELIVERED;
     }
   }else if( a ){
@@ -554,8 +560,7 @@ void registryTimeoutByInterrupt(CancelSession *s){
   t.iQuery = a->iQuery;
   t.zSql = a->zSql;
   a->deadlineUs = 0;
-  registryLog(0, "statement_timeout", s, &t,
-              (atomic_load(&s->hooksLost) & HOOKS_PROGRESS_NONE) ? LOG_INTERRUPT_API : LOG_INTERRUPT);
+  registryLog(0, "statement_timeout", s, &t, regInterruptOutcome(s, 1));
   registrySetReasonLocked(s, "cancelled", &by);
   sqlite3_interrupt(s->db);
 }
