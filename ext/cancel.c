@@ -23,6 +23,7 @@
 #include "jobs.h"
 #include "jobtable.h"
 #include "logtable.h"
+#include "lockstable.h"
 #include "jobfunctions.h"
 #include "associated.h"
 #include "cancel.h"
@@ -292,6 +293,7 @@ int sqlite3_cancel_init(sqlite3 *db, char **pzErrMsg,
   if( rc==SQLITE_OK ) rc = functionsRegister(db, s);
   if( rc==SQLITE_OK ) rc = sessionsRegister(db, s);
   if( rc==SQLITE_OK ) rc = logtableRegister(db, s);
+  if( rc==SQLITE_OK ) rc = lockstableRegister(db, s);
   if( rc==SQLITE_OK ) rc = jobtableRegister(db, s);
   if( rc==SQLITE_OK ) rc = jobFunctionsRegister(db, s);
   if( rc==SQLITE_OK ) rc = associatedRegister(db, s);
@@ -370,7 +372,23 @@ int cancel_set_idle_in_transaction_session_timeout(sqlite3 *db, int ms){
   CancelSession *s = registryFind(db);
   if( s==0 ) return SQLITE_MISUSE;
   if( ms<0 ) return SQLITE_RANGE;
-  hooksIdleTimeoutSet(s, ms);
+  hooksIdleLimitSet(s, 0, ms);
+  return SQLITE_OK;
+}
+
+int cancel_set_idle_blocker_timeout(sqlite3 *db, int ms){
+  CancelSession *s = registryFind(db);
+  if( s==0 ) return SQLITE_MISUSE;
+  if( ms<0 ) return SQLITE_RANGE;
+  hooksIdleLimitSet(s, 1, ms);
+  return SQLITE_OK;
+}
+
+int cancel_set_transaction_timeout(sqlite3 *db, int ms){
+  CancelSession *s = registryFind(db);
+  if( s==0 ) return SQLITE_MISUSE;
+  if( ms<0 ) return SQLITE_RANGE;
+  hooksXactTimeoutSet(s, ms);
   return SQLITE_OK;
 }
 
@@ -393,6 +411,18 @@ int cancel_set_default_statement_timeout(int ms){
 int cancel_set_default_idle_in_transaction_session_timeout(int ms){
   if( ms<0 ) return SQLITE_RANGE;
   atomic_store(&registryDefaultIdleTimeoutMs, ms);
+  return SQLITE_OK;
+}
+
+int cancel_set_default_transaction_timeout(int ms){
+  if( ms<0 ) return SQLITE_RANGE;
+  atomic_store(&registryDefaultXactTimeoutMs, ms);
+  return SQLITE_OK;
+}
+
+int cancel_set_default_idle_blocker_timeout(int ms){
+  if( ms<0 ) return SQLITE_RANGE;
+  atomic_store(&registryDefaultIdleBlockerMs, ms);
   return SQLITE_OK;
 }
 

@@ -75,6 +75,12 @@ int cancel_set_busy_timeout(sqlite3 *db, int ms);
 ** 2147483647, every int from 0). SQLITE_MISUSE: not a session. */
 int cancel_set_statement_timeout(sqlite3 *db, int ms);
 int cancel_set_idle_in_transaction_session_timeout(sqlite3 *db, int ms);
+/* ... and set_transaction_timeout(ms) (a transaction open longer is ended
+** as a termination ends it, busy or idle) / set_idle_blocker_timeout(ms)
+** (a session idle in a transaction longer is terminated only while
+** another session waits for a lock it holds). */
+int cancel_set_transaction_timeout(sqlite3 *db, int ms);
+int cancel_set_idle_blocker_timeout(sqlite3 *db, int ms);
 
 /* Cross-process sharing (on by default; also CANCEL_SHARED=0 in the
 ** environment, or the URI parameter cancel_shared=0 per connection):
@@ -86,6 +92,8 @@ void cancel_set_shared(int bOn);
 ** SQLITE_RANGE for a negative ms (the default is then unchanged). */
 int cancel_set_default_statement_timeout(int ms);
 int cancel_set_default_idle_in_transaction_session_timeout(int ms);
+int cancel_set_default_transaction_timeout(int ms);
+int cancel_set_default_idle_blocker_timeout(int ms);
 
 /* The application's own jobs (doc/jobs.md), as job_begin(),
 ** job_progress() and job_end() do in SQL:

@@ -28,6 +28,7 @@
 #include "registry.h"
 #include "terminate.h"
 #include "snapshot.h"
+#include "blockers.h"
 #include "cancel.h"
 #include "hooks.h"
 SQLITE_EXTENSION_INIT3
@@ -615,16 +616,34 @@ static void funcSetIdleTimeout(sqlite3_context *ctx, int argc, sqlite3_value **a
   i64 ms = 0;
   if( !funcCalledDirectly(ctx, "set_idle_in_transaction_session_timeout") ) return;
   if( !argInt(&a, 0, "ms", 0, FUNC_MAX_TIMEOUT, &ms) ) return;
-  hooksIdleTimeoutSet(funcSession(ctx), (int)ms);
+  hooksIdleLimitSet(funcSession(ctx), 0, (int)ms);
+  sqlite3_result_int(ctx, (int)ms);
+}
+
+static void funcSetIdleBlockerTimeout(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  Args a = { ctx, "set_idle_blocker_timeout", argc, argv };
+  i64 ms = 0;
+  if( !funcCalledDirectly(ctx, "set_idle_blocker_timeout") ) return;
+  if( !argInt(&a, 0, "ms", 0, FUNC_MAX_TIMEOUT, &ms) ) return;
+  hooksIdleLimitSet(funcSession(ctx), 1, (int)ms);
+  sqlite3_result_int(ctx, (int)ms);
+}
+
+static void funcSetTransactionTimeout(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  Args a = { ctx, "set_transaction_timeout", argc, argv };
+  i64 ms = 0;
+  if( !funcCalledDirectly(ctx, "set_transaction_timeout") ) return;
+  if( !argInt(&a, 0, "ms", 0, FUNC_MAX_TIMEOUT, &ms) ) return;
+  hooksXactTimeoutSet(funcSession(ctx), (int)ms);
   sqlite3_result_int(ctx, (int)ms);
 }
 
 /* ---------------------------------------------------- who blocks whom */
 
 static void funcBlocking(sqlite3_context *ctx, int bSessionIds, i64 pid,
-                         u64 iSerial, const char *zWhat){
+                         const char *zId, const char *zWhat){
   int bFound = 0;
-  char *z = snapshotBlockers(pid, iSerial, bSessionIds, &bFound);
+  char *z = blockersOf(funcSession(ctx), pid, zId, bSessionIds, &bFound);
   if( z==0 && bFound ){
     sqlite3_result_error_nomem(ctx);
     return;
@@ -641,14 +660,9 @@ static void funcBlockingSessions(sqlite3_context *ctx, int argc, sqlite3_value *
   Args a = { ctx, "blocking_sessions", argc, argv };
   const char *zId = 0;
   char zWhat[64];
-  u64 iSerial, tag;
   if( !argText(&a, 0, "session ID", 0, &zId) || !argIdShape(ctx, zId, "session ID") ) return;
   snprintf(zWhat, sizeof(zWhat), "session ID %s", zId);
-  if( !idsParseId(zId, &tag, &iSerial) || tag!=idsTag() ){
-    argError(ctx, "%s not found", zWhat);
-    return;
-  }
-  funcBlocking(ctx, 1, 0, iSerial, zWhat);
+  funcBlocking(ctx, 1, 0, zId, zWhat);
 }
 
 static void funcPgBlockingPids(sqlite3_context *ctx, int argc, sqlite3_value **argv){
@@ -729,6 +743,8 @@ static const FuncDef aFunc[] = {
   { "set_busy_timeout",        1, 1, funcSetBusyTimeout },
   { "set_statement_timeout",   1, 1, funcSetStatementTimeout },
   { "set_idle_in_transaction_session_timeout", 1, 1, funcSetIdleTimeout },
+  { "set_idle_blocker_timeout", 1, 1, funcSetIdleBlockerTimeout },
+  { "set_transaction_timeout",  1, 1, funcSetTransactionTimeout },
   { "blocking_sessions",       1, 1, funcBlockingSessions },
   { "pg_blocking_pids",        1, 1, funcPgBlockingPids },
   { "cancel_registry",         0, 0, funcCancelRegistry },

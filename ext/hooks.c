@@ -339,17 +339,27 @@ static int hooksMayBegin(const char *zSql){
   return c=='b' || (c=='s' && (zSql[1] | 0x20)=='a');
 }
 
+/* The idle limit to arm: the nearer of the idle-in-transaction and the
+** idle-blocker timeouts (0: neither is set). The reaper tells which one
+** has passed (terminate.c, termIdleExpired). */
+static int hooksIdleArmMs(CancelSession *s){
+  int a = atomic_load_explicit(&s->idleTimeoutMs, memory_order_relaxed);
+  int b = atomic_load_explicit(&s->idleBlockerMs, memory_order_relaxed);
+  return a>0 && (b<=0 || a<b) ? a : b;
+}
+
 /* Which trace events the session needs: every statement's start, and its
 ** end too (PROFILE, for which SQLite reads the clock twice per statement)
-** only when something must happen at the end itself: a statement or
-** idle-in-transaction timeout (armed and re-armed there), no connection
+** only when something must happen at the end itself: a statement,
+** transaction or idle timeout (armed and re-armed there), no connection
 ** mutex (nobody else may look at the connection to learn it), or a
 ** progress handler taken over (cancels then go by sqlite3_interrupt,
 ** which is safe only because an end takes s->mu; registry.c). */
 static int hooksWantedMask(CancelSession *s){
   int full = s->noMutex
     || atomic_load_explicit(&s->stmtTimeoutMs, memory_order_relaxed)>0
-    || atomic_load_explicit(&s->idleTimeoutMs, memory_order_relaxed)>0
+    || hooksIdleArmMs(s)>0
+    || atomic_load_explicit(&s->xactTimeoutMs, memory_order_relaxed)>0
     || (atomic_load_explicit(&s->hooksLost, memory_order_relaxed) & HOOKS_PROGRESS_LOST);
   return SQLITE_TRACE_STMT | (full ? SQLITE_TRACE_PROFILE : 0);
 }
@@ -359,7 +369,8 @@ static int hooksWantedMask(CancelSession *s){
 ** (terminate.c, termIdleExpired, which also looks before it acts: a
 ** statement still running is never taken for idle). */
 static void hooksArmIdle(CancelSession *s, int idleMs){
-  i64 d = idsMonoUs() + (i64)idleMs*1000;
+  i64 now = idsMonoUs(), d = now + (i64)idleMs*1000;
+  atomic_store(&s->idleSinceUs, now);
   atomic_store(&s->idleDeadlineUs, d);
   terminateWakeBy(d);
 }
@@ -390,9 +401,10 @@ void hooksApplyMode(CancelSession *s){
   atomic_store(&s->slowNext, 1);
 }
 
-void hooksIdleTimeoutSet(CancelSession *s, int ms){
-  atomic_store(&s->idleTimeoutMs, ms);
+void hooksIdleLimitSet(CancelSession *s, int bBlocker, int ms){
+  atomic_store(bBlocker ? &s->idleBlockerMs : &s->idleTimeoutMs, ms);
   hooksApplyMode(s);
+  ms = hooksIdleArmMs(s);
   if( ms==0 ){
     atomic_store(&s->idleDeadlineUs, 0);
   }else if( !sqlite3_get_autocommit(s->db) && atomic_load(&s->eTerm)==TERM_NONE ){
@@ -416,6 +428,17 @@ void hooksIdleTimeoutSet(CancelSession *s, int ms){
   }
 }
 
+void hooksXactTimeoutSet(CancelSession *s, int ms){
+  atomic_store(&s->xactTimeoutMs, ms);
+  hooksApplyMode(s);
+  if( ms>0 && !sqlite3_get_autocommit(s->db) ){
+    pthread_mutex_lock(&s->mu);
+    if( s->xactStartMs==0 ) s->xactStartMs = idsNowMs();
+    pthread_mutex_unlock(&s->mu);
+    terminateKickReaper();            /* (it computes the deadline) */
+  }
+}
+
 /*
 ** The slow start of a top-level statement (own thread, inside its first
 ** sqlite3_step, the connection mutex held). The fast path (hooksTrace)
@@ -432,10 +455,11 @@ static HOOKS_NOINLINE void hooksStmtStart(CancelSession *s, void *pStmt, const c
   /* (the run count goes up just after this callback) */
   int nRun = sqlite3_stmt_status((sqlite3_stmt*)pStmt, SQLITE_STMTSTATUS_RUN, 0) + 1;
   int timeoutMs = atomic_load_explicit(&s->stmtTimeoutMs, memory_order_relaxed);
-  int idleMs = atomic_load_explicit(&s->idleTimeoutMs, memory_order_relaxed);
+  int idleMs = hooksIdleArmMs(s);
+  int xactMs = atomic_load_explicit(&s->xactTimeoutMs, memory_order_relaxed);
   i64 deadlineUs = timeoutMs>0 ? idsMonoUs() + (i64)timeoutMs*1000 : 0;
   int bPragma = hooksIsPragma(zSql);
-  int bFull, bProfiled, bNoProgress;
+  int bFull, bProfiled, bNoProgress, bNewXact = 0;
   atomic_store(&s->slowNext, 0);
   if( atomic_load_explicit(&s->hooksLost, memory_order_relaxed) & HOOKS_TRACE_LOST ){
     activitySetLost(s, HOOKS_TRACE_LOST, 0);   /* it is ours again */
@@ -496,13 +520,16 @@ static HOOKS_NOINLINE void hooksStmtStart(CancelSession *s, void *pStmt, const c
   s->pThreadTag = portThreadTag();
   s->cursorIdle = 0;
   if( bFull ){
+    /* Nothing open in autocommit mode: a transaction starts with it (a
+    ** start left by a statement whose end was not reported is stale) */
+    int bFirst = bAutocommit && s->nStmt==0;
     ActiveStmt *a = activityListLocked(s, pStmt, zSql, !bProfiled, nRun, now);
     if( a ){
       a->deadlineUs = deadlineUs;
       a->nVmAtStart = sqlite3_stmt_status((sqlite3_stmt*)pStmt, SQLITE_STMTSTATUS_VM_STEP, 0);
     }
     s->curDeadlineUs = deadlineUs;
-    if( bAutocommit && s->xactStartMs==0 ) s->xactStartMs = now;
+    if( bFirst || (bAutocommit && s->xactStartMs==0) ){ s->xactStartMs = now; bNewXact = 1; }
   }else if( bAutocommit && s->nStmt==0 ){
     s->xactStartMs = now;          /* a transaction starts with it */
   }
@@ -518,6 +545,8 @@ static HOOKS_NOINLINE void hooksStmtStart(CancelSession *s, void *pStmt, const c
   }
   pthread_mutex_unlock(&s->mu);
   if( bNoProgress && deadlineUs ) terminateWakeBy(deadlineUs);
+  /* a transaction starts: the reaper ends it when it has lasted too long */
+  if( bNewXact && xactMs>0 ) terminateWakeBy(idsMonoUs() + (i64)xactMs*1000);
 }
 
 /* The end of a statement, reported by SQLite (PROFILE: sessions that
@@ -535,7 +564,7 @@ static void hooksStmtEnd(CancelSession *s, void *pStmt, i64 nsElapsed){
   int eKind = (bAutocommit && s->nStmt<=1) ? XACT_NONE
             : (!bAutocommit && s->xactWrite) ? XACT_WRITE
             : sqlite3_txn_state(s->db, 0);
-  int idleMs = atomic_load_explicit(&s->idleTimeoutMs, memory_order_relaxed);
+  int idleMs = hooksIdleArmMs(s);
   int i, bIdleInXact, bSelfTerm, bOpenLeft, bNoXact;
   s->xactWrite = !bAutocommit && eKind==XACT_WRITE;
   pthread_mutex_lock(&s->mu);

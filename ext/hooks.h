@@ -35,10 +35,14 @@ int hooksWaitStop(void *p);
 ** not, as the session's settings now need (a timeout was set or
 ** cleared). */
 void hooksApplyMode(CancelSession *s);
-/* Own thread (set_idle_in_transaction_session_timeout() inside its
-** statement, or the C API between statements): the session's
-** idle-in-transaction limit is now ms (0 off). Inside a transaction the
+/* Own thread (set_idle_in_transaction_session_timeout() or
+** set_idle_blocker_timeout() inside its statement, or the C API between
+** statements): the session's idle-in-transaction limit (bBlocker 0) or
+** idle-blocker limit (1) is now ms (0 off). Inside a transaction the
 ** idle time is counted from now. */
-void hooksIdleTimeoutSet(CancelSession *s, int ms);
+void hooksIdleLimitSet(CancelSession *s, int bBlocker, int ms);
+/* The same for set_transaction_timeout(): a transaction open now is
+** measured from its start (from now if its start is not known). */
+void hooksXactTimeoutSet(CancelSession *s, int ms);
 
 #endif /* CANCEL_HOOKS_H */

@@ -97,6 +97,8 @@ int registryOnClose(void (*xClosed)(u64 iSerial)){
 
 atomic_int registryDefaultStmtTimeoutMs = 0;
 atomic_int registryDefaultIdleTimeoutMs = 0;
+atomic_int registryDefaultXactTimeoutMs = 0;
+atomic_int registryDefaultIdleBlockerMs = 0;
 
 /* ----------------------------------------------------------- reasons */
 
@@ -192,6 +194,9 @@ CancelSession *registryEnrol(sqlite3 *db){
   atomic_init(&s->stmtTimeoutMs, atomic_load(&registryDefaultStmtTimeoutMs));
   atomic_init(&s->idleTimeoutMs, atomic_load(&registryDefaultIdleTimeoutMs));
   atomic_init(&s->idleDeadlineUs, 0);
+  atomic_init(&s->idleSinceUs, 0);
+  atomic_init(&s->xactTimeoutMs, atomic_load(&registryDefaultXactTimeoutMs));
+  atomic_init(&s->idleBlockerMs, atomic_load(&registryDefaultIdleBlockerMs));
   atomic_init(&s->iCancelQuery, 0);
   atomic_init(&s->eTerm, TERM_NONE);
   atomic_init(&s->denyInstalled, 0);

@@ -68,6 +68,8 @@ int registryWatch(CancelSession *pCaller, const char *zDb, char **pzErr);
 /* Defaults for new sessions (cancel.h). */
 extern atomic_int registryDefaultStmtTimeoutMs;
 extern atomic_int registryDefaultIdleTimeoutMs;
+extern atomic_int registryDefaultXactTimeoutMs;
+extern atomic_int registryDefaultIdleBlockerMs;
 
 /* cancel_reason(): why the session's last stopped statement was stopped,
 ** or why it was terminated; NULL when nothing stopped it (or out of

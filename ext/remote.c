@@ -122,6 +122,8 @@ static void remotePutActivity(CancelSession *s, ShSession *pS){
   pS->waitingSinceMs = atomic_load(&s->waitingSinceMs);
   pS->stmtTimeoutMs = atomic_load(&s->stmtTimeoutMs);
   pS->idleTimeoutMs = atomic_load(&s->idleTimeoutMs);
+  pS->xactTimeoutMs = atomic_load(&s->xactTimeoutMs);
+  pS->idleBlockerMs = atomic_load(&s->idleBlockerMs);
   pS->nQuery = (uint32_t)(s->nStmt<SH_NQUERY ? s->nStmt : SH_NQUERY);
   for(i=0; i<(int)pS->nQuery; i++) pS->aQuery[i] = s->aStmt[i].iQuery;
   pS->iNewest = s->nStmt>0 ? s->aStmt[s->nStmt-1].iQuery : 0;
@@ -331,6 +333,8 @@ int remoteSnapshot(SharedReg *p, const char *zUser, int isAdmin,
     r->waitingSinceMs = pX->waitingSinceMs;
     r->stmtTimeoutMs = pX->stmtTimeoutMs;
     r->idleTimeoutMs = pX->idleTimeoutMs;
+    r->xactTimeoutMs = pX->xactTimeoutMs;
+    r->idleBlockerMs = pX->idleBlockerMs;
     r->zHooks = sessionHooksText(pX->hooksLost);
     r->zThreading = sessionThreadingText(pX->noMutex);
     if( r->zUser==0 || r->zAppName==0 || r->zDatabase==0

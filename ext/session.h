@@ -189,7 +189,11 @@ struct CancelSession {
   _Atomic i64 waitingSinceMs;/* inside the busy handler since, 0 no */
   atomic_int stmtTimeoutMs;  /* set_statement_timeout(), 0 off */
   atomic_int idleTimeoutMs;  /* set_idle_in_transaction_session_timeout() */
-  _Atomic i64 idleDeadlineUs;/* idle in a transaction until, 0 not idle */
+  _Atomic i64 idleDeadlineUs;/* idle in a transaction until, 0 not idle:
+                             ** the nearer of the two idle limits */
+  _Atomic i64 idleSinceUs;   /* when that deadline was armed */
+  atomic_int xactTimeoutMs;  /* set_transaction_timeout(), 0 off */
+  atomic_int idleBlockerMs;  /* set_idle_blocker_timeout(), 0 off */
   atomic_int hooksLost;      /* HOOKS_*_LOST, written by its own thread */
   int noMutex;               /* no connection mutex (set at enrolment):
                              ** no other thread may roll it back */
@@ -235,6 +239,8 @@ struct SessionRow {
   i64 waitingSinceMs;        /* 0 when not waiting */
   int stmtTimeoutMs;
   int idleTimeoutMs;
+  int xactTimeoutMs;
+  int idleBlockerMs;
   const char *zHooks;        /* 'ok', 'trace taken', ... (static) */
   const char *zThreading;    /* 'serialized' or 'multi-thread' */
 };

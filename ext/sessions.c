@@ -31,7 +31,8 @@ SQLITE_EXTENSION_INIT3
   "session_start TEXT, xact_kind TEXT HIDDEN, waiting_since TEXT HIDDEN, " \
   "waiting_on TEXT HIDDEN, statement_timeout INTEGER HIDDEN, " \
   "idle_in_transaction_session_timeout INTEGER HIDDEN, " \
-  "hooks TEXT HIDDEN, threading TEXT HIDDEN)"
+  "hooks TEXT HIDDEN, threading TEXT HIDDEN, " \
+  "transaction_timeout INTEGER HIDDEN, idle_blocker_timeout INTEGER HIDDEN)"
 
 #define SESSIONS_SESSION_ID         0  /* 32 hex digits */
 #define SESSIONS_PID                1  /* backend id, also the rowid */
@@ -56,6 +57,8 @@ SQLITE_EXTENSION_INIT3
 #define SESSIONS_HOOKS             19  /* 'ok' or which hook the application
                                        ** replaced (doc/hooks.md) */
 #define SESSIONS_THREADING         20  /* 'serialized', 'multi-thread' */
+#define SESSIONS_XACT_TIMEOUT      21  /* ms, 0 off */
+#define SESSIONS_IDLE_BLOCKER      22  /* ms, 0 off */
 
 #define SESSIONS_MASK "<insufficient privilege>"
 
@@ -209,6 +212,10 @@ static int sessionsColumn(const void *pRow, sqlite3_context *ctx, int i){
       sqlite3_result_int(ctx, r->stmtTimeoutMs); break;
     case SESSIONS_IDLE_TIMEOUT:
       sqlite3_result_int(ctx, r->idleTimeoutMs); break;
+    case SESSIONS_XACT_TIMEOUT:
+      sqlite3_result_int(ctx, r->xactTimeoutMs); break;
+    case SESSIONS_IDLE_BLOCKER:
+      sqlite3_result_int(ctx, r->idleBlockerMs); break;
     case SESSIONS_HOOKS:
       sqlite3_result_text(ctx, r->zHooks ? r->zHooks : "ok", -1, SQLITE_STATIC); break;
     case SESSIONS_THREADING:

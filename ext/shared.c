@@ -17,6 +17,7 @@ SQLITE_EXTENSION_INIT3
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "oslocks.h"
 #include <time.h>
 
 #ifndef _WIN32
@@ -74,6 +75,11 @@ char *sharedStatus(SharedReg *p){
     return z;
   }
   return sqlite3_mprintf("not shared: %s: %s", p->zPath, p->zWhy);
+}
+
+char *sharedDatabasePath(SharedReg *p){
+  size_t n = strlen(p->zPath);
+  return sqlite3_mprintf("%.*s", (int)(n>7 ? n-7 : 0), p->zPath);  /* -cancel */
 }
 
 char *sharedStatusNoSlot(SharedReg *p){
@@ -342,7 +348,6 @@ char *sharedWatchPath(const char *zDb, char **pzErr){
   char *zReal, *zOut;
   char aHdr[16];
   struct stat st;
-  int fd;
   ssize_t n;
   *pzErr = 0;
   zReal = realpath(zDb, 0);
@@ -358,12 +363,12 @@ char *sharedWatchPath(const char *zDb, char **pzErr){
     return 0;
   }
   /* The first 16 bytes say whether it is a database; reading them takes
-  ** no lock (SQLite locks bytes far beyond them). */
+  ** no lock (SQLite locks bytes far beyond them), and the descriptor is
+  ** never closed: that would drop the locks a connection of this process
+  ** holds on it (oslocksReadKept). */
   if( st.st_size>0 ){
-    fd = open(zReal, O_RDONLY|O_CLOEXEC);
-    n = fd>=0 ? read(fd, aHdr, sizeof(aHdr)) : -1;
-    if( fd>=0 ) close(fd);
-    if( fd<0 ){
+    n = oslocksReadKept(zReal, 0, aHdr, (int)sizeof(aHdr));
+    if( n<0 ){
       *pzErr = sqlite3_mprintf("cannot watch %s: %s", zDb, strerror(errno));
       free(zReal);
       return 0;

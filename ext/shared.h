@@ -58,6 +58,9 @@ char *sharedWatchPath(const char *zDb, char **pzErr);
 int sharedUsable(SharedReg *p);
 /* A line for cancel_registry(): the file and its state. */
 char *sharedStatus(SharedReg *p);
+/* The database file p is the registry of (sqlite3_malloc'd; NULL: out
+** of memory). */
+char *sharedDatabasePath(SharedReg *p);
 /* ... for a session of a usable registry that found no free slot. */
 char *sharedStatusNoSlot(SharedReg *p);
 

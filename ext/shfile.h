@@ -45,9 +45,10 @@
 #include <stdint.h>
 
 #define SH_MAGIC       "cancel registry\n"   /* 16 bytes */
-#define SH_VERSION     2        /* 2: id counters (doc/ids.md), cancelBy,
+#define SH_VERSION     3        /* 2: id counters (doc/ids.md), cancelBy,
                                 ** termBy, SH_TXT 1280, the cancel log,
-                                ** hooksLost, noMutex */
+                                ** hooksLost, noMutex; 3: xactTimeoutMs,
+                                ** idleBlockerMs */
 #define SH_SLOT_SIZE   4096
 #define SH_HDR_SIZE    4096
 #define SH_NLOG        512      /* cancel log entries, a ring */
@@ -153,7 +154,7 @@ struct ShSession {
   u64 aQuery[SH_NQUERY];       /* running executions, oldest first */
   u64 iNewest;                 /* the newest running execution */
   uint32_t nQuery;
-  int32_t stmtTimeoutMs, idleTimeoutMs;
+  int32_t stmtTimeoutMs, idleTimeoutMs, xactTimeoutMs, idleBlockerMs;
   uint8_t status, xactKind, isAdmin, hasClient;
   uint8_t iActive, iLast;      /* 1 + index into aTxt, 0 none */
   uint8_t hooksLost;           /* HOOKS_*_LOST (registry.h) */

@@ -1,7 +1,7 @@
 /*
 ** snapshot.c: what the sessions of this process are doing, looked at
 ** from outside: the forgotten-cursor probe, the rows of the `sessions`
-** table (doc/reference.md), and who blocks whom (pg_blocking_pids).
+** table (doc/reference.md).
 **
 ** Where to add a column of `sessions`: SessionRow (session.h), filled in
 ** snapshotSessions() here for this process's sessions and in remote.c
@@ -136,6 +136,8 @@ int snapshotSessions(CancelSession *pCaller, SessionRow **paRow, int *pnRow){
     r->waitingSinceMs = atomic_load(&s->waitingSinceMs);
     r->stmtTimeoutMs = atomic_load(&s->stmtTimeoutMs);
     r->idleTimeoutMs = atomic_load(&s->idleTimeoutMs);
+    r->xactTimeoutMs = atomic_load(&s->xactTimeoutMs);
+    r->idleBlockerMs = atomic_load(&s->idleBlockerMs);
     r->zHooks = sessionHooksText(atomic_load(&s->hooksLost));
     r->zThreading = sessionThreadingText(s->noMutex);
     pthread_mutex_unlock(&s->mu);
@@ -169,67 +171,4 @@ void snapshotFree(SessionRow *aRow, int nRow){
     sqlite3_free(aRow[i].zLast);
   }
   sqlite3_free(aRow);
-}
-
-/* ---------------------------------------------------------- blockers */
-
-/*
-** Who holds the lock that session W waits for. SQLite has no lock table
-** to ask, so this is derived from what every session of this process
-** records: W waits (it is in its busy handler); the sessions on the same
-** database file that hold a write transaction block it; and if W holds
-** a write transaction itself (it waits to commit, which in rollback-
-** journal mode needs every reader gone), so do those holding a read
-** transaction. Returns a JSON array (of pids or of session ids), '[]'
-** when W does not wait, NULL when W is not found or out of memory
-** (*pbFound says which: out of memory used to be reported as "not
-** found", found by test/oom.c).
-*/
-char *snapshotBlockers(i64 pid, u64 iSerial, int bSessionIds, int *pbFound){
-  CancelSession *w, *s;
-  sqlite3_str *pOut;
-  int wKind, n = 0;
-  registryLock();
-  w = pid ? registryByPid(pid) : registryBySerial(iSerial);
-  *pbFound = w!=0;
-  if( w==0 ){
-    registryUnlock();
-    return 0;
-  }
-  pOut = sqlite3_str_new(0);
-  sqlite3_str_appendchar(pOut, 1, '[');
-  pthread_mutex_lock(&w->mu);
-  wKind = w->eXactKind;
-  pthread_mutex_unlock(&w->mu);
-  if( atomic_load(&w->waitingSinceMs)!=0 && w->zDatabase[0] ){
-    for(s=registryFirst(); s; s=s->pNext){
-      int kind;
-      if( s==w || !registryTargetable(s) || strcmp(s->zDatabase, w->zDatabase)!=0 ){
-        continue;
-      }
-      {
-        ActivityLook lk;
-        if( activityLookLocked(s, &lk) ){
-          kind = lk.eKind;           /* a forgotten cursor: it reads */
-        }else{
-          pthread_mutex_lock(&s->mu);
-          kind = s->eXactKind;
-          pthread_mutex_unlock(&s->mu);
-        }
-      }
-      if( kind==XACT_WRITE || (wKind==XACT_WRITE && kind==XACT_READ) ){
-        if( bSessionIds ){
-          char zId[33];
-          idsFormatId(s->iSerial, zId);
-          sqlite3_str_appendf(pOut, "%s\"%s\"", n ? "," : "", zId);
-        }else{
-          sqlite3_str_appendf(pOut, "%s%lld", n ? "," : "", (long long)s->pid);
-        }
-        n++;
-      }
-    }
-  }
-  registryUnlock();
-  sqlite3_str_appendchar(pOut, 1, ']');
-  return sqlite3_str_finish(pOut);
 }

@@ -1,6 +1,6 @@
 /*
 ** snapshot.h: looking at sessions from outside (snapshot.c): the
-** the `sessions` rows, blockers.
+** the `sessions` rows.
 */
 #ifndef CANCEL_SNAPSHOT_H
 #define CANCEL_SNAPSHOT_H
@@ -17,6 +17,5 @@ void snapshotFree(SessionRow *aRow, int nRow);
 
 /* Who holds the lock that session pid / iSerial waits for
 ** (pg_blocking_pids): a JSON array of pids or session ids. */
-char *snapshotBlockers(i64 pid, u64 iSerial, int bSessionIds, int *pbFound);
 
 #endif /* CANCEL_SNAPSHOT_H */

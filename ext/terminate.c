@@ -22,6 +22,7 @@
 #include "snapshot.h"
 #include "cancellog.h"
 #include "remote.h"
+#include "blockers.h"
 SQLITE_EXTENSION_INIT3
 
 #include "port.h"
@@ -471,10 +472,27 @@ void terminateServeRemote(SharedReg *p, int iSlot, u64 owner, u64 cancelCell,
 
 /* ---------------------------------------------------------- reaper */
 
-/* With the registry lock held: sessions whose idle-in-transaction limit
-** has passed (pinned, their deadline cleared) go to aOut; returns how many, and
-** sets *pNextUs to the earliest deadline still ahead (0 none). */
-static int termIdleExpired(CancelSession **aOut, int nMax, i64 *pNextUs){
+/* Why the reaper ends a session (termIdleExpired, termXactExpired) */
+#define TERM_WHY_IDLE     0   /* idle_in_transaction_session_timeout */
+#define TERM_WHY_BLOCKER  1   /* idle_blocker_timeout, if it blocks someone */
+#define TERM_WHY_XACT     2   /* transaction_timeout */
+
+/* How often a session idle past its idle-blocker limit is looked at
+** again while it blocks nobody. */
+#define TERM_BLOCKER_POLL_US 50000
+
+/* The idle limit armed (hooks.c, hooksIdleArmMs): the nearer one. */
+static int termIdleArmMs(CancelSession *s){
+  int a = atomic_load(&s->idleTimeoutMs), b = atomic_load(&s->idleBlockerMs);
+  return a>0 && (b<=0 || a<b) ? a : b;
+}
+
+/* With the registry lock held: sessions whose idle limit has passed
+** (pinned, their deadline cleared) go to aOut, with which limit in
+** aWhy (TERM_WHY_IDLE, or TERM_WHY_BLOCKER: the idle-in-transaction
+** limit, if set, is further off); returns how many, and sets *pNextUs
+** to the earliest deadline still ahead (0 none). */
+static int termIdleExpired(CancelSession **aOut, int *aWhy, int nMax, i64 *pNextUs){
   CancelSession *s;
   i64 nowUs = idsMonoUs();
   int n = 0, nStmt, bIdle;
@@ -500,7 +518,7 @@ static int termIdleExpired(CancelSession **aOut, int nMax, i64 *pNextUs){
       ** later, finds the same execution with no step taken meanwhile
       ** (between one and two timeouts after it was left). */
       ActivityLook pr;
-      i64 next = nowUs + (i64)atomic_load(&s->idleTimeoutMs)*1000;
+      i64 next = nowUs + (i64)termIdleArmMs(s)*1000;
       if( next==nowUs ){                  /* the timeout was turned off */
         atomic_compare_exchange_strong(&s->idleDeadlineUs, &d, 0);
         continue;
@@ -523,13 +541,87 @@ static int termIdleExpired(CancelSession **aOut, int nMax, i64 *pNextUs){
       }
     }
     if( bIdle ){
+      int idleMs = atomic_load(&s->idleTimeoutMs);
+      i64 idleUs = nowUs - atomic_load(&s->idleSinceUs);
       s->idleProbeQuery = 0;
       atomic_store(&s->idleDeadlineUs, 0);
       s->nPin++;
+      aWhy[n] = idleMs>0 && idleUs>=(i64)idleMs*1000 ? TERM_WHY_IDLE : TERM_WHY_BLOCKER;
       aOut[n++] = s;
     }
   }
   return n;
+}
+
+/* With the registry lock held: sessions whose transaction has been open
+** longer than their transaction timeout (pinned) go to aOut; returns how
+** many, and sets *pNextUs to the earliest such end still ahead (0 none).
+** The transaction's start is the one the `sessions` table shows
+** (xact_start): its first statement's start. */
+static int termXactExpired(CancelSession **aOut, int nMax, i64 *pNextUs){
+  CancelSession *s;
+  i64 nowMs = idsNowMs();
+  int n = 0;
+  assert( registryHeld() );
+  *pNextUs = 0;
+  for(s=registryFirst(); s; s=s->pNext){
+    int ms = atomic_load(&s->xactTimeoutMs);
+    i64 startMs;
+    if( ms<=0 || s->closing || atomic_load(&s->eTerm)!=TERM_NONE ) continue;
+    pthread_mutex_lock(&s->mu);
+    startMs = s->xactStartMs;
+    pthread_mutex_unlock(&s->mu);
+    if( startMs==0 ) continue;
+    if( startMs + ms > nowMs ){
+      i64 at = idsMonoUs() + (startMs + ms - nowMs)*1000;
+      if( *pNextUs==0 || at<*pNextUs ) *pNextUs = at;
+      continue;
+    }
+    if( n==nMax ){ *pNextUs = idsMonoUs(); continue; }   /* next round */
+    s->nPin++;
+    aOut[n++] = s;
+  }
+  return n;
+}
+
+/* Terminate s (pinned) for the limit aWhy names, unless it was closed or
+** terminated meanwhile. An idle blocker that blocks nobody is left
+** alone and looked at again TERM_BLOCKER_POLL_US later: returns when
+** (0: nothing to look at). */
+static i64 termForLimit(CancelSession *s, int eWhy){
+  static const char *azAction[] = { "idle_in_transaction_session_timeout",
+                                    "idle_blocker_timeout", "transaction_timeout" };
+  i64 nextUs = 0;
+  int bBlocks = eWhy!=TERM_WHY_BLOCKER || blockersAnyWaiter(s);
+  int bStill;
+  registryLock();
+  if( eWhy==TERM_WHY_XACT ){
+    /* the same transaction, still past its limit? */
+    pthread_mutex_lock(&s->mu);
+    bStill = s->xactStartMs!=0
+          && s->xactStartMs + atomic_load(&s->xactTimeoutMs) <= idsNowMs();
+    pthread_mutex_unlock(&s->mu);
+  }else{
+    bStill = atomic_load(&s->idleDeadlineUs)==0;  /* (a start re-arms it) */
+  }
+  if( !bStill || s->closing || atomic_load(&s->eTerm)!=TERM_NONE ){
+    registryUnlock();
+  }else if( !bBlocks ){
+    /* still idle (a statement start would have re-armed it): look again */
+    i64 expected = 0;
+    nextUs = idsMonoUs() + TERM_BLOCKER_POLL_US;
+    if( !atomic_compare_exchange_strong(&s->idleDeadlineUs, &expected, nextUs) ) nextUs = 0;
+    registryUnlock();
+  }else{
+    CancelAsker by;
+    int ms = eWhy==TERM_WHY_IDLE ? atomic_load(&s->idleTimeoutMs)
+           : eWhy==TERM_WHY_BLOCKER ? atomic_load(&s->idleBlockerMs)
+           : atomic_load(&s->xactTimeoutMs);
+    registryTimeoutAsker(&by, azAction[eWhy], ms);
+    termLocked(0, azAction[eWhy], s, 0, s->pid, &by);   /* (releases the lock) */
+  }
+  registryUnpin(s);
+  return nextUs;
 }
 
 /* How soon the reaper looks again at a statement past its timeout that
@@ -600,10 +692,11 @@ static void *termReaperMain(void *pArg){
   registryLock();
   for(;;){
     CancelSession *s;
-    CancelSession *aWork[64], *aIdle[64];
-    int nWork = 0, nIdle, i, bPending = 0, bSelfPending = 0;
+    CancelSession *aWork[64], *aIdle[64], *aXact[64];
+    int aWhy[64];
+    int nWork = 0, nIdle, nXact, i, bPending = 0, bSelfPending = 0;
     unsigned kicks = termReaperKicks;
-    i64 nextIdleUs;
+    i64 nextIdleUs, nextXactUs;
     for(s=registryFirst(); s && nWork<64; s=s->pNext){
       if( !s->closing && s->selfTerm ){
         /* it asked to be terminated: once the statement that asked has
@@ -617,31 +710,25 @@ static void *termReaperMain(void *pArg){
         aWork[nWork++] = s;
       }
     }
-    nIdle = termIdleExpired(aIdle, 64, &nextIdleUs);
+    nIdle = termIdleExpired(aIdle, aWhy, 64, &nextIdleUs);
+    nXact = termXactExpired(aXact, 64, &nextXactUs);
+    if( nextXactUs && (nextIdleUs==0 || nextXactUs<nextIdleUs) ) nextIdleUs = nextXactUs;
     {
       i64 nextStmtUs = termStmtExpired();
       if( nextStmtUs && (nextIdleUs==0 || nextStmtUs<nextIdleUs) ) nextIdleUs = nextStmtUs;
     }
     registryUnlock();
-    for(i=0; i<nIdle; i++){
-      registryLock();
-      if( aIdle[i]->closing || atomic_load(&aIdle[i]->eTerm)!=TERM_NONE ){
-        registryUnlock();
-      }else{
-        CancelAsker by;
-        registryTimeoutAsker(&by, "idle_in_transaction_session_timeout",
-                             atomic_load(&aIdle[i]->idleTimeoutMs));
-        termLocked(0, "idle_in_transaction_session_timeout",
-                           aIdle[i], 0, aIdle[i]->pid, &by);
-      }
-      registryUnpin(aIdle[i]);
+    for(i=0; i<nIdle+nXact; i++){
+      i64 againUs = i<nIdle ? termForLimit(aIdle[i], aWhy[i])
+                            : termForLimit(aXact[i-nIdle], TERM_WHY_XACT);
+      if( againUs && (nextIdleUs==0 || againUs<nextIdleUs) ) nextIdleUs = againUs;
     }
     for(i=0; i<nWork; i++){
       if( !terminateFinish(aWork[i]) ) bPending = 1;
       registryUnpin(aWork[i]);
     }
     registryLock();
-    if( nWork==64 || nIdle==64 || bSelfPending ) bPending = 1;
+    if( nWork==64 || nIdle==64 || nXact==64 || bSelfPending ) bPending = 1;
     if( termReaperKicks!=kicks ){
       backoffMs = 0;
       continue;

@@ -115,6 +115,14 @@ static int vtabClose(sqlite3_vtab_cursor *cur){
   return SQLITE_OK;
 }
 
+/* The message of the failing snapshot of this thread (vtabSnapshotError). */
+static _Thread_local char *vtabSnapErr = 0;
+
+void vtabSnapshotError(char *zErr){
+  sqlite3_free(vtabSnapErr);
+  vtabSnapErr = zErr;
+}
+
 /* xFilter: a fresh snapshot for each scan. */
 static int vtabFilter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr,
                       int argc, sqlite3_value **argv){
@@ -124,6 +132,12 @@ static int vtabFilter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr,
   (void)idxNum; (void)idxStr; (void)argc; (void)argv;
   rc = p->pDef->xSnapshot(p->pCaller, &aRow, &nRow);
   vtabSetRows((VtabCursor*)cur, aRow, nRow);
+  if( vtabSnapErr ){
+    char *zErr = vtabSnapErr;
+    vtabSnapErr = 0;
+    if( rc==SQLITE_ERROR ) return vtabError(cur->pVtab, zErr);
+    sqlite3_free(zErr);
+  }
   return rc;
 }
 

@@ -92,6 +92,10 @@ int vtabRegister(sqlite3 *db, const VtabDef *pDef, CancelSession *s);
 void vtabResultTime(sqlite3_context *ctx, i64 ms);
 void vtabResultText(sqlite3_context *ctx, const char *z);
 
+/* From a snapshot that fails with SQLITE_ERROR: its message (from
+** sqlite3_mprintf; taken over). */
+void vtabSnapshotError(char *zErr);
+
 /* Set pVtab's error message (zErr from sqlite3_mprintf, may be NULL). */
 int vtabError(sqlite3_vtab *pVtab, char *zErr);
 

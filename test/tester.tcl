@@ -26,7 +26,9 @@ set ::topdir  [file dirname $::testdir]
 # the newest SQLite's headers; see tool/newest-sqlite.sh).
 set ::extpath [expr {[info exists ::env(CANCEL_EXT)] && $::env(CANCEL_EXT) ne ""
                      ? [file normalize $::env(CANCEL_EXT)] : [file join $::topdir cancel]}]
-set ::tmpdir  [file join $::topdir build tmp]
+# CANCEL_TEST_TMPDIR: a directory of its own, to run copies of one file at once
+set ::tmpdir  [expr {[info exists ::env(CANCEL_TEST_TMPDIR)] && $::env(CANCEL_TEST_TMPDIR) ne ""
+                     ? [file normalize $::env(CANCEL_TEST_TMPDIR)] : [file join $::topdir build tmp]}]
 file mkdir $::tmpdir
 set ::nPass 0
 set ::nFail 0
