@@ -291,6 +291,16 @@ static void badCallChecks(const char *zDb){
       { "set_idle_..._timeout(db, -1)", cancel_set_idle_in_transaction_session_timeout(db, -1), SQLITE_RANGE },
       { "set_default_statement_timeout(-7)", cancel_set_default_statement_timeout(-7), SQLITE_RANGE },
       { "set_default_idle_..._timeout(-7)", cancel_set_default_idle_in_transaction_session_timeout(-7), SQLITE_RANGE },
+      { "set_transaction_timeout(NULL)", cancel_set_transaction_timeout(0, 5), SQLITE_MISUSE },
+      { "set_transaction_timeout(plain)", cancel_set_transaction_timeout(plain, 5), SQLITE_MISUSE },
+      { "set_transaction_timeout(closed)", cancel_set_transaction_timeout(gone, 5), SQLITE_MISUSE },
+      { "set_transaction_timeout(db, -1)", cancel_set_transaction_timeout(db, -1), SQLITE_RANGE },
+      { "set_idle_blocker_timeout(NULL)", cancel_set_idle_blocker_timeout(0, 5), SQLITE_MISUSE },
+      { "set_idle_blocker_timeout(plain)", cancel_set_idle_blocker_timeout(plain, 5), SQLITE_MISUSE },
+      { "set_idle_blocker_timeout(closed)", cancel_set_idle_blocker_timeout(gone, 5), SQLITE_MISUSE },
+      { "set_idle_blocker_timeout(db, -1)", cancel_set_idle_blocker_timeout(db, -1), SQLITE_RANGE },
+      { "set_default_transaction_timeout(-7)", cancel_set_default_transaction_timeout(-7), SQLITE_RANGE },
+      { "set_default_idle_blocker_timeout(-7)", cancel_set_default_idle_blocker_timeout(-7), SQLITE_RANGE },
       { "job_begin(NULL db)", cancel_job_begin(0, "X", "d", &idX), SQLITE_MISUSE },
       { "job_begin(plain)", cancel_job_begin(plain, "X", "d", &idX), SQLITE_MISUSE },
       { "job_begin(closed)", cancel_job_begin(gone, "X", "d", &idX), SQLITE_MISUSE },
@@ -479,6 +489,41 @@ int main(int argc, char **argv){
   sqlite3_free(z);
   z = cancel_reason(db3);
   CHECK(z==0, "NULL when nothing stopped the session");
+  sqlite3_close(db2);
+  /* The default transaction timeout: a new session starts with it; its
+  ** open transaction is ended (the writer waiting gets through), and it
+  ** says so. */
+  cancel_set_default_transaction_timeout(150);
+  sqlite3_open(zDb, &db2);
+  cancel_set_default_transaction_timeout(0);
+  z = text(db2, "SELECT transaction_timeout FROM sessions WHERE pid=pg_backend_pid()");
+  CHECK(z && strcmp(z, "150")==0, "default transaction timeout");
+  sqlite3_free(z);
+  rc = sqlite3_exec(db2, "BEGIN IMMEDIATE; INSERT INTO t VALUES('lost')", 0, 0, 0);
+  CHECK(rc==SQLITE_OK, "begin (transaction timeout)");
+  rc = sqlite3_exec(db3, "INSERT INTO t VALUES('other2')", 0, 0, 0);
+  CHECK(rc==SQLITE_OK, "writer proceeds once the transaction is ended");
+  z = cancel_reason(db2);
+  CHECK(z && strncmp(z, "terminated by transaction_timeout (150 ms)", 42)==0,
+        "cancel_reason after a transaction timeout");
+  sqlite3_free(z);
+  sqlite3_close(db2);
+  /* The default idle-blocker timeout: left alone while nobody waits,
+  ** ended once db3 waits. */
+  cancel_set_default_idle_blocker_timeout(50);
+  sqlite3_open(zDb, &db2);
+  cancel_set_default_idle_blocker_timeout(0);
+  rc = sqlite3_exec(db2, "BEGIN IMMEDIATE; INSERT INTO t VALUES('lost')", 0, 0, 0);
+  CHECK(rc==SQLITE_OK, "begin (idle blocker)");
+  z = text(db3, "SELECT idle_blocker_timeout FROM sessions WHERE status='idle in transaction'");
+  CHECK(z && strcmp(z, "50")==0, "default idle-blocker timeout");
+  sqlite3_free(z);
+  rc = sqlite3_exec(db3, "INSERT INTO t VALUES('other3')", 0, 0, 0);
+  CHECK(rc==SQLITE_OK, "writer proceeds once the idle blocker is terminated");
+  z = cancel_reason(db2);
+  CHECK(z && strncmp(z, "terminated by idle_blocker_timeout (50 ms)", 42)==0,
+        "cancel_reason after an idle-blocker timeout");
+  sqlite3_free(z);
   /* The idle limit set by the C API from inside a running statement of
   ** a transaction (an application function): the statement is running,
   ** not idle, however long it takes; the limit counts from its end. */

@@ -35,7 +35,8 @@
 static const char *zDbFile = "bench/tmp-cost.db";
 static const char *zWalFile = "bench/tmp-cost-wal.db";   /* point only */
 static const char *azWork[] = { "select", "insert", "cpu", "point", 0 };
-static const char *azMode[] = { "plain", "trace", "local", "shared", "timeout", 0 };
+static const char *azMode[] = { "plain", "trace", "local", "shared", "timeout",
+                                "xact", "blocker", 0 };
 
 static int noopTrace(unsigned t, void *p, void *P, void *X){
   (void)t; (void)p; (void)P; (void)X;
@@ -60,6 +61,8 @@ static sqlite3 *openFor(const char *zWork, const char *zMode){
     if( strcmp(zWork, "insert")==0 ) cancel_set_idle_in_transaction_session_timeout(db, 60000);
     else cancel_set_statement_timeout(db, 60000);
   }
+  if( strcmp(zMode, "xact")==0 ) cancel_set_transaction_timeout(db, 60000);
+  if( strcmp(zMode, "blocker")==0 ) cancel_set_idle_blocker_timeout(db, 60000);
   return db;
 }
 
@@ -146,7 +149,7 @@ int main(int argc, char **argv){
     }
   }else{
     fprintf(stderr, "usage: %s loop WORK MODE N | time N ROUNDS\n"
-                    "  WORK: select insert cpu point; MODE: plain trace local shared timeout\n", argv[0]);
+                    "  WORK: select insert cpu point; MODE: plain trace local shared timeout xact blocker\n", argv[0]);
     return 1;
   }
   return 0;
