@@ -176,7 +176,7 @@ int blockersAnyWaiter(CancelSession *s){
   registryUnlock();
   if( !bAny && s->pShReg ){
     /* the sessions of other processes on the same registry file */
-    if( remoteSnapshot(s->pShReg, "", 1, &aRow, &nRow)==SQLITE_OK ){
+    if( remoteSnapshot(s->pShReg, "", 1, 0, &aRow, &nRow)==SQLITE_OK ){
       for(i=0; i<nRow && !bAny; i++){
         bAny = aRow[i].waitingSinceMs!=0 && strcmp(aRow[i].zDatabase, zDb)==0
             && blockersKindBlocks(eHolder, blockersKind(aRow[i].zXactKind), bWal);

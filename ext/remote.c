@@ -290,14 +290,14 @@ static int remoteAllowed(const char *zUser, int isAdmin, const char *zTarget){
   return isAdmin || strcmp(zUser, zTarget)==0;
 }
 
-int remoteSnapshot(SharedReg *p, const char *zUser, int isAdmin,
+int remoteSnapshot(SharedReg *p, const char *zUser, int isAdmin, int bRefresh,
                    SessionRow **paRow, int *pnRow){
   ShSession *pX;
   int i, rc = SQLITE_OK;
   if( !sharedUsable(p) || !shslotIntact(p) ) return SQLITE_OK;
   pX = sqlite3_malloc(sizeof(*pX));
   if( pX==0 ) return SQLITE_NOMEM;
-  remoteRefresh(p);
+  if( bRefresh ) remoteRefresh(p);
   for(i=shslotLiveNext(p, 0); i>=0 && rc==SQLITE_OK; i=shslotLiveNext(p, i+1)){
     u64 o;
     SessionRow *r, *aNew;

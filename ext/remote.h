@@ -33,8 +33,11 @@ void remoteServeOwnCancel(CancelSession *s);
 ** (0 if not so): the server of a request finds the session by it. */
 u64 remoteSlotSerial(SharedReg *p, int iSlot, u64 owner);
 
-/* The sessions of other processes, appended to *paRow (reallocated). */
-int remoteSnapshot(SharedReg *p, const char *zUser, int isAdmin,
+/* The sessions of other processes, appended to *paRow (reallocated):
+** first asking them to look at their sessions (remoteRefresh) if
+** bRefresh, else as their slots say now (what changes at once, such as
+** 'waiting', is published at once). */
+int remoteSnapshot(SharedReg *p, const char *zUser, int isAdmin, int bRefresh,
                    SessionRow **paRow, int *pnRow);
 
 /* Requests to other processes. zUser/isAdmin are the caller's. Each

@@ -148,7 +148,7 @@ int snapshotSessions(CancelSession *pCaller, SessionRow **paRow, int *pnRow){
     char *zUser = 0;
     int isAdmin = 0;
     registryCaller(pCaller, &zUser, &isAdmin);
-    rc = zUser ? remoteSnapshot(registryScope(pCaller), zUser, isAdmin, &aRow, &n) : SQLITE_NOMEM;
+    rc = zUser ? remoteSnapshot(registryScope(pCaller), zUser, isAdmin, 1, &aRow, &n) : SQLITE_NOMEM;
     sqlite3_free(zUser);
   }
   if( rc!=SQLITE_OK ){

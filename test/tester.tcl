@@ -47,6 +47,15 @@ proc session_open {name {file :memory:} args} {
   return $name
 }
 
+# The registry file's layout version this build writes (ext/shfile.h).
+proc registry_version {} {
+  set fd [open [file join $::topdir ext shfile.h]]
+  set text [read $fd]
+  close $fd
+  regexp {#define SH_VERSION +([0-9]+)} $text -> v
+  return $v
+}
+
 # A fresh database file under build/tmp for this test file.
 proc testdb {{suffix ""}} {
   set f [file join $::tmpdir $::testfile$suffix.db]
