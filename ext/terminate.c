@@ -71,6 +71,38 @@ void terminateDenyAll(CancelSession *s){
 
 /* ---------------------------------------------------- terminating */
 
+/* How long a termination waits for a look at an idle target to end
+** (termFinishIdle): TERM_LOOK_TRIES tries, TERM_LOOK_SLEEP_US apart,
+** 250 ms in all (a look takes microseconds; far longer only when its
+** thread is preempted, or under valgrind, which runs one thread at a
+** time). */
+#define TERM_LOOK_TRIES    1250
+#define TERM_LOOK_SLEEP_US 200
+
+static int termFinish(CancelSession *s, int *pbBusy);
+
+/* Finish the termination of s now if it can be done. An idle target's
+** connection mutex is held only for a moment, by a look at it (the
+** registry agent's tick, a `sessions` scan or the reaper in another
+** thread): wait for that rather than leave it to the reaper, so that the
+** caller's next statement never finds the target's locks still held
+** (threads.test 8.0). A target inside a statement is the reaper's. */
+static int termFinishIdle(CancelSession *s){
+  int i, bBusy, bIdle;
+  for(i=0; ; i++){
+    struct timespec ts;
+    if( termFinish(s, &bBusy) ) return 1;
+    if( !bBusy || i>=TERM_LOOK_TRIES ) return 0;
+    pthread_mutex_lock(&s->mu);
+    bIdle = s->nStmt==0 || s->cursorIdle;
+    pthread_mutex_unlock(&s->mu);
+    if( !bIdle ) return 0;
+    ts.tv_sec = 0;
+    ts.tv_nsec = TERM_LOOK_SLEEP_US*1000;
+    nanosleep(&ts, 0);
+  }
+}
+
 /* Mark s terminated (the registry lock held, released here), then try
 ** to finish at once. A NULL s was not found: iSerial or pid says what
 ** was asked. */
@@ -143,7 +175,7 @@ static int termLocked(CancelSession *pCaller, const char *zAction,
   s->nPin++;                              /* pin while we work on it */
   registryUnlock();
 
-  if( !terminateFinish(s) ){
+  if( !termFinishIdle(s) ){
     registryLock();
     termKickLocked();
     registryUnlock();
@@ -239,10 +271,19 @@ static int termResetAll(sqlite3 *db){
 ** once we hold it, close cannot start, so the registry lock can be
 ** released.
 */
+static int termFinish(CancelSession *s, int *pbBusy);
 int terminateFinish(CancelSession *s){
+  int bBusy;
+  return termFinish(s, &bBusy);
+}
+
+/* termFinish: as terminateFinish; *pbBusy set when it failed only
+** because another thread held the connection mutex. */
+static int termFinish(CancelSession *s, int *pbBusy){
   sqlite3_mutex *m;
   int bSameThread, bLeft, rcErr;
   assert( !registryHeld() );
+  *pbBusy = 0;
   registryLock();
   if( s->closing || atomic_load(&s->eTerm)!=TERM_REQUEST ){
     registryUnlock();
@@ -273,6 +314,7 @@ int terminateFinish(CancelSession *s){
     return 1;
   }
   if( sqlite3_mutex_try(m)!=SQLITE_OK ){
+    *pbBusy = 1;
     registryUnlock();
     return 0;
   }

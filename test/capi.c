@@ -79,6 +79,25 @@ static void *lookMain(void *p){
   return 0;
 }
 
+/* A thread that holds a connection's mutex for LOOK_HOLD_MS, as a look
+** at the session does for a moment (a `sessions` scan in another thread,
+** the registry agent's tick): says so through `held` first. */
+#define LOOK_HOLD_MS 50
+typedef struct MutexHold MutexHold;
+struct MutexHold { sqlite3 *db; pthread_mutex_t mu; pthread_cond_t cond; int held; };
+static void *mutexHoldMain(void *p){
+  MutexHold *h = (MutexHold*)p;
+  struct timespec ts = { 0, LOOK_HOLD_MS*1000000L };
+  sqlite3_mutex_enter(sqlite3_db_mutex(h->db));
+  pthread_mutex_lock(&h->mu);
+  h->held = 1;
+  pthread_cond_signal(&h->cond);
+  pthread_mutex_unlock(&h->mu);
+  nanosleep(&ts, 0);
+  sqlite3_mutex_leave(sqlite3_db_mutex(h->db));
+  return 0;
+}
+
 /* The database locked by another process: loading into a new connection
 ** of it does not wait; a connection on :memory: watches it, lists the
 ** holder and terminates it; a writer then goes on. */
@@ -179,6 +198,38 @@ static void lockedChecks(const char *zArgv0, const char *zDb){
     sqlite3_free(z);
     sqlite3_finalize(pCur);
     sqlite3_close(fc);
+  }
+  /* A session idle in a transaction, terminated while another thread
+  ** holds its connection mutex for a moment (a look at it): the
+  ** termination waits for that and is complete when it returns, so the
+  ** caller's next write finds the lock free. (Left to the background
+  ** thread instead, it returned with the lock still held.) */
+  {
+    sqlite3 *idle = 0;
+    MutexHold h;
+    pthread_t t;
+    memset(&h, 0, sizeof(h));
+    pthread_mutex_init(&h.mu, 0);
+    pthread_cond_init(&h.cond, 0);
+    sqlite3_open(zDbL, &idle);
+    rc = sqlite3_exec(idle, "BEGIN; INSERT INTO t VALUES('lost')", 0, 0, 0);
+    CHECK(rc==SQLITE_OK, "an idle transaction");
+    zSql = text(idle, "SELECT 'SELECT pg_terminate_backend(' || pg_backend_pid() || ')'");
+    h.db = idle;
+    pthread_create(&t, 0, mutexHoldMain, &h);
+    pthread_mutex_lock(&h.mu);
+    while( !h.held ) pthread_cond_wait(&h.cond, &h.mu);
+    pthread_mutex_unlock(&h.mu);
+    t0 = nowMs();
+    z = zSql ? text(wr, zSql) : 0;
+    CHECK(z && strcmp(z, "1")==0, "terminated while looked at");
+    sqlite3_free(z);
+    sqlite3_free(zSql);
+    rc = sqlite3_exec(wr, "INSERT INTO t VALUES('z')", 0, 0, 0);
+    CHECK(rc==SQLITE_OK, "its lock is free when the termination returns");
+    CHECK(nowMs()-t0 < 30000, "(the wait is bounded)");
+    pthread_join(t, 0);
+    sqlite3_close(idle);
   }
   sqlite3_close(wr);
 }

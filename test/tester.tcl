@@ -59,7 +59,7 @@ proc registry_version {} {
 # A fresh database file under build/tmp for this test file.
 proc testdb {{suffix ""}} {
   set f [file join $::tmpdir $::testfile$suffix.db]
-  foreach x [list $f $f-journal $f-wal $f-shm] { file delete -force $x }
+  foreach x [list $f $f-journal $f-wal $f-shm $f-cancel] { file delete -force $x }
   return $f
 }
 
