@@ -89,6 +89,7 @@ struct OsLockList {
   int bNoMem;
 };
 
+#ifdef OSLOCKS_PROC
 static void oslocksAdd(OsLockList *pL, const OsLock *p){
   if( pL->n==pL->nAlloc ){
     int nNew = pL->nAlloc ? pL->nAlloc*2 : 16;
@@ -134,7 +135,6 @@ static void oslocksDecodeShm(OsLockList *pL, OsLock *p, long long s, long long e
   }
 }
 
-#ifdef OSLOCKS_PROC
 /* One line of /proc/locks, if it is a POSIX or OFD lock on (dev, ino). */
 static void oslocksParseLine(OsLockList *pL, char *zLine, int bDb,
                              unsigned major, unsigned minor, unsigned long ino){
@@ -161,7 +161,7 @@ static void oslocksParseLine(OsLockList *pL, char *zLine, int bDb,
   if( bDb ) oslocksDecodeDb(pL, &x, iStart, iEnd);
   else oslocksDecodeShm(pL, &x, iStart, iEnd);
 }
-#endif
+#endif /* OSLOCKS_PROC */
 
 int oslocksRead(const char *zDb, OsLock **paLock, int *pnLock, char **pzErr){
   OsLockList L;
@@ -212,6 +212,7 @@ int oslocksRead(const char *zDb, OsLock **paLock, int *pnLock, char **pzErr){
 
 /* ----------------------------------------------- files kept open */
 
+#if !defined(_WIN32)
 typedef struct OsKept OsKept;
 struct OsKept {
   OsKept *pNext;
@@ -220,6 +221,7 @@ struct OsKept {
 };
 static OsKept *oslocksKept = 0;
 static pthread_mutex_t oslocksKeptMu = PTHREAD_MUTEX_INITIALIZER;
+#endif
 
 int oslocksReadKept(const char *zPath, long long iOff, void *aBuf, int n){
 #if defined(_WIN32)
