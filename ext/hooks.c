@@ -181,19 +181,6 @@ static void hooksTimedOut(CancelSession *s, const char *zOutcome){
   sqlite3_free(zUser);
 }
 
-/* Is zSql a plain COMMIT or END (optionally TRANSACTION)? */
-static int hooksIsCommit(const char *zSql){
-  int n;
-  while( *zSql==' ' || *zSql=='\t' || *zSql=='\n' || *zSql=='\r' ) zSql++;
-  if( sqlite3_strnicmp(zSql, "COMMIT", 6)==0 ) n = 6;
-  else if( sqlite3_strnicmp(zSql, "END", 3)==0 ) n = 3;
-  else return 0;
-  zSql += n;
-  while( *zSql==' ' || *zSql=='\t' || *zSql=='\n' || *zSql=='\r' ) zSql++;
-  if( sqlite3_strnicmp(zSql, "TRANSACTION", 11)==0 ) zSql += 11;
-  while( *zSql==' ' || *zSql=='\t' || *zSql=='\n' || *zSql=='\r' ) zSql++;
-  return *zSql==0 || *zSql==';';
-}
 
 /* A statement starts on a terminated session (own thread, inside its
 ** first sqlite3_step). Deny every later statement; and if nothing else
@@ -212,53 +199,13 @@ static void hooksRefuse(CancelSession *s, const char *zSql){
   nOther = s->nStmt;
   pthread_mutex_unlock(&s->mu);
   if( s->noMutex && nOther==0 && !sqlite3_get_autocommit(s->db) ){
-    if( !hooksIsCommit(zSql) ) sqlite3_interrupt(s->db);
+    if( !sqltextIsCommit(zSql) ) sqlite3_interrupt(s->db);
     return;
   }
   if( !atomic_load(&s->denyInstalled) ) terminateDenyAll(s);
   if( nOther==0 ) sqlite3_interrupt(s->db);
 }
 
-/* Is zSql a plain ROLLBACK (which a terminated session may still run)? */
-static int hooksIsRollback(const char *zSql){
-  while( *zSql==' ' || *zSql=='\t' || *zSql=='\n' || *zSql=='\r' ) zSql++;
-  if( sqlite3_strnicmp(zSql, "ROLLBACK", 8)!=0 ) return 0;
-  zSql += 8;
-  while( *zSql==' ' || *zSql=='\t' || *zSql=='\n' || *zSql=='\r' ) zSql++;
-  if( sqlite3_strnicmp(zSql, "TRANSACTION", 11)==0 ) zSql += 11;
-  while( *zSql==' ' || *zSql=='\t' || *zSql=='\n' || *zSql=='\r' ) zSql++;
-  return *zSql==0 || *zSql==';';
-}
-
-
-
-/* Is zSql exactly `SELECT cancel_reason() [[AS] name] [;]` (blanks and
-** comments anywhere)? The one statement a terminated session may still
-** run besides ROLLBACK. */
-int hooksIsReasonQuery(const char *zSql){
-  const char *z = sqltextSkip(zSql, 0);
-  if( (z = sqltextKeyword(z, "SELECT"))==0 ) return 0;
-  z = sqltextSkip(z, 0);
-  if( (z = sqltextKeyword(z, "cancel_reason"))==0 ) return 0;
-  z = sqltextSkip(z, 0);
-  if( *z++!='(' ) return 0;
-  z = sqltextSkip(z, 0);
-  if( *z++!=')' ) return 0;
-  z = sqltextSkip(z, 0);
-  if( sqltextKeyword(z, "AS") ) z = sqltextSkip(z+2, 0);
-  if( *z=='"' || *z=='`' || *z=='[' || *z=='\'' ){
-    char cEnd = *z=='[' ? ']' : *z;
-    z = strchr(z+1, cEnd);
-    if( z==0 ) return 0;
-    z = sqltextSkip(z+1, 0);
-  }else{
-    while( (*z>='a' && *z<='z') || (*z>='A' && *z<='Z') || (*z>='0' && *z<='9')
-        || *z=='_' ) z++;
-    z = sqltextSkip(z, 0);
-  }
-  if( *z==';' ) z = sqltextSkip(z+1, 0);
-  return *z==0;
-}
 
 static int hooksBusy(void *p, int nPrior);
 
@@ -322,12 +269,6 @@ static void hooksCheckBusy(CancelSession *s, i64 now, int bCanary){
   }
 }
 
-/* Does zSql start with PRAGMA? (cheap: most statements fail at the first
-** letter) */
-static int hooksIsPragma(const char *zSql){
-  while( *zSql==' ' || *zSql=='\t' || *zSql=='\n' || *zSql=='\r' ) zSql++;
-  return (zSql[0]=='p' || zSql[0]=='P') && sqlite3_strnicmp(zSql, "PRAGMA", 6)==0;
-}
 
 /* Does zSql start a transaction (BEGIN, or SAVEPOINT outside one)? Its
 ** start time is the transaction's, so it is never started by the fast
@@ -458,7 +399,7 @@ static HOOKS_NOINLINE void hooksStmtStart(CancelSession *s, void *pStmt, const c
   int idleMs = hooksIdleArmMs(s);
   int xactMs = atomic_load_explicit(&s->xactTimeoutMs, memory_order_relaxed);
   i64 deadlineUs = timeoutMs>0 ? idsMonoUs() + (i64)timeoutMs*1000 : 0;
-  int bPragma = hooksIsPragma(zSql);
+  int bPragma = sqltextIsPragma(zSql);
   int bFull, bProfiled, bNoProgress, bNewXact = 0;
   atomic_store(&s->slowNext, 0);
   if( atomic_load_explicit(&s->hooksLost, memory_order_relaxed) & HOOKS_TRACE_LOST ){
@@ -500,7 +441,7 @@ static HOOKS_NOINLINE void hooksStmtStart(CancelSession *s, void *pStmt, const c
     bFinishing = s->finishing;
     pthread_mutex_unlock(&s->mu);
     if( bFinishing ) return;
-    if( !hooksIsRollback(zSql) && !hooksIsReasonQuery(zSql) ) hooksRefuse(s, zSql);
+    if( !sqltextIsRollback(zSql) && !sqltextIsReasonQuery(zSql) ) hooksRefuse(s, zSql);
   }
   if( pStmt!=s->pFast ){
     s->apRecent[s->iRecent] = s->pFast;

@@ -26,8 +26,6 @@ void hooksRemove(CancelSession *s);
 ** session's (cancel_set_progress_handler, cancel_set_busy_handler). */
 void hooksSetAppProgress(CancelSession *s, int (*xProgress)(void*), void *pArg);
 void hooksSetAppBusy(CancelSession *s, int (*xBusy)(void*, int), void *pArg);
-/* Is zSql `SELECT cancel_reason()`, which a terminated session may run? */
-int hooksIsReasonQuery(const char *zSql);
 /* An extension's own wait inside a statement of session p (own thread):
 ** nonzero when the statement must stop (cancel, terminate, timeout). */
 int hooksWaitStop(void *p);

@@ -21,4 +21,14 @@ const char *sqltextKeyword(const char *z, const char *zKw);
 /* The length of the word (letters and '_') at z; 0 if none. */
 int sqltextWordLen(const char *z);
 
+/* Is z one statement (blanks, comments and a final ';' aside) that is
+** COMMIT or END [TRANSACTION]; ROLLBACK [TRANSACTION]; exactly
+** `SELECT cancel_reason() [[AS] name]` (the statements a terminated
+** session may still run: hooks.c)? Does it start with PRAGMA (it may
+** change the busy timeout)? */
+int sqltextIsCommit(const char *z);
+int sqltextIsRollback(const char *z);
+int sqltextIsReasonQuery(const char *z);
+int sqltextIsPragma(const char *z);
+
 #endif /* CANCEL_SQLTEXT_H */
