@@ -25,6 +25,7 @@ extern atomic_int activityWaiters;
 /* Session s waits on a lock since sinceMs (0: no longer). */
 void activitySetWaiting(CancelSession *s, i64 sinceMs);
 
+
 /* Query ids a session takes from the process-wide counter at a time. */
 #define ACTIVITY_QUERY_BLOCK 256
 /* A new query id (own thread; from a per-session block of ids). */

@@ -152,7 +152,7 @@ char *blockersOf(CancelSession *pCaller, i64 pid, const char *zId,
 int blockersAnyWaiter(CancelSession *s){
   CancelSession *x;
   SessionRow *aRow = 0;
-  int nRow = 0, i, eHolder, bWal, bAny = 0;
+  int nRow = 0, i, eHolder, bWal = -1, bAny = 0, bWriterWaits = 0;
   char *zDb;
   registryLock();
   if( s->closing ){ registryUnlock(); return 0; }
@@ -160,29 +160,41 @@ int blockersAnyWaiter(CancelSession *s){
   pthread_mutex_lock(&s->mu);
   eHolder = s->eXactKind;
   pthread_mutex_unlock(&s->mu);
-  if( zDb==0 || zDb[0]==0 ){ registryUnlock(); sqlite3_free(zDb); return 0; }
-  bWal = blockersIsWal(zDb);
-  for(x=registryFirst(); x && !bAny; x=x->pNext){
+  if( zDb==0 || zDb[0]==0 || eHolder==XACT_NONE ){
+    registryUnlock();
+    sqlite3_free(zDb);
+    return 0;
+  }
+  /* (whether a read transaction blocks a writer depends on the journal
+  ** mode, read from the file once the registry lock is released) */
+  for(x=registryFirst(); x; x=x->pNext){
     int eW;
-    if( x==s || !registryTargetable(x) || atomic_load(&x->waitingSinceMs)==0
+    if( x==s || !registryTargetable(x) || sessionWaitingSince(x)==0
      || strcmp(x->zDatabase, zDb)!=0 ){
       continue;
     }
     pthread_mutex_lock(&x->mu);
     eW = x->eXactKind;
     pthread_mutex_unlock(&x->mu);
-    bAny = blockersKindBlocks(eHolder, eW, bWal);
+    if( eHolder==XACT_WRITE ) bAny = 1;
+    if( eW==XACT_WRITE ) bWriterWaits = 1;
   }
   registryUnlock();
   if( !bAny && s->pShReg ){
-    /* the sessions of other processes on the same registry file */
+    /* the sessions of other processes on the same registry file (their
+    ** waits are published as they begin: no need to ask them to look) */
     if( remoteSnapshot(s->pShReg, "", 1, 0, &aRow, &nRow)==SQLITE_OK ){
       for(i=0; i<nRow && !bAny; i++){
-        bAny = aRow[i].waitingSinceMs!=0 && strcmp(aRow[i].zDatabase, zDb)==0
-            && blockersKindBlocks(eHolder, blockersKind(aRow[i].zXactKind), bWal);
+        if( aRow[i].waitingSinceMs==0 || strcmp(aRow[i].zDatabase, zDb)!=0 ) continue;
+        if( eHolder==XACT_WRITE ) bAny = 1;
+        if( blockersKind(aRow[i].zXactKind)==XACT_WRITE ) bWriterWaits = 1;
       }
     }
     snapshotFree(aRow, nRow);
+  }
+  if( !bAny && bWriterWaits ){
+    bWal = blockersIsWal(zDb);
+    bAny = blockersKindBlocks(eHolder, XACT_WRITE, bWal);
   }
   sqlite3_free(zDb);
   return bAny;

@@ -305,13 +305,16 @@ static int hooksWantedMask(CancelSession *s){
   return SQLITE_TRACE_STMT | (full ? SQLITE_TRACE_PROFILE : 0);
 }
 
-/* The session counts as idle in a transaction from now: the reaper
-** terminates it idleMs from now unless a statement starts first
-** (terminate.c, termIdleExpired, which also looks before it acts: a
-** statement still running is never taken for idle). */
-static void hooksArmIdle(CancelSession *s, int idleMs){
-  i64 now = idsMonoUs(), d = now + (i64)idleMs*1000;
-  atomic_store(&s->idleSinceUs, now);
+/* The reaper looks at the session idleMs after sinceUs (monotonic)
+** unless a statement starts first (terminate.c, termIdleExpired, which
+** also looks before it acts: a statement still running is never taken
+** for idle). sinceUs is when it became idle in its transaction (a
+** statement's end, or the limit set inside a transaction), or 0 at a
+** statement's start: not idle, armed only to look for a cursor it may
+** leave open, whose idle time the reaper counts from its own looks. */
+static void hooksArmIdle(CancelSession *s, int idleMs, i64 sinceUs){
+  i64 d = (sinceUs ? sinceUs : idsMonoUs()) + (i64)idleMs*1000;
+  atomic_store(&s->idleSinceUs, sinceUs);
   atomic_store(&s->idleDeadlineUs, d);
   terminateWakeBy(d);
 }
@@ -343,6 +346,8 @@ void hooksApplyMode(CancelSession *s){
 }
 
 void hooksIdleLimitSet(CancelSession *s, int bBlocker, int ms){
+  /* (idle since when: kept if a limit already counted it) */
+  i64 sinceUs = hooksIdleArmMs(s)>0 ? atomic_load(&s->idleSinceUs) : 0;
   atomic_store(bBlocker ? &s->idleBlockerMs : &s->idleTimeoutMs, ms);
   hooksApplyMode(s);
   ms = hooksIdleArmMs(s);
@@ -365,7 +370,7 @@ void hooksIdleLimitSet(CancelSession *s, int bBlocker, int ms){
     pthread_mutex_lock(&s->mu);
     s->inXact = 1;
     pthread_mutex_unlock(&s->mu);
-    hooksArmIdle(s, ms);
+    hooksArmIdle(s, ms, sinceUs ? sinceUs : idsMonoUs());
   }
 }
 
@@ -377,6 +382,13 @@ void hooksXactTimeoutSet(CancelSession *s, int ms){
     if( s->xactStartMs==0 ) s->xactStartMs = idsNowMs();
     pthread_mutex_unlock(&s->mu);
     terminateKickReaper();            /* (it computes the deadline) */
+  }else if( ms>0 ){
+    /* (a start left by a statement whose end was not reported, before
+    ** the limit asked for ends: in autocommit mode with nothing listed,
+    ** no transaction is open) */
+    pthread_mutex_lock(&s->mu);
+    if( s->nStmt==0 ) s->xactStartMs = 0;
+    pthread_mutex_unlock(&s->mu);
   }
 }
 
@@ -412,7 +424,7 @@ static HOOKS_NOINLINE void hooksStmtStart(CancelSession *s, void *pStmt, const c
     /* With an idle timeout only: the statement may be left open after a
     ** row (a forgotten cursor, which the hooks cannot see); the reaper
     ** looks at it then (terminate.c, termIdleExpired). */
-    hooksArmIdle(s, idleMs);
+    hooksArmIdle(s, idleMs, 0);
   }else if( atomic_load_explicit(&s->idleDeadlineUs, memory_order_relaxed) ){
     atomic_store(&s->idleDeadlineUs, 0);    /* no longer idle */
   }
@@ -547,7 +559,7 @@ static void hooksStmtEnd(CancelSession *s, void *pStmt, i64 nsElapsed){
   if( (bIdleInXact || bOpenLeft) && idleMs>0 && atomic_load(&s->eTerm)==TERM_NONE ){
     /* idle in a transaction, or another statement is still open (maybe
     ** a forgotten cursor: the reaper looks) */
-    hooksArmIdle(s, idleMs);
+    hooksArmIdle(s, idleMs, bIdleInXact ? idsMonoUs() : 0);
   }else if( atomic_load_explicit(&s->idleDeadlineUs, memory_order_relaxed) ){
     atomic_store(&s->idleDeadlineUs, 0);
   }
@@ -729,6 +741,11 @@ static int hooksBusy(void *p, int nPrior){
 
   if( s->nStmt==0 ) hooksNotice(s);     /* a wait makes it worth listing */
   if( s->shLate ) hooksPublishLate(s);
+  {
+    i64 nowMs = idsNowMs();               /* (it still waits) */
+    atomic_store_explicit(&s->busyCallMs, nowMs, memory_order_relaxed);
+    remoteSetBusyTick(s, nowMs);
+  }
   if( nPrior==0 || atomic_load(&s->waitingSinceMs)==0 ){
     s->busyStartUs = nowUs;
     pthread_mutex_lock(&s->mu);

@@ -32,6 +32,7 @@ SQLITE_EXTENSION_INIT3
 # include <unistd.h>
 #endif
 #if defined(__linux__)
+# include <dirent.h>
 # include <sys/sysmacros.h>
 # define OSLOCKS_PROC 1
 #endif
@@ -42,6 +43,7 @@ SQLITE_EXTENSION_INIT3
 #define OSLOCKS_SHARED_N  510
 #define OSLOCKS_SHM_BASE  120      /* (22 + 8) * 4 */
 #define OSLOCKS_SHM_N     8        /* write, checkpoint, recover, 5 marks */
+#define OSLOCKS_HDR_TRIES 100      /* reads of a WAL-index header being written */
 
 int oslocksSupported(void){
 #ifdef OSLOCKS_PROC
@@ -154,7 +156,10 @@ static void oslocksParseLine(OsLockList *pL, char *zLine, int bDb,
     return;
   }
   if( strcmp(zType, "POSIX")!=0 && strcmp(zType, "OFDLCK")!=0 ) return;
-  if( lino!=ino || maj!=major || min!=minor ) return;
+  /* (btrfs subvolumes and some other file systems give stat() an
+  ** anonymous device, major 0, while the kernel's list shows the file
+  ** system's own: there the inode alone must do) */
+  if( lino!=ino || (major!=0 && (maj!=major || min!=minor)) ) return;
   iEnd = strcmp(zEnd, "EOF")==0 ? 0x7fffffffffffffffLL : atoll(zEnd);
   x.osPid = pid>0 ? pid : 0;
   x.bExclusive = strcmp(zRw, "WRITE")==0;
@@ -221,6 +226,45 @@ struct OsKept {
 };
 static OsKept *oslocksKept = 0;
 static pthread_mutex_t oslocksKeptMu = PTHREAD_MUTEX_INITIALIZER;
+
+#ifdef OSLOCKS_PROC
+/* Does a descriptor of this process other than fd refer to (dev, ino)? */
+static int oslocksOtherFd(int fd, unsigned long long dev, unsigned long long ino){
+  DIR *d = opendir("/proc/self/fd");
+  struct dirent *e;
+  int bOther = 0;
+  if( d==0 ) return 1;                      /* (cannot tell: say yes) */
+  while( !bOther && (e = readdir(d))!=0 ){
+    struct stat st;
+    int x = atoi(e->d_name);
+    if( e->d_name[0]<'0' || e->d_name[0]>'9' || x==fd || x==dirfd(d) ) continue;
+    bOther = fstat(x, &st)==0 && (unsigned long long)st.st_dev==dev
+          && (unsigned long long)st.st_ino==ino;
+  }
+  closedir(d);
+  return bOther;
+}
+
+/* Close the kept descriptors of files deleted since (their space is held
+** while they are open). Safe only where no other descriptor of this
+** process refers to the file: then this process holds no lock on it, and
+** none can be taken any more (nothing can open a deleted file by name).
+** oslocksKeptMu held. */
+static void oslocksPruneLocked(void){
+  OsKept **pp = &oslocksKept;
+  while( *pp ){
+    OsKept *p = *pp;
+    struct stat st;
+    if( fstat(p->fd, &st)==0 && st.st_nlink==0 && !oslocksOtherFd(p->fd, p->dev, p->ino) ){
+      close(p->fd);
+      *pp = p->pNext;
+      free(p);
+    }else{
+      pp = &p->pNext;
+    }
+  }
+}
+#endif /* OSLOCKS_PROC */
 #endif
 
 int oslocksReadKept(const char *zPath, long long iOff, void *aBuf, int n){
@@ -247,6 +291,9 @@ int oslocksReadKept(const char *zPath, long long iOff, void *aBuf, int n){
   }
   if( fd<0 ){
     struct stat st2;
+#ifdef OSLOCKS_PROC
+    oslocksPruneLocked();                 /* (a new file: forget deleted ones) */
+#endif
     fd = open(zPath, O_RDONLY|O_CLOEXEC);
     p = fd>=0 ? malloc(sizeof(*p)) : 0;
     /* (the file the descriptor opened, whatever the name now says) */
@@ -277,10 +324,10 @@ static uint32_t oslocksGet32(const unsigned char *a){   /* native order */
 
 int oslocksWal(const char *zDb, OsWal *pWal){
   unsigned char aHdr[100];
-  unsigned char aShm[136];
+  unsigned char aShm[120];
   char *zWal, *zShm;
   struct stat st;
-  int i;
+  int i, bIndex = 0;
   memset(pWal, 0, sizeof(*pWal));
   pWal->walBytes = -1;
   if( zDb[0]==0 ) return SQLITE_OK;
@@ -298,10 +345,16 @@ int oslocksWal(const char *zDb, OsWal *pWal){
     return SQLITE_NOMEM;
   }
   if( stat(zWal, &st)==0 ) pWal->walBytes = (int64_t)st.st_size;
-  /* The wal-index header (48 bytes, twice: the first copy is read), then
-  ** the checkpoint information: nBackfill at 96, the read marks at 100. */
-  if( pWal->bWal && oslocksReadKept(zShm, 0, aShm, (int)sizeof(aShm))==(int)sizeof(aShm)
-   && aShm[12] ){
+  /* The wal-index header (48 bytes, twice: SQLite writes the second copy
+  ** first, so a read between the two writes sees them differ: read
+  ** again), then the checkpoint information: nBackfill at 96, the read
+  ** marks at 100..119. (Not the lock bytes from 120 on: Windows locks
+  ** are mandatory, and a read of a locked byte fails.) */
+  for(i=0; pWal->bWal && i<OSLOCKS_HDR_TRIES; i++){
+    if( oslocksReadKept(zShm, 0, aShm, (int)sizeof(aShm))!=(int)sizeof(aShm) ) break;
+    if( memcmp(aShm, aShm+48, 48)==0 ){ bIndex = 1; break; }
+  }
+  if( bIndex && aShm[12] ){
     pWal->bIndex = 1;
     pWal->mxFrame = oslocksGet32(&aShm[16]);
     pWal->nBackfill = oslocksGet32(&aShm[96]);

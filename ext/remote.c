@@ -99,12 +99,19 @@ u64 remoteSlotSerial(SharedReg *p, int iSlot, u64 owner){
   return x.iSerial;
 }
 
+void remoteSetBusyTick(CancelSession *s, i64 nowMs){
+  if( s->pSh ){
+    atomic_store_explicit(&shfileSession(s->pSh, s->iShSlot)->busyTick,
+                          (uint32_t)nowMs, memory_order_relaxed);
+  }
+}
+
 /* The status a session's slot shows (s->mu held). */
 static int remoteStatus(CancelSession *s){
   int eTerm = atomic_load(&s->eTerm);
   return eTerm==TERM_DONE ? SH_GONE
        : eTerm!=TERM_NONE ? SH_TERMINATING
-       : atomic_load(&s->waitingSinceMs) ? SH_WAITING
+       : sessionWaitingSince(s) ? SH_WAITING
        : s->nStmt>0 && !s->cursorIdle ? SH_ACTIVE
        : s->inXact || (s->cursorIdle && s->eXactKind) ? SH_IDLE_XACT
        : SH_IDLE;
@@ -119,7 +126,7 @@ static void remotePutActivity(CancelSession *s, ShSession *pS){
   pS->hooksLost = (uint8_t)atomic_load(&s->hooksLost);
   pS->noMutex = (uint8_t)(s->noMutex!=0);
   pS->xactStartMs = s->xactStartMs;
-  pS->waitingSinceMs = atomic_load(&s->waitingSinceMs);
+  pS->waitingSinceMs = sessionWaitingSince(s);
   pS->stmtTimeoutMs = atomic_load(&s->stmtTimeoutMs);
   pS->idleTimeoutMs = atomic_load(&s->idleTimeoutMs);
   pS->xactTimeoutMs = atomic_load(&s->xactTimeoutMs);
@@ -314,6 +321,12 @@ int remoteSnapshot(SharedReg *p, const char *zUser, int isAdmin, int bRefresh,
     r->zAppName = sqlite3_mprintf("%s", pX->zApp);
     r->zClientAddr = pX->hasClient ? sqlite3_mprintf("%s", pX->zClient) : 0;
     r->zDatabase = sqlite3_mprintf("%s", pX->zDatabase);
+    if( pX->status==SH_WAITING
+     && !sessionWaitFresh(idsNowMs(), (i64)atomic_load(&pX->busyTick)) ){
+      /* its wait ended (with the lock: nothing said so): what it was at */
+      pX->status = pX->nQuery>0 ? SH_ACTIVE : pX->xactKind ? SH_IDLE_XACT : SH_IDLE;
+      pX->waitingSinceMs = 0;
+    }
     r->zStatus = azRemoteStatus[pX->status];
     r->masked = !remoteAllowed(zUser, isAdmin, pX->zUser);
     if( pX->iActive ){

@@ -15,6 +15,9 @@ void remoteClaim(SharedReg *p, CancelSession *s);
 void remoteRelease(CancelSession *s);
 void remotePublish(CancelSession *s);
 void remotePublishActivity(CancelSession *s);   /* the cheaper half */
+/* Its busy handler was called at nowMs (wall clock): the slot's stamp
+** that says its wait still goes on (activityWaitFresh). */
+void remoteSetBusyTick(CancelSession *s, i64 nowMs);
 /* The same at a statement's end, skipped when the slot already says it
 ** all (idle, or idle in the same transaction, and no query shown). */
 void remotePublishEnd(CancelSession *s);

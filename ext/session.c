@@ -3,6 +3,7 @@
 ** `sessions` table for this process's sessions and other processes'.
 */
 #include "session.h"
+#include "ids.h"
 
 const char *sessionHooksText(int hooksLost){
   if( hooksLost & HOOKS_PROGRESS_NONE ){
@@ -15,6 +16,16 @@ const char *sessionHooksText(int hooksLost){
     case HOOKS_TRACE_LOST|HOOKS_PROGRESS_LOST: return "trace taken, progress taken";
   }
   return "ok";
+}
+
+int sessionWaitFresh(i64 nowMs, i64 lastCallMs){
+  return (uint32_t)((uint64_t)nowMs - (uint64_t)lastCallMs) < SESSION_WAIT_FRESH_MS;
+}
+
+i64 sessionWaitingSince(CancelSession *s){
+  i64 since = atomic_load(&s->waitingSinceMs);
+  if( since && !sessionWaitFresh(idsNowMs(), atomic_load(&s->busyCallMs)) ) since = 0;
+  return since;
 }
 
 const char *sessionThreadingText(int noMutex){

@@ -180,13 +180,19 @@ struct CancelSession {
   i64 iLogTerm;              /* cancel_log entry of the termination */
   i64 termErrorSinceUs;      /* the reaper first saw the error it waits on */
   u64 idleProbeQuery;        /* forgotten cursor seen by the idle check: */
-  i64 idleProbeSteps;        /* its newest execution and VM steps then */
+  i64 idleProbeSteps;        /* its newest execution and VM steps then, */
+  i64 idleProbeUs;           /* and when (monotonic) */
+  i64 xactSeenMs, xactSeenUs;/* the transaction start the reaper last saw,
+                             ** and when that was on the monotonic clock */
 
   /* Requests, read lock-free by the hooks. */
   _Atomic u64 iCancelQuery;  /* query serial to interrupt, 0 none */
   atomic_int eTerm;          /* TERM_* */
   atomic_int denyInstalled;  /* our deny-all authorizer is in place */
   _Atomic i64 waitingSinceMs;/* inside the busy handler since, 0 no */
+  _Atomic i64 busyCallMs;    /* the busy handler's last call: a wait that
+                             ** ended with the lock obtained is not told
+                             ** (activityWaitingSince) */
   atomic_int stmtTimeoutMs;  /* set_statement_timeout(), 0 off */
   atomic_int idleTimeoutMs;  /* set_idle_in_transaction_session_timeout() */
   _Atomic i64 idleDeadlineUs;/* idle in a transaction until, 0 not idle:
@@ -251,6 +257,15 @@ struct SessionRow {
 #define REG_DENIED      2
 #define REG_NOMEM       3
 #define REG_UNDELIVERED 4   /* the target's trace hook was taken over */
+
+/* A statement that waits calls the busy handler at least every 100 ms
+** (SQLite's back-off, hooks.c); one that got its lock says nothing when
+** it goes on, so a wait counts only while the last call is recent
+** (nowMs and lastCallMs: wall-clock ms, or their low 32 bits). */
+#define SESSION_WAIT_FRESH_MS 250
+int sessionWaitFresh(i64 nowMs, i64 lastCallMs);
+/* When s began to wait, 0 when it does not (or no longer) wait. */
+i64 sessionWaitingSince(CancelSession *s);
 
 /* The `hooks` and `threading` texts of a session (session.c). */
 const char *sessionHooksText(int hooksLost);

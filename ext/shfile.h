@@ -146,7 +146,8 @@ struct ShSession {
   _Atomic u64 cancelReq;
   _Atomic u64 procStart;       /* read by reapers outside seq */
   _Atomic uint32_t lookAck;    /* the lookReq its owner has answered */
-  uint32_t unused;
+  _Atomic uint32_t busyTick;   /* low 32 bits of the wall-clock ms of its
+                               ** busy handler's last call (outside seq) */
   ShAsker cancelBy, termBy;    /* outside seq: see ShAsker */
   /* published under seq */
   u64 tag, iSerial;

@@ -65,7 +65,7 @@ int snapshotProbeTick(SharedReg *p, uint32_t lookGen){
 ** of a cursor; active_query still names the open statement. */
 static const char *snapStatus(CancelSession *s){
   if( atomic_load(&s->eTerm)!=TERM_NONE ) return "terminating";
-  if( atomic_load(&s->waitingSinceMs)!=0 ) return "waiting";
+  if( sessionWaitingSince(s)!=0 ) return "waiting";
   if( s->nStmt>0 && !s->cursorIdle ) return "active";
   if( s->inXact || (s->cursorIdle && s->eXactKind!=XACT_NONE) ){
     return "idle in transaction";
@@ -133,7 +133,7 @@ int snapshotSessions(CancelSession *pCaller, SessionRow **paRow, int *pnRow){
     r->xactStartMs = s->xactStartMs;
     r->zXactKind = s->eXactKind==XACT_WRITE ? "write"
                  : s->eXactKind==XACT_READ ? "read" : "none";
-    r->waitingSinceMs = atomic_load(&s->waitingSinceMs);
+    r->waitingSinceMs = sessionWaitingSince(s);
     r->stmtTimeoutMs = atomic_load(&s->stmtTimeoutMs);
     r->idleTimeoutMs = atomic_load(&s->idleTimeoutMs);
     r->xactTimeoutMs = atomic_load(&s->xactTimeoutMs);

@@ -89,12 +89,15 @@ static int termFinish(CancelSession *s, int *pbBusy);
 ** (threads.test 8.0). A target inside a statement is the reaper's. */
 static int termFinishIdle(CancelSession *s){
   int i, bBusy, bIdle;
+  unsigned nStarts = atomic_load(&s->nStarts);
   for(i=0; ; i++){
     struct timespec ts;
     if( termFinish(s, &bBusy) ) return 1;
     if( !bBusy || i>=TERM_LOOK_TRIES ) return 0;
+    /* (a statement listed, or one started since: the application is at
+    ** work in it, and the reaper finishes once it has stopped) */
     pthread_mutex_lock(&s->mu);
-    bIdle = s->nStmt==0 || s->cursorIdle;
+    bIdle = (s->nStmt==0 || s->cursorIdle) && atomic_load(&s->nStarts)==nStarts;
     pthread_mutex_unlock(&s->mu);
     if( !bIdle ) return 0;
     ts.tv_sec = 0;
@@ -103,12 +106,20 @@ static int termFinishIdle(CancelSession *s){
   }
 }
 
+/* How termLocked finishes: TERM_NOW_WAIT waits (termFinishIdle) for a
+** look at an idle target to end, as a caller of the SQL functions
+** expects the locks gone when they return; the reaper and the agent
+** thread, which serve others too, do not wait. */
+#define TERM_NOW_WAIT   1
+#define TERM_NOW_NOWAIT 0
+
 /* Mark s terminated (the registry lock held, released here), then try
 ** to finish at once. A NULL s was not found: iSerial or pid says what
-** was asked. */
+** was asked. xactStartMs, when not 0, is the transaction a transaction
+** timeout ends: if s no longer has that one open, nothing is done. */
 static int termLocked(CancelSession *pCaller, const char *zAction,
                       CancelSession *s, u64 iSerial, i64 pid,
-                      const CancelAsker *pBy){
+                      const CancelAsker *pBy, int eNow, i64 xactStartMs){
   int expected = TERM_NONE;
   LogTarget t;
   CancelAsker by;
@@ -133,6 +144,12 @@ static int termLocked(CancelSession *pCaller, const char *zAction,
   t.pAsker = pBy;
   if( s==pCaller && s->nStmt==0 ) activityNotice(s);  /* (its own statement) */
   pthread_mutex_lock(&s->mu);
+  if( xactStartMs && s->xactStartMs!=xactStartMs ){
+    /* (the transaction ended just now, and maybe another began) */
+    pthread_mutex_unlock(&s->mu);
+    registryUnlock();
+    return REG_OK;
+  }
   if( s->nStmt>0 ){
     t.iQuery = s->aStmt[s->nStmt-1].iQuery;
     t.zSql = s->aStmt[s->nStmt-1].zSql;
@@ -175,7 +192,7 @@ static int termLocked(CancelSession *pCaller, const char *zAction,
   s->nPin++;                              /* pin while we work on it */
   registryUnlock();
 
-  if( !termFinishIdle(s) ){
+  if( !(eNow==TERM_NOW_WAIT ? termFinishIdle(s) : terminateFinish(s)) ){
     registryLock();
     termKickLocked();
     registryUnlock();
@@ -189,7 +206,8 @@ int terminateBySerial(CancelSession *pCaller, u64 tag, u64 iSerial, const char *
     return registryRemote(pCaller, zAction, REMOTE_TERMINATE, tag, iSerial, 0);
   }
   registryLock();
-  return termLocked(pCaller, zAction, registryBySerial(iSerial), iSerial, 0, 0);
+  return termLocked(pCaller, zAction, registryBySerial(iSerial), iSerial, 0, 0,
+                    TERM_NOW_WAIT, 0);
 }
 
 int terminateByPid(CancelSession *pCaller, i64 pid, const char *zAction){
@@ -201,7 +219,7 @@ int terminateByPid(CancelSession *pCaller, i64 pid, const char *zAction){
     registryUnlock();
     return registryRemote(pCaller, zAction, REMOTE_TERMINATE, 0, 0, pid);
   }
-  return termLocked(pCaller, zAction, s, 0, pid, 0);
+  return termLocked(pCaller, zAction, s, 0, pid, 0, TERM_NOW_WAIT, 0);
 }
 
 /* The registry lock held: if s asked to terminate itself and none of
@@ -506,7 +524,8 @@ void terminateServeRemote(SharedReg *p, int iSlot, u64 owner, u64 cancelCell,
     registryRequestIfRunning(0, "cancel from another process", s, iQuery, pCancelBy);
   }
   if( s && bTerm ){
-    termLocked(0, "terminate from another process", s, 0, s->pid, pTermBy);
+    termLocked(0, "terminate from another process", s, 0, s->pid, pTermBy,
+               TERM_NOW_NOWAIT, 0);
     return;                                   /* (released the registry lock) */
   }
   registryUnlock();
@@ -568,6 +587,8 @@ static int termIdleExpired(CancelSession **aOut, int *aWhy, int nMax, i64 *pNext
       if( activityLookLocked(s, &pr) && pr.eKind!=XACT_NONE ){
         if( s->idleProbeQuery==pr.iNewest && s->idleProbeSteps==pr.nSteps ){
           bIdle = 1;
+        }else{
+          s->idleProbeUs = nowUs;       /* first found left open now */
         }
         s->idleProbeQuery = pr.iNewest;
         s->idleProbeSteps = pr.nSteps;
@@ -583,12 +604,29 @@ static int termIdleExpired(CancelSession **aOut, int *aWhy, int nMax, i64 *pNext
       }
     }
     if( bIdle ){
+      /* Idle since its last statement ended (hooks.c), or, for a cursor
+      ** left open, since the first look that found it so. Which limit
+      ** has passed? (Neither yet: the nearer one is armed again.) */
       int idleMs = atomic_load(&s->idleTimeoutMs);
-      i64 idleUs = nowUs - atomic_load(&s->idleSinceUs);
-      s->idleProbeQuery = 0;
+      int blockMs = atomic_load(&s->idleBlockerMs);
+      i64 since = nStmt>0 ? s->idleProbeUs : atomic_load(&s->idleSinceUs);
+      i64 idleUs = since ? nowUs - since : (i64)termIdleArmMs(s)*1000;
+      int eWhy = idleMs>0 && idleUs>=(i64)idleMs*1000 ? TERM_WHY_IDLE
+               : blockMs>0 && idleUs>=(i64)blockMs*1000 ? TERM_WHY_BLOCKER : -1;
+      if( eWhy<0 ){
+        i64 next = since + (i64)termIdleArmMs(s)*1000;
+        if( idleMs>0 && (blockMs<=0 || idleMs<blockMs) ) next = since + (i64)idleMs*1000;
+        if( next<=nowUs ) next = nowUs + 1000;
+        if( atomic_compare_exchange_strong(&s->idleDeadlineUs, &d, next) ){
+          if( *pNextUs==0 || next<*pNextUs ) *pNextUs = next;
+        }
+        continue;
+      }
+      /* (the cursor's probe is kept: an idle blocker that blocks nobody
+      ** is looked at again, its idle time still counted from it) */
       atomic_store(&s->idleDeadlineUs, 0);
       s->nPin++;
-      aWhy[n] = idleMs>0 && idleUs>=(i64)idleMs*1000 ? TERM_WHY_IDLE : TERM_WHY_BLOCKER;
+      aWhy[n] = eWhy;
       aOut[n++] = s;
     }
   }
@@ -600,27 +638,45 @@ static int termIdleExpired(CancelSession **aOut, int *aWhy, int nMax, i64 *pNext
 ** many, and sets *pNextUs to the earliest such end still ahead (0 none).
 ** The transaction's start is the one the `sessions` table shows
 ** (xact_start): its first statement's start. */
-static int termXactExpired(CancelSession **aOut, int nMax, i64 *pNextUs){
+static int termXactExpired(CancelSession **aOut, i64 *aStart, int nMax, i64 *pNextUs){
   CancelSession *s;
-  i64 nowMs = idsNowMs();
+  i64 nowUs = idsMonoUs();
   int n = 0;
   assert( registryHeld() );
   *pNextUs = 0;
   for(s=registryFirst(); s; s=s->pNext){
-    int ms = atomic_load(&s->xactTimeoutMs);
-    i64 startMs;
+    int ms = atomic_load(&s->xactTimeoutMs), bOpen;
+    i64 startMs, endUs;
+    ActivityLook lk;
     if( ms<=0 || s->closing || atomic_load(&s->eTerm)!=TERM_NONE ) continue;
     pthread_mutex_lock(&s->mu);
     startMs = s->xactStartMs;
     pthread_mutex_unlock(&s->mu);
     if( startMs==0 ) continue;
-    if( startMs + ms > nowMs ){
-      i64 at = idsMonoUs() + (startMs + ms - nowMs)*1000;
-      if( *pNextUs==0 || at<*pNextUs ) *pNextUs = at;
+    if( startMs!=s->xactSeenMs ){
+      /* first seen: its start on the monotonic clock (the wall clock
+      ** may be set meanwhile; this is read at the start, when the
+      ** transaction's first statement wakes the reaper) */
+      s->xactSeenMs = startMs;
+      s->xactSeenUs = nowUs - (idsNowMs() - startMs)*1000;
+    }
+    endUs = s->xactSeenUs + (i64)ms*1000;
+    if( endUs > nowUs ){
+      if( *pNextUs==0 || endUs<*pNextUs ) *pNextUs = endUs;
       continue;
     }
-    if( n==nMax ){ *pNextUs = idsMonoUs(); continue; }   /* next round */
+    /* Is it still open? Ends that were not reported (statements run
+    ** before the limit was set) are settled by a look first; one that
+    ** cannot look is inside a statement, whose start, in the mode the
+    ** limit sets, is the transaction's if it began one. */
+    activityLookLocked(s, &lk);
+    pthread_mutex_lock(&s->mu);
+    bOpen = s->xactStartMs==startMs && (s->inXact || s->nStmt>0);
+    pthread_mutex_unlock(&s->mu);
+    if( !bOpen ) continue;
+    if( n==nMax ){ *pNextUs = nowUs; continue; }   /* next round */
     s->nPin++;
+    aStart[n] = startMs;
     aOut[n++] = s;
   }
   return n;
@@ -630,22 +686,16 @@ static int termXactExpired(CancelSession **aOut, int nMax, i64 *pNextUs){
 ** terminated meanwhile. An idle blocker that blocks nobody is left
 ** alone and looked at again TERM_BLOCKER_POLL_US later: returns when
 ** (0: nothing to look at). */
-static i64 termForLimit(CancelSession *s, int eWhy){
+static i64 termForLimit(CancelSession *s, int eWhy, i64 xactStartMs){
   static const char *azAction[] = { "idle_in_transaction_session_timeout",
                                     "idle_blocker_timeout", "transaction_timeout" };
   i64 nextUs = 0;
   int bBlocks = eWhy!=TERM_WHY_BLOCKER || blockersAnyWaiter(s);
   int bStill;
   registryLock();
-  if( eWhy==TERM_WHY_XACT ){
-    /* the same transaction, still past its limit? */
-    pthread_mutex_lock(&s->mu);
-    bStill = s->xactStartMs!=0
-          && s->xactStartMs + atomic_load(&s->xactTimeoutMs) <= idsNowMs();
-    pthread_mutex_unlock(&s->mu);
-  }else{
-    bStill = atomic_load(&s->idleDeadlineUs)==0;  /* (a start re-arms it) */
-  }
+  /* (the transaction timeout's transaction is checked again by
+  ** termLocked, under s->mu; an idle limit is re-armed by a start) */
+  bStill = eWhy==TERM_WHY_XACT || atomic_load(&s->idleDeadlineUs)==0;
   if( !bStill || s->closing || atomic_load(&s->eTerm)!=TERM_NONE ){
     registryUnlock();
   }else if( !bBlocks ){
@@ -660,7 +710,8 @@ static i64 termForLimit(CancelSession *s, int eWhy){
            : eWhy==TERM_WHY_BLOCKER ? atomic_load(&s->idleBlockerMs)
            : atomic_load(&s->xactTimeoutMs);
     registryTimeoutAsker(&by, azAction[eWhy], ms);
-    termLocked(0, azAction[eWhy], s, 0, s->pid, &by);   /* (releases the lock) */
+    termLocked(0, azAction[eWhy], s, 0, s->pid, &by, TERM_NOW_NOWAIT,
+               eWhy==TERM_WHY_XACT ? xactStartMs : 0);    /* (releases the lock) */
   }
   registryUnpin(s);
   return nextUs;
@@ -736,6 +787,7 @@ static void *termReaperMain(void *pArg){
     CancelSession *s;
     CancelSession *aWork[64], *aIdle[64], *aXact[64];
     int aWhy[64];
+    i64 aXactStart[64];
     int nWork = 0, nIdle, nXact, i, bPending = 0, bSelfPending = 0;
     unsigned kicks = termReaperKicks;
     i64 nextIdleUs, nextXactUs;
@@ -753,7 +805,7 @@ static void *termReaperMain(void *pArg){
       }
     }
     nIdle = termIdleExpired(aIdle, aWhy, 64, &nextIdleUs);
-    nXact = termXactExpired(aXact, 64, &nextXactUs);
+    nXact = termXactExpired(aXact, aXactStart, 64, &nextXactUs);
     if( nextXactUs && (nextIdleUs==0 || nextXactUs<nextIdleUs) ) nextIdleUs = nextXactUs;
     {
       i64 nextStmtUs = termStmtExpired();
@@ -761,8 +813,8 @@ static void *termReaperMain(void *pArg){
     }
     registryUnlock();
     for(i=0; i<nIdle+nXact; i++){
-      i64 againUs = i<nIdle ? termForLimit(aIdle[i], aWhy[i])
-                            : termForLimit(aXact[i-nIdle], TERM_WHY_XACT);
+      i64 againUs = i<nIdle ? termForLimit(aIdle[i], aWhy[i], 0)
+                            : termForLimit(aXact[i-nIdle], TERM_WHY_XACT, aXactStart[i-nIdle]);
       if( againUs && (nextIdleUs==0 || againUs<nextIdleUs) ) nextIdleUs = againUs;
     }
     for(i=0; i<nWork; i++){
