@@ -332,6 +332,19 @@ void shagentServeCancel(SharedReg *p, int iSlot, u64 owner){
   }
 }
 
+int shagentTakeCancelFor(SharedReg *p, int iSlot, u64 owner, u64 iQuery,
+                         CancelAsker *pBy){
+  ShSession *pS = shfileSession(p, iSlot);
+  u64 c = atomic_load_explicit(&pS->cancelReq, memory_order_acquire);
+  if( c==0 || (uint32_t)(c>>40)!=SH_GEN(owner) || idsMakeSerial(c)!=iQuery
+   || !atomic_compare_exchange_strong(&pS->cancelReq, &c, 0)
+  ){
+    return 0;
+  }
+  shagentGetAsker(&pS->cancelBy, c, pBy);
+  return 1;
+}
+
 int shagentWithdraw(SharedReg *p, int iSlot, int bTermCell, u64 cell){
   ShSession *pS;
   if( p==0 || !p->bOk || !shslotIntact(p) || iSlot<0 || iSlot>=p->nSession ) return 0;
