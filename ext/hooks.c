@@ -654,39 +654,30 @@ static void hooksNotice(CancelSession *s){
 /*
 ** A cancel from another process waits in the session's slot, and the own
 ** thread runs an execution: if the request names it, and no other request
-** is pending on the session, stop it now. The request is logged once, as
-** the outcome it has (interrupted), and the reason set, before the
-** statement stops, so the asker's cancel_log reads the answer as soon as
-** the statement has stopped. This is what the agent thread's serving
-** (terminateServeRemote) would do, less what the own thread knows already:
-** which session it is, that the execution still runs (the newest listed,
-** still open: the check hooksStopReasonLocked makes), so no look is
-** needed; and one log write instead of "requested" then its outcome.
-** Anything else (another execution named, a request already pending, a
-** termination) takes the general path.
+** is pending on the session, stop it now, and do nothing else here. The
+** request's log entry (its outcome final: interrupted) and the text of
+** cancel_reason() come once the statement has stopped: the entry when the
+** execution is taken off the list (activity.c: the next statement's
+** start, a look from the registry agent, which the asker's cancel_log
+** read asks for, or the close), the reason when read (registry.c). What
+** the general path (terminateServeRemote) would do first, the own thread
+** knows already: which session it is, and that the execution still runs
+** (the newest listed, still open: hooksStopReasonLocked's check). Anything
+** else (another execution named, a request pending, a termination, a
+** stop not logged yet) takes the general path.
 */
 static int hooksStopOwnRemote(CancelSession *s){
-  LogTarget t;
-  CancelAsker by;
-  ActiveStmt *a;
   int bStop = 0;
-  registryLock();
   pthread_mutex_lock(&s->mu);
-  if( s->nStmt>0 && atomic_load(&s->eTerm)==TERM_NONE
+  if( s->nStmt>0 && s->iStopQuery==0 && atomic_load(&s->eTerm)==TERM_NONE
    && atomic_load(&s->iCancelQuery)==0 && activityNewestOpen(s)
-   && remoteTakeOwnCancel(s, s->aStmt[s->nStmt-1].iQuery, &by)
+   && remoteTakeOwnCancel(s, s->aStmt[s->nStmt-1].iQuery, &s->stopBy)
   ){
-    a = &s->aStmt[s->nStmt-1];
-    memset(&t, 0, sizeof(t));
-    t.iQuery = a->iQuery;
-    t.zSql = a->zSql;
-    t.pAsker = &by;
-    registryLog(0, "cancel from another process", s, &t, LOG_INTERRUPTED);
-    registrySetReasonLocked(s, "cancelled", &by);
+    s->iStopQuery = s->aStmt[s->nStmt-1].iQuery;
+    s->stopReasonDue = 1;
     bStop = 1;
   }
   pthread_mutex_unlock(&s->mu);
-  registryUnlock();
   return bStop;
 }
 

@@ -127,6 +127,7 @@ void registryTimeoutAsker(CancelAsker *pBy, const char *zAction, int timeoutMs){
 */
 void registrySetReasonLocked(CancelSession *s, const char *zVerb, const CancelAsker *pBy){
   char zTime[32];
+  s->stopReasonDue = 0;           /* (a newer reason replaces it) */
   if( strncmp(s->zReason, "terminated", 10)==0 ) return;
   idsFormatTime(pBy->timeMs, zTime);
   if( pBy->timeoutMs>0 ){
@@ -149,6 +150,8 @@ void registrySetReasonLocked(CancelSession *s, const char *zVerb, const CancelAs
 char *registryReason(CancelSession *s){
   char *z = 0;
   pthread_mutex_lock(&s->mu);
+  /* a stop by a cancel from another process leaves its reason to here */
+  if( s->stopReasonDue ) registrySetReasonLocked(s, "cancelled", &s->stopBy);
   if( s->zReason[0] ) z = sqlite3_mprintf("%s", s->zReason);
   pthread_mutex_unlock(&s->mu);
   return z;
@@ -265,6 +268,7 @@ static int regDropLocked(CancelSession *s, int bPin){
     /* what was asked of it and not done yet ends here (a final outcome
     ** is kept: cancelLogOutcome) */
     pthread_mutex_lock(&s->mu);
+    activityLogStopLocked(s);     /* (before its slot is released) */
     if( s->iLogCancel ) cancelLogOutcome(s->iLogCancel, LOG_GONE);
     s->iLogCancel = 0;
     if( s->iLogTerm ) cancelLogOutcome(s->iLogTerm, LOG_GONE);
@@ -718,7 +722,11 @@ void registrySettlePending(void){
   CancelSession *s;
   registryLock();
   for(s=regFirst; s; s=s->pNext){
-    if( registryTargetable(s) && atomic_load(&s->iCancelQuery)!=0 ){
+    int bStopped;
+    pthread_mutex_lock(&s->mu);
+    bStopped = s->iStopQuery!=0;      /* its log entry comes at the look */
+    pthread_mutex_unlock(&s->mu);
+    if( registryTargetable(s) && (atomic_load(&s->iCancelQuery)!=0 || bStopped) ){
       ActivityLook lk;
       activityLookLocked(s, &lk);
     }

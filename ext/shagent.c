@@ -345,10 +345,20 @@ int shagentTakeCancelFor(SharedReg *p, int iSlot, u64 owner, u64 iQuery,
   return 1;
 }
 
-int shagentWithdraw(SharedReg *p, int iSlot, int bTermCell, u64 cell){
-  ShSession *pS;
+/* Slot iSlot of p, if p is usable and has it, else NULL. */
+static ShSession *shagentCellSlot(SharedReg *p, int iSlot){
   if( p==0 || !p->bOk || !shslotIntact(p) || iSlot<0 || iSlot>=p->nSession ) return 0;
-  pS = shfileSession(p, iSlot);
+  return shfileSession(p, iSlot);
+}
+
+int shagentCancelWaiting(SharedReg *p, int iSlot, u64 cell){
+  ShSession *pS = shagentCellSlot(p, iSlot);
+  return pS!=0 && atomic_load(&pS->cancelReq)==cell;
+}
+
+int shagentWithdraw(SharedReg *p, int iSlot, int bTermCell, u64 cell){
+  ShSession *pS = shagentCellSlot(p, iSlot);
+  if( pS==0 ) return 0;
   if( bTermCell ){
     uint32_t v = (uint32_t)cell;
     return atomic_compare_exchange_strong(&pS->termReq, &v, 0);

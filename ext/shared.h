@@ -78,6 +78,8 @@ i64 sharedNextId(int iKind, int (*xUsed)(i64));
 /* Take back a request that its target's process has not taken yet (the
 ** cell still holds it): 1 withdrawn, 0 taken or replaced meanwhile. */
 int shagentWithdraw(SharedReg *p, int iSlot, int bTermCell, u64 cell);
+/* Does the cancel request `cell` still wait in slot iSlot (not taken)? */
+int shagentCancelWaiting(SharedReg *p, int iSlot, u64 cell);
 
 /*
 ** What the layers above give the registry file: the agent thread hands
