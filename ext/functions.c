@@ -147,7 +147,6 @@ static void funcCancelQuery(sqlite3_context *ctx, int argc, sqlite3_value **argv
   if( !funcCheckDirect(ctx, "cancel_query", 0) ) return;
   if( !argText(&a, 0, "query ID", 0, &zId) || !argFlag(&a, 1, "if_exists", &bIfExists)
    || !argIdShape(ctx, zId, "query ID") ) return;
-  snprintf(zWhat, sizeof(zWhat), "query ID %s", zId);
   if( !idsParseId(zId, &tag, &iQuery) ){
     rc = REG_NOTFOUND;
   }else if( tag==idsTag() && registryCheckSerial(s, tag, iQuery)!=REG_NOTFOUND ){
@@ -169,6 +168,7 @@ static void funcCancelQuery(sqlite3_context *ctx, int argc, sqlite3_value **argv
   }else if( rc==REG_NOTFOUND && bIfExists ){
     sqlite3_result_int(ctx, 0);
   }else{
+    snprintf(zWhat, sizeof(zWhat), "query ID %s", zId);   /* (only here) */
     funcRegError(ctx, rc, "cancel", zWhat);
   }
 }

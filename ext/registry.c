@@ -102,12 +102,22 @@ atomic_int registryDefaultIdleTimeoutMs = 0;
 
 /* The asker of an action of pCaller (regMu held: pCaller->zUser); a NULL
 ** pCaller is the extension itself. */
+/* zSrc into zDst (nDst bytes), truncated, terminated. (Not snprintf:
+** on the path of a cancel, whose first formatting call costs more than
+** the rest of the asker record, its code cold.) */
+static void regCopyText(char *zDst, size_t nDst, const char *zSrc){
+  size_t n = zSrc ? strlen(zSrc) : 0;
+  if( n>=nDst ) n = nDst-1;
+  memcpy(zDst, zSrc ? zSrc : "", n);
+  zDst[n] = 0;
+}
+
 void registryAskerOf(CancelSession *pCaller, const char *zAction, CancelAsker *pBy){
   assert( pCaller==0 || registryHeld() );
   memset(pBy, 0, sizeof(*pBy));
-  snprintf(pBy->zAction, sizeof(pBy->zAction), "%s", zAction ? zAction : "");
+  regCopyText(pBy->zAction, sizeof(pBy->zAction), zAction);
   if( pCaller ){
-    snprintf(pBy->zUser, sizeof(pBy->zUser), "%s", pCaller->zUser);
+    regCopyText(pBy->zUser, sizeof(pBy->zUser), pCaller->zUser);
     pBy->pid = pCaller->pid;
   }
   pBy->timeMs = idsNowMs();
