@@ -108,7 +108,7 @@ i64 cancelLogAdd(u64 iBySession, const char *zByUser, const char *zAction,
                  const LogTarget *pTarget, const char *zOutcome){
   LogEntry e, old;
   /* the entry's three texts in one allocation (a cancel across
-  ** processes logs on the target's own thread, before it stops) */
+  ** processes logs on the target's side, as its statement stops) */
   size_t nBy = zByUser ? strlen(zByUser)+1 : 0;
   size_t nTarget = pTarget->zUser ? strlen(pTarget->zUser)+1 : 0;
   size_t nSql = pTarget->zSql ? strlen(pTarget->zSql)+1 : 0;

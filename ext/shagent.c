@@ -222,7 +222,7 @@ void shagentServe(SharedReg *p){
 ** The first write to a page of the mapped file costs a page fault in
 ** the writing process (for a file on disk, the file system's
 ** page_mkwrite: 20 to 35 us), and a log entry is written on the path of
-** a cancel: by the target's own thread, before its statement stops. So
+** a cancel: by the target's process, as its statement stops. So
 ** once the log has moved since the last look (*pLast: the last id seen),
 ** the agent touches every page of the next SHAGENT_LOG_AHEAD entries
 ** with a write that changes nothing (adding 0 to each page's first
