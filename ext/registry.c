@@ -732,11 +732,9 @@ void registrySettlePending(void){
   CancelSession *s;
   registryLock();
   for(s=regFirst; s; s=s->pNext){
-    int bStopped;
-    pthread_mutex_lock(&s->mu);
-    bStopped = s->iStopQuery!=0;      /* its log entry comes at the look */
-    pthread_mutex_unlock(&s->mu);
-    if( registryTargetable(s) && (atomic_load(&s->iCancelQuery)!=0 || bStopped) ){
+    /* (a stop for another process: its log entry comes at the look) */
+    if( registryTargetable(s) && (atomic_load(&s->iCancelQuery)!=0
+                                  || atomic_load(&s->iStopQuery)!=0) ){
       ActivityLook lk;
       activityLookLocked(s, &lk);
     }

@@ -208,8 +208,8 @@ struct CancelSession {
   /* A cancel from another process that the progress handler stopped
   ** execution iStopQuery for (hooks.c), logged once that execution is
   ** taken off the list (activity.c), after the statement has stopped.
-  ** Guarded by mu. */
-  u64 iStopQuery;            /* 0 none */
+  ** Guarded by mu (iStopQuery also read without it: registry.c). */
+  _Atomic u64 iStopQuery;    /* 0 none */
   int stopReasonDue;         /* cancel_reason() still to come from stopBy */
   CancelAsker stopBy;        /* who asked */
 
