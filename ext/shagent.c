@@ -108,7 +108,9 @@ static void shagentGetAsker(ShAsker *pA, u64 cell, CancelAsker *pOut){
   int nTry;
   memset(&x, 0, sizeof(x));
   memset(pOut, 0, sizeof(*pOut));
-  snprintf(pOut->zAction, sizeof(pOut->zAction), "another process");
+  /* (no snprintf: this runs in the target's progress handler, on the
+  ** way of a cancel, where a first formatting call costs microseconds) */
+  shslotCopy(pOut->zAction, sizeof(pOut->zAction), "another process");
   pOut->timeMs = idsNowMs();
   for(nTry=0; nTry<20; nTry++){
     uint32_t v1 = atomic_load_explicit(&pA->seq, memory_order_acquire), v2;
