@@ -192,9 +192,44 @@ static void actSetLast(CancelSession *s, const char *zSql){
   }
 }
 
+/* s->mu held: execution a, which the progress handler stopped for a
+** cancel from another process (hooks.c, hooksStopOwnRemote), is taken off
+** the list: log the request with its outcome, under the asker's action,
+** user and token (the answer the asker reads), as registryLog would have
+** before the statement stopped. */
+static void actLogStop(CancelSession *s, const ActiveStmt *a){
+  const CancelAsker *pBy = &s->stopBy;
+  const char *zAction = "cancel from another process";
+  LogTarget t;
+  memset(&t, 0, sizeof(t));
+  t.iSession = s->iSerial;
+  t.pid = s->pid;
+  t.zUser = s->zUser;          /* (set at enrolment, never changed) */
+  t.iQuery = a->iQuery;
+  t.zSql = a->zSql;
+  t.pSh = s->pShReg;
+  t.pAsker = pBy;
+  s->iStopQuery = 0;
+  if( pBy->osPid ){
+    cancelLogAdd(0, pBy->zUser, cancelLogAction(pBy->zAction, zAction), &t,
+                 LOG_INTERRUPTED);
+  }else{                       /* (the asker record was not readable) */
+    cancelLogAdd(s->iSerial, s->zUser, zAction, &t, LOG_INTERRUPTED);
+  }
+}
+
+void activityLogStopLocked(CancelSession *s){
+  int i;
+  for(i=0; i<s->nStmt && s->iStopQuery; i++){
+    if( s->aStmt[i].iQuery==s->iStopQuery ) actLogStop(s, &s->aStmt[i]);
+  }
+  s->iStopQuery = 0;
+}
+
 void activityEndLocked(CancelSession *s, int i){
   ActiveStmt *a = &s->aStmt[i];
   u64 q = a->iQuery;
+  if( s->iStopQuery==q ) actLogStop(s, a);
   actSetLast(s, a->zSql);
   /* A request for an execution that has ended is void: query ids are
   ** never reused, so it can never match again, but clear it so the hot
@@ -293,6 +328,15 @@ int activityNotice(CancelSession *s){
   pthread_mutex_unlock(&s->mu);
   if( s->nStmt>0 ) return ACTIVITY_NOTICED;
   return nUnseen>0 ? ACTIVITY_UNSEEN : ACTIVITY_NONE;
+}
+
+const char *activityStartedSql(CancelSession *s){
+  sqlite3_stmt *p = (sqlite3_stmt*)s->pFast;
+  if( s->nStmt>0 || !actIsStmt(s->db, p) || !sqlite3_stmt_busy(p)
+   || sqlite3_sql(p)!=s->zFast ){
+    return 0;
+  }
+  return s->zFast;
 }
 
 int activityAwaitNotice(CancelSession *s, i64 maxUs){

@@ -44,6 +44,10 @@ void activityFreeList(CancelSession *s);
 /* s->mu held: take entry i off the list: it ended. Its text becomes
 ** last_active_query; a cancel still aimed at it is void ('finished'). */
 void activityEndLocked(CancelSession *s, int i);
+/* s->mu held, the session closing: log the stop of an execution the
+** progress handler stopped for another process and that is still listed
+** (activityEndLocked logs it otherwise). */
+void activityLogStopLocked(CancelSession *s);
 
 /* A statement that ran this many VM instructions and this long without
 ** one call of our progress handler (called every CANCEL_PROGRESS_OPS
@@ -76,6 +80,11 @@ int activitySettle(CancelSession *s, void *pStarting);
 #define ACTIVITY_NOTICED 1
 #define ACTIVITY_UNSEEN  2
 int activityNotice(CancelSession *s);
+/* Own thread, inside a statement, nothing listed: the text of the newest
+** statement our trace saw start, if it is still a statement of the
+** connection, busy, with the same text (what activityNotice would list
+** last), without listing it; else NULL. */
+const char *activityStartedSql(CancelSession *s);
 
 /* What a look at an idle session with statements left open found. */
 typedef struct ActivityLook ActivityLook;

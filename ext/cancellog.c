@@ -108,7 +108,7 @@ i64 cancelLogAdd(u64 iBySession, const char *zByUser, const char *zAction,
                  const LogTarget *pTarget, const char *zOutcome){
   LogEntry e, old;
   /* the entry's three texts in one allocation (a cancel across
-  ** processes logs on the target's own thread, before it stops) */
+  ** processes logs on the target's side, as its statement stops) */
   size_t nBy = zByUser ? strlen(zByUser)+1 : 0;
   size_t nTarget = pTarget->zUser ? strlen(pTarget->zUser)+1 : 0;
   size_t nSql = pTarget->zSql ? strlen(pTarget->zSql)+1 : 0;
@@ -225,8 +225,14 @@ struct LogPending {
   i64 sinceUs;
 };
 
-void cancelLogRefresh(void){
+/* cancelLogRefresh; with bAsk, when a cancel was taken by its target
+** and not answered yet, ask that process to look at its sessions and read
+** again: a target whose progress handler stopped the statement logs the
+** answer once the statement has stopped, when that execution is taken off
+** its list (activity.c), which a look does if nothing else did first. */
+static void logRefresh(int bAsk){
   LogPending aP[64];
+  SharedReg *pAsk = 0;
   int n = 0, i;
   i64 id, first, nowUs;
   pthread_mutex_lock(&logMu);
@@ -263,6 +269,9 @@ void cancelLogRefresh(void){
       if( zOut==0 ) zOut = bGone ? LOG_GONE : 0;
     }else if( bGone ){
       zOut = LOG_GONE;
+    }else if( bAsk && !q->bTerm && nowUs - q->sinceUs <= (i64)CANCEL_LOG_ANSWER_MS*1000
+           && !shagentCancelWaiting(q->pSh, q->iSlot, q->cell) ){
+      pAsk = q->pSh;                  /* taken, not answered yet */
     }else if( nowUs - q->sinceUs > (i64)CANCEL_LOG_ANSWER_MS*1000 ){
       if( shagentWithdraw(q->pSh, q->iSlot, q->bTerm, q->cell) ){
         zOut = LOG_NOT_TAKEN;
@@ -272,6 +281,14 @@ void cancelLogRefresh(void){
     }
     if( zOut ) cancelLogOutcome(q->id, zOut);
   }
+  if( pAsk ){
+    remoteRefresh(pAsk);
+    logRefresh(0);
+  }
+}
+
+void cancelLogRefresh(void){
+  logRefresh(0);
 }
 
 /* The entries of the registry log of the watched database. */
@@ -328,7 +345,7 @@ int cancelLogSnapshot(SharedReg *pWatch, const char *zUser, int isAdmin,
   LogRow *aRow;
   int n = 0, rc = SQLITE_OK;
   i64 id, first;
-  cancelLogRefresh();
+  logRefresh(1);
   if( pWatch ) return logWatchedSnapshot(pWatch, zUser, isAdmin, paRow, pnRow);
   aRow = sqlite3_malloc64(sizeof(LogRow)*CANCEL_LOG_SIZE);
   if( aRow==0 ) return SQLITE_NOMEM;

@@ -80,17 +80,22 @@ static int funcSqlCalls(const char *zSql, const char *zName){
 ** statement is recorded (the application replaced the trace hook), the
 ** check cannot be made and SQLite's own rule is all there is.
 */
-int funcCalledDirectly(sqlite3_context *ctx, const char *zName){
+static int funcCheckDirect(sqlite3_context *ctx, const char *zName, int bList){
   CancelSession *s = funcSession(ctx);
+  const char *zSql;
   int bOk = 1;
   if( funcSelecting ){
     argError(ctx, "%s() cannot be called inside a selection query", zName);
     return 0;
   }
-  if( s->nStmt==0 ) activityNotice(s);     /* the statement calling us */
-  pthread_mutex_lock(&s->mu);
-  if( s->nStmt>0 ) bOk = funcSqlCalls(s->aStmt[s->nStmt-1].zSql, zName);
-  pthread_mutex_unlock(&s->mu);
+  if( !bList && s->nStmt==0 && (zSql = activityStartedSql(s))!=0 ){
+    bOk = funcSqlCalls(zSql, zName);       /* the same text, not listed */
+  }else{
+    if( s->nStmt==0 ) activityNotice(s);   /* the statement calling us */
+    pthread_mutex_lock(&s->mu);
+    if( s->nStmt>0 ) bOk = funcSqlCalls(s->aStmt[s->nStmt-1].zSql, zName);
+    pthread_mutex_unlock(&s->mu);
+  }
   if( !bOk ){
     char *z = sqlite3_mprintf("unsafe use of %s(): not called by the "
                               "statement itself", zName);
@@ -98,6 +103,10 @@ int funcCalledDirectly(sqlite3_context *ctx, const char *zName){
     sqlite3_free(z);
   }
   return bOk;
+}
+
+int funcCalledDirectly(sqlite3_context *ctx, const char *zName){
+  return funcCheckDirect(ctx, zName, 1);
 }
 
 /* Report a REG_* failure for the object described by zWhat. */
@@ -134,10 +143,11 @@ static void funcCancelQuery(sqlite3_context *ctx, int argc, sqlite3_value **argv
   int bIfExists = 0, rc;
   u64 iQuery, tag;
   char zWhat[64];
-  if( !funcCalledDirectly(ctx, "cancel_query") ) return;
+  /* (its own statement need not be listed: an ID names only a listed
+  ** execution, so cancel_query never aims at its caller unlisted) */
+  if( !funcCheckDirect(ctx, "cancel_query", 0) ) return;
   if( !argText(&a, 0, "query ID", 0, &zId) || !argFlag(&a, 1, "if_exists", &bIfExists)
    || !argIdShape(ctx, zId, "query ID") ) return;
-  snprintf(zWhat, sizeof(zWhat), "query ID %s", zId);
   if( !idsParseId(zId, &tag, &iQuery) ){
     rc = REG_NOTFOUND;
   }else if( tag==idsTag() && registryCheckSerial(s, tag, iQuery)!=REG_NOTFOUND ){
@@ -159,6 +169,7 @@ static void funcCancelQuery(sqlite3_context *ctx, int argc, sqlite3_value **argv
   }else if( rc==REG_NOTFOUND && bIfExists ){
     sqlite3_result_int(ctx, 0);
   }else{
+    snprintf(zWhat, sizeof(zWhat), "query ID %s", zId);   /* (only here) */
     funcRegError(ctx, rc, "cancel", zWhat);
   }
 }
@@ -720,7 +731,7 @@ static void funcCancelReason(sqlite3_context *ctx, int argc, sqlite3_value **arg
   char *z;
   (void)argc; (void)argv;
   pthread_mutex_lock(&s->mu);
-  bSome = s->zReason[0]!=0;
+  bSome = s->zReason[0]!=0 || s->stopReasonDue;
   pthread_mutex_unlock(&s->mu);
   if( !bSome ) return;                  /* NULL */
   z = registryReason(s);

@@ -633,6 +633,36 @@ static void hooksNotice(CancelSession *s){
   }
 }
 
+/*
+** A cancel from another process waits in the session's slot, and the own
+** thread runs an execution: if the request names it, and no other request
+** is pending on the session, stop it now, and do nothing else here. The
+** request's log entry (its outcome final: interrupted) and the text of
+** cancel_reason() come once the statement has stopped: the entry when the
+** execution is taken off the list (activity.c: the next statement's
+** start, a look from the registry agent, which the asker's cancel_log
+** read asks for, or the close), the reason when read (registry.c). What
+** the general path (terminateServeRemote) would do first, the own thread
+** knows already: which session it is, and that the execution still runs
+** (the newest listed, still open: hooksStopReasonLocked's check). Anything
+** else (another execution named, a request pending, a termination, a
+** stop not logged yet) takes the general path.
+*/
+static int hooksStopOwnRemote(CancelSession *s){
+  int bStop = 0;
+  pthread_mutex_lock(&s->mu);
+  if( s->nStmt>0 && s->iStopQuery==0 && atomic_load(&s->eTerm)==TERM_NONE
+   && atomic_load(&s->iCancelQuery)==0 && activityNewestOpen(s)
+   && remoteTakeOwnCancel(s, s->aStmt[s->nStmt-1].iQuery, &s->stopBy)
+  ){
+    s->iStopQuery = s->aStmt[s->nStmt-1].iQuery;
+    s->stopReasonDue = 1;
+    bStop = 1;
+  }
+  pthread_mutex_unlock(&s->mu);
+  return bStop;
+}
+
 /* Must the statement running now stop? (see hooksWaitStop) */
 static int hooksCheckStop(CancelSession *s){
   int eWhy;
@@ -647,6 +677,7 @@ static int hooksCheckStop(CancelSession *s){
   if( s->shLate ) hooksPublishLate(s);
   if( s->pShCancelReq
    && atomic_load_explicit(s->pShCancelReq, memory_order_relaxed) ){
+    if( hooksStopOwnRemote(s) ) return 1;
     remoteServeOwnCancel(s);     /* another process asks */
   }
   eWhy = hooksStopReason(s);

@@ -104,12 +104,22 @@ atomic_int registryDefaultIdleBlockerMs = 0;
 
 /* The asker of an action of pCaller (regMu held: pCaller->zUser); a NULL
 ** pCaller is the extension itself. */
+/* zSrc into zDst (nDst bytes), truncated, terminated. (Not snprintf:
+** on the path of a cancel, whose first formatting call costs more than
+** the rest of the asker record, its code cold.) */
+static void regCopyText(char *zDst, size_t nDst, const char *zSrc){
+  size_t n = zSrc ? strlen(zSrc) : 0;
+  if( n>=nDst ) n = nDst-1;
+  memcpy(zDst, zSrc ? zSrc : "", n);
+  zDst[n] = 0;
+}
+
 void registryAskerOf(CancelSession *pCaller, const char *zAction, CancelAsker *pBy){
   assert( pCaller==0 || registryHeld() );
   memset(pBy, 0, sizeof(*pBy));
-  snprintf(pBy->zAction, sizeof(pBy->zAction), "%s", zAction ? zAction : "");
+  regCopyText(pBy->zAction, sizeof(pBy->zAction), zAction);
   if( pCaller ){
-    snprintf(pBy->zUser, sizeof(pBy->zUser), "%s", pCaller->zUser);
+    regCopyText(pBy->zUser, sizeof(pBy->zUser), pCaller->zUser);
     pBy->pid = pCaller->pid;
   }
   pBy->timeMs = idsNowMs();
@@ -129,6 +139,7 @@ void registryTimeoutAsker(CancelAsker *pBy, const char *zAction, int timeoutMs){
 */
 void registrySetReasonLocked(CancelSession *s, const char *zVerb, const CancelAsker *pBy){
   char zTime[32];
+  s->stopReasonDue = 0;           /* (a newer reason replaces it) */
   if( strncmp(s->zReason, "terminated", 10)==0 ) return;
   idsFormatTime(pBy->timeMs, zTime);
   if( pBy->timeoutMs>0 ){
@@ -151,6 +162,8 @@ void registrySetReasonLocked(CancelSession *s, const char *zVerb, const CancelAs
 char *registryReason(CancelSession *s){
   char *z = 0;
   pthread_mutex_lock(&s->mu);
+  /* a stop by a cancel from another process leaves its reason to here */
+  if( s->stopReasonDue ) registrySetReasonLocked(s, "cancelled", &s->stopBy);
   if( s->zReason[0] ) z = sqlite3_mprintf("%s", s->zReason);
   pthread_mutex_unlock(&s->mu);
   return z;
@@ -270,6 +283,7 @@ static int regDropLocked(CancelSession *s, int bPin){
     /* what was asked of it and not done yet ends here (a final outcome
     ** is kept: cancelLogOutcome) */
     pthread_mutex_lock(&s->mu);
+    activityLogStopLocked(s);     /* (before its slot is released) */
     if( s->iLogCancel ) cancelLogOutcome(s->iLogCancel, LOG_GONE);
     s->iLogCancel = 0;
     if( s->iLogTerm ) cancelLogOutcome(s->iLogTerm, LOG_GONE);
@@ -723,7 +737,9 @@ void registrySettlePending(void){
   CancelSession *s;
   registryLock();
   for(s=regFirst; s; s=s->pNext){
-    if( registryTargetable(s) && atomic_load(&s->iCancelQuery)!=0 ){
+    /* (a stop for another process: its log entry comes at the look) */
+    if( registryTargetable(s) && (atomic_load(&s->iCancelQuery)!=0
+                                  || atomic_load(&s->iStopQuery)!=0) ){
       ActivityLook lk;
       activityLookLocked(s, &lk);
     }

@@ -82,6 +82,11 @@ void remoteServeOwnCancel(CancelSession *s){
   shagentServeCancel(s->pSh, s->iShSlot, s->shOwner);
 }
 
+int remoteTakeOwnCancel(CancelSession *s, u64 iQuery, CancelAsker *pBy){
+  if( s->pSh==0 ) return 0;
+  return shagentTakeCancelFor(s->pSh, s->iShSlot, s->shOwner, iQuery, pBy);
+}
+
 /* The serial of this process's session in slot iSlot under owner word
 ** owner, as written there when it was claimed; 0 if the slot is not
 ** that. Lets the server of a request find the session by its index

@@ -32,6 +32,9 @@ void remoteRefresh(SharedReg *p);
 /* From the session's own progress handler: serve a cancel another
 ** process left in its slot (the agent thread would, a little later). */
 void remoteServeOwnCancel(CancelSession *s);
+/* The same, s->mu held, when the own thread runs execution iQuery: take
+** the waiting cancel only if it names that one (1; *pBy: who asked). */
+int remoteTakeOwnCancel(CancelSession *s, u64 iQuery, CancelAsker *pBy);
 /* This process's session serial in slot iSlot under owner word owner
 ** (0 if not so): the server of a request finds the session by it. */
 u64 remoteSlotSerial(SharedReg *p, int iSlot, u64 owner);

@@ -215,6 +215,13 @@ struct CancelSession {
   int shLate;                /* own thread: a statement started that the
                              ** slot does not show yet (hooks.c publishes
                              ** it from the progress handler) */
+  /* A cancel from another process that the progress handler stopped
+  ** execution iStopQuery for (hooks.c), logged once that execution is
+  ** taken off the list (activity.c), after the statement has stopped.
+  ** Guarded by mu (iStopQuery also read without it: registry.c). */
+  _Atomic u64 iStopQuery;    /* 0 none */
+  int stopReasonDue;         /* cancel_reason() still to come from stopBy */
+  CancelAsker stopBy;        /* who asked */
 
   /* Chained application callbacks (cancel.h). */
   int (*xAppProgress)(void*);

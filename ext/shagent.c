@@ -108,7 +108,9 @@ static void shagentGetAsker(ShAsker *pA, u64 cell, CancelAsker *pOut){
   int nTry;
   memset(&x, 0, sizeof(x));
   memset(pOut, 0, sizeof(*pOut));
-  snprintf(pOut->zAction, sizeof(pOut->zAction), "another process");
+  /* (no snprintf: this runs in the target's progress handler, on the
+  ** way of a cancel, where a first formatting call costs microseconds) */
+  shslotCopy(pOut->zAction, sizeof(pOut->zAction), "another process");
   pOut->timeMs = idsNowMs();
   for(nTry=0; nTry<20; nTry++){
     uint32_t v1 = atomic_load_explicit(&pA->seq, memory_order_acquire), v2;
@@ -222,7 +224,7 @@ void shagentServe(SharedReg *p){
 ** The first write to a page of the mapped file costs a page fault in
 ** the writing process (for a file on disk, the file system's
 ** page_mkwrite: 20 to 35 us), and a log entry is written on the path of
-** a cancel: by the target's own thread, before its statement stops. So
+** a cancel: by the target's process, as its statement stops. So
 ** once the log has moved since the last look (*pLast: the last id seen),
 ** the agent touches every page of the next SHAGENT_LOG_AHEAD entries
 ** with a write that changes nothing (adding 0 to each page's first
@@ -332,10 +334,33 @@ void shagentServeCancel(SharedReg *p, int iSlot, u64 owner){
   }
 }
 
-int shagentWithdraw(SharedReg *p, int iSlot, int bTermCell, u64 cell){
-  ShSession *pS;
+int shagentTakeCancelFor(SharedReg *p, int iSlot, u64 owner, u64 iQuery,
+                         CancelAsker *pBy){
+  ShSession *pS = shfileSession(p, iSlot);
+  u64 c = atomic_load_explicit(&pS->cancelReq, memory_order_acquire);
+  if( c==0 || (uint32_t)(c>>40)!=SH_GEN(owner) || idsMakeSerial(c)!=iQuery
+   || !atomic_compare_exchange_strong(&pS->cancelReq, &c, 0)
+  ){
+    return 0;
+  }
+  shagentGetAsker(&pS->cancelBy, c, pBy);
+  return 1;
+}
+
+/* Slot iSlot of p, if p is usable and has it, else NULL. */
+static ShSession *shagentCellSlot(SharedReg *p, int iSlot){
   if( p==0 || !p->bOk || !shslotIntact(p) || iSlot<0 || iSlot>=p->nSession ) return 0;
-  pS = shfileSession(p, iSlot);
+  return shfileSession(p, iSlot);
+}
+
+int shagentCancelWaiting(SharedReg *p, int iSlot, u64 cell){
+  ShSession *pS = shagentCellSlot(p, iSlot);
+  return pS!=0 && atomic_load(&pS->cancelReq)==cell;
+}
+
+int shagentWithdraw(SharedReg *p, int iSlot, int bTermCell, u64 cell){
+  ShSession *pS = shagentCellSlot(p, iSlot);
+  if( pS==0 ) return 0;
   if( bTermCell ){
     uint32_t v = (uint32_t)cell;
     return atomic_compare_exchange_strong(&pS->termReq, &v, 0);

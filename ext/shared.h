@@ -81,6 +81,8 @@ i64 sharedNextId(int iKind, int (*xUsed)(i64));
 /* Take back a request that its target's process has not taken yet (the
 ** cell still holds it): 1 withdrawn, 0 taken or replaced meanwhile. */
 int shagentWithdraw(SharedReg *p, int iSlot, int bTermCell, u64 cell);
+/* Does the cancel request `cell` still wait in slot iSlot (not taken)? */
+int shagentCancelWaiting(SharedReg *p, int iSlot, u64 cell);
 
 /*
 ** What the layers above give the registry file: the agent thread hands
@@ -114,6 +116,11 @@ void shagentSetServers(const SharedServers *pServers);
 ** word `owner`) now, from the session's own progress handler, rather than
 ** wait for the agent thread; whoever takes the cell first serves it. */
 void shagentServeCancel(SharedReg *p, int iSlot, u64 owner);
+/* The same, when the session's own thread knows it runs execution
+** iQuery: take the cancel waiting in slot iSlot only if it names that
+** execution (then 1, and *pBy says who asked); else leave it there. */
+int shagentTakeCancelFor(SharedReg *p, int iSlot, u64 owner, u64 iQuery,
+                         CancelAsker *pBy);
 
 /* Retention of finished jobs' slots, for every process on the database:
 ** set in every registry this process has attached and kept as this

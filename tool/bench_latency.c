@@ -229,6 +229,7 @@ static double trial(Canceller *c, double pauseUs, int bNoCancel, double *pDurUs)
   if( m.type!='S' ) die("protocol", 0);
   *pDurUs = -m.t;
   if( !bNoCancel ){
+  find_again:
     if( c->pFind ){
       /* handshake: the statement is listed with its query id. On a busy
       ** machine the canceller may be descheduled for the whole of a short
@@ -259,7 +260,17 @@ static double trial(Canceller *c, double pauseUs, int bNoCancel, double *pDurUs)
     t0 = benchNowUs();
     if( c->db ){
       sqlite3_bind_text(c->pCancel, 1, zQuery, -1, SQLITE_TRANSIENT);
-      if( sqlite3_step(c->pCancel)!=SQLITE_ROW ) die("the cancel", c->db);
+      if( sqlite3_step(c->pCancel)!=SQLITE_ROW ){
+        /* The listing read may name the target's previous execution, still
+        ** listed while its next statement starts (its end is learnt at
+        ** that start, or by a look, which cannot get the connection then):
+        ** once the start has settled it, the ID is not found. Look again. */
+        if( c->pFind && strstr(sqlite3_errmsg(c->db), "not found") ){
+          sqlite3_reset(c->pCancel);
+          goto find_again;
+        }
+        die("the cancel", c->db);
+      }
       sqlite3_reset(c->pCancel);
     }else if( pShmStop ){
       atomic_store(pShmStop, 1);
