@@ -6,6 +6,8 @@ set -e
 # `deps.sh bench` needs nothing more (valgrind, for instruction counts, is
 # in the test list); `deps.sh bench postgres` adds PostgreSQL's server and
 # libpq (the reference column).
+# python3 also runs tool/cancel-monitor: its curses and sqlite3 modules are
+# in Debian's python3 (libpython3.11-stdlib).
 # `deps.sh [demo] list` prints the packages instead: the README's "The
 # two commands" names each of them (test/readme.test checks it).
 demo="gcc make libsqlite3-dev tcl libsqlite3-tcl tcl-thread"
