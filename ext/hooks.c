@@ -653,6 +653,7 @@ static int hooksStopOwnRemote(CancelSession *s){
   pthread_mutex_lock(&s->mu);
   if( s->nStmt>0 && s->iStopQuery==0 && atomic_load(&s->eTerm)==TERM_NONE
    && atomic_load(&s->iCancelQuery)==0 && activityNewestOpen(s)
+   && s->aStmt[s->nStmt-1].pStmt==s->pFast     /* (what runs: see below) */
    && remoteTakeOwnCancel(s, s->aStmt[s->nStmt-1].iQuery, &s->stopBy)
   ){
     s->iStopQuery = s->aStmt[s->nStmt-1].iQuery;
@@ -665,20 +666,40 @@ static int hooksStopOwnRemote(CancelSession *s){
 
 /* Must the statement running now stop? (see hooksWaitStop) */
 static int hooksCheckStop(CancelSession *s){
-  int eWhy;
+  int eWhy, bUnlisted;
   if( !s->shLate && s->curDeadlineUs==0
    && atomic_load_explicit(&s->eTerm, memory_order_relaxed)==TERM_NONE
+   && atomic_load_explicit(&s->iStopQuery, memory_order_relaxed)==0
    && atomic_load_explicit(&s->iCancelQuery, memory_order_relaxed)==0
    && (s->pShCancelReq==0
        || atomic_load_explicit(s->pShCancelReq, memory_order_relaxed)==0)
   ){
     return 0;            /* the common case: nothing asked, nothing due */
   }
+  /* Something is asked. What runs is the newest start (pFast): unlisted
+  ** beside a cursor left open, a request naming that cursor would stop
+  ** it. So it is listed first, newest. */
+  pthread_mutex_lock(&s->mu);
+  bUnlisted = s->nStmt>0 && s->pFast && s->aStmt[s->nStmt-1].pStmt!=s->pFast
+           && !s->inInternal && !s->finishing;
+  pthread_mutex_unlock(&s->mu);
+  if( bUnlisted ) activityNotice(s);
   if( s->shLate ) hooksPublishLate(s);
   if( s->pShCancelReq
    && atomic_load_explicit(s->pShCancelReq, memory_order_relaxed) ){
     if( hooksStopOwnRemote(s) ) return 1;
     remoteServeOwnCancel(s);     /* another process asks */
+  }
+  if( atomic_load(&s->iStopQuery) ){
+    /* Stopped by another process's request (hooksStopOwnRemote): every
+    ** check stops it again until it has ended (the first stop may have
+    ** ended only a nested statement, whose error was ignored). */
+    int bStill;
+    pthread_mutex_lock(&s->mu);
+    bStill = s->nStmt>0 && s->aStmt[s->nStmt-1].iQuery==atomic_load(&s->iStopQuery)
+          && activityNewestOpen(s);
+    pthread_mutex_unlock(&s->mu);
+    if( bStill ) return 1;
   }
   eWhy = hooksStopReason(s);
   if( eWhy ){
