@@ -111,7 +111,7 @@ int activityExecuting(sqlite3 *db);
 ** what it runs (at its next progress check: within about a hundred VM
 ** instructions of a running statement), or for it to go idle. Returns 1
 ** if something is listed now. */
-#define ACTIVITY_NOTICE_WAIT_US 2000
+#define ACTIVITY_NOTICE_WAIT_US 200000
 int activityAwaitNotice(CancelSession *s, i64 maxUs);
 
 /* Own thread: is the newest listed execution the one running now (or
