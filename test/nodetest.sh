@@ -8,7 +8,9 @@
 #   sh test/nodetest.sh build   installs it when missing; skipped with a
 #                               note when node, npm or the registry is
 #                               not there
-#   sh test/nodetest.sh run     runs the test: its last line is
+#   sh test/nodetest.sh run     runs the tests (test/node/cancel.js, and
+#                               test/node/readme.js: README.md's example
+#                               as written); its last line is
 #                               "N passed, N failed"
 cd "$(dirname "$0")/.."
 dir=build/node
@@ -35,7 +37,24 @@ run)
     exit 0
   fi
   mkdir -p build/tmp
-  BETTER_SQLITE3="$PWD/$mod" exec node test/node/cancel.js "${CANCEL_EXT:-$PWD/cancel}" build/tmp/node.db
+  # cancel.js, then the README's example as written (readme.js); the
+  # last line adds up both
+  ext="${CANCEL_EXT:-$PWD/cancel}"
+  pass=0; fail=0
+  for prog in "cancel.js $ext build/tmp/node.db" "readme.js $ext"; do
+    set -- $prog
+    out=$(BETTER_SQLITE3="$PWD/$mod" node test/node/$1 $2 $3 2>&1)
+    echo "$out"
+    last=$(echo "$out" | tail -1)
+    case $last in
+      *" passed, "*" failed")
+        pass=$((pass + ${last%% passed*}))
+        fail=$((fail + $(echo "$last" | sed 's/.* passed, \([0-9]*\) failed/\1/')));;
+      *) fail=$((fail + 1)); echo "node test/node/$1 ended without its count";;
+    esac
+  done
+  echo "$pass passed, $fail failed"
+  [ $fail -eq 0 ]
   ;;
 *)
   echo "usage: sh test/nodetest.sh build|run" >&2
