@@ -77,7 +77,7 @@ static void cancelSetApi(const sqlite3_api_routines *pApi){
 ** Set before the first session is enrolled (which is when a registry
 ** file is first attached and its agent started). */
 static CancelSession *cancelEnrolJob(sqlite3 *db);
-static int cancelCreateTempTables(sqlite3 *db);
+static int cancelCreateTempTables(sqlite3 *db, CancelSession *s);
 static void cancelWireOnce(void){
   static const SharedServers servers = {
     terminateServeRemote, jobsServeRemote, jobsServeReport,
@@ -129,10 +129,19 @@ static int cancelReadBusyTimeout(sqlite3 *db){
 ** creation fails (PRAGMA query_only, say), the eponymous tables serve,
 ** and a DELETE on them needs the write lock. Returns 1 if it created
 ** them now.
+**
+** These statements run at the top level (a prepare is not an execution),
+** so the trace would list them as the session's own: marked internal,
+** no cancel, statement timeout or progress handler of the application
+** acts on them (a statement timeout made the application's prepare fail
+** with "interrupted" where the creation was slow: test/stress.c on a
+** SQLite without a progress handler, under TSan).
 */
-static int cancelCreateTempTables(sqlite3 *db){
+static int cancelCreateTempTables(sqlite3 *db, CancelSession *s){
   sqlite3_stmt *pStmt = 0;
-  int nHave = 0;
+  int nHave = 0, rc;
+  int wasInternal = s ? s->inInternal : 0;
+  if( s ) s->inInternal = 1;
   if( sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_temp_master "
                          "WHERE type='table' AND name IN ('sessions','jobs')",
                          -1, &pStmt, 0)==SQLITE_OK
@@ -140,16 +149,20 @@ static int cancelCreateTempTables(sqlite3 *db){
     nHave = sqlite3_column_int(pStmt, 0);
   }
   sqlite3_finalize(pStmt);
-  if( nHave==2 ) return 0;
-  if( sqlite3_exec(db, "CREATE VIRTUAL TABLE IF NOT EXISTS temp.sessions USING sessions;"
+  if( nHave==2 ){
+    rc = 0;
+  }else if( sqlite3_exec(db, "CREATE VIRTUAL TABLE IF NOT EXISTS temp.sessions USING sessions;"
                        "CREATE VIRTUAL TABLE IF NOT EXISTS temp.jobs USING jobs;",
                    0, 0, 0)!=SQLITE_OK ){
     /* Leave no error behind (an empty exec clears the connection's
     ** error state): the statement being prepared reports its own. */
     sqlite3_exec(db, "", 0, 0, 0);
-    return 0;
+    rc = 0;
+  }else{
+    rc = 1;
   }
-  return 1;
+  if( s ) s->inInternal = wasInternal;
+  return rc;
 }
 
 /*

@@ -27,8 +27,8 @@ struct VtabCursor {
 
 /* Called when a table that has a TEMP copy is first connected as the
 ** eponymous main.NAME (set by cancel.c: it creates the TEMP copies). */
-static int (*vtabFirstUse)(sqlite3*);
-void vtabSetFirstUse(int (*xFirstUse)(sqlite3*)){ vtabFirstUse = xFirstUse; }
+static int (*vtabFirstUse)(sqlite3*, CancelSession*);
+void vtabSetFirstUse(int (*xFirstUse)(sqlite3*, CancelSession*)){ vtabFirstUse = xFirstUse; }
 
 static void vtabAuxDestroy(void *p){
   VtabAux *pAux = (VtabAux*)p;
@@ -70,7 +70,7 @@ static int vtabConnect(sqlite3 *db, void *pArg, int argc, const char *const *arg
   ** (sqlite3_prepare's own retry), where SQLite does that. */
   if( (pDef->flags & VTAB_CREATE) && vtabFirstUse && argc>=3
    && strcmp(argv[1], "main")==0 && strcmp(argv[2], pDef->zName)==0
-   && vtabFirstUse(db) && vtabRetryWorks() ){
+   && vtabFirstUse(db, p->pCaller) && vtabRetryWorks() ){
     sqlite3_free(p);
     *ppVtab = 0;
     return SQLITE_ERROR_RETRY;

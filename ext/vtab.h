@@ -62,7 +62,7 @@ struct VtabTxn {
 ** eponymous main.NAME on db, inside the prepare of the statement that
 ** names it (cancel.c creates the TEMP copies there); it returns 1 if it
 ** changed the TEMP schema, and that statement is then prepared again. */
-void vtabSetFirstUse(int (*xFirstUse)(sqlite3*));
+void vtabSetFirstUse(int (*xFirstUse)(sqlite3*, CancelSession*));
 
 struct VtabDef {
   const char *zName;         /* the module's (and eponymous table's) name */

@@ -49,6 +49,19 @@ build)
     ${CC:-cc} -O0 -w -I$src $opts -o $out/$name.tmp test/omithost.c $src/sqlite3.c -lpthread -ldl -lm
     mv $out/$name.tmp $out/$name
   done
+  # test/stress.c (its misfire detector) with the extension compiled in,
+  # on better-sqlite3's SQLite, plain and under TSan: every cancel there
+  # is an sqlite3_interrupt() (test/all.tcl runs both beside the other
+  # stress runs)
+  for flavour in plain tsan; do
+    stress=$out/stress-better-sqlite3-$flavour
+    [ -x $stress ] && [ -z "$(find ext test/stress.c -newer $stress -name '*.[ch]')" ] && continue
+    echo "omithost: building the stress program ($flavour) on SQLite $(cat $src/VERSION) better-sqlite3"
+    san=; [ $flavour = tsan ] && san=-fsanitize=thread
+    ${CC:-cc} -O1 -g -w $san -I$src -Iext $(variants | sed -n 's/^better-sqlite3://p') \
+      -o $stress.tmp test/stress.c ext/*.c $src/sqlite3.c -lpthread -ldl -lm
+    mv $stress.tmp $stress
+  done
   ;;
 run)
   if [ ! -f $out/VERSION ]; then

@@ -9,7 +9,9 @@
 ** sqlite3_auto_extension(). It asserts:
 **   - no statement is interrupted unless a cancel_query named it or its
 **     own statement timeout had passed (query workers learn their own
-**     query id from their first row, and time their statements);
+**     query id from their first row, and time their statements; one
+**     stopped before its first row must match a cancel aimed at an
+**     execution of its session that it never learned: qidClaimUnknown);
 **   - no committed row is lost (every worker counts what COMMIT
 **     accepted; the ledger table must hold exactly that);
 **   - no session leaks (at the end only the checking connection is
@@ -37,27 +39,57 @@ static char zDefaultDb[64];
 static atomic_int bStop = 0;
 static atomic_int nFail = 0;
 
-/* The set of query ids a cancel_query was (or is about to be) aimed at. */
+/* The query ids a cancel_query was (or is about to be) aimed at, each
+** with the session it ran in. */
+typedef struct Aim Aim;
+struct Aim {
+  char zQid[33];
+  char zSid[33];
+  int bClaimed;      /* taken by an execution that never learned its id */
+};
 static pthread_mutex_t qidMu = PTHREAD_MUTEX_INITIALIZER;
-static char aQid[N_QIDS][33];
+static Aim aAim[N_QIDS];
 static int nQid = 0;
 
-static void qidAdd(const char *z){
+static void qidAdd(const char *zQid, const char *zSid){
+  Aim *p;
   pthread_mutex_lock(&qidMu);
-  if( nQid<N_QIDS ){ memcpy(aQid[nQid], z, 33); nQid++; }
-  else{ memcpy(aQid[rand()%N_QIDS], z, 33); }   /* keep it bounded */
+  p = nQid<N_QIDS ? &aAim[nQid++] : &aAim[rand()%N_QIDS];   /* bounded */
+  memcpy(p->zQid, zQid, 33);
+  memcpy(p->zSid, zSid, 33);
+  p->bClaimed = 0;
   pthread_mutex_unlock(&qidMu);
 }
 static int qidHas(const char *z){
   int i, r = 0;
   pthread_mutex_lock(&qidMu);
-  for(i=0; i<nQid && !r; i++) r = strcmp(aQid[i], z)==0;
+  for(i=0; i<nQid && !r; i++) r = strcmp(aAim[i].zQid, z)==0;
+  pthread_mutex_unlock(&qidMu);
+  return r;
+}
+
+/* An execution stopped before its first row never learned its query id
+** (the first row tells it). A cancel may still have named it: it is
+** listed once it runs, and where SQLite has no progress handler, at its
+** start. Such a stop is aimed if a cancel named an execution of the same
+** session that is none of the ones the worker learned (aKnown), and no
+** earlier stop took that cancel: it is taken. A cancel aimed at an
+** execution the worker saw, or at another session's, never excuses it. */
+static int qidClaimUnknown(const char *zSid, char aKnown[][33], int nKnown){
+  int i, j, r = 0;
+  pthread_mutex_lock(&qidMu);
+  for(i=0; i<nQid && !r; i++){
+    Aim *p = &aAim[i];
+    if( p->bClaimed || strcmp(p->zSid, zSid)!=0 ) continue;
+    for(j=0; j<nKnown && strcmp(aKnown[j], p->zQid)!=0; j++){}
+    if( j==nKnown ){ p->bClaimed = 1; r = 1; }
+  }
   pthread_mutex_unlock(&qidMu);
   return r;
 }
 
 /* Figures */
-static atomic_long nQueries, nInterruptedOk, nMisfire, nCancelQuery;
+static atomic_long nQueries, nInterruptedOk, nMisfire, nCancelQuery, nEarlyOk;
 static atomic_long nCancelSession, nTerminated, nOpen, nCommitted;
 static atomic_long nTimedOut, nIdleTimeouts;
 static atomic_long aCommitted[N_QWORKER+N_BWORKER];
@@ -103,8 +135,20 @@ static void *queryWorker(void *pArg){
   long seq = 0;
   while( !atomic_load(&bStop) ){
     sqlite3 *db = openSession("q");
+    char zSid[33] = {0};
+    char aKnown[20][33];      /* the query ids this connection learned */
+    int nKnown = 0;
     int k;
     if( db==0 ) return 0;
+    {
+      sqlite3_stmt *pSid = 0;
+      sqlite3_prepare_v2(db, "SELECT session_id()", -1, &pSid, 0);
+      if( pSid && sqlite3_step(pSid)==SQLITE_ROW ){
+        const char *z = (const char*)sqlite3_column_text(pSid, 0);
+        if( z && strlen(z)==32 ) memcpy(zSid, z, 33);
+      }
+      sqlite3_finalize(pSid);
+    }
     for(k=0; k<20 && !atomic_load(&bStop); k++){
       sqlite3_stmt *pStmt = 0;
       char zQid[33] = {0};
@@ -124,7 +168,10 @@ static void *queryWorker(void *pArg){
       rc = sqlite3_step(pStmt);
       if( rc==SQLITE_ROW ){
         const char *z = (const char*)sqlite3_column_text(pStmt, 0);
-        if( z && strlen(z)==32 ) memcpy(zQid, z, 33);
+        if( z && strlen(z)==32 ){
+          memcpy(zQid, z, 33);
+          memcpy(aKnown[nKnown++], z, 33);
+        }
         while( (rc = sqlite3_step(pStmt))==SQLITE_ROW ){}
       }
       clock_gettime(CLOCK_MONOTONIC, &ts1);
@@ -135,6 +182,9 @@ static void *queryWorker(void *pArg){
           atomic_fetch_add(&nInterruptedOk, 1);
         }else if( timeoutMs>0 && ms>=timeoutMs ){
           atomic_fetch_add(&nTimedOut, 1);     /* its own timeout, on time */
+        }else if( zQid[0]==0 && qidClaimUnknown(zSid, aKnown, nKnown) ){
+          atomic_fetch_add(&nInterruptedOk, 1);
+          atomic_fetch_add(&nEarlyOk, 1);
         }else{
           atomic_fetch_add(&nMisfire, 1);
           fail("query interrupted but no cancel named it:", zQid);
@@ -233,18 +283,20 @@ static void *queryCanceller(void *pArg){
   while( !atomic_load(&bStop) ){
     sqlite3_stmt *pStmt = 0;
     char zQid[33] = {0};
+    char zSid[33] = {0};
     sqlite3_prepare_v2(db,
-        "SELECT query_id FROM sessions WHERE application_name='q' "
+        "SELECT query_id, session_id FROM sessions WHERE application_name='q' "
         "AND active_query LIKE 'SELECT (SELECT query_id%' "
         "ORDER BY random() LIMIT 1", -1, &pStmt, 0);
     if( pStmt && sqlite3_step(pStmt)==SQLITE_ROW ){
       const char *z = (const char*)sqlite3_column_text(pStmt, 0);
-      if( z ) memcpy(zQid, z, 33);
+      const char *zS = (const char*)sqlite3_column_text(pStmt, 1);
+      if( z && zS ){ memcpy(zQid, z, 33); memcpy(zSid, zS, 33); }
     }
     sqlite3_finalize(pStmt);
     if( zQid[0] ){
       char *zSql;
-      qidAdd(zQid);
+      qidAdd(zQid, zSid);
       /* Half of the time, wait a little: the query may have finished and
       ** the worker moved on to its next statement, which must not be hit. */
       if( rand_r(&seed)%2 ){
@@ -399,13 +451,15 @@ int main(int argc, char **argv){
   sqlite3_close(db);
 
   printf("stress: %.1f s, %ld connections opened, %ld queries, "
-         "%ld cancel_query (%.0f/s), %ld interrupted as aimed, "
+         "%ld cancel_query (%.0f/s), %ld interrupted as aimed "
+         "(%ld before their first row), "
          "%ld session/pid cancels (%.0f/s), %ld sessions terminated, "
          "%ld statement timeouts, %ld idle-in-transaction overstays, "
          "%ld rows committed, %ld misfires, %d failures\n",
          elapsed, atomic_load(&nOpen), atomic_load(&nQueries),
          atomic_load(&nCancelQuery), atomic_load(&nCancelQuery)/elapsed,
-         atomic_load(&nInterruptedOk), atomic_load(&nCancelSession),
+         atomic_load(&nInterruptedOk), atomic_load(&nEarlyOk),
+         atomic_load(&nCancelSession),
          atomic_load(&nCancelSession)/elapsed, atomic_load(&nTerminated),
          atomic_load(&nTimedOut), atomic_load(&nIdleTimeouts),
          atomic_load(&nCommitted), atomic_load(&nMisfire), atomic_load(&nFail));
