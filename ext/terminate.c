@@ -314,10 +314,14 @@ static int termFinish(CancelSession *s, int *pbBusy){
     ** statement, no transaction), the termination is complete now: its
     ** own hooks refuse whatever it runs next. Otherwise its own next call
     ** releases the transaction (hooksRefuse, the commit hook), and
-    ** terminateNoMutexDone() completes it then. */
+    ** terminateNoMutexDone() completes it then. Both rest on our trace,
+    ** which sees every statement start: not when it was taken over.
+    ** (Without our progress handler, as in better-sqlite3's SQLite, the
+    ** trace still sees them all.) */
     int bDone;
     pthread_mutex_lock(&s->mu);
-    bDone = s->nStmt==0 && !s->inXact && atomic_load(&s->hooksLost)==0;
+    bDone = s->nStmt==0 && !s->inXact
+         && !(atomic_load(&s->hooksLost) & HOOKS_TRACE_LOST);
     /* (the outcome before the session leaves other processes' lists:
     ** an asker that sees it gone then finds the final outcome) */
     cancelLogOutcome(s->iLogTerm, bDone ? LOG_TERMINATED : LOG_TERM_NOMUTEX);
