@@ -44,6 +44,7 @@
 #include "sqlite3.h"
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -201,11 +202,11 @@ static const char *jobVacuum(sqlite3 *db, char *zOut, int nOut){
 
 /* The application's own statements beside the race: none interrupted. */
 static sqlite3 *dbApp;
-static volatile int bAppStop;
+static atomic_int bAppStop;
 static int nAppHit, nAppRun;
 static void *appThread(void *pArg){
   (void)pArg;
-  while( !bAppStop ){
+  while( !atomic_load(&bAppStop) ){
     char zBuf[200];
     const char *z = runEnd(dbApp, "WITH RECURSIVE c(x) AS (VALUES(1) UNION ALL "
                            "SELECT x+1 FROM c WHERE x<2000) SELECT count(*) FROM c",
@@ -229,7 +230,7 @@ static const char *jobRace(sqlite3 *db, sqlite3 *db2, char *zOut, int nOut){
   zOut[0] = 0;
   srand(1);
   dbApp = db2;
-  bAppStop = 0;
+  atomic_store(&bAppStop, 0);
   pthread_create(&t, 0, appThread, 0);
   for(i=0; i<RACE_WINDOW && zOut[0]==0 && zJobErr[0]==0; i++){
     sqlite3_int64 a = num(db, "SELECT job_begin('gate')");
@@ -278,7 +279,7 @@ static const char *jobRace(sqlite3 *db, sqlite3 *db2, char *zOut, int nOut){
     }
     if( strcmp(zSt, "canceled")==0 ) nCanceled++;
   }
-  bAppStop = 1;
+  atomic_store(&bAppStop, 1);
   pthread_join(t, 0);
   if( zOut[0]==0 && zJobErr[0] ) snprintf(zOut, nOut, "%s", zJobErr);
   if( zOut[0]==0 && nAppHit ) snprintf(zOut, nOut, "%d of %d statements of the application hit", nAppHit, nAppRun);
