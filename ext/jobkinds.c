@@ -373,6 +373,7 @@ static int taskImport(JobTask *t, char **pzErr){
     goto done;
   }
   if( sqlite3_exec(db, "BEGIN IMMEDIATE", 0, 0, 0)!=SQLITE_OK ){
+    if( jobWantsCancel(t->pJob) ){ e = JOB_CANCEL; goto done; }  /* interrupted */
     *pzErr = sqlite3_mprintf("%s", sqlite3_errmsg(db));
     goto done;
   }
@@ -490,6 +491,7 @@ static int taskExec(JobTask *t, char **pzErr){
   azStmt = taskSplit(t->zScript, &nStmt);
   if( azStmt==0 ){ *pzErr = sqlite3_mprintf("out of memory"); goto done; }
   if( (t->mFlags & JOBKIND_F_TXN) && sqlite3_exec(db, "BEGIN", 0, 0, 0)!=SQLITE_OK ){
+    if( jobWantsCancel(t->pJob) ){ e = JOB_CANCEL; goto done; }  /* interrupted */
     *pzErr = sqlite3_mprintf("%s", sqlite3_errmsg(db));
     goto done;
   }
