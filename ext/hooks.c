@@ -578,6 +578,7 @@ static HOOKS_NOINLINE int hooksTraceSlow(unsigned type, CancelSession *s, void *
     atomic_store_explicit(&s->nStarts,
         atomic_load_explicit(&s->nStarts, memory_order_relaxed) + 1, memory_order_relaxed);
     hooksStmtStart(s, P, z);
+    if( s->xAppStart ) s->xAppStart(s->pAppStartArg);
   }else if( type==SQLITE_TRACE_PROFILE && !s->inInternal ){
     hooksStmtEnd(s, P, X ? *(sqlite3_int64*)X : 0);
   }

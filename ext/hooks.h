@@ -26,6 +26,15 @@ void hooksRemove(CancelSession *s);
 ** session's (cancel_set_progress_handler, cancel_set_busy_handler). */
 void hooksSetAppProgress(CancelSession *s, int (*xProgress)(void*), void *pArg);
 void hooksSetAppBusy(CancelSession *s, int (*xBusy)(void*, int), void *pArg);
+/* A built-in job's callback (jobkinds.c), called by the trace at each
+** top-level statement start that takes the slow path, after SQLite
+** cleared the interrupt flag: every start in a SQLite without a progress
+** handler, where the session reports each statement's end. Set by the
+** connection's own thread before its first statement. */
+static inline void hooksSetAppStart(CancelSession *s, void (*xStart)(void*), void *pArg){
+  s->xAppStart = xStart;
+  s->pAppStartArg = pArg;
+}
 /* An extension's own wait inside a statement of session p (own thread):
 ** nonzero when the statement must stop (cancel, terminate, timeout). */
 int hooksWaitStop(void *p);

@@ -26,7 +26,11 @@
 ** The job's connection checks for cancel and pause in its progress
 ** handler and while it waits on a lock (chained behind the session's own
 ** handlers with hooksSetAppProgress/Busy), so a job blocked on a lock or deep inside one
-** statement still pauses and cancels at once.
+** statement still pauses and cancels at once. A cancel also interrupts
+** the connection itself (jobSetConnection, jobStatementStart: jobs.c):
+** in a SQLite without a progress handler that is what stops a long
+** statement; there a pause takes effect only between statements and
+** while waiting on a lock.
 */
 #include "shared.h"
 #include "jobkinds.h"
@@ -102,6 +106,11 @@ static int taskBusy(void *p, int nPrior){
   return !jobWantsCancel(t->pJob);
 }
 
+/* Trace of the job's connection, at each top-level statement start. */
+static void taskStart(void *p){
+  jobStatementStart(((JobTask*)p)->pJob);
+}
+
 /* How a job's own connection becomes a session: the entry point's work,
 ** handed down by cancel.c (jobkindSetEnrol). */
 static CancelSession *(*jobkindEnrolFn)(sqlite3*) = 0;
@@ -132,8 +141,17 @@ static sqlite3 *taskOpen(JobTask *t, const char *zFile, char **pzErr){
   registrySetAppName(s, zName);
   hooksSetAppProgress(s, taskProgress, t);
   hooksSetAppBusy(s, taskBusy, t);
+  hooksSetAppStart(s, taskStart, t);
   jobSetCoordinator(t->pJob, s->iSerial);
+  jobSetConnection(t->pJob, db);
   return db;
+}
+
+/* Close the job's connection (NULL: none), which no cancel may interrupt
+** from now on. */
+static void taskClose(JobTask *t, sqlite3 *db){
+  jobSetConnection(t->pJob, 0);
+  sqlite3_close(db);
 }
 
 static char *taskPartName(JobTask *t){
@@ -251,7 +269,7 @@ static int taskBackup(JobTask *t, char **pzErr){
     if( zPart ) taskRemovePart(zPart);
   }
   sqlite3_free(zPart);
-  sqlite3_close(pSrc);
+  taskClose(t, pSrc);
   return e;
 }
 
@@ -306,7 +324,7 @@ static int taskRestore(JobTask *t, char **pzErr){
   }
   if( e!=JOB_GO ) jobReverting(t->pJob);   /* finish() rolled it back */
   sqlite3_close(pSrc);
-  sqlite3_close(pDest);
+  taskClose(t, pDest);
   return e;
 }
 
@@ -355,6 +373,7 @@ static int taskImport(JobTask *t, char **pzErr){
     goto done;
   }
   if( sqlite3_exec(db, "BEGIN IMMEDIATE", 0, 0, 0)!=SQLITE_OK ){
+    if( jobWantsCancel(t->pJob) ){ e = JOB_CANCEL; goto done; }  /* interrupted */
     *pzErr = sqlite3_mprintf("%s", sqlite3_errmsg(db));
     goto done;
   }
@@ -413,7 +432,7 @@ done:
   if( csv.in ) fclose(csv.in);
   csvClear(&csv);
   sqlite3_free(zSql);
-  sqlite3_close(db);
+  taskClose(t, db);
   return e;
 }
 
@@ -472,6 +491,7 @@ static int taskExec(JobTask *t, char **pzErr){
   azStmt = taskSplit(t->zScript, &nStmt);
   if( azStmt==0 ){ *pzErr = sqlite3_mprintf("out of memory"); goto done; }
   if( (t->mFlags & JOBKIND_F_TXN) && sqlite3_exec(db, "BEGIN", 0, 0, 0)!=SQLITE_OK ){
+    if( jobWantsCancel(t->pJob) ){ e = JOB_CANCEL; goto done; }  /* interrupted */
     *pzErr = sqlite3_mprintf("%s", sqlite3_errmsg(db));
     goto done;
   }
@@ -513,7 +533,7 @@ done:
   if( db && !sqlite3_get_autocommit(db) ) sqlite3_exec(db, "ROLLBACK", 0, 0, 0);
   while( nStmt>0 ) sqlite3_free(azStmt[--nStmt]);
   sqlite3_free(azStmt);
-  sqlite3_close(db);
+  taskClose(t, db);
   return e;
 }
 
@@ -595,7 +615,7 @@ done:
   }
   sqlite3_free(zSql);
   sqlite3_free(zPart);
-  sqlite3_close(db);
+  taskClose(t, db);
   return e;
 }
 

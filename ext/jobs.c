@@ -206,11 +206,14 @@ int jobExists(SharedReg *pSh, i64 id){
   return sharedUsable(pSh) && jobslotsStatus(pSh, id)>=0;
 }
 
-/* With jobMu held: move p to eStatus and wake everyone waiting on it. */
+/* With jobMu held: move p to eStatus and wake everyone waiting on it. A
+** cancel also interrupts what a built-in job runs on its connection (see
+** jobStatementStart). */
 static void jobSetLocked(CancelJob *p, int eStatus){
   p->eStatus = eStatus;
   p->modifiedMs = idsNowMs();
   if( jobIsFinished(eStatus) ) p->finishedMs = p->modifiedMs;
+  if( eStatus==JOB_CANCEL_REQUESTED && p->pDb ) sqlite3_interrupt(p->pDb);
   jobslotsPublish(p);
   pthread_cond_broadcast(&p->cond);
 }
@@ -329,7 +332,48 @@ void jobProgress(CancelJob *p, double fraction, const char *zRunning){
 
 void jobReverting(CancelJob *p){
   pthread_mutex_lock(&jobMu);
+  p->pDb = 0;                    /* what reverts is not interrupted */
   if( p->eStatus==JOB_CANCEL_REQUESTED ) jobSetLocked(p, JOB_REVERTING);
+  pthread_mutex_unlock(&jobMu);
+}
+
+/*
+** A cancel of a built-in job interrupts its connection (jobSetLocked,
+** under jobMu), so that it takes effect at once even inside one long
+** statement in a SQLite without a progress handler, where nothing else
+** of the job runs until the statement ends. The connection is set and
+** cleared under jobMu by the job's own thread, cleared before it is
+** closed: sqlite3_interrupt never meets a closed connection, and never
+** one but the job's own.
+**
+** SQLite clears the interrupt flag when a statement starts while no
+** other statement of the connection runs (sqlite3_prepare and
+** sqlite3_step), so an interrupt sent between the job's last look at its
+** status and that clear would be lost. It is not: at each top-level
+** start the job's trace callback calls jobStatementStart, which runs
+** after the clear (OP_Init) and reads the status under jobMu. Either the
+** canceller's critical section (status set, then interrupt) came first,
+** and this read sees the cancel and interrupts the statement; or it comes
+** after this read, so its interrupt follows the clear (the clear, this
+** lock, its lock, in that order) and the flag stays set for the
+** statement's next check. Interrupting with nothing running is harmless:
+** the flag is cleared at the next start, which looks again.
+**
+** The one start this does not see: a statement whose first run failed
+** with SQLITE_SCHEMA is prepared again and re-run by sqlite3_step with no
+** trace call, after a second clear; a cancel that comes in those
+** microseconds is lost for that statement, which then runs to its end.
+** (With a progress handler the job's own checks stop it anyway.)
+*/
+void jobSetConnection(CancelJob *p, sqlite3 *db){
+  pthread_mutex_lock(&jobMu);
+  p->pDb = db;
+  pthread_mutex_unlock(&jobMu);
+}
+
+void jobStatementStart(CancelJob *p){
+  pthread_mutex_lock(&jobMu);
+  if( p->eStatus==JOB_CANCEL_REQUESTED && p->pDb ) sqlite3_interrupt(p->pDb);
   pthread_mutex_unlock(&jobMu);
 }
 

@@ -66,6 +66,9 @@ struct CancelJob {
   i64 lockWaitSinceMs;       /* in jobNap (waiting for a lock) since, 0 not */
   char *zPart;               /* its partial file (absolute), removed by
                              ** whichever process sees it die */
+  sqlite3 *pDb;              /* a built-in job's own connection while it
+                             ** works (jobSetConnection): what a cancel
+                             ** interrupts */
 
   /* Its slot in the coordinator's registry file (shared.c), if any. */
   SharedReg *pSh;
@@ -111,6 +114,17 @@ void jobSetCoordinator(CancelJob *p, u64 iSerial);
 /* The partial file the job writes (NULL: none), published so that any
 ** process that sees the job's process die removes it. */
 void jobSetPartFile(CancelJob *p, const char *zPath);
+/* A built-in job's own connection, which a cancel interrupts at once
+** (sqlite3_interrupt, under the jobs lock, so that a SQLite without a
+** progress handler stops even one long statement): set by the job's
+** thread once the connection is open, cleared (NULL) before the job
+** closes it; jobReverting clears it too, so that no cancel interrupts
+** the statements that revert. */
+void jobSetConnection(CancelJob *p, sqlite3 *db);
+/* The job's thread, at the start of each top-level statement on that
+** connection (after SQLite cleared its interrupt flag): interrupts it if
+** a cancel is pending, so that no cancel is lost (jobs.c). */
+void jobStatementStart(CancelJob *p);
 /* Sleep up to ms, or until the job's status changes (a cancel, a pause). */
 void jobNap(CancelJob *p, int ms);
 

@@ -228,6 +228,9 @@ struct CancelSession {
   void *pAppProgressArg;
   int (*xAppBusy)(void*, int);
   void *pAppBusyArg;
+  /* A built-in job's look at each top-level statement start (hooks.h). */
+  void (*xAppStart)(void*);
+  void *pAppStartArg;
 };
 
 /* A copy of one session's row, taken under the locks for `sessions`. */

@@ -26,7 +26,7 @@ variants() {
   echo "better-sqlite3:-DSQLITE_DEFAULT_MEMSTATUS=0 -DSQLITE_DQS=0 -DSQLITE_LIKE_DOESNT_MATCH_BLOBS -DSQLITE_OMIT_DEPRECATED -DSQLITE_OMIT_PROGRESS_CALLBACK -DSQLITE_OMIT_SHARED_CACHE -DSQLITE_OMIT_TCL_VARIABLE -DSQLITE_THREADSAFE=2 -DSQLITE_TRACE_SIZE_LIMIT=32 -DSQLITE_USE_URI=0 -DSQLITE_DEFAULT_FOREIGN_KEYS=1"
 }
 lacks() { echo "refused: cancel: this SQLite lacks $1: the extension cannot load"; }
-works() { echo "loaded (sessions: 1 row; hooks: $1; cancel: 1 interrupted; timeout: interrupted)"; }
+works() { echo "loaded (sessions: 1 row; hooks: $1; cancel: 1 interrupted; timeout: interrupted; job: canceled inside VACUUM INTO; race: ok)"; }
 expected() {
   case $1 in
     plain) works ok;;

@@ -78,6 +78,20 @@ if (process.argv[2] === '--peer') {
   return;
 }
 
+// ---------------------------------- another Node process cancels a job
+if (process.argv[2] === '--peer-job') {
+  const db = open(process.argv[3], process.argv[4]);
+  process.on('message', (m) => {
+    let r;
+    try { r = db.prepare('SELECT cancel_job(?) AS r').get(m.job).r; } catch (e) { r = e.message; }
+    process.send({ r });
+    db.close();
+    process.exit(0);
+  });
+  process.send({ ready: true });
+  return;
+}
+
 // ------------------------------------------------------------- the main
 const [ext, file] = process.argv.slice(2);
 let nPass = 0, nFail = 0;
@@ -188,6 +202,46 @@ const lastLog = () => db.prepare('SELECT action, outcome FROM cancel_log ORDER B
   check('6.4 paused', untilPaused(jB), 'paused');
   check('6.5 cancel', db.prepare('SELECT cancel_job(?) AS r').get(jB).r, 1);
   check('6.6 canceled', [db.prepare('SELECT job_wait(?, 60000) AS s').get(jB).s, fs.existsSync(destB)], ['canceled', false]);
+  // 6.7-6.14: a job_vacuum canceled inside its one statement, VACUUM INTO:
+  // here only an interrupt of the job's connection stops it. The handshake: the
+  // copy (the part file, which only VACUUM INTO writes) has its first
+  // pages. It is kept open, so its size when removed is known: short of
+  // half the database, where a VACUUM run to its end writes all of it.
+  // Then the same, canceled from another Node process (the registry
+  // file; this process's agent thread applies it).
+  const full = db.prepare('SELECT page_count*page_size AS n FROM pragma_page_count, pragma_page_size').get().n;
+  const peerJob = fork(__filename, ['--peer-job', ext, file]);
+  const peerReady = new Promise((res) => peerJob.once('message', res));
+  for (const [n, from] of [[7, 'here'], [11, 'another process']]) {
+    const destC = `${file}-vacuum-${n}.db`;
+    try { fs.unlinkSync(destC); } catch (e) { /* none */ }
+    const jC = db.prepare('SELECT job_vacuum(?) AS j').get(destC).j;
+    const partC = `${destC}.part-${jC}`;
+    let fd = -1;
+    for (const t1 = Date.now(); fd < 0 && Date.now() - t1 < 60000;) {
+      try { if (fs.statSync(partC).size > 0) fd = fs.openSync(partC, 'r'); } catch (e) { /* not yet */ }
+      if (fd < 0 && !['pending', 'running'].includes(jstat.get(jC).status)) break;
+    }
+    check(`6.${n} copy seen`, fd >= 0, true);
+    const tC = process.hrtime.bigint();
+    let r;
+    if (from === 'here') {
+      r = db.prepare('SELECT cancel_job(?) AS r').get(jC).r;
+    } else {
+      await peerReady;
+      const answered = new Promise((res) => peerJob.once('message', res));
+      peerJob.send({ job: jC });
+      r = (await answered).r;
+    }
+    check(`6.${n + 1} cancel from ${from}`, r, 1);
+    const stC = db.prepare('SELECT job_wait(?, 60000) AS s').get(jC).s;
+    const msC = Number(process.hrtime.bigint() - tC) / 1e6;
+    const sizeC = fd >= 0 ? fs.fstatSync(fd).size : -1;
+    if (fd >= 0) fs.closeSync(fd);
+    console.log(`vacuum: canceled from ${from} ${msC.toFixed(1)} ms after cancel_job, its copy at ${sizeC} of ${full} bytes`);
+    check(`6.${n + 2} canceled`, [stC, fs.existsSync(destC), fs.existsSync(partC)], ['canceled', false, false]);
+    check(`6.${n + 3} inside VACUUM INTO`, sizeC >= 0 && sizeC < full / 2, true);
+  }
 
   // 7: the race a cancel must never lose: for 2 s the worker runs victim
   // and safe statements in turn; the main thread cancels every victim it
