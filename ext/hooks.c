@@ -412,7 +412,7 @@ static HOOKS_NOINLINE void hooksStmtStart(CancelSession *s, void *pStmt, const c
   int xactMs = atomic_load_explicit(&s->xactTimeoutMs, memory_order_relaxed);
   i64 deadlineUs = timeoutMs>0 ? idsMonoUs() + (i64)timeoutMs*1000 : 0;
   int bPragma = sqltextIsPragma(zSql);
-  int bFull, bProfiled, bNoProgress, bNewXact = 0;
+  int bFull, bProfiled, bNoProgress, bNewXact = 0, eTermSeen, bLate, bFinishing;
   atomic_store(&s->slowNext, 0);
   if( atomic_load_explicit(&s->hooksLost, memory_order_relaxed) & HOOKS_TRACE_LOST ){
     activitySetLost(s, HOOKS_TRACE_LOST, 0);   /* it is ours again */
@@ -445,10 +445,9 @@ static HOOKS_NOINLINE void hooksStmtStart(CancelSession *s, void *pStmt, const c
   bFull = (s->traceMask & SQLITE_TRACE_PROFILE)!=0;
   bProfiled = bFull && bWasProfiled;   /* SQLite will report this one's end */
   if( atomic_load(&s->selfTerm) && s->nStmt==0 ) terminateSelf(s);  /* (it asked) */
-  if( atomic_load(&s->eTerm)!=TERM_NONE ){
+  if( (eTermSeen = atomic_load(&s->eTerm))!=TERM_NONE ){
     /* (rare) terminate.c's own ROLLBACK is not a query; anything else of a
-    ** terminated session is refused */
-    int bFinishing;
+    ** terminated session is refused (one since this look: bLate, below) */
     pthread_mutex_lock(&s->mu);
     bFinishing = s->finishing;
     pthread_mutex_unlock(&s->mu);
@@ -469,6 +468,7 @@ static HOOKS_NOINLINE void hooksStmtStart(CancelSession *s, void *pStmt, const c
   s->snapVm = sqlite3_stmt_status((sqlite3_stmt*)pStmt, SQLITE_STMTSTATUS_VM_STEP, 0);
   s->snapMs = now;
   pthread_mutex_lock(&s->mu);
+  bLate = eTermSeen==TERM_NONE && atomic_load(&s->eTerm)!=TERM_NONE && !s->finishing;
   s->execThread = pthread_self();
   s->pThreadTag = portThreadTag();
   s->cursorIdle = 0;
@@ -497,6 +497,7 @@ static HOOKS_NOINLINE void hooksStmtStart(CancelSession *s, void *pStmt, const c
     remotePublishActivity(s);
   }
   pthread_mutex_unlock(&s->mu);
+  if( bLate && !sqltextIsRollback(zSql) && !sqltextIsReasonQuery(zSql) ) sqlite3_interrupt(s->db);
   if( bNoProgress && deadlineUs ) terminateWakeBy(deadlineUs);
   /* a transaction starts: the reaper ends it when it has lasted too long */
   if( bNewXact && xactMs>0 ) terminateWakeBy(idsMonoUs() + (i64)xactMs*1000);
@@ -570,11 +571,10 @@ static void hooksStmtEnd(CancelSession *s, void *pStmt, i64 nsElapsed){
 static HOOKS_NOINLINE int hooksTraceSlow(unsigned type, CancelSession *s, void *P, void *X){
   if( type==SQLITE_TRACE_STMT ){
     const char *z = (const char*)X;
-    /* A statement run inside another one (db->nVdbeExec>1) is reported as
-    ** "-- <sql>", text SQLite allocates: out of memory, it passes NULL
-    ** (found by test/oom.c). Either way it is not a top-level statement;
-    ** nor is our own PRAGMA busy_timeout. */
-    if( z==0 || (z[0]=='-' && z[1]=='-' && z[2]==' ') || s->inInternal ) return 0;
+    /* A top-level statement is reported with its own text (sqlite3_sql's
+    ** pointer, even if it starts with "-- "); one run inside another, or a
+    ** trigger, with other text ("-- ...", or NULL out of memory: oom.c). */
+    if( z==0 || z!=sqlite3_sql((sqlite3_stmt*)P) || s->inInternal ) return 0;
     atomic_store_explicit(&s->nStarts,
         atomic_load_explicit(&s->nStarts, memory_order_relaxed) + 1, memory_order_relaxed);
     hooksStmtStart(s, P, z);

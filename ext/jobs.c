@@ -368,12 +368,18 @@ void jobReverting(CancelJob *p){
 void jobSetConnection(CancelJob *p, sqlite3 *db){
   pthread_mutex_lock(&jobMu);
   p->pDb = db;
+  if( db ) p->dbThread = pthread_self();
   pthread_mutex_unlock(&jobMu);
 }
 
 void jobStatementStart(CancelJob *p){
   pthread_mutex_lock(&jobMu);
-  if( p->eStatus==JOB_CANCEL_REQUESTED && p->pDb ) sqlite3_interrupt(p->pDb);
+  /* (only the job's own statements: a termination's ROLLBACK on this
+  ** connection, run by another thread, is traced too) */
+  if( p->eStatus==JOB_CANCEL_REQUESTED && p->pDb
+   && pthread_equal(p->dbThread, pthread_self()) ){
+    sqlite3_interrupt(p->pDb);
+  }
   pthread_mutex_unlock(&jobMu);
 }
 

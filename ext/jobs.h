@@ -69,6 +69,7 @@ struct CancelJob {
   sqlite3 *pDb;              /* a built-in job's own connection while it
                              ** works (jobSetConnection): what a cancel
                              ** interrupts */
+  pthread_t dbThread;        /* the job's thread, which set pDb */
 
   /* Its slot in the coordinator's registry file (shared.c), if any. */
   SharedReg *pSh;

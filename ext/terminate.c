@@ -314,14 +314,16 @@ static int termFinish(CancelSession *s, int *pbBusy){
     ** statement, no transaction), the termination is complete now: its
     ** own hooks refuse whatever it runs next. Otherwise its own next call
     ** releases the transaction (hooksRefuse, the commit hook), and
-    ** terminateNoMutexDone() completes it then. Both rest on our trace,
-    ** which sees every statement start: not when it was taken over.
-    ** (Without our progress handler, as in better-sqlite3's SQLite, the
-    ** trace still sees them all.) */
-    int bDone;
+    ** terminateNoMutexDone() completes it then. Both rest on our trace
+    ** seeing every statement start (a start that raced this is refused
+    ** by hooksStmtStart's second look). Only our progress handler can see
+    ** that the trace was taken: with every hook ours, or in a SQLite that
+    ** has no progress handler at all (better-sqlite3's: a taken trace can
+    ** never be seen there, doc/hooks.md); not once it was taken. */
+    int bDone, lost = atomic_load(&s->hooksLost);
     pthread_mutex_lock(&s->mu);
     bDone = s->nStmt==0 && !s->inXact
-         && !(atomic_load(&s->hooksLost) & HOOKS_TRACE_LOST);
+         && (lost==0 || lost==(HOOKS_PROGRESS_LOST|HOOKS_PROGRESS_NONE));
     /* (the outcome before the session leaves other processes' lists:
     ** an asker that sees it gone then finds the final outcome) */
     cancelLogOutcome(s->iLogTerm, bDone ? LOG_TERMINATED : LOG_TERM_NOMUTEX);

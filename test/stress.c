@@ -45,18 +45,20 @@ typedef struct Aim Aim;
 struct Aim {
   char zQid[33];
   char zSid[33];
+  long long startMs; /* its query_start, ms since 1970 (UTC) */
   int bClaimed;      /* taken by an execution that never learned its id */
 };
 static pthread_mutex_t qidMu = PTHREAD_MUTEX_INITIALIZER;
 static Aim aAim[N_QIDS];
 static int nQid = 0;
 
-static void qidAdd(const char *zQid, const char *zSid){
+static void qidAdd(const char *zQid, const char *zSid, long long startMs){
   Aim *p;
   pthread_mutex_lock(&qidMu);
   p = nQid<N_QIDS ? &aAim[nQid++] : &aAim[rand()%N_QIDS];   /* bounded */
   memcpy(p->zQid, zQid, 33);
   memcpy(p->zSid, zSid, 33);
+  p->startMs = startMs;
   p->bClaimed = 0;
   pthread_mutex_unlock(&qidMu);
 }
@@ -72,15 +74,18 @@ static int qidHas(const char *z){
 ** (the first row tells it). A cancel may still have named it: it is
 ** listed once it runs, and where SQLite has no progress handler, at its
 ** start. Such a stop is aimed if a cancel named an execution of the same
-** session that is none of the ones the worker learned (aKnown), and no
-** earlier stop took that cancel: it is taken. A cancel aimed at an
-** execution the worker saw, or at another session's, never excuses it. */
-static int qidClaimUnknown(const char *zSid, char aKnown[][33], int nKnown){
+** session, listed no earlier than this execution started (startMs), that
+** is none of the ones the worker learned (aKnown), and no earlier stop
+** took that cancel: it is taken. A cancel aimed at an earlier execution
+** (one the worker saw, or one stopped by its own timeout before its
+** first row), or at another session's, never excuses it. */
+static int qidClaimUnknown(const char *zSid, long long startMs,
+                           char aKnown[][33], int nKnown){
   int i, j, r = 0;
   pthread_mutex_lock(&qidMu);
   for(i=0; i<nQid && !r; i++){
     Aim *p = &aAim[i];
-    if( p->bClaimed || strcmp(p->zSid, zSid)!=0 ) continue;
+    if( p->bClaimed || strcmp(p->zSid, zSid)!=0 || p->startMs<startMs ) continue;
     for(j=0; j<nKnown && strcmp(aKnown[j], p->zQid)!=0; j++){}
     if( j==nKnown ){ p->bClaimed = 1; r = 1; }
   }
@@ -155,9 +160,12 @@ static void *queryWorker(void *pArg){
       int rc;
       /* a third of the queries run with a statement timeout */
       int timeoutMs = rand_r(&seed)%3==0 ? 5 + (int)(rand_r(&seed)%40) : 0;
-      struct timespec ts0, ts1;
+      struct timespec ts0, ts1, tsWall;
+      long long startMs;
       long ms;
       cancel_set_statement_timeout(db, timeoutMs);
+      clock_gettime(CLOCK_REALTIME, &tsWall);
+      startMs = (long long)tsWall.tv_sec*1000 + tsWall.tv_nsec/1000000;
       clock_gettime(CLOCK_MONOTONIC, &ts0);
       if( sqlite3_prepare_v2(db, zQuery, -1, &pStmt, 0)!=SQLITE_OK ){
         fail("prepare", sqlite3_errmsg(db));
@@ -182,7 +190,7 @@ static void *queryWorker(void *pArg){
           atomic_fetch_add(&nInterruptedOk, 1);
         }else if( timeoutMs>0 && ms>=timeoutMs ){
           atomic_fetch_add(&nTimedOut, 1);     /* its own timeout, on time */
-        }else if( zQid[0]==0 && qidClaimUnknown(zSid, aKnown, nKnown) ){
+        }else if( zQid[0]==0 && qidClaimUnknown(zSid, startMs, aKnown, nKnown) ){
           atomic_fetch_add(&nInterruptedOk, 1);
           atomic_fetch_add(&nEarlyOk, 1);
         }else{
@@ -284,19 +292,23 @@ static void *queryCanceller(void *pArg){
     sqlite3_stmt *pStmt = 0;
     char zQid[33] = {0};
     char zSid[33] = {0};
+    long long startMs = 0;
     sqlite3_prepare_v2(db,
-        "SELECT query_id, session_id FROM sessions WHERE application_name='q' "
+        "SELECT query_id, session_id, strftime('%s', query_start)*1000"
+        " + CAST(substr(query_start, 21, 3) AS INTEGER)"
+        " FROM sessions WHERE application_name='q' "
         "AND active_query LIKE 'SELECT (SELECT query_id%' "
         "ORDER BY random() LIMIT 1", -1, &pStmt, 0);
     if( pStmt && sqlite3_step(pStmt)==SQLITE_ROW ){
       const char *z = (const char*)sqlite3_column_text(pStmt, 0);
       const char *zS = (const char*)sqlite3_column_text(pStmt, 1);
       if( z && zS ){ memcpy(zQid, z, 33); memcpy(zSid, zS, 33); }
+      startMs = sqlite3_column_int64(pStmt, 2);
     }
     sqlite3_finalize(pStmt);
     if( zQid[0] ){
       char *zSql;
-      qidAdd(zQid, zSid);
+      qidAdd(zQid, zSid, startMs);
       /* Half of the time, wait a little: the query may have finished and
       ** the worker moved on to its next statement, which must not be hit. */
       if( rand_r(&seed)%2 ){

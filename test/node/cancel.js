@@ -261,6 +261,19 @@ const lastLog = () => db.prepare('SELECT action, outcome FROM cancel_log ORDER B
   check('7.0 no safe statement hit', race.safeHit, 0);
   check('7.1 victims stopped', race.stopped > 0, true);
 
+  // 8: a session that holds nothing (idle, no transaction) is terminated
+  // at once here too, although its connection has no mutex and no
+  // progress handler (it returned 0 after its timeout, 'terminating');
+  // its next statement is refused
+  const idle = open(ext, file);
+  const ipid = idle.prepare('SELECT pg_backend_pid() AS p').get().p;
+  check('8.0 terminated at once', [db.prepare('SELECT pg_terminate_backend(?, 1000) AS r').get(ipid).r,
+    db.prepare('SELECT outcome FROM cancel_log ORDER BY id DESC LIMIT 1').get().outcome], [1, 'terminated']);
+  let refused = null;
+  try { idle.prepare('SELECT 1').get(); } catch (e) { refused = e.code; }
+  check('8.1 next refused', refused !== null, true);
+  idle.close();
+
   await worker.terminate();
   db.close();
   console.log(`${nPass} passed, ${nFail} failed`);
