@@ -232,15 +232,12 @@ foreach {bin} {jobstress-asan jobstress-tsan} {
 }
 # The same on a SQLite without a progress handler, built with
 # better-sqlite3's options (test/omithost.sh): cancels by sqlite3_interrupt.
+# (sanitized takes a path too: file join keeps an absolute one)
 foreach flavour {plain tsan} {
   set bin [file join $topdir build omithost stress-better-sqlite3-$flavour]
   if {![file exists $bin]} continue
-  set cmd [list $bin]
-  if {$flavour eq "tsan" && ![catch {exec which setarch}]} {
-    set cmd [list setarch [exec uname -m] -R $bin]
-  }
   run_one "stress-$flavour (no progress handler) ${stressSeconds}s" \
-      [list {*}$cmd $stressSeconds [file join $topdir build tmp stress-omit-$flavour.db]] 0
+      [list {*}[sanitized $bin] $stressSeconds [file join $topdir build tmp stress-omit-$flavour.db]] 0
 }
 # Several processes on one database (one killed half-way).
 foreach {bin} {xstress xstress-asan xstress-tsan} {
